@@ -1,0 +1,1 @@
+"""hoso's domain model: the Dossier aggregate, its rules, and the application service."""

@@ -1,0 +1,363 @@
+"""The use cases: one method per clerk command, plus the queries the clerk pages need.
+
+Knows no HTTP and no SQL: the store is chosen by the eventsourcing environment it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, Recording, Transcoder, Transcoding
+
+from domain.dossier import (
+    Action,
+    Actor,
+    Applicant,
+    Channel,
+    DispatchMethod,
+    Dossier,
+    DossierCodeSequence,
+    Stage,
+)
+from domain.errors import ConcurrentChange, DomainError, NotFound
+from domain.organisation import Directory
+from domain.working_days import HCMC, WorkingCalendar
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: the dossier, and the log position a page must wait for."""
+
+    dossier_id: UUID
+    notification_id: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    kind: str
+    occurred_at: datetime
+    recorded_at: datetime
+    actor_id: str
+    actor_unit: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DossierSnapshot:
+    """A clerk's view of one dossier (includes private applicant data)."""
+
+    id: UUID
+    version: int
+    code: str
+    tracking_token: str
+    procedure_code: str
+    applicant: dict[str, str]
+    channel: Channel
+    documents: list[str]
+    receiving_unit: str
+    holder_unit: str
+    holder_officer: str | None
+    stage: Stage
+    received_at: datetime
+    due_date: date
+    decision_number: str | None
+    decision_title: str | None
+    dispatch_method: DispatchMethod | None
+    postal_tracking_number: str | None
+    recipient_name: str | None
+    delivered_at: datetime | None
+    allowed_actions: list[Action]
+    history: list[HistoryEntry]
+
+
+# Events the read models follow; sequence counters are internal bookkeeping.
+DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
+    Dossier.Received,
+    Dossier.Transferred,
+    Dossier.Signed,
+    Dossier.Dispatched,
+    Dossier.Delivered,
+)
+
+# How many times a receipt is retried when another clerk took the same code number.
+_RECEIPT_ATTEMPTS = 20
+
+
+class HosoApplication(Application[UUID]):
+    name = "hoso"
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Clock = utc_now,
+        calendar: WorkingCalendar | None = None,
+        directory: Directory | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.calendar = calendar or WorkingCalendar()
+        self.directory = directory or Directory()
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # ---- commands ----------------------------------------------------------------------
+
+    def receive(
+        self,
+        *,
+        actor_id: str,
+        procedure_code: str,
+        applicant_name: str,
+        applicant_phone: str,
+        applicant_address: str,
+        applicant_id_number: str = "",
+        channel: str = Channel.COUNTER.value,
+        documents: Sequence[str],
+        occurred_at: datetime | None = None,
+    ) -> Outcome:
+        actor = self._actor(actor_id)
+        procedure = self.directory.procedure(procedure_code)
+        applicant = Applicant.cleaned(
+            applicant_name, applicant_phone, applicant_address, applicant_id_number
+        )
+        receiving_unit = self.directory.unit(actor.unit_code)
+        channel_value = _parse_enum(Channel, channel, "kênh tiếp nhận", "channel")
+        for _ in range(_RECEIPT_ATTEMPTS):
+            recorded_at = self.clock()
+            when = occurred_at or recorded_at
+            sequence = self._code_sequence(receiving_unit.agency_code, when)
+            dossier = Dossier.receive(
+                procedure=procedure,
+                applicant=applicant,
+                channel=channel_value,
+                documents=list(documents),
+                actor=actor,
+                receiving_unit=receiving_unit,
+                occurred_at=when,
+                recorded_at=recorded_at,
+                sequence_number=sequence.issue(),
+                calendar=self.calendar,
+            )
+            try:
+                recordings = self.save(sequence, dossier)
+            except IntegrityError:
+                continue  # another clerk took this number at the same moment: take the next
+            return Outcome(dossier.id, _last_dossier_notification(recordings))
+        raise DomainError(
+            "Hệ thống đang bận, chưa cấp được mã hồ sơ. Vui lòng thử lại.",
+            "The system is busy and could not assign a dossier code. Please try again.",
+        )
+
+    def transfer(
+        self,
+        dossier_id: UUID,
+        *,
+        expected_version: int | None,
+        actor_id: str,
+        to_unit: str,
+        to_officer: str | None = None,
+        note: str = "",
+        occurred_at: datetime | None = None,
+    ) -> Outcome:
+        unit = self.directory.unit(to_unit)
+        officer = self.directory.member(to_officer) if to_officer else None
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at,
+            lambda d, actor, when, now: d.transfer(
+                to_unit=unit, to_officer=officer, note=note, actor=actor,
+                occurred_at=when, recorded_at=now,
+            ),
+        )
+
+    def sign(
+        self,
+        dossier_id: UUID,
+        *,
+        expected_version: int | None,
+        actor_id: str,
+        decision_number: str,
+        decision_title: str,
+        occurred_at: datetime | None = None,
+    ) -> Outcome:
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at,
+            lambda d, actor, when, now: d.sign(
+                decision_number=decision_number, decision_title=decision_title, actor=actor,
+                occurred_at=when, recorded_at=now,
+            ),
+        )
+
+    def dispatch(
+        self,
+        dossier_id: UUID,
+        *,
+        expected_version: int | None,
+        actor_id: str,
+        method: str,
+        postal_tracking_number: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> Outcome:
+        method_value = _parse_enum(DispatchMethod, method, "cách trả kết quả", "dispatch method")
+        post_office = self.directory.post_office()
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at,
+            lambda d, actor, when, now: d.dispatch(
+                method=method_value, postal_tracking_number=postal_tracking_number,
+                post_office=post_office, actor=actor, occurred_at=when, recorded_at=now,
+            ),
+        )
+
+    def deliver(
+        self,
+        dossier_id: UUID,
+        *,
+        expected_version: int | None,
+        actor_id: str,
+        recipient_name: str,
+        occurred_at: datetime | None = None,
+    ) -> Outcome:
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at,
+            lambda d, actor, when, now: d.deliver(
+                recipient_name=recipient_name, actor=actor, occurred_at=when, recorded_at=now,
+            ),
+        )
+
+    # ---- queries -----------------------------------------------------------------------
+
+    def snapshot(self, dossier_id: UUID, *, viewer_id: str) -> DossierSnapshot:
+        viewer = self._actor(viewer_id)
+        dossier = self._dossier(dossier_id)
+        events = self.repository.event_store.get(dossier_id)
+        return DossierSnapshot(
+            id=dossier.id,
+            version=dossier.version,
+            code=dossier.code,
+            tracking_token=dossier.tracking_token,
+            procedure_code=dossier.procedure_code,
+            applicant=dossier.applicant,
+            channel=dossier.channel,
+            documents=dossier.documents,
+            receiving_unit=dossier.receiving_unit,
+            holder_unit=dossier.holder_unit,
+            holder_officer=dossier.holder_officer,
+            stage=dossier.stage,
+            received_at=dossier.received_at,
+            due_date=dossier.due_date,
+            decision_number=dossier.decision_number,
+            decision_title=dossier.decision_title,
+            dispatch_method=dossier.dispatch_method,
+            postal_tracking_number=dossier.postal_tracking_number,
+            recipient_name=dossier.recipient_name,
+            delivered_at=dossier.delivered_at,
+            allowed_actions=dossier.allowed_actions(viewer),
+            history=[_history_entry(e) for e in events],
+        )
+
+    def dossier(self, dossier_id: UUID) -> Dossier:
+        """The aggregate itself, for the application's own callers (tests, the CLI)."""
+        return self._dossier(dossier_id)
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _act(
+        self,
+        dossier_id: UUID,
+        expected_version: int | None,
+        actor_id: str,
+        occurred_at: datetime | None,
+        command: Callable[[Dossier, Actor, datetime, datetime], None],
+    ) -> Outcome:
+        actor = self._actor(actor_id)
+        dossier = self._dossier(dossier_id)
+        if expected_version is not None and dossier.version != expected_version:
+            raise ConcurrentChange()
+        now = self.clock()
+        command(dossier, actor, occurred_at or now, now)
+        try:
+            recordings = self.save(dossier)
+        except IntegrityError:
+            raise ConcurrentChange() from None
+        return Outcome(dossier.id, _last_dossier_notification(recordings))
+
+    def _actor(self, user_id: str) -> Actor:
+        return Actor.of(self.directory.member(user_id))
+
+    def _dossier(self, dossier_id: UUID) -> Dossier:
+        try:
+            dossier = self.repository.get(dossier_id)
+        except AggregateNotFoundError:
+            raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.") from None
+        if not isinstance(dossier, Dossier):
+            raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.")
+        return dossier
+
+    def _code_sequence(self, agency_code: str, when: datetime) -> DossierCodeSequence:
+        day = when.astimezone(HCMC).date()
+        try:
+            sequence = self.repository.get(DossierCodeSequence.create_id(agency_code, day))
+        except AggregateNotFoundError:
+            return DossierCodeSequence(agency_code, day)
+        assert isinstance(sequence, DossierCodeSequence)
+        return sequence
+
+
+def _last_dossier_notification(recordings: list[Recording]) -> int:
+    ids = [
+        r.notification.id for r in recordings if isinstance(r.domain_event, Dossier.Event)
+    ]
+    return max(ids)
+
+
+def _history_entry(e: DomainEventProtocol[UUID]) -> HistoryEntry:
+    assert isinstance(e, Dossier.Event)
+    common = {"actor_id", "actor_unit", "occurred_at", "originator_id", "originator_version",
+              "timestamp", "originator_topic"}
+    details = {k: v for k, v in e.__dict__.items() if k not in common}
+    return HistoryEntry(
+        kind=type(e).__name__,
+        occurred_at=e.occurred_at,
+        recorded_at=e.timestamp,
+        actor_id=e.actor_id,
+        actor_unit=e.actor_unit,
+        details=details,
+    )
+
+
+_E = TypeVar("_E", Channel, DispatchMethod)
+
+
+def _parse_enum(enum: type[_E], value: str, label_vi: str, label_en: str) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        raise DomainError(
+            f"Giá trị “{value}” không hợp lệ cho {label_vi}.",
+            f"“{value}” is not a valid {label_en}.",
+        ) from None

@@ -1,0 +1,179 @@
+"""Organisational units, staff and the procedure catalogue (seed data for Ho Chi Minh City).
+
+Units and staff are seed data for now; managing them through the UI comes with roles and
+administration. Procedure names and processing times follow the city's published catalogue;
+the national procedure codes should be checked against the national database before go-live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.errors import NotFound
+
+
+class UnitKind(StrEnum):
+    RECEPTION = "reception"  # one-stop counter (bộ phận một cửa)
+    SPECIALIST = "specialist"
+    LEADERSHIP = "leadership"
+    POST_OFFICE = "post_office"
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    agency_code: str  # national agency code used in dossier codes, e.g. 000.00.01.H29
+    name_vi: str
+    name_en: str
+    kind: UnitKind
+
+
+@dataclass(frozen=True)
+class Staff:
+    user_id: str
+    full_name: str
+    unit_code: str
+    may_sign: bool = False
+
+
+@dataclass(frozen=True)
+class Procedure:
+    code: str
+    name_vi: str
+    name_en: str
+    processing_days: int  # legal processing time, in working days
+    route: tuple[str, ...]  # usual route of unit codes: reception → … → signing → return
+    documents: tuple[str, ...]  # documents usually handed in
+
+    @property
+    def reception_unit(self) -> str:
+        return self.route[0]
+
+
+UNITS: tuple[Unit, ...] = (
+    Unit("TTHCC", "000.00.01.H29", "Trung tâm Phục vụ hành chính công TP.HCM",
+         "HCMC Public Administrative Service Centre", UnitKind.RECEPTION),
+    Unit("STP-HCTP", "000.00.12.H29", "Phòng Hành chính tư pháp – Sở Tư pháp",
+         "Judicial Administration Division – Department of Justice", UnitKind.SPECIALIST),
+    Unit("STP-BGD", "000.00.12.H29", "Ban Giám đốc Sở Tư pháp",
+         "Board of Directors – Department of Justice", UnitKind.LEADERSHIP),
+    Unit("STC-DKKD", "000.00.09.H29", "Phòng Đăng ký kinh doanh – Sở Tài chính",
+         "Business Registration Office – Department of Finance", UnitKind.SPECIALIST),
+    Unit("STC-BGD", "000.00.09.H29", "Ban Giám đốc Sở Tài chính",
+         "Board of Directors – Department of Finance", UnitKind.LEADERSHIP),
+    Unit("SXD-CPXD", "000.00.15.H29", "Phòng Cấp phép xây dựng – Sở Xây dựng",
+         "Building Permits Division – Department of Construction", UnitKind.SPECIALIST),
+    Unit("SXD-BGD", "000.00.15.H29", "Ban Giám đốc Sở Xây dựng",
+         "Board of Directors – Department of Construction", UnitKind.LEADERSHIP),
+    Unit("VPDKDD", "000.00.20.H29", "Văn phòng Đăng ký đất đai TP.HCM",
+         "HCMC Land Registration Office", UnitKind.SPECIALIST),
+    Unit("VPDKDD-GD", "000.00.20.H29", "Giám đốc Văn phòng Đăng ký đất đai",
+         "Director – Land Registration Office", UnitKind.LEADERSHIP),
+    Unit("PA08", "000.00.30.H29", "Phòng Quản lý xuất nhập cảnh – Công an TP.HCM",
+         "Immigration Division – HCMC Police", UnitKind.RECEPTION),
+    Unit("PA08-XL", "000.00.30.H29", "Đội xét duyệt hộ chiếu – Phòng Quản lý xuất nhập cảnh",
+         "Passport Review Team – Immigration Division", UnitKind.SPECIALIST),
+    Unit("PA08-LD", "000.00.30.H29", "Lãnh đạo Phòng Quản lý xuất nhập cảnh",
+         "Head of the Immigration Division", UnitKind.LEADERSHIP),
+    Unit("BUUDIEN", "000.00.99.H29", "Bưu điện TP.HCM (dịch vụ bưu chính công ích)",
+         "HCMC Post Office (public postal service)", UnitKind.POST_OFFICE),
+)
+
+STAFF: tuple[Staff, ...] = (
+    Staff("tiepnhan", "Nguyễn Thị Lan", "TTHCC"),
+    Staff("tiepnhan2", "Trần Văn Minh", "TTHCC"),
+    Staff("hctp", "Lê Thị Hoa", "STP-HCTP"),
+    Staff("gd.stp", "Phạm Văn Đức", "STP-BGD", may_sign=True),
+    Staff("dkkd", "Võ Minh Tuấn", "STC-DKKD"),
+    Staff("gd.stc", "Đặng Thu Hà", "STC-BGD", may_sign=True),
+    Staff("cpxd", "Bùi Quốc Khánh", "SXD-CPXD"),
+    Staff("gd.sxd", "Hoàng Anh Dũng", "SXD-BGD", may_sign=True),
+    Staff("vpdk", "Đỗ Thị Mai", "VPDKDD"),
+    Staff("gd.vpdk", "Ngô Văn Hải", "VPDKDD-GD", may_sign=True),
+    Staff("xnc", "Huỳnh Thanh Tâm", "PA08"),
+    Staff("xnc.xl", "Châu Ngọc Bích", "PA08-XL"),
+    Staff("ld.xnc", "Trương Công Vinh", "PA08-LD", may_sign=True),
+    Staff("buudien", "Lý Thị Ngọc", "BUUDIEN"),
+)
+
+PROCEDURES: tuple[Procedure, ...] = (
+    Procedure(
+        "2.000488", "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam",
+        "Issuing a criminal record certificate to a Vietnamese citizen", 10,
+        ("TTHCC", "STP-HCTP", "STP-BGD", "TTHCC"),
+        ("Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp", "Bản chụp CCCD"),
+    ),
+    Procedure(
+        "2.001610", "Đăng ký thành lập doanh nghiệp tư nhân",
+        "Registering a sole proprietorship", 3,
+        ("TTHCC", "STC-DKKD", "STC-BGD", "TTHCC"),
+        ("Giấy đề nghị đăng ký doanh nghiệp", "Bản sao giấy tờ pháp lý của chủ doanh nghiệp"),
+    ),
+    Procedure(
+        "1.009994", "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+        "Building permit for a detached house", 15,
+        ("TTHCC", "SXD-CPXD", "SXD-BGD", "TTHCC"),
+        ("Đơn đề nghị cấp giấy phép xây dựng", "Giấy chứng nhận quyền sử dụng đất",
+         "Bản vẽ thiết kế xây dựng"),
+    ),
+    Procedure(
+        "1.004227", "Đăng ký, cấp Giấy chứng nhận quyền sử dụng đất lần đầu",
+        "First registration of land and issue of a land use right certificate", 20,
+        ("TTHCC", "VPDKDD", "VPDKDD-GD", "TTHCC"),
+        ("Đơn đăng ký đất đai", "Giấy tờ về quyền sử dụng đất", "Sơ đồ thửa đất"),
+    ),
+    Procedure(
+        "2.002206", "Cấp hộ chiếu phổ thông ở trong nước",
+        "Issuing an ordinary passport (in Vietnam)", 8,
+        ("PA08", "PA08-XL", "PA08-LD", "PA08"),
+        ("Tờ khai đề nghị cấp hộ chiếu (mẫu TK01)", "Ảnh chân dung 4x6", "CCCD"),
+    ),
+)
+
+
+class Directory:
+    """Look-ups over the seed data, refusing unknown codes with a readable message."""
+
+    def __init__(
+        self,
+        units: tuple[Unit, ...] = UNITS,
+        staff: tuple[Staff, ...] = STAFF,
+        procedures: tuple[Procedure, ...] = PROCEDURES,
+    ) -> None:
+        self.units = {u.code: u for u in units}
+        self.staff = {s.user_id: s for s in staff}
+        self.procedures = {p.code: p for p in procedures}
+
+    def unit(self, code: str) -> Unit:
+        try:
+            return self.units[code]
+        except KeyError:
+            raise NotFound(f"Không có đơn vị mã “{code}”.", f"There is no unit “{code}”.") from None
+
+    def member(self, user_id: str) -> Staff:
+        try:
+            return self.staff[user_id]
+        except KeyError:
+            raise NotFound(
+                f"Không có cán bộ “{user_id}”.", f"There is no staff member “{user_id}”."
+            ) from None
+
+    def procedure(self, code: str) -> Procedure:
+        try:
+            return self.procedures[code]
+        except KeyError:
+            raise NotFound(
+                f"Không có thủ tục mã “{code}” trong danh mục.",
+                f"There is no procedure “{code}” in the catalogue.",
+            ) from None
+
+    def unit_name(self, code: str) -> str:
+        unit = self.units.get(code)
+        return unit.name_vi if unit else code
+
+    def post_office(self) -> Unit:
+        return next(u for u in self.units.values() if u.kind is UnitKind.POST_OFFICE)
+
+    def members_of(self, unit_code: str) -> list[Staff]:
+        return [s for s in self.staff.values() if s.unit_code == unit_code]

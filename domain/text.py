@@ -1,0 +1,43 @@
+"""Cleaning free text typed by clerks before it becomes part of an immutable event."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from domain.errors import DomainError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(
+    value: str | None, *, label_vi: str, label_en: str, max_length: int, required: bool = True
+) -> str:
+    """NFC-normalised, trimmed text; refuses control characters and over-long input."""
+    text = unicodedata.normalize("NFC", (value or "").strip())
+    if required and not text:
+        raise DomainError(f"Vui lòng nhập {label_vi}.", f"Please enter the {label_en}.")
+    if len(text) > max_length:
+        raise DomainError(
+            f"{label_vi.capitalize()} quá dài (tối đa {max_length} ký tự).",
+            f"The {label_en} is too long (at most {max_length} characters).",
+        )
+    if _CONTROL.search(text):
+        raise DomainError(
+            f"{label_vi.capitalize()} chứa ký tự không hợp lệ.",
+            f"The {label_en} contains characters that are not allowed.",
+        )
+    return text
+
+
+_PHONE = re.compile(r"^(?:\+84|0)\d{9,10}$")
+
+
+def clean_phone(value: str | None) -> str:
+    phone = re.sub(r"[\s.\-()]", "", value or "")
+    if not _PHONE.match(phone):
+        raise DomainError(
+            "Số điện thoại không hợp lệ (ví dụ: 0901234567).",
+            "The phone number is not valid (for example 0901234567).",
+        )
+    return phone

@@ -1,0 +1,143 @@
+"""The clerks' list of dossiers: where each one is, at what stage, and when it is due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
+
+from domain.application import DOSSIER_EVENT_CLASSES
+from domain.dossier import DispatchMethod, Dossier, Stage, is_late, stage_after_dispatch
+from domain.working_days import HCMC
+from projections.read_model import (
+    PostgresReadModel,
+    ReadModel,
+    SQLiteReadModel,
+    STAGE_AFTER_TRANSFER,
+    as_date,
+    as_datetime,
+    row_change,
+)
+
+LIST_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class DossierListRow:
+    dossier_id: UUID
+    code: str
+    procedure_code: str
+    holder_unit: str
+    stage: Stage
+    due_date: date
+    received_at: datetime
+    result_ready_at: datetime | None
+
+    def is_late(self, today: date) -> bool:
+        ready = self.result_ready_at.astimezone(HCMC).date() if self.result_ready_at else None
+        return is_late(self.due_date, ready, today)
+
+
+class DossierListView(ReadModel):
+    tracking_name = "dossier_list"
+    tables = ("dossier_list",)
+
+    def record(self, *, row: dict[str, Any], tracking: Tracking, created: bool = False) -> None:
+        self._write(tracking, row_change("dossier_list", "dossier_id", row, created=created))
+
+    def dossiers(
+        self, *, holder_unit: str | None = None, stage: str | None = None,
+        code: str | None = None, limit: int = LIST_LIMIT,
+    ) -> list[DossierListRow]:
+        clauses, params = [], {"limit": limit}
+        if holder_unit:
+            clauses.append("holder_unit = %(holder_unit)s")
+            params["holder_unit"] = holder_unit
+        if stage:
+            clauses.append("stage = %(stage)s")
+            params["stage"] = stage
+        if code:
+            clauses.append("code = %(code)s")
+            params["code"] = code
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._select(
+            "SELECT dossier_id, code, procedure_code, holder_unit, stage, due_date, received_at, "
+            f"result_ready_at FROM {{p}}dossier_list {where} "
+            "ORDER BY due_date, received_at LIMIT %(limit)s",
+            params,
+        )
+        return [
+            DossierListRow(
+                dossier_id=UUID(str(r["dossier_id"])),
+                code=r["code"],
+                procedure_code=r["procedure_code"],
+                holder_unit=r["holder_unit"],
+                stage=Stage(r["stage"]),
+                due_date=as_date(r["due_date"]),  # type: ignore[arg-type]
+                received_at=as_datetime(r["received_at"]),  # type: ignore[arg-type]
+                result_ready_at=as_datetime(r["result_ready_at"]),
+            )
+            for r in rows
+        ]
+
+
+class SQLiteDossierListView(DossierListView, SQLiteReadModel):
+    pass
+
+
+class PostgresDossierListView(DossierListView, PostgresReadModel):
+    pass
+
+
+class DossierListProjection(Projection[DossierListView]):
+    name = "dossier_list"
+    topics = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        raise TypeError(f"dossier_list does not handle {type(domain_event).__qualname__}")
+
+    def _record(self, e: Dossier.Event, tracking: Tracking, changes: dict[str, Any],
+                *, created: bool = False) -> None:
+        row = {"dossier_id": str(e.originator_id), "version": e.originator_version,
+               "updated_at": e.occurred_at} | changes
+        self.view.record(row=row, tracking=tracking, created=created)
+
+    @process_event.register
+    def _received(self, e: Dossier.Received, tracking: Tracking) -> None:
+        self._record(e, tracking, {
+            "code": e.code,
+            "procedure_code": e.procedure_code,
+            "holder_unit": e.receiving_unit,
+            "stage": Stage.RECEIVED.value,
+            "due_date": e.due_date,
+            "received_at": e.occurred_at,
+        }, created=True)
+
+    @process_event.register
+    def _transferred(self, e: Dossier.Transferred, tracking: Tracking) -> None:
+        self._record(e, tracking, {
+            "holder_unit": e.to_unit,
+            "stage": STAGE_AFTER_TRANSFER,
+        })
+
+    @process_event.register
+    def _signed(self, e: Dossier.Signed, tracking: Tracking) -> None:
+        self._record(e, tracking, {"stage": Stage.SIGNED.value, "result_ready_at": e.occurred_at})
+
+    @process_event.register
+    def _dispatched(self, e: Dossier.Dispatched, tracking: Tracking) -> None:
+        self._record(e, tracking, {
+            "holder_unit": e.holder_unit,
+            "stage": stage_after_dispatch(DispatchMethod(e.method)).value,
+        })
+
+    @process_event.register
+    def _delivered(self, e: Dossier.Delivered, tracking: Tracking) -> None:
+        self._record(e, tracking, {"stage": Stage.DELIVERED.value})

@@ -1,0 +1,39 @@
+"""``hoso migrate``: the library's own tables first, then hoso's SQL migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from yoyo import get_backend, read_migrations
+
+from domain.application import HosoApplication
+from projections.runners import PROJECTIONS, open_view
+from projections.store import Dialect, Store
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def migrate(store: Store) -> list[str]:
+    """Bring the store's schema up to date; the ids of the SQL migrations applied now."""
+    if store.dialect is Dialect.SQLITE:
+        assert store.sqlite_path is not None
+        store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        with psycopg.connect(store.conninfo(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(store.schema))
+            )
+    # The event store and tracking tables, created by the library's own DDL.
+    app = HosoApplication(env=store.eventsourcing_env(create_tables=True))
+    app.close()
+    for kind in PROJECTIONS:
+        view = open_view(store, kind, create_tables=True)
+        view.datastore.close()  # type: ignore[attr-defined]
+    backend = get_backend(store.yoyo_url())
+    migrations = read_migrations(str(MIGRATIONS / store.dialect.value))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return [m.id for m in pending]

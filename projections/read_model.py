@@ -1,0 +1,189 @@
+"""What every read-model table needs from its store, written once for SQLite and PostgreSQL.
+
+A read model is an eventsourcing tracking recorder: the rows it writes for an event and the
+tracking record of that event commit in one transaction, so each event is applied exactly once.
+Queries are written in PostgreSQL's ``%(name)s`` style with ``{p}`` before table names; the
+SQLite flavour rewrites them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from domain.dossier import Stage
+
+Row = dict[str, Any]
+
+
+class Cursor(Protocol):
+    def execute(self, statement: Any, params: Any = ...) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+
+
+class SqlAccess:
+    """Statements in one style for both stores; subclasses bind it to a library datastore."""
+
+    def _sql(self, statement: str) -> str:
+        raise NotImplementedError
+
+    def _param(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Cursor]:
+        raise NotImplementedError
+        yield
+
+    def _execute(self, cursor: Cursor, statement: str, params: Mapping[str, Any] = {}) -> None:
+        cursor.execute(self._sql(statement), {k: self._param(v) for k, v in params.items()})
+
+    def _select(self, statement: str, params: Mapping[str, Any] = {}) -> list[Row]:
+        with self._transaction(commit=False) as cursor:
+            self._execute(cursor, statement, params)
+            return [dict(row) for row in cursor.fetchall()]
+
+
+_NAMED_PARAM = re.compile(r"%\((\w+)\)s")
+
+
+class SQLiteAccess(SqlAccess):
+    datastore: SQLiteDatastore
+
+    def _sql(self, statement: str) -> str:
+        return _NAMED_PARAM.sub(r":\1", statement.replace("{p}", ""))
+
+    def _param(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            # One offset for every stored time, so text order is time order.
+            return value.astimezone(UTC).isoformat(timespec="microseconds")
+        if isinstance(value, date | UUID):
+            return str(value)
+        return value
+
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+
+class PostgresAccess(SqlAccess):
+    datastore: PostgresDatastore
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("{p}", f'"{self.datastore.schema}".')
+
+    def _param(self, value: Any) -> Any:
+        return str(value) if isinstance(value, UUID) else value
+
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+
+class ReadModel(SqlAccess, TrackingRecorder):
+    """A read model's rows and its tracking record, written together."""
+
+    tracking_name: ClassVar[str] = ""
+    # Tables emptied by a rebuild, children first.
+    tables: ClassVar[tuple[str, ...]] = ()
+
+    def _track(self, cursor: Cursor, tracking: Tracking) -> None:
+        self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+
+    def _write(self, tracking: Tracking, *statements: tuple[str, Mapping[str, Any]]) -> None:
+        with self._transaction(commit=True) as cursor:
+            for statement, params in statements:
+                self._execute(cursor, statement, params)
+            self._track(cursor, tracking)
+
+    def reset(self, application_name: str) -> None:
+        """Forget every row and the position reached, so the next run rebuilds from zero."""
+        with self._transaction(commit=True) as cursor:
+            for table in self.tables:
+                self._execute(cursor, f"DELETE FROM {{p}}{table}")
+            self._execute(
+                cursor,
+                f"DELETE FROM {{p}}{self.tracking_name}_tracking WHERE application_name = %(a)s",
+                {"a": application_name},
+            )
+
+
+@dataclass(frozen=True)
+class SqlExpression:
+    """A column value computed by the database from the row's current values."""
+
+    sql: str
+
+
+# The aggregate's rule, in SQL: a transfer after signing keeps the "signed" stage.
+STAGE_AFTER_TRANSFER = SqlExpression(
+    f"CASE WHEN result_ready_at IS NULL THEN '{Stage.IN_PROGRESS.value}' ELSE stage END"
+)
+
+
+def row_change(
+    table: str, key: str, row: Mapping[str, Any], *, created: bool
+) -> tuple[str, dict[str, Any]]:
+    """An INSERT of a new row, or an UPDATE of the row whose ``key`` column matches."""
+    params = {c: v for c, v in row.items() if not isinstance(v, SqlExpression)}
+    if created:
+        columns = ", ".join(row)
+        values = ", ".join(f"%({c})s" for c in row)
+        return f"INSERT INTO {{p}}{table} ({columns}) VALUES ({values})", params
+    assignments = ", ".join(
+        f"{c} = {v.sql}" if isinstance(v, SqlExpression) else f"{c} = %({c})s"
+        for c, v in row.items()
+        if c != key
+    )
+    return f"UPDATE {{p}}{table} SET {assignments} WHERE {key} = %({key})s", params
+
+
+class SQLiteReadModel(ReadModel, SQLiteAccess, SQLiteTrackingRecorder):
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        # The library names SQLite's tracking table "tracking" for everyone; two read models
+        # in one file would share a row, so each gets its own table.
+        table = f"{self.tracking_name}_tracking"
+        self.insert_tracking_statement = (
+            f"INSERT INTO {table} VALUES (:application_name, :notification_id) "
+            "ON CONFLICT (application_name) DO UPDATE SET notification_id = :notification_id "
+            f"WHERE {table}.notification_id < :notification_id RETURNING notification_id"
+        )
+        self.select_max_tracking_id_statement = (
+            f"SELECT MAX(notification_id) FROM {table} WHERE application_name=?"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.tracking_name}_tracking ("
+            "application_name TEXT, notification_id INTEGER, "
+            "PRIMARY KEY (application_name)) WITHOUT ROWID"
+        ]
+
+
+class PostgresReadModel(ReadModel, PostgresAccess, PostgresTrackingRecorder):
+    pass
+
+
+def as_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)

@@ -1,0 +1,204 @@
+"""Keeping the read models up to date, and rebuilding them from zero.
+
+On PostgreSQL the library's ``ProjectionRunner`` follows the log through its subscription
+(LISTEN/NOTIFY). SQLite has no subscription, so a thread polls the notification log from the
+position the read model has reached. Both apply each event exactly once: the read model's rows
+and its tracking record commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.projection import Projection, ProjectionRunner
+from eventsourcing.utils import Environment
+
+from domain.application import HosoApplication
+from projections.dossier_list import (
+    DossierListProjection,
+    DossierListView,
+    PostgresDossierListView,
+    SQLiteDossierListView,
+)
+from projections.public_status import (
+    PostgresPublicStatusView,
+    PublicStatusProjection,
+    PublicStatusView,
+    SQLitePublicStatusView,
+)
+from projections.read_model import ReadModel
+from projections.store import Dialect, Store
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class ProjectionKind:
+    projection: type[Projection[Any]]
+    views: dict[Dialect, type[ReadModel]]
+
+
+PROJECTIONS: tuple[ProjectionKind, ...] = (
+    ProjectionKind(PublicStatusProjection,
+                   {Dialect.SQLITE: SQLitePublicStatusView,
+                    Dialect.POSTGRESQL: PostgresPublicStatusView}),
+    ProjectionKind(DossierListProjection,
+                   {Dialect.SQLITE: SQLiteDossierListView,
+                    Dialect.POSTGRESQL: PostgresDossierListView}),
+)
+
+
+def open_view(store: Store, kind: ProjectionKind, *, create_tables: bool = False) -> ReadModel:
+    env = Environment(kind.projection.name, store.eventsourcing_env(create_tables=create_tables))
+    factory = InfrastructureFactory[Any].construct(env)
+    return factory.tracking_recorder(kind.views[store.dialect])
+
+
+def catch_up(
+    app: HosoApplication, projection: Projection[Any], *, limit: int = BATCH_SIZE,
+    on_event: Callable[[], None] | None = None,
+) -> int:
+    """Apply the next batch of events the projection has not seen; how many were applied."""
+    view = projection.view
+    start = view.max_tracking_id(app.name)
+    notifications = app.recorder.select_notifications(
+        start=start, limit=limit, topics=projection.topics, inclusive_of_start=False
+    )
+    for notification in notifications:
+        event = app.mapper.to_domain_event(notification)
+        projection.process_event(event, Tracking(app.name, notification.id))
+        if on_event:
+            on_event()
+    return len(notifications)
+
+
+class PollingRunner:
+    """Follows the log by polling; for SQLite, whose recorder offers no subscription."""
+
+    def __init__(self, app: HosoApplication, projection: Projection[Any],
+                 interval: float = 0.05) -> None:
+        self.app = app
+        self.projection = projection
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"hoso-{projection.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        backoff = self.interval
+        while not self._stop.is_set():
+            try:
+                while catch_up(self.app, self.projection) and not self._stop.is_set():
+                    pass
+                backoff = self.interval
+            except Exception:
+                # Never skip an event: log, wait, and retry from the tracked position.
+                log.exception("projection %s failed; retrying", self.projection.name)
+                backoff = min(backoff * 2, 5.0)
+            self._stop.wait(backoff)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+class ReadModels:
+    """The read models one process queries, and (optionally) keeps up to date."""
+
+    def __init__(self, store: Store, app: HosoApplication) -> None:
+        self.store = store
+        self.app = app
+        self.views = {kind.projection.name: open_view(store, kind) for kind in PROJECTIONS}
+        self._runners: list[PollingRunner | ProjectionRunner[Any, Any]] = []
+
+    @property
+    def public_status(self) -> PublicStatusView:
+        view = self.views[PublicStatusProjection.name]
+        assert isinstance(view, PublicStatusView)
+        return view
+
+    @property
+    def dossier_list(self) -> DossierListView:
+        view = self.views[DossierListProjection.name]
+        assert isinstance(view, DossierListView)
+        return view
+
+    def follow(self) -> None:
+        """Start keeping every read model up to date in background threads."""
+        for kind in PROJECTIONS:
+            if self.store.dialect is Dialect.POSTGRESQL:
+                runner: ProjectionRunner[Any, Any] = ProjectionRunner(
+                    application_class=HosoApplication,
+                    projection_class=kind.projection,
+                    view_class=kind.views[Dialect.POSTGRESQL],
+                    env=self.store.eventsourcing_env(),
+                )
+                self._runners.append(runner.__enter__())
+            else:
+                view = self.views[kind.projection.name]
+                self._runners.append(PollingRunner(self.app, kind.projection(view=view)))
+
+    def stop(self) -> None:
+        for runner in self._runners:
+            if isinstance(runner, ProjectionRunner):
+                runner.__exit__(None, None, None)
+            else:
+                runner.stop()
+        self._runners.clear()
+
+    def wait(self, notification_id: int, timeout: float = 3.0) -> bool:
+        """Block until every read model has applied ``notification_id``; False on timeout."""
+        try:
+            for view in self.views.values():
+                view.wait(self.app.name, notification_id, timeout=timeout)
+        except TimeoutError:
+            log.warning("read models did not reach %s within %ss", notification_id, timeout)
+            return False
+        return True
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Empty every read model and apply the whole log again; how many events applied.
+
+        Run it with no other process following the log (stop ``hoso serve`` first): a
+        follower applying the same events at the same time would collide with it.
+        """
+        if self._runners:
+            raise RuntimeError("stop following the log before rebuilding")
+        for view in self.views.values():
+            view.reset(self.app.name)
+        return self.catch_up(progress)
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Apply every event the read models have not seen yet; how many were applied."""
+        applied = 0
+        for kind in PROJECTIONS:
+            projection = kind.projection(view=self.views[kind.projection.name])
+            while batch := catch_up(self.app, projection, limit=1000):
+                applied += batch
+                if progress:
+                    progress(batch)
+        return applied
+
+    def close(self) -> None:
+        self.stop()
+        for view in self.views.values():
+            view.datastore.close()  # type: ignore[attr-defined]
+
+
+@contextmanager
+def following(models: ReadModels) -> Iterator[ReadModels]:
+    models.follow()
+    try:
+        yield models
+    finally:
+        models.stop()

@@ -1,0 +1,1 @@
+"""hoso's web interface (Starlette + Jinja2 + htmx) and its command line."""

@@ -1,0 +1,155 @@
+"""The Starlette application: routes, sessions, error pages, and the read-model followers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from domain.application import HosoApplication
+from domain.errors import DomainError
+from projections.runners import ReadModels
+from projections.store import Store
+from web import clerk, public
+from web.accounts import StaffAccounts, open_accounts
+from web.labels import Label
+from web.services import Services
+from web.templating import render
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _secret_key(store: Store) -> str:
+    """HOSO_SECRET_KEY, or a key kept beside the SQLite file so sessions survive restarts."""
+    if key := os.environ.get("HOSO_SECRET_KEY"):
+        return key
+    if store.sqlite_path is not None:
+        path = store.sqlite_path.parent / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+    log.warning("HOSO_SECRET_KEY is not set: sessions end when the server restarts")
+    return secrets.token_urlsafe(32)
+
+
+class SameOriginMiddleware(BaseHTTPMiddleware):
+    """Refuse state-changing requests sent by another site (cross-site request forgery)."""
+
+    async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("origin")
+            cross_site = request.headers.get("sec-fetch-site") == "cross-site"
+            if cross_site or (origin and urlsplit(origin).netloc != request.headers.get("host")):
+                return render(request, "error.html", {"error": Label(
+                    "Yêu cầu bị từ chối vì không gửi từ trang của hoso.",
+                    "Request refused: it was not sent from a hoso page.")}, status_code=403)
+        return await call_next(request)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    if status == 405:
+        return render(request, "error.html", {"error": Label(
+            "Thao tác không hợp lệ.", "Method not allowed.")}, status_code=405)
+    return render(request, "error.html", {"error": Label(
+        "Không tìm thấy trang này.", "Page not found.")}, status_code=404)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return render(request, "error.html", {"error": exc}, status_code=422)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return render(request, "error.html", {"error": Label(
+        "Hệ thống gặp lỗi. Thao tác của bạn có thể chưa được ghi nhận; vui lòng thử lại.",
+        "Something went wrong. Your action may not have been recorded; please try again.")},
+        status_code=500)
+
+
+def home(request: Request) -> Response:
+    return RedirectResponse("/dossiers", status_code=303)
+
+
+def healthz(request: Request) -> Response:
+    return Response("ok", media_type="text/plain")
+
+
+def create_app(
+    store: Store | None = None,
+    application: HosoApplication | None = None,
+    accounts: StaffAccounts | None = None,
+    *,
+    follow: bool = True,
+) -> Starlette:
+    store = store or Store.from_environment()
+    application = application or HosoApplication(env=store.eventsourcing_env())
+    read_models = ReadModels(store, application)
+    services = Services(
+        app=application,
+        read_models=read_models,
+        accounts=accounts or open_accounts(store),
+        public_url=os.environ.get("HOSO_PUBLIC_URL", "http://127.0.0.1:8000"),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if follow:
+            read_models.follow()
+        try:
+            yield
+        finally:
+            read_models.stop()
+
+    routes = [
+        Route("/", home),
+        Route("/healthz", healthz),
+        Route("/signin", clerk.signin_form, methods=["GET"]),
+        Route("/signin", clerk.signin, methods=["POST"]),
+        Route("/signout", clerk.signout, methods=["POST"]),
+        Route("/dossiers", clerk.dossier_list, methods=["GET"]),
+        Route("/dossiers", clerk.receive, methods=["POST"]),
+        Route("/dossiers/new", clerk.receive_form, methods=["GET"]),
+        Route("/dossiers/{dossier_id}", clerk.dossier, methods=["GET"]),
+        Route("/dossiers/{dossier_id}/receipt", clerk.receipt, methods=["GET"]),
+        Route("/dossiers/{dossier_id}/{action}", clerk.act, methods=["POST"]),
+        Route("/t/{token}", public.status_page, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    web = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SessionMiddleware, secret_key=_secret_key(store),
+                       session_cookie="hoso_session", same_site="lax",
+                       https_only=os.environ.get("HOSO_SECURE_COOKIES") == "1",
+                       max_age=12 * 3600),
+            Middleware(SameOriginMiddleware),
+        ],
+        exception_handlers={
+            404: _not_found, 405: _not_found, DomainError: _domain_error, 500: _server_error,
+        },
+        lifespan=lifespan,
+    )
+    web.state.services = services
+    return web

@@ -1,0 +1,408 @@
+"""Clerk pages: sign in, list, receive, act on a dossier, print the receipt.
+
+Each handler parses the form, calls one application method, and renders a page or partial.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import wraps
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from domain.application import DossierSnapshot, Outcome
+from domain.dossier import Action, is_late
+from domain.errors import ConcurrentChange, DomainError, NotFound
+from domain.organisation import Staff, UnitKind
+from domain.working_days import HCMC
+from web.formatting import parse_local_datetime
+from web.labels import EVENTS, Label, label
+from web.qr import qr_svg
+from web.services import Services
+from web.templating import render
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _signed_in_staff(request: Request) -> Staff | None:
+    user = request.session.get("user")
+    return _services(request).directory.staff.get(user["id"]) if user else None
+
+
+def _to_signin(request: Request) -> Response:
+    target = quote(request.url.path)
+    if _is_htmx(request):
+        return Response(status_code=401, headers={"HX-Redirect": f"/signin?next={target}"})
+    return RedirectResponse(f"/signin?next={target}", status_code=303)
+
+
+def staff_only(handler: Callable[[Request, Staff], Any]) -> Callable[[Request], Any]:
+    """Pass the signed-in staff member to the handler, or send the visitor to sign in."""
+    if inspect.iscoroutinefunction(handler):
+        @wraps(handler)
+        async def async_wrapper(request: Request) -> Response:
+            staff = _signed_in_staff(request)
+            return await handler(request, staff) if staff else _to_signin(request)
+
+        return async_wrapper
+
+    @wraps(handler)
+    def wrapper(request: Request) -> Response:
+        staff = _signed_in_staff(request)
+        return handler(request, staff) if staff else _to_signin(request)  # type: ignore[no-any-return]
+
+    return wrapper
+
+
+def _safe_next(value: str | None) -> str:
+    # Only paths on this site, never another host.
+    if value and value.startswith("/") and not value.startswith("//"):
+        return value
+    return "/dossiers"
+
+
+# ---- sign in / out -------------------------------------------------------------------
+
+def signin_form(request: Request) -> Response:
+    return render(request, "signin.html", {"next": _safe_next(request.query_params.get("next"))})
+
+
+async def signin(request: Request) -> Response:
+    form = await request.form()
+    user_id = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    next_path = _safe_next(str(form.get("next", "")))
+    services = _services(request)
+    staff = services.directory.staff.get(user_id)
+    # argon2 is deliberately slow: keep it off the event loop.
+    ok = await run_in_threadpool(services.accounts.verify, user_id, password)
+    if not ok or staff is None:
+        return render(request, "signin.html", {
+            "next": next_path, "username": user_id,
+            "error": Label("Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password."),
+        }, status_code=401)
+    request.session.clear()
+    request.session["user"] = {
+        "id": staff.user_id, "name": staff.full_name,
+        "unit_name": services.directory.unit_name(staff.unit_code),
+    }
+    return RedirectResponse(next_path, status_code=303)
+
+
+def signout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/signin", status_code=303)
+
+
+# ---- dossier list --------------------------------------------------------------------
+
+@staff_only
+def dossier_list(request: Request, staff: Staff) -> Response:
+    services = _services(request)
+    scope = request.query_params.get("scope", "mine")
+    stage = request.query_params.get("stage") or None
+    code = (request.query_params.get("code") or "").strip() or None
+    rows = services.read_models.dossier_list.dossiers(
+        holder_unit=None if scope == "all" or code else staff.unit_code, stage=stage, code=code,
+    )
+    context = {
+        "rows": rows, "scope": scope, "stage": stage, "code": code or "",
+        "today": services.today(), "directory": services.directory,
+        "can_receive": _can_receive(services, staff),
+    }
+    if _is_htmx(request):
+        return render(request, "dossiers/_table.html", context)
+    return render(request, "dossiers.html", context)
+
+
+def _can_receive(services: Services, staff: Staff) -> bool:
+    return services.directory.unit(staff.unit_code).kind is UnitKind.RECEPTION
+
+
+# ---- receive -------------------------------------------------------------------------
+
+def _procedures_for(services: Services, staff: Staff) -> list[Any]:
+    return [p for p in services.directory.procedures.values()
+            if p.reception_unit == staff.unit_code]
+
+
+@staff_only
+def receive_form(request: Request, staff: Staff) -> Response:
+    services = _services(request)
+    procedures = _procedures_for(services, staff)
+    if not procedures:
+        return render(request, "error.html", {"error": Label(
+            "Đơn vị của bạn không tiếp nhận hồ sơ.", "Your unit does not receive dossiers.")},
+            status_code=403)
+    chosen = services.directory.procedures.get(
+        request.query_params.get("procedure_code", ""), procedures[0])
+    context = {"procedures": procedures, "procedure": chosen, "form": {}}
+    if _is_htmx(request):
+        return render(request, "receive/_documents.html", context)
+    return render(request, "receive.html", context)
+
+
+@staff_only
+async def receive(request: Request, staff: Staff) -> Response:
+    form = await request.form()
+    services = _services(request)
+    documents = form.getlist("documents") + str(form.get("other_documents", "")).splitlines()
+    try:
+        outcome = await run_in_threadpool(
+            lambda: services.app.receive(
+                actor_id=staff.user_id,
+                procedure_code=str(form.get("procedure_code", "")),
+                applicant_name=str(form.get("applicant_name", "")),
+                applicant_phone=str(form.get("applicant_phone", "")),
+                applicant_address=str(form.get("applicant_address", "")),
+                applicant_id_number=str(form.get("applicant_id_number", "")),
+                channel=str(form.get("channel", "counter")),
+                documents=[str(d) for d in documents],
+                occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
+            )
+        )
+    except DomainError as error:
+        procedures = _procedures_for(services, staff)
+        chosen = services.directory.procedures.get(str(form.get("procedure_code", "")))
+        return render(request, "receive.html", {
+            "procedures": procedures, "procedure": chosen or procedures[0],
+            "form": _form_values(form), "error": error,
+        }, status_code=422)
+    await run_in_threadpool(services.read_models.wait, outcome.notification_id)
+    return RedirectResponse(f"/dossiers/{outcome.dossier_id}/receipt", status_code=303)
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    values: dict[str, Any] = {k: str(v) for k, v in form.items()}
+    values["documents"] = [str(d) for d in form.getlist("documents")]
+    return values
+
+
+# ---- one dossier ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HistoryRow:
+    event: Label
+    occurred_at: datetime
+    recorded_at: datetime
+    actor_name: str
+    unit_name: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class DossierPage:
+    snapshot: DossierSnapshot
+    procedure_vi: str
+    procedure_en: str
+    receiving_unit_name: str
+    holder_unit_name: str
+    holder_officer_name: str | None
+    late: bool
+    history: list[HistoryRow]
+    actions: list[str]
+    transfer_units: list[tuple[str, str]]
+    suggested_unit: str | None
+    officers: list[tuple[str, str]]
+    public_link: str
+
+
+def _summary(kind: str, details: dict[str, Any], services: Services) -> str:
+    d = services.directory
+    if kind == "Transferred":
+        to = d.unit_name(details["to_unit"])
+        officer = details.get("to_officer")
+        text = f"→ {to}" + (f" ({d.staff[officer].full_name})" if officer in d.staff else "")
+        return text + (f" — {details['note']}" if details.get("note") else "")
+    if kind == "Signed":
+        return f"Số {details['decision_number']}: {details['decision_title']}"
+    if kind == "Dispatched":
+        method = "Gửi qua bưu điện" if details["method"] == "post" else "Nhận tại quầy"
+        number = details.get("postal_tracking_number")
+        return method + (f", mã bưu gửi {number}" if number else "")
+    if kind == "Delivered":
+        return f"Người nhận: {details['recipient_name']}"
+    if kind == "Received":
+        return f"Mã hồ sơ {details['code']}, hẹn trả {details['due_date']:%d/%m/%Y}"
+    return ""
+
+
+def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
+    d = services.directory
+    procedure = d.procedure(snapshot.procedure_code)
+    route = list(procedure.route)
+    suggested = None
+    if snapshot.holder_unit in route:
+        position = route.index(snapshot.holder_unit)
+        later = [u for u in route[position + 1:] if u != snapshot.holder_unit]
+        suggested = later[0] if later else None
+    ready = snapshot.history and next(
+        (h.occurred_at for h in snapshot.history if h.kind == "Signed"), None)
+    return DossierPage(
+        snapshot=snapshot,
+        procedure_vi=procedure.name_vi,
+        procedure_en=procedure.name_en,
+        receiving_unit_name=d.unit_name(snapshot.receiving_unit),
+        holder_unit_name=d.unit_name(snapshot.holder_unit),
+        holder_officer_name=d.staff[snapshot.holder_officer].full_name
+        if snapshot.holder_officer in d.staff else None,
+        late=is_late(snapshot.due_date,
+                     ready.astimezone(HCMC).date() if isinstance(ready, datetime) else None,
+                     services.today()),
+        history=[
+            HistoryRow(
+                event=label(EVENTS, h.kind), occurred_at=h.occurred_at, recorded_at=h.recorded_at,
+                actor_name=d.staff[h.actor_id].full_name if h.actor_id in d.staff else h.actor_id,
+                unit_name=d.unit_name(h.actor_unit), summary=_summary(h.kind, h.details, services),
+            )
+            for h in reversed(snapshot.history)
+        ],
+        actions=[a.value for a in snapshot.allowed_actions],
+        transfer_units=[(u.code, u.name_vi) for u in d.units.values()
+                        if u.code != snapshot.holder_unit and u.kind is not UnitKind.POST_OFFICE],
+        suggested_unit=suggested,
+        officers=[(s.user_id, f"{s.full_name} — {d.unit_name(s.unit_code)}")
+                  for s in d.staff.values()],
+        public_link=services.public_link(snapshot.tracking_token),
+    )
+
+
+def _dossier_id(request: Request) -> UUID:
+    try:
+        return UUID(request.path_params["dossier_id"])
+    except ValueError:
+        raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.") from None
+
+
+def _render_dossier(request: Request, staff: Staff, *, error: DomainError | None = None,
+                    status_code: int = 200) -> Response:
+    services = _services(request)
+    try:
+        snapshot = services.app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
+    except NotFound as missing:
+        return render(request, "error.html", {"error": missing}, status_code=404)
+    page = _dossier_page(services, snapshot)
+    template = "dossier/_panel.html" if _is_htmx(request) else "dossier.html"
+    return render(request, template, {"page": page, "error": error}, status_code=status_code)
+
+
+@staff_only
+def dossier(request: Request, staff: Staff) -> Response:
+    return _render_dossier(request, staff)
+
+
+def _expected_version(form: FormData) -> int | None:
+    try:
+        return int(str(form.get("version", "")))
+    except ValueError:
+        return None
+
+
+def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
+    """The application call for one action, with its fields read from the form."""
+
+    def text(name: str) -> str:
+        return str(form.get(name, ""))
+
+    if action is Action.TRANSFER:
+        return lambda app, dossier_id, **common: app.transfer(
+            dossier_id, to_unit=text("to_unit"), to_officer=text("to_officer") or None,
+            note=text("note"), **common)
+    if action is Action.SIGN:
+        return lambda app, dossier_id, **common: app.sign(
+            dossier_id, decision_number=text("decision_number"),
+            decision_title=text("decision_title"), **common)
+    if action is Action.DISPATCH:
+        return lambda app, dossier_id, **common: app.dispatch(
+            dossier_id, method=text("method"),
+            postal_tracking_number=text("postal_tracking_number") or None, **common)
+    return lambda app, dossier_id, **common: app.deliver(
+        dossier_id, recipient_name=text("recipient_name"), **common)
+
+
+@staff_only
+async def act(request: Request, staff: Staff) -> Response:
+    try:
+        action = Action(request.path_params["action"])
+    except ValueError:
+        return render(request, "error.html", {"error": Label(
+            "Thao tác không tồn tại.", "There is no such action.")}, status_code=404)
+    form = await request.form()
+    services = _services(request)
+    command = _command(form, action)
+    try:
+        dossier_id = _dossier_id(request)
+        outcome: Outcome = await run_in_threadpool(
+            lambda: command(
+                services.app, dossier_id, expected_version=_expected_version(form),
+                actor_id=staff.user_id,
+                occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
+            )
+        )
+    except ConcurrentChange as conflict:
+        return await run_in_threadpool(
+            lambda: _render_dossier(request, staff, error=conflict, status_code=409))
+    except NotFound as missing:
+        return render(request, "error.html", {"error": missing}, status_code=404)
+    except DomainError as refusal:
+        return await run_in_threadpool(
+            lambda: _render_dossier(request, staff, error=refusal, status_code=422))
+    await run_in_threadpool(services.read_models.wait, outcome.notification_id)
+    if _is_htmx(request):
+        return await run_in_threadpool(lambda: _render_dossier(request, staff))
+    return RedirectResponse(f"/dossiers/{outcome.dossier_id}", status_code=303)
+
+
+# ---- receipt -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Receipt:
+    code: str
+    procedure_vi: str
+    procedure_en: str
+    receiving_unit_name: str
+    received_at: datetime
+    due_date: date
+    documents: list[str]
+    applicant_name: str
+    channel: str
+    public_link: str
+    qr_svg: str
+    clerk_name: str
+
+
+@staff_only
+def receipt(request: Request, staff: Staff) -> Response:
+    services = _services(request)
+    try:
+        snapshot = services.app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
+    except NotFound as missing:
+        return render(request, "error.html", {"error": missing}, status_code=404)
+    d = services.directory
+    procedure = d.procedure(snapshot.procedure_code)
+    link = services.public_link(snapshot.tracking_token)
+    received = snapshot.history[0]
+    return render(request, "receipt.html", {"receipt": Receipt(
+        code=snapshot.code, procedure_vi=procedure.name_vi, procedure_en=procedure.name_en,
+        receiving_unit_name=d.unit_name(snapshot.receiving_unit),
+        received_at=snapshot.received_at, due_date=snapshot.due_date,
+        documents=snapshot.documents, applicant_name=snapshot.applicant["name"],
+        channel=snapshot.channel.value, public_link=link, qr_svg=qr_svg(link),
+        clerk_name=d.staff[received.actor_id].full_name
+        if received.actor_id in d.staff else received.actor_id,
+    ), "dossier_id": snapshot.id})

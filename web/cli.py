@@ -1,0 +1,130 @@
+"""The ``hoso`` command: serve, migrate, demo, rebuild, set-password."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+
+from tqdm import tqdm
+
+from domain.application import HosoApplication
+from domain.demo import load_demo
+from projections.migrate import migrate
+from projections.runners import ReadModels
+from projections.store import Store, StoreConfigError
+
+DEMO_PASSWORD = "hoso-demo"
+
+
+def _store() -> Store:
+    try:
+        return Store.from_environment()
+    except StoreConfigError as error:
+        sys.exit(f"hoso: {error}")
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    store = _store()
+    applied = migrate(store)
+    print(f"{store.describe()}: " + (f"applied {', '.join(applied)}" if applied
+                                     else "schema up to date"))
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    print(f"hoso serving {_store().describe()} on http://{args.host}:{args.port}")
+    uvicorn.run("web.app:create_app", factory=True, host=args.host, port=args.port,
+                proxy_headers=True, log_level="info")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from web.accounts import open_accounts
+
+    store = _store()
+    app = HosoApplication(env=store.eventsourcing_env())
+    accounts = open_accounts(store)
+    created = [s.user_id for s in app.directory.staff.values()
+               if not accounts.has_account(s.user_id)]
+    for user_id in created:
+        accounts.set_password(user_id, DEMO_PASSWORD)
+    if args.if_empty and app.recorder.max_notification_id():
+        print("demo: the store already has dossiers; nothing added")
+    else:
+        with tqdm(total=args.dossiers, desc="demo dossiers", unit="dossier") as bar:
+            load_demo(app, dossiers=args.dossiers, seed=args.seed, progress=bar.update)
+        # Catch the read models up so the first page shows everything.
+        models = ReadModels(store, app)
+        with tqdm(desc="read models", unit="event") as bar:
+            models.catch_up(progress=bar.update)
+        models.close()
+    print("Demo sign-in — user names: " + ", ".join(app.directory.staff)
+          + f"; password: {DEMO_PASSWORD}")
+    print("  e.g. tiepnhan (reception), hctp (specialist), gd.stp (signs), buudien (post)")
+    app.close()
+
+
+def cmd_rebuild(args: argparse.Namespace) -> None:
+    store = _store()
+    app = HosoApplication(env=store.eventsourcing_env())
+    models = ReadModels(store, app)
+    with tqdm(desc="rebuilding read models", unit="event") as bar:
+        applied = models.rebuild(progress=bar.update)
+    models.close()
+    app.close()
+    print(f"rebuilt from zero: {applied} events applied")
+
+
+def cmd_set_password(args: argparse.Namespace) -> None:
+    from web.accounts import open_accounts
+
+    store = _store()
+    app = HosoApplication(env=store.eventsourcing_env())
+    if args.user not in app.directory.staff:
+        sys.exit(f"hoso: no staff member {args.user!r}")
+    password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass()
+    try:
+        open_accounts(store).set_password(args.user, password)
+    except ValueError as error:
+        sys.exit(f"hoso: {error}")
+    print(f"password set for {args.user}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(
+        prog="hoso", description="Event-sourced tracking of administrative dossiers. "
+        "The store is chosen by HOSO_DATABASE_URL (default sqlite:///var/hoso.sqlite3).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser("migrate", help="create or update the store's tables").set_defaults(
+        func=cmd_migrate)
+
+    demo = commands.add_parser("demo", help="add demo staff accounts and dossiers")
+    demo.add_argument("--dossiers", type=int, default=60)
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--if-empty", action="store_true",
+                      help="add dossiers only when the store has none")
+    demo.set_defaults(func=cmd_demo)
+
+    commands.add_parser("rebuild", help="rebuild every read model from zero (stop serve first)"
+                        ).set_defaults(func=cmd_rebuild)
+
+    setpw = commands.add_parser("set-password", help="set a staff member's password")
+    setpw.add_argument("user")
+    setpw.add_argument("--stdin", action="store_true", help="read the password from stdin")
+    setpw.set_defaults(func=cmd_set_password)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

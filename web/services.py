@@ -1,0 +1,35 @@
+"""What the handlers need, built once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from domain.application import HosoApplication
+from domain.organisation import Directory
+from domain.working_days import HCMC
+from projections.runners import ReadModels
+from web.accounts import StaffAccounts
+
+
+@dataclass
+class Services:
+    app: HosoApplication
+    read_models: ReadModels
+    accounts: StaffAccounts
+    public_url: str
+
+    @property
+    def directory(self) -> Directory:
+        return self.app.directory
+
+    @property
+    def now(self) -> Callable[[], datetime]:
+        return self.app.clock
+
+    def today(self) -> date:
+        return self.app.clock().astimezone(HCMC).date()
+
+    def public_link(self, token: str) -> str:
+        return f"{self.public_url.rstrip('/')}/t/{token}"

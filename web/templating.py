@@ -1,0 +1,36 @@
+"""One Jinja2 environment for every page, with hoso's filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from web import formatting, labels
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.filters["local_time"] = formatting.local_time
+templates.env.filters["local_date"] = formatting.local_date
+templates.env.globals["STAGES"] = labels.STAGES
+templates.env.globals["EVENTS"] = labels.EVENTS
+templates.env.globals["CHANNELS"] = labels.CHANNELS
+templates.env.globals["DISPATCH_METHODS"] = labels.DISPATCH_METHODS
+templates.env.globals["ACTIONS"] = labels.ACTIONS
+templates.env.globals["label"] = labels.label
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    context = {"user": request.session.get("user") if "session" in request.scope else None,
+               **context}
+    return templates.TemplateResponse(
+        request, name, context, status_code=status_code, headers=headers
+    )
