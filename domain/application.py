@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, Recording, Transcoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from domain.dossier import (
     Action,
@@ -24,6 +24,7 @@ from domain.dossier import (
     Dossier,
     DossierCodeSequence,
     Stage,
+    is_late,
 )
 from domain.errors import ConcurrentChange, DomainError, NotFound
 from domain.organisation import Directory
@@ -85,12 +86,17 @@ class DossierSnapshot:
     due_date: date
     decision_number: str | None
     decision_title: str | None
+    signed_at: datetime | None
     dispatch_method: DispatchMethod | None
     postal_tracking_number: str | None
     recipient_name: str | None
     delivered_at: datetime | None
     allowed_actions: list[Action]
     history: list[HistoryEntry]
+
+    def is_late(self, today: date) -> bool:
+        ready = self.signed_at.astimezone(HCMC).date() if self.signed_at else None
+        return is_late(self.due_date, ready, today)
 
 
 # Events the read models follow; sequence counters are internal bookkeeping.
@@ -122,7 +128,7 @@ class HosoApplication(Application[UUID]):
         self.calendar = calendar or WorkingCalendar()
         self.directory = directory or Directory()
 
-    def register_transcodings(self, transcoder: Transcoder) -> None:
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
@@ -272,6 +278,7 @@ class HosoApplication(Application[UUID]):
             due_date=dossier.due_date,
             decision_number=dossier.decision_number,
             decision_title=dossier.decision_title,
+            signed_at=dossier.signed_at,
             dispatch_method=dossier.dispatch_method,
             postal_tracking_number=dossier.postal_tracking_number,
             recipient_name=dossier.recipient_name,
@@ -311,7 +318,7 @@ class HosoApplication(Application[UUID]):
 
     def _dossier(self, dossier_id: UUID) -> Dossier:
         try:
-            dossier = self.repository.get(dossier_id)
+            dossier: object = self.repository.get(dossier_id)
         except AggregateNotFoundError:
             raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.") from None
         if not isinstance(dossier, Dossier):
@@ -321,7 +328,9 @@ class HosoApplication(Application[UUID]):
     def _code_sequence(self, agency_code: str, when: datetime) -> DossierCodeSequence:
         day = when.astimezone(HCMC).date()
         try:
-            sequence = self.repository.get(DossierCodeSequence.create_id(agency_code, day))
+            sequence: object = self.repository.get(
+                DossierCodeSequence.create_id(agency_code, day)
+            )
         except AggregateNotFoundError:
             return DossierCodeSequence(agency_code, day)
         assert isinstance(sequence, DossierCodeSequence)

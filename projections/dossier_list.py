@@ -16,10 +16,10 @@ from domain.application import DOSSIER_EVENT_CLASSES
 from domain.dossier import DispatchMethod, Dossier, Stage, is_late, stage_after_dispatch
 from domain.working_days import HCMC
 from projections.read_model import (
+    STAGE_AFTER_TRANSFER,
     PostgresReadModel,
     ReadModel,
     SQLiteReadModel,
-    STAGE_AFTER_TRANSFER,
     as_date,
     as_datetime,
     row_change,
@@ -55,7 +55,8 @@ class DossierListView(ReadModel):
         self, *, holder_unit: str | None = None, stage: str | None = None,
         code: str | None = None, limit: int = LIST_LIMIT,
     ) -> list[DossierListRow]:
-        clauses, params = [], {"limit": limit}
+        clauses: list[str] = []
+        params: dict[str, Any] = {"limit": limit}
         if holder_unit:
             clauses.append("holder_unit = %(holder_unit)s")
             params["holder_unit"] = holder_unit

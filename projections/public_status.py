@@ -20,10 +20,10 @@ from domain.application import DOSSIER_EVENT_CLASSES
 from domain.dossier import DispatchMethod, Dossier, Stage, is_late, stage_after_dispatch
 from domain.working_days import HCMC
 from projections.read_model import (
+    STAGE_AFTER_TRANSFER,
     PostgresReadModel,
     ReadModel,
     SQLiteReadModel,
-    STAGE_AFTER_TRANSFER,
     as_date,
     as_datetime,
     row_change,

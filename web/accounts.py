@@ -26,6 +26,9 @@ class StaffAccounts(SqlAccess):
         self.hasher = hasher or PasswordHasher()
         self._dummy_hash = self.hasher.hash(_DUMMY_PASSWORD)
 
+    def close(self) -> None:
+        self.datastore.close()
+
     def set_password(self, user_id: str, password: str) -> None:
         if len(password) < 8:
             raise ValueError("password must have at least 8 characters")

@@ -104,12 +104,15 @@ def create_app(
     follow: bool = True,
 ) -> Starlette:
     store = store or Store.from_environment()
+    owns_application = application is None
     application = application or HosoApplication(env=store.eventsourcing_env())
     read_models = ReadModels(store, application)
+    owns_accounts = accounts is None
+    accounts = accounts or open_accounts(store)
     services = Services(
         app=application,
         read_models=read_models,
-        accounts=accounts or open_accounts(store),
+        accounts=accounts,
         public_url=os.environ.get("HOSO_PUBLIC_URL", "http://127.0.0.1:8000"),
     )
 
@@ -120,7 +123,11 @@ def create_app(
         try:
             yield
         finally:
-            read_models.stop()
+            read_models.close()
+            if owns_accounts:
+                accounts.close()
+            if owns_application:
+                application.close()
 
     routes = [
         Route("/", home),

@@ -20,15 +20,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from domain.application import DossierSnapshot, Outcome
-from domain.dossier import Action, is_late
+from domain.dossier import Action
 from domain.errors import ConcurrentChange, DomainError, NotFound
 from domain.organisation import Staff, UnitKind
-from domain.working_days import HCMC
 from web.formatting import parse_local_datetime
 from web.labels import EVENTS, Label, label
 from web.qr import qr_svg
 from web.services import Services
 from web.templating import render
+
 
 def _services(request: Request) -> Services:
     services: Services = request.app.state.services
@@ -251,8 +251,6 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
         position = route.index(snapshot.holder_unit)
         later = [u for u in route[position + 1:] if u != snapshot.holder_unit]
         suggested = later[0] if later else None
-    ready = snapshot.history and next(
-        (h.occurred_at for h in snapshot.history if h.kind == "Signed"), None)
     return DossierPage(
         snapshot=snapshot,
         procedure_vi=procedure.name_vi,
@@ -261,9 +259,7 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
         holder_unit_name=d.unit_name(snapshot.holder_unit),
         holder_officer_name=d.staff[snapshot.holder_officer].full_name
         if snapshot.holder_officer in d.staff else None,
-        late=is_late(snapshot.due_date,
-                     ready.astimezone(HCMC).date() if isinstance(ready, datetime) else None,
-                     services.today()),
+        late=snapshot.is_late(services.today()),
         history=[
             HistoryRow(
                 event=label(EVENTS, h.kind), occurred_at=h.occurred_at, recorded_at=h.recorded_at,
@@ -356,15 +352,15 @@ async def act(request: Request, staff: Staff) -> Response:
         )
     except ConcurrentChange as conflict:
         return await run_in_threadpool(
-            lambda: _render_dossier(request, staff, error=conflict, status_code=409))
+            _render_dossier, request, staff, error=conflict, status_code=409)
     except NotFound as missing:
         return render(request, "error.html", {"error": missing}, status_code=404)
     except DomainError as refusal:
         return await run_in_threadpool(
-            lambda: _render_dossier(request, staff, error=refusal, status_code=422))
+            _render_dossier, request, staff, error=refusal, status_code=422)
     await run_in_threadpool(services.read_models.wait, outcome.notification_id)
     if _is_htmx(request):
-        return await run_in_threadpool(lambda: _render_dossier(request, staff))
+        return await run_in_threadpool(_render_dossier, request, staff)
     return RedirectResponse(f"/dossiers/{outcome.dossier_id}", status_code=303)
 
 

@@ -1,0 +1,145 @@
+"""The application service on both stores: commands, persistence, concurrency."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from domain.application import HosoApplication
+from domain.dossier import Dossier, Stage
+from domain.errors import ConcurrentChange, DomainError, NotFound
+from projections.store import Store
+from tests.conftest import FakeClock
+from tests.helpers import receive, walk_to_delivered_by_post
+
+
+def test_a_dossier_walks_to_delivery_and_every_event_is_stored(app: HosoApplication) -> None:
+    outcome = receive(app)
+    walk_to_delivered_by_post(app, outcome.dossier_id)
+    stored = list(app.repository.event_store.get(outcome.dossier_id))
+    assert [type(e).__name__ for e in stored] == [
+        "Received", "Transferred", "Transferred", "Signed", "Transferred", "Dispatched",
+        "Delivered",
+    ]
+    assert [e.originator_version for e in stored] == list(range(1, 8))
+    assert app.dossier(outcome.dossier_id).stage is Stage.DELIVERED
+
+
+def test_outcome_names_the_log_position_of_the_dossier_event(app: HosoApplication) -> None:
+    first = receive(app)
+    second = app.transfer(first.dossier_id, expected_version=1, actor_id="tiepnhan",
+                          to_unit="STP-HCTP")
+    assert second.notification_id > first.notification_id
+    [last] = app.recorder.select_notifications(start=second.notification_id, limit=1)
+    assert last.topic.endswith("Dossier.Transferred")
+
+
+def test_codes_count_up_per_agency_and_day(app: HosoApplication, clock: FakeClock) -> None:
+    codes = [app.dossier(receive(app).dossier_id).code for _ in range(3)]
+    assert codes == [f"000.00.01.H29-261123-000{n}" for n in (1, 2, 3)]
+    passport = app.receive(actor_id="xnc", procedure_code="2.002206", applicant_name="A",
+                           applicant_phone="0901234567", applicant_address="B",
+                           documents=["Tờ khai"])
+    assert app.dossier(passport.dossier_id).code == "000.00.30.H29-261123-0001"
+    clock.advance(days=1)
+    assert app.dossier(receive(app).dossier_id).code == "000.00.01.H29-261124-0001"
+
+
+def test_concurrent_receipts_never_share_a_code(store: Store, clock: FakeClock) -> None:
+    apps = [HosoApplication(env=store.eventsourcing_env(), clock=clock) for _ in range(4)]
+    codes: list[str] = []
+    errors: list[Exception] = []
+    start = threading.Barrier(len(apps))
+
+    def clerk(app: HosoApplication) -> None:
+        start.wait()
+        for _ in range(5):
+            try:
+                codes.append(app.dossier(receive(app).dossier_id).code)
+            except Exception as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=clerk, args=(a,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a in apps:
+        a.close()
+    assert errors == []
+    assert sorted(codes) == [f"000.00.01.H29-261123-{n:04d}" for n in range(1, 21)]
+
+
+def test_a_stale_page_gets_a_reload_message(app: HosoApplication) -> None:
+    outcome = receive(app)
+    app.transfer(outcome.dossier_id, expected_version=1, actor_id="tiepnhan", to_unit="STP-HCTP")
+    with pytest.raises(ConcurrentChange, match="vừa được người khác cập nhật"):
+        app.transfer(outcome.dossier_id, expected_version=1, actor_id="tiepnhan",
+                     to_unit="STC-DKKD")
+    assert app.dossier(outcome.dossier_id).version == 2
+
+
+def test_two_clerks_at_once_one_wins_and_nothing_is_lost(store: Store, clock: FakeClock) -> None:
+    seed = HosoApplication(env=store.eventsourcing_env(), clock=clock)
+    outcome = receive(seed)
+    apps = [HosoApplication(env=store.eventsourcing_env(), clock=clock) for _ in range(6)]
+    results: list[str] = []
+    start = threading.Barrier(len(apps))
+
+    def clerk(app: HosoApplication) -> None:
+        start.wait()
+        try:
+            app.transfer(outcome.dossier_id, expected_version=1, actor_id="tiepnhan",
+                         to_unit="STP-HCTP")
+            results.append("won")
+        except ConcurrentChange:
+            results.append("conflict")
+
+    threads = [threading.Thread(target=clerk, args=(a,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["conflict"] * 5 + ["won"]
+    stored = list(seed.repository.event_store.get(outcome.dossier_id))
+    assert [e.originator_version for e in stored] == [1, 2]
+    for a in [seed, *apps]:
+        a.close()
+
+
+def test_unknown_things_are_refused_in_words(app: HosoApplication) -> None:
+    from uuid import uuid4
+
+    with pytest.raises(NotFound, match="Không tìm thấy hồ sơ"):
+        app.transfer(uuid4(), expected_version=None, actor_id="tiepnhan", to_unit="STP-HCTP")
+    outcome = receive(app)
+    with pytest.raises(NotFound, match="Không có đơn vị mã “NOPE”"):
+        app.transfer(outcome.dossier_id, expected_version=None, actor_id="tiepnhan",
+                     to_unit="NOPE")
+    with pytest.raises(NotFound, match="Không có thủ tục mã"):
+        app.receive(actor_id="tiepnhan", procedure_code="9.999", applicant_name="A",
+                    applicant_phone="0901234567", applicant_address="B", documents=["x"])
+    with pytest.raises(DomainError, match="không hợp lệ cho cách trả kết quả"):
+        app.dispatch(outcome.dossier_id, expected_version=None, actor_id="tiepnhan",
+                     method="pigeon")
+
+
+def test_backdated_reports_keep_their_time(app: HosoApplication, clock: FakeClock) -> None:
+    outcome = receive(app)
+    received_at = clock()
+    clock.advance(hours=3)
+    app.transfer(outcome.dossier_id, expected_version=None, actor_id="tiepnhan",
+                 to_unit="STP-HCTP", occurred_at=received_at + timedelta(hours=1))
+    events = list(app.repository.event_store.get(outcome.dossier_id))
+    assert isinstance(events[-1], Dossier.Transferred)
+    assert events[-1].occurred_at == received_at + timedelta(hours=1)
+    assert events[-1].timestamp > events[-1].occurred_at  # recorded later than it happened
+
+
+def test_snapshot_lists_only_actions_open_to_the_viewer(app: HosoApplication) -> None:
+    outcome = receive(app)
+    assert [a.value for a in app.snapshot(outcome.dossier_id, viewer_id="tiepnhan")
+            .allowed_actions] == ["transfer"]
+    assert app.snapshot(outcome.dossier_id, viewer_id="hctp").allowed_actions == []

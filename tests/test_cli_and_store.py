@@ -1,0 +1,79 @@
+"""The ``hoso`` command and HOSO_DATABASE_URL handling."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from domain.application import HosoApplication
+from domain.dossier import Dossier, Stage
+from projections.runners import ReadModels
+from projections.store import Dialect, Store, StoreConfigError
+from web import cli
+from web.accounts import open_accounts
+
+
+def test_store_urls() -> None:
+    sqlite = Store.from_url("sqlite:///var/hoso.sqlite3")
+    assert (sqlite.dialect, sqlite.sqlite_path) == (Dialect.SQLITE, Path("var/hoso.sqlite3"))
+    assert Store.from_url("sqlite:////tmp/x.sqlite3").sqlite_path == Path("/tmp/x.sqlite3")
+    pg = Store.from_url("postgresql://hoso:s%40cret@db.local:6543/hoso?schema=city")
+    assert (pg.host, pg.port, pg.user, pg.password, pg.dbname, pg.schema) == (
+        "db.local", 6543, "hoso", "s@cret", "hoso", "city")
+    env = pg.eventsourcing_env()
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["POSTGRES_ENABLE_DB_FUNCTIONS"] == "n"
+    assert env["CREATE_TABLE"] == "n"
+    for bad in ("mysql://x/y", "sqlite://", "postgresql://host/"):
+        with pytest.raises(StoreConfigError):
+            Store.from_url(bad)
+
+
+def test_migrate_demo_and_rebuild_are_idempotent(store: Store, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    url = (f"sqlite:///{store.sqlite_path}" if store.dialect is Dialect.SQLITE else
+           f"postgresql://{store.user}@{store.host}:{store.port}/{store.dbname}"
+           f"?schema={store.schema}")
+    monkeypatch.setenv("HOSO_DATABASE_URL", url)
+    cli.main(["migrate"])
+    assert "schema up to date" in capsys.readouterr().out
+    count = 60 if store.dialect is Dialect.SQLITE else 12
+    cli.main(["demo", "--dossiers", str(count), "--if-empty"])
+    assert "password: hoso-demo" in capsys.readouterr().out
+    app = HosoApplication(env=store.eventsourcing_env())
+    events_after_first = app.recorder.max_notification_id()
+    cli.main(["demo", "--dossiers", "12", "--if-empty"])
+    assert "already has dossiers" in capsys.readouterr().out
+    assert app.recorder.max_notification_id() == events_after_first
+
+    models = ReadModels(store, app)
+    rows = models.dossier_list.dossiers(limit=1000)
+    assert len(rows) == count
+    if store.dialect is Dialect.SQLITE:  # the default demo reaches every stage
+        assert {r.stage for r in rows} == set(Stage)
+    today = app.clock().date()
+    assert any(r.is_late(today) for r in rows) and not all(r.is_late(today) for r in rows)
+    stored = [app.repository.get(r.dossier_id) for r in rows]
+    assert all(isinstance(d, Dossier) for d in stored)
+    assert {d.stage for d in stored} == {r.stage for r in rows}
+    assert open_accounts(store).verify("tiepnhan", "hoso-demo")
+
+    cli.main(["rebuild"])
+    assert "rebuilt from zero" in capsys.readouterr().out
+    assert [r.dossier_id for r in models.dossier_list.dossiers(limit=1000)] == [
+        r.dossier_id for r in rows]
+    models.close()
+    app.close()
+
+
+def test_set_password(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    if store.dialect is not Dialect.SQLITE:
+        pytest.skip("the command is the same on both stores")
+    monkeypatch.setenv("HOSO_DATABASE_URL", f"sqlite:///{store.sqlite_path}")
+    monkeypatch.setattr("sys.stdin", io.StringIO("mot-mat-khau-dai\n"))
+    cli.main(["set-password", "hctp", "--stdin"])
+    assert open_accounts(store).verify("hctp", "mot-mat-khau-dai")
+    with pytest.raises(SystemExit, match="no staff member"):
+        cli.main(["set-password", "nobody", "--stdin"])

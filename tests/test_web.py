@@ -1,0 +1,252 @@
+"""Clerk and citizen pages through Starlette's test client, on both stores."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from domain.application import HosoApplication
+from projections.store import Store
+from tests.helpers import APPLICANT, PROCEDURE
+from web.accounts import StaffAccounts
+from web.app import create_app
+
+PASSWORD = "mat-khau-thu-nghiem"
+
+
+@pytest.fixture
+def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
+    for user in ("tiepnhan", "hctp", "gd.stp", "buudien", "dkkd"):
+        accounts.set_password(user, PASSWORD)
+    with TestClient(create_app(store, app, accounts)) as client:
+        yield client
+
+
+def sign_in(client: TestClient, user: str) -> None:
+    client.cookies.clear()
+    response = client.post("/signin", data={"username": user, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+
+
+def receive_form(**overrides: Any) -> dict[str, Any]:
+    return {"procedure_code": PROCEDURE, "channel": "counter",
+            "documents": ["Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp", "Bản chụp CCCD"],
+            **APPLICANT, **overrides}
+
+
+def receive_via_web(client: TestClient) -> tuple[str, str]:
+    """Receive a dossier; the dossier id and the public link printed in the QR code."""
+    response = client.post("/dossiers", data=receive_form())
+    assert response.status_code == 200
+    dossier_id = str(response.url).split("/")[-2]
+    link = re.search(r'href="(https://hoso\.example\.vn/t/[A-Za-z0-9_-]{22})"', response.text)
+    assert link, "receipt must print the public link"
+    return dossier_id, link.group(1)
+
+
+def public_path(link: str) -> str:
+    return link.replace("https://hoso.example.vn", "")
+
+
+def stage_heading(html: str) -> str:
+    match = re.search(r'<h1 id="status-heading" class="stage">(.*?)</h1>', html)
+    assert match
+    return match.group(1)
+
+
+def version_of(client: TestClient, dossier_id: str) -> str:
+    match = re.search(r'name="version" value="(\d+)"', client.get(f"/dossiers/{dossier_id}").text)
+    assert match
+    return match.group(1)
+
+
+def test_staff_pages_need_sign_in(web: TestClient) -> None:
+    response = web.get("/dossiers", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?next=/dossiers"
+    wrong = web.post("/signin", data={"username": "tiepnhan", "password": "sai"})
+    assert wrong.status_code == 401
+    assert "Sai tên đăng nhập hoặc mật khẩu" in wrong.text
+    unknown = web.post("/signin", data={"username": "ai-do", "password": PASSWORD})
+    assert unknown.status_code == 401
+
+
+def test_sign_in_does_not_redirect_off_site(web: TestClient) -> None:
+    response = web.post("/signin", data={"username": "tiepnhan", "password": PASSWORD,
+                                         "next": "//evil.example/x"}, follow_redirects=False)
+    assert response.headers["location"] == "/dossiers"
+
+
+def test_receipt_shows_code_due_date_documents_and_qr(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    response = web.post("/dossiers", data=receive_form())
+    assert response.status_code == 200
+    html = response.text
+    assert re.search(r"000\.00\.01\.H29-261123-0001", html)
+    assert "08/12/2026" in html  # 10 working days from Monday 23 Nov 2026
+    assert "Bản chụp CCCD" in html
+    assert "<svg" in html and "<path" in html
+    assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in html
+
+
+def test_receive_form_shows_refusals_and_keeps_input(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    response = web.post("/dossiers", data=receive_form(applicant_phone="12"))
+    assert response.status_code == 422
+    assert "Số điện thoại không hợp lệ" in response.text
+    assert APPLICANT["applicant_address"] in response.text
+
+
+def test_walk_to_delivery_and_the_citizen_sees_each_stage(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, link = receive_via_web(web)
+    citizen = TestClient(web.app)
+    assert stage_heading(citizen.get(public_path(link)).text) == "Đã tiếp nhận"
+
+    steps = [
+        ("tiepnhan", "transfer", {"to_unit": "STP-HCTP"}, "Đang giải quyết"),
+        ("hctp", "transfer", {"to_unit": "STP-BGD", "note": "Trình ký"}, "Đang giải quyết"),
+        ("gd.stp", "sign", {"decision_number": "15/PLLTP", "decision_title": "Phiếu LLTP"},
+         "Đã có kết quả (đã ký)"),
+        ("gd.stp", "transfer", {"to_unit": "TTHCC"}, "Đã có kết quả (đã ký)"),
+        ("tiepnhan", "dispatch", {"method": "post", "postal_tracking_number": "EB123456789VN"},
+         "Kết quả đang chuyển qua bưu điện"),
+        ("buudien", "deliver", {"recipient_name": "Trần Thị Bích Ngọc"}, "Đã trả kết quả"),
+    ]
+    for user, action, fields, public_stage in steps:
+        sign_in(web, user)
+        version = version_of(web, dossier_id)
+        response = web.post(f"/dossiers/{dossier_id}/{action}",
+                            data={"version": version, **fields})
+        assert response.status_code == 200, response.text
+        # No stale page: the public page shows the action right after the click.
+        assert stage_heading(citizen.get(public_path(link)).text) == public_stage
+
+    page = citizen.get(public_path(link)).text
+    assert "EB123456789VN" in page
+    assert page.count("<li>") == 7  # every step on the timeline
+    sign_in(web, "tiepnhan")
+    assert "Bạn không có thao tác nào" in web.get(f"/dossiers/{dossier_id}").text
+
+
+def test_public_page_shows_no_personal_data(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, link = receive_via_web(web)
+    web.post(f"/dossiers/{dossier_id}/transfer",
+             data={"version": "1", "to_unit": "STP-HCTP", "to_officer": "hctp"})
+    response = TestClient(web.app).get(public_path(link))
+    assert response.status_code == 200
+    for private in [*APPLICANT.values(), "Nguyễn Thị Lan", "Lê Thị Hoa", "tiepnhan", "hctp"]:
+        assert private not in response.text
+    assert response.headers["x-robots-tag"] == "noindex"
+    assert response.headers["cache-control"] == "no-store"
+    assert 'name="robots" content="noindex' in response.text
+
+
+@pytest.mark.parametrize("token", ["AAAAAAAAAAAAAAAAAAAAAA", "short", "x" * 300, "%3Cscript%3E"])
+def test_unknown_tokens_get_a_friendly_404(web: TestClient, token: str) -> None:
+    response = TestClient(web.app).get(f"/t/{token}")
+    assert response.status_code == 404
+    assert "Không tìm thấy hồ sơ" in response.text
+
+
+def test_the_code_alone_does_not_open_the_public_page(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    receive_via_web(web)
+    response = TestClient(web.app).get("/t/000.00.01.H29-261123-0001")
+    assert response.status_code == 404
+
+
+def test_refused_actions_are_explained_never_500(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, _ = receive_via_web(web)
+    sign_in(web, "dkkd")
+    response = web.post(f"/dossiers/{dossier_id}/transfer",
+                        data={"version": "1", "to_unit": "STC-BGD"})
+    assert response.status_code == 422
+    assert "chỉ đơn vị đang giữ hồ sơ mới được thao tác" in response.text
+    sign_in(web, "tiepnhan")
+    response = web.post(f"/dossiers/{dossier_id}/sign",
+                        data={"version": "1", "decision_number": "1", "decision_title": "x"})
+    assert response.status_code == 422
+    assert "không có thẩm quyền ký" in response.text
+    response = web.post(f"/dossiers/{dossier_id}/fly", data={"version": "1"})
+    assert response.status_code == 404
+    response = web.post("/dossiers/not-a-uuid/transfer", data={"to_unit": "STP-HCTP"})
+    assert response.status_code == 404
+    response = web.post(f"/dossiers/{dossier_id}/transfer",
+                        data={"version": "1", "to_unit": "STP-HCTP",
+                              "occurred_at": "next tuesday"})
+    assert response.status_code == 422
+    assert "Thời điểm không hợp lệ" in response.text
+
+
+def test_a_stale_form_gets_the_reload_message(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, _ = receive_via_web(web)
+    first = web.post(f"/dossiers/{dossier_id}/transfer",
+                     data={"version": "1", "to_unit": "STP-HCTP"})
+    assert first.status_code == 200
+    second = web.post(f"/dossiers/{dossier_id}/transfer",
+                      data={"version": "1", "to_unit": "STC-DKKD"})
+    assert second.status_code == 409
+    assert "Vui lòng tải lại trang" in second.text
+
+
+def test_htmx_actions_get_the_panel_partial(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, _ = receive_via_web(web)
+    response = web.post(f"/dossiers/{dossier_id}/transfer",
+                        data={"version": "1", "to_unit": "STP-HCTP"},
+                        headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="dossier-panel">')
+    assert "<html" not in response.text
+    assert "Phòng Hành chính tư pháp" in response.text
+
+
+def test_dossier_list_shows_my_unit_and_filters(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, _ = receive_via_web(web)
+    listing = web.get("/dossiers").text
+    assert "000.00.01.H29-261123-0001" in listing
+    web.post(f"/dossiers/{dossier_id}/transfer", data={"version": "1", "to_unit": "STP-HCTP"})
+    assert "000.00.01.H29-261123-0001" not in web.get("/dossiers").text
+    assert "000.00.01.H29-261123-0001" in web.get("/dossiers?scope=all").text
+    partial = web.get("/dossiers?scope=all&stage=in_progress", headers={"HX-Request": "true"})
+    assert partial.text.lstrip().startswith('<div id="dossier-table"')
+    sign_in(web, "hctp")
+    assert "000.00.01.H29-261123-0001" in web.get("/dossiers").text
+
+
+def test_cross_site_posts_are_refused(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    response = web.post("/dossiers", data=receive_form(),
+                        headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+    response = web.post("/dossiers", data=receive_form(), headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403
+    assert "000.00.01.H29-261123-0001" not in web.get("/dossiers?scope=all").text
+
+
+def test_a_unit_that_does_not_receive_gets_no_receive_form(web: TestClient) -> None:
+    sign_in(web, "hctp")
+    response = web.get("/dossiers/new")
+    assert response.status_code == 403
+    assert "không tiếp nhận hồ sơ" in response.text
+    refused = web.post("/dossiers", data=receive_form())
+    assert refused.status_code == 422
+    assert "Chỉ bộ phận một cửa mới tiếp nhận hồ sơ" in refused.text
+
+
+def test_sign_out_ends_the_session(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    web.post("/signout")
+    assert web.get("/dossiers", follow_redirects=False).status_code == 303
