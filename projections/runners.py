@@ -90,6 +90,7 @@ class PollingRunner:
         self.projection = projection
         self.interval = interval
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"hoso-{projection.name}", daemon=True
         )
@@ -106,10 +107,16 @@ class PollingRunner:
                 # Never skip an event: log, wait, and retry from the tracked position.
                 log.exception("projection %s failed; retrying", self.projection.name)
                 backoff = min(backoff * 2, 5.0)
-            self._stop.wait(backoff)
+            self._wake.wait(backoff)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Look at the log now: this process has just written to it."""
+        self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
 
 
@@ -164,6 +171,9 @@ class ReadModels:
         feel on every click).
         """
         deadline = time.monotonic() + timeout
+        for runner in self._runners:
+            if isinstance(runner, PollingRunner):
+                runner.wake()
         pending = list(self.views.values())
         interval = 0.002
         while pending:
