@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
@@ -87,6 +87,12 @@ class DossierSnapshot:
     decision_number: str | None
     decision_title: str | None
     signed_at: datetime | None
+    rejected_at: datetime | None
+    rejection_reasons: str | None
+    step_due_at: datetime | None
+    pending_from_unit: str | None
+    supplement_requests: int
+    extensions: int
     dispatch_method: DispatchMethod | None
     postal_tracking_number: str | None
     recipient_name: str | None
@@ -95,15 +101,22 @@ class DossierSnapshot:
     history: list[HistoryEntry]
 
     def is_late(self, today: date) -> bool:
-        ready = self.signed_at.astimezone(HCMC).date() if self.signed_at else None
-        return is_late(self.due_date, ready, today)
+        ready_at = self.signed_at or self.rejected_at
+        ready = ready_at.astimezone(HCMC).date() if ready_at else None
+        return self.stage is not Stage.WITHDRAWN and is_late(self.due_date, ready, today)
 
 
 # Events the read models follow; sequence counters are internal bookkeeping.
 DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
     Dossier.Received,
     Dossier.Transferred,
+    Dossier.TransferAccepted,
+    Dossier.SupplementRequested,
+    Dossier.SupplementProvided,
+    Dossier.Extended,
     Dossier.Signed,
+    Dossier.Rejected,
+    Dossier.Withdrawn,
     Dossier.Dispatched,
     Dossier.Delivered,
 )
@@ -146,7 +159,16 @@ class HosoApplication(Application[UUID]):
         channel: str = Channel.COUNTER.value,
         documents: Sequence[str],
         occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> Outcome:
+        """Receive a dossier. Submitting the same ``idempotency_key`` again (a double click,
+        a retry after a lost answer) returns the dossier already received, never a second."""
+        key = idempotency_key or uuid4().hex
+        if not 8 <= len(key) <= 100 or not key.isascii():
+            raise DomainError("Mã yêu cầu không hợp lệ; hãy tải lại biểu mẫu.",
+                              "The request key is not valid; reload the form.")
+        if (existing := self._existing_receipt(key)) is not None:
+            return existing
         actor = self._actor(actor_id)
         procedure = self.directory.procedure(procedure_code)
         applicant = Applicant.cleaned(
@@ -169,11 +191,16 @@ class HosoApplication(Application[UUID]):
                 recorded_at=recorded_at,
                 sequence_number=sequence.issue(),
                 calendar=self.calendar,
+                idempotency_key=key,
             )
             try:
                 recordings = self.save(sequence, dossier)
             except IntegrityError:
-                continue  # another clerk took this number at the same moment: take the next
+                # Either this very receipt was already saved (its answer was lost, or it was
+                # submitted twice), or another clerk took this number: then take the next.
+                if (existing := self._existing_receipt(key)) is not None:
+                    return existing
+                continue
             return Outcome(dossier.id, _last_dossier_notification(recordings))
         raise DomainError(
             "Hệ thống đang bận, chưa cấp được mã hồ sơ. Vui lòng thử lại.",
@@ -199,6 +226,70 @@ class HosoApplication(Application[UUID]):
                 to_unit=unit, to_officer=officer, note=note, actor=actor,
                 occurred_at=when, recorded_at=now,
             ),
+        )
+
+    def accept_transfer(
+        self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+        occurred_at: datetime | None = None,
+    ) -> Outcome:
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at,
+            lambda d, actor, when, now: d.accept_transfer(
+                actor=actor, occurred_at=when, recorded_at=now, calendar=self.calendar),
+        )
+
+    def request_supplement(
+        self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+        missing_items: Sequence[str], reason: str, justification: str = "",
+        occurred_at: datetime | None = None,
+    ) -> Outcome:
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at,
+            lambda d, actor, when, now: d.request_supplement(
+                missing_items=list(missing_items), reason=reason, justification=justification,
+                actor=actor, occurred_at=when, recorded_at=now),
+        )
+
+    def provide_supplement(
+        self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+        documents: Sequence[str], occurred_at: datetime | None = None,
+    ) -> Outcome:
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at,
+            lambda d, actor, when, now: d.provide_supplement(
+                documents=list(documents), actor=actor, occurred_at=when, recorded_at=now,
+                calendar=self.calendar),
+        )
+
+    def extend(
+        self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+        new_due_date: date, reason: str, apology: str, occurred_at: datetime | None = None,
+    ) -> Outcome:
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at,
+            lambda d, actor, when, now: d.extend(
+                new_due_date=new_due_date, reason=reason, apology=apology, actor=actor,
+                occurred_at=when, recorded_at=now),
+        )
+
+    def reject(
+        self, dossier_id: UUID, *, expected_version: int | None, actor_id: str, reasons: str,
+        occurred_at: datetime | None = None,
+    ) -> Outcome:
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at,
+            lambda d, actor, when, now: d.reject(
+                reasons=reasons, actor=actor, occurred_at=when, recorded_at=now),
+        )
+
+    def withdraw(
+        self, dossier_id: UUID, *, expected_version: int | None, actor_id: str, reason: str,
+        occurred_at: datetime | None = None,
+    ) -> Outcome:
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at,
+            lambda d, actor, when, now: d.withdraw(
+                reason=reason, actor=actor, occurred_at=when, recorded_at=now),
         )
 
     def sign(
@@ -279,6 +370,12 @@ class HosoApplication(Application[UUID]):
             decision_number=dossier.decision_number,
             decision_title=dossier.decision_title,
             signed_at=dossier.signed_at,
+            rejected_at=dossier.rejected_at,
+            rejection_reasons=dossier.rejection_reasons,
+            step_due_at=dossier.step_due_at,
+            pending_from_unit=dossier.pending_from_unit,
+            supplement_requests=dossier.supplement_requests,
+            extensions=dossier.extensions,
             dispatch_method=dossier.dispatch_method,
             postal_tracking_number=dossier.postal_tracking_number,
             recipient_name=dossier.recipient_name,
@@ -312,6 +409,15 @@ class HosoApplication(Application[UUID]):
         except IntegrityError:
             raise ConcurrentChange() from None
         return Outcome(dossier.id, _last_dossier_notification(recordings))
+
+    def _existing_receipt(self, key: str) -> Outcome | None:
+        try:
+            dossier: object = self.repository.get(Dossier.create_id(key))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(dossier, Dossier)
+        # Waiting for the newest position is enough for the page to show this dossier.
+        return Outcome(dossier.id, self.recorder.max_notification_id() or 0)
 
     def _actor(self, user_id: str) -> Actor:
         return Actor.of(self.directory.member(user_id))

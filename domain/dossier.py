@@ -11,12 +11,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DomainError
-from domain.organisation import Procedure, Staff, Unit, UnitKind
+from domain.organisation import Allotment, Procedure, Role, RouteStep, Staff, Unit, UnitKind
 from domain.text import clean_phone, clean_text
 from domain.working_days import HCMC, WorkingCalendar
 
@@ -40,10 +41,13 @@ class DispatchMethod(StrEnum):
 class Stage(StrEnum):
     RECEIVED = "received"
     IN_PROGRESS = "in_progress"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"
     SIGNED = "signed"
+    REJECTED = "rejected"
     AWAITING_PICKUP = "awaiting_pickup"
     IN_POSTAL_TRANSIT = "in_postal_transit"
     DELIVERED = "delivered"
+    WITHDRAWN = "withdrawn"
 
 
 def is_late(due_date: date, result_ready_on: date | None, today: date) -> bool:
@@ -56,21 +60,55 @@ def stage_after_dispatch(method: DispatchMethod) -> Stage:
 
 
 class Action(StrEnum):
+    ACCEPT_TRANSFER = "accept_transfer"
     TRANSFER = "transfer"
+    REQUEST_SUPPLEMENT = "request_supplement"
+    PROVIDE_SUPPLEMENT = "provide_supplement"
+    EXTEND = "extend"
     SIGN = "sign"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
     DISPATCH = "dispatch"
     DELIVER = "deliver"
+
+
+_DESK = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.SIGNING_OFFICER})
+
+# Who may take each action, by role; the unit rules come on top (see Dossier.refusal).
+ACTION_ROLES: dict[Action, frozenset[Role]] = {
+    Action.ACCEPT_TRANSFER: _DESK,
+    Action.TRANSFER: _DESK,
+    Action.REQUEST_SUPPLEMENT: frozenset({Role.RECEPTION, Role.SPECIALIST}),
+    Action.PROVIDE_SUPPLEMENT: frozenset({Role.RECEPTION, Role.SPECIALIST}),
+    Action.EXTEND: _DESK,
+    Action.SIGN: frozenset({Role.SIGNING_OFFICER}),
+    Action.REJECT: frozenset({Role.SPECIALIST, Role.SIGNING_OFFICER}),
+    Action.WITHDRAW: frozenset({Role.RECEPTION}),
+    Action.DISPATCH: frozenset({Role.RECEPTION}),
+    Action.DELIVER: frozenset({Role.RECEPTION, Role.POST_AGENT}),
+}
+
+# Actions the counter that received the dossier may record wherever the file is: the
+# citizen comes back to the counter to withdraw or to hand in what was missing.
+_COUNTER_ACTIONS = frozenset({Action.WITHDRAW, Action.PROVIDE_SUPPLEMENT})
+
+# A unit outside the procedure's route gets this long for its step.
+OFF_ROUTE_STEP = RouteStep("", 1, Allotment.WORKING_DAYS)
 
 
 @dataclass(frozen=True)
 class Actor:
     user_id: str
     unit_code: str
-    may_sign: bool = False
+    roles: frozenset[Role] = frozenset()
+
+    @property
+    def may_sign(self) -> bool:
+        return Role.SIGNING_OFFICER in self.roles
 
     @classmethod
     def of(cls, staff: Staff) -> Actor:
-        return cls(staff.user_id, staff.unit_code, staff.may_sign)
+        return cls(staff.user_id, staff.unit_code, staff.roles)
 
 
 @dataclass(frozen=True)
@@ -106,6 +144,9 @@ def dossier_code(agency_code: str, local_day: date, number: int) -> str:
     return f"{agency_code}-{local_day:%y%m%d}-{number:04d}"
 
 
+_DOSSIER_NAMESPACE = uuid5(NAMESPACE_URL, "https://hoso.example/dossier")
+
+
 class Dossier(Aggregate):
     class Event(Aggregate.Event):
         actor_id: str
@@ -113,6 +154,7 @@ class Dossier(Aggregate):
         occurred_at: datetime
 
     class Received(Event, Aggregate.Created):
+        class_version = 2
         procedure_code: str
         applicant: dict[str, str]
         channel: str
@@ -120,18 +162,72 @@ class Dossier(Aggregate):
         documents: list[str]
         processing_days: int
         due_date: date
+        due_date_basis: dict[str, Any]
+        route: list[dict[str, Any]]
+        step_due_at: datetime | None
         code: str
         tracking_token: str
+        idempotency_key: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["due_date_basis"] = {}
+            state["route"] = []
+            state["step_due_at"] = None
+            state["idempotency_key"] = ""
+
+    @staticmethod
+    def create_id(idempotency_key: str) -> UUID:
+        """The same receipt submitted twice (a double click, a retry) names one dossier."""
+        return uuid5(_DOSSIER_NAMESPACE, idempotency_key)
 
     class Transferred(Event):
+        class_version = 2
         from_unit: str
         to_unit: str
         to_officer: str | None
         note: str
+        off_route: bool
+        route_position: int | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["off_route"] = False
+            state["route_position"] = None
+
+    class TransferAccepted(Event):
+        from_unit: str
+        transferred_at: datetime
+        step_due_at: datetime
+
+    class SupplementRequested(Event):
+        missing_items: list[str]
+        reason: str
+        justification: str
+        request_number: int
+
+    class SupplementProvided(Event):
+        documents: list[str]
+        paused_working_days: int
+        due_date: date
+        step_due_at: datetime | None
+
+    class Extended(Event):
+        previous_due_date: date
+        due_date: date
+        reason: str
+        apology: str
+        extension_number: int
 
     class Signed(Event):
         decision_number: str
         decision_title: str
+
+    class Rejected(Event):
+        reasons: str
+
+    class Withdrawn(Event):
+        reason: str
 
     class Dispatched(Event):
         method: str
@@ -157,11 +253,17 @@ class Dossier(Aggregate):
         recorded_at: datetime,
         sequence_number: int,
         calendar: WorkingCalendar,
+        idempotency_key: str,
     ) -> Dossier:
         if receiving_unit.code != actor.unit_code or receiving_unit.kind is not UnitKind.RECEPTION:
             raise DomainError(
                 "Chỉ bộ phận một cửa mới tiếp nhận hồ sơ.",
                 "Only a one-stop reception unit can receive dossiers.",
+            )
+        if Role.RECEPTION not in actor.roles:
+            raise DomainError(
+                "Chỉ cán bộ tiếp nhận mới tiếp nhận hồ sơ.",
+                "Only reception clerks receive dossiers.",
             )
         if procedure.reception_unit != receiving_unit.code:
             raise DomainError(
@@ -169,15 +271,12 @@ class Dossier(Aggregate):
                 f"The procedure “{procedure.name_en}” is not received at your unit.",
             )
         _check_occurred_at(occurred_at, recorded_at, previous=None)
-        handed_in = [
-            clean_text(d, label_vi="tên giấy tờ", label_en="document name", max_length=300)
-            for d in documents
-            if d and d.strip()
-        ]
+        handed_in = _clean_list(documents, "tên giấy tờ", "document name")
         if not handed_in:
             raise DomainError(
                 "Hãy ghi ít nhất một giấy tờ đã nộp.", "List at least one document handed in."
             )
+        due = calendar.due_date(occurred_at, procedure.processing_days, procedure.rules.cutoff)
         local_day = occurred_at.astimezone(HCMC).date()
         return cls(
             actor_id=actor.user_id,
@@ -189,9 +288,14 @@ class Dossier(Aggregate):
             receiving_unit=receiving_unit.code,
             documents=handed_in,
             processing_days=procedure.processing_days,
-            due_date=calendar.due_date(occurred_at, procedure.processing_days),
+            due_date=due.due,
+            due_date_basis=due.as_dict(),
+            route=[{"unit_code": step.unit_code, "allotted": step.allotted,
+                    "measure": step.measure.value} for step in procedure.route],
+            step_due_at=_step_due(procedure.route[0], occurred_at, calendar),
             code=dossier_code(receiving_unit.agency_code, local_day, sequence_number),
             tracking_token=new_tracking_token(),
+            idempotency_key=idempotency_key,
         )
 
     @event(Received)
@@ -208,8 +312,12 @@ class Dossier(Aggregate):
         documents: list[str],
         processing_days: int,
         due_date: date,
+        due_date_basis: dict[str, Any],
+        route: list[dict[str, Any]],
+        step_due_at: datetime | None,
         code: str,
         tracking_token: str,
+        idempotency_key: str,
     ) -> None:
         self.procedure_code = procedure_code
         self.applicant = applicant
@@ -218,69 +326,139 @@ class Dossier(Aggregate):
         self.documents = documents
         self.processing_days = processing_days
         self.due_date = due_date
+        self.due_date_basis = due_date_basis
+        self.route = [RouteStep(s["unit_code"], s["allotted"], Allotment(s["measure"]))
+                      for s in route]
+        self.route_position: int | None = 0 if route else None
+        self.step_due_at = step_due_at
         self.code = code
         self.tracking_token = tracking_token
         self.received_at = occurred_at
         self.last_occurred_at = occurred_at
         self.holder_unit = receiving_unit
         self.holder_officer: str | None = actor_id
+        self.arrived_at = occurred_at
+        self.pending_from_unit: str | None = None
         self.stage = Stage.RECEIVED
+        self.stage_before_pause: Stage | None = None
+        self.paused_at: datetime | None = None
+        self.supplement_requests = 0
+        self.extensions = 0
         self.decision_number: str | None = None
         self.decision_title: str | None = None
         self.signed_at: datetime | None = None
+        self.rejection_reasons: str | None = None
+        self.rejected_at: datetime | None = None
         self.dispatch_method: DispatchMethod | None = None
         self.postal_tracking_number: str | None = None
         self.delivered_at: datetime | None = None
         self.recipient_name: str | None = None
+        self.withdrawn_at: datetime | None = None
 
     # ---- what may happen now ---------------------------------------------------------
 
+    @property
+    def result_ready_at(self) -> datetime | None:
+        """When the decision (a signed result or a refusal) was made."""
+        return self.signed_at or self.rejected_at
+
+    @property
+    def awaiting_supplement(self) -> bool:
+        return self.paused_at is not None
+
     def refusal(self, action: Action, actor: Actor) -> DomainError | None:
         """Why ``actor`` may not take ``action`` now, or None if they may."""
+        return (
+            self._refusal_by_state(action)
+            or self._refusal_by_unit(action, actor)
+            or _refusal_by_role(action, actor)
+        )
+
+    def _refusal_by_state(self, action: Action) -> DomainError | None:
         if self.stage is Stage.DELIVERED:
             return DomainError(
                 "Hồ sơ đã trả kết quả cho công dân; không thể thao tác thêm.",
                 "The result has been delivered; no further action is possible.",
             )
-        if action is Action.TRANSFER and self.dispatch_method is not None:
+        if self.stage is Stage.WITHDRAWN:
             return DomainError(
+                "Hồ sơ đã được rút theo yêu cầu của công dân; không thể thao tác thêm.",
+                "The dossier was withdrawn at the citizen's request; no further action.",
+            )
+        if self.pending_from_unit is not None and action is not Action.ACCEPT_TRANSFER:
+            return DomainError(
+                f"Hồ sơ đang chờ đơn vị {self.holder_unit} tiếp nhận; hãy tiếp nhận hồ sơ "
+                "chuyển đến trước.",
+                f"The dossier awaits acceptance by unit {self.holder_unit}; accept the "
+                "transfer first.",
+            )
+        ready = self.result_ready_at is not None
+        refusals: dict[Action, tuple[bool, str, str]] = {
+            Action.ACCEPT_TRANSFER: (
+                self.pending_from_unit is None,
+                "Không có lần chuyển hồ sơ nào đang chờ tiếp nhận.",
+                "No transfer is waiting to be accepted."),
+            Action.TRANSFER: (
+                self.dispatch_method is not None,
                 "Kết quả đã được gửi đi; không thể chuyển hồ sơ nữa.",
-                "The result has been dispatched; the dossier can no longer be transferred.",
-            )
-        if action is Action.SIGN and self.decision_number is not None:
-            return DomainError(
-                f"Hồ sơ đã được ký (quyết định số {self.decision_number}); không thể ký lại.",
-                f"The dossier is already signed (decision {self.decision_number}); "
-                "it cannot be signed twice.",
-            )
-        if action is Action.DISPATCH:
-            if self.decision_number is None:
-                return DomainError(
-                    "Hồ sơ chưa được ký nên chưa thể trả kết quả.",
-                    "The dossier is not signed yet, so no result can be dispatched.",
-                )
-            if self.dispatch_method is not None:
-                return DomainError(
-                    "Kết quả đã được gửi đi rồi.", "The result has already been dispatched."
-                )
-        if action is Action.DELIVER and self.dispatch_method is None:
-            return DomainError(
+                "The result has been dispatched; the dossier can no longer be transferred."),
+            Action.REQUEST_SUPPLEMENT: (
+                ready or self.awaiting_supplement,
+                "Hồ sơ đã có kết quả; không thể yêu cầu bổ sung." if ready
+                else "Hồ sơ đang chờ công dân bổ sung.",
+                "The dossier already has a result; no supplement can be requested." if ready
+                else "A supplement is already awaited."),
+            Action.PROVIDE_SUPPLEMENT: (
+                not self.awaiting_supplement,
+                "Hồ sơ không có yêu cầu bổ sung nào đang chờ.",
+                "No supplement is awaited for this dossier."),
+            Action.EXTEND: (
+                ready,
+                "Hồ sơ đã có kết quả; không cần gia hạn.",
+                "The dossier already has a result; no extension is needed."),
+            Action.SIGN: (
+                self.decision_number is not None or self.rejected_at is not None
+                or self.awaiting_supplement,
+                f"Hồ sơ đã được ký (quyết định số {self.decision_number}); không thể ký lại."
+                if self.decision_number else "Hồ sơ đã bị từ chối; không thể ký."
+                if self.rejected_at else "Hồ sơ đang chờ bổ sung; chưa thể ký.",
+                f"The dossier is already signed (decision {self.decision_number}); it cannot "
+                "be signed twice." if self.decision_number else "The dossier was refused; it "
+                "cannot be signed." if self.rejected_at else "A supplement is awaited; the "
+                "dossier cannot be signed yet."),
+            Action.REJECT: (
+                ready,
+                "Hồ sơ đã có kết quả; không thể từ chối nữa.",
+                "The dossier already has a result; it can no longer be refused."),
+            Action.WITHDRAW: (
+                ready,
+                "Hồ sơ đã có kết quả; không thể rút hồ sơ.",
+                "The dossier already has a result; it cannot be withdrawn."),
+            Action.DISPATCH: (
+                not ready or self.dispatch_method is not None,
+                "Kết quả đã được gửi đi rồi." if self.dispatch_method is not None
+                else "Hồ sơ chưa có kết quả (chưa ký hoặc chưa từ chối) nên chưa thể trả.",
+                "The result has already been dispatched." if self.dispatch_method is not None
+                else "The dossier has no result yet, so nothing can be dispatched."),
+            Action.DELIVER: (
+                self.dispatch_method is None,
                 "Kết quả chưa được gửi đi nên chưa thể ghi nhận đã trao.",
-                "The result has not been dispatched, so it cannot be delivered yet.",
-            )
-        if actor.unit_code != self.holder_unit:
-            return DomainError(
-                f"Hồ sơ đang ở đơn vị {self.holder_unit}; chỉ đơn vị đang giữ hồ sơ mới được "
-                "thao tác.",
-                f"The dossier is held by unit {self.holder_unit}; only the holding unit may act "
-                "on it.",
-            )
-        if action is Action.SIGN and not actor.may_sign:
-            return DomainError(
-                "Bạn không có thẩm quyền ký hồ sơ này.",
-                "You are not entitled to sign this dossier.",
-            )
-        return None
+                "The result has not been dispatched, so it cannot be delivered yet."),
+        }
+        refused, vi, en = refusals[action]
+        return DomainError(vi, en) if refused else None
+
+    def _refusal_by_unit(self, action: Action, actor: Actor) -> DomainError | None:
+        if actor.unit_code == self.holder_unit:
+            return None
+        if action in _COUNTER_ACTIONS and actor.unit_code == self.receiving_unit:
+            return None
+        return DomainError(
+            f"Hồ sơ đang ở đơn vị {self.holder_unit}; chỉ đơn vị đang giữ hồ sơ mới được "
+            "thao tác.",
+            f"The dossier is held by unit {self.holder_unit}; only the holding unit may act "
+            "on it.",
+        )
 
     def allowed_actions(self, actor: Actor) -> list[Action]:
         return [a for a in Action if self.refusal(a, actor) is None]
@@ -291,6 +469,10 @@ class Dossier(Aggregate):
         if refusal is not None:
             raise refusal
         _check_occurred_at(occurred_at, recorded_at, previous=self.last_occurred_at)
+
+    def _common(self, actor: Actor, occurred_at: datetime) -> dict[str, Any]:
+        return {"actor_id": actor.user_id, "actor_unit": actor.unit_code,
+                "occurred_at": occurred_at}
 
     # ---- transfer ----------------------------------------------------------------------
 
@@ -315,33 +497,199 @@ class Dossier(Aggregate):
                 "Không chuyển hồ sơ cho bưu điện; hãy dùng “Trả kết quả qua bưu điện”.",
                 "Do not transfer to the post office; use “Dispatch by post” instead.",
             )
+        if to_unit.kind is UnitKind.OVERSIGHT:
+            raise DomainError(
+                "Không chuyển hồ sơ cho cơ quan thanh tra.",
+                "Dossiers are not transferred to the inspectorate.",
+            )
         if to_officer is not None and to_officer.unit_code != to_unit.code:
             raise DomainError(
                 f"Cán bộ {to_officer.full_name} không thuộc đơn vị nhận.",
                 f"{to_officer.full_name} does not belong to the receiving unit.",
             )
+        position = self._next_route_position(to_unit.code)
+        note_text = clean_text(note, label_vi="ghi chú", label_en="note", max_length=1000,
+                               required=False)
+        if position is None and self.route and not note_text:
+            raise DomainError(
+                "Đơn vị nhận không nằm trong quy trình của thủ tục; hãy ghi rõ lý do chuyển.",
+                "The receiving unit is off the procedure's route; write down why.",
+            )
         self._transferred(
-            actor_id=actor.user_id,
-            actor_unit=actor.unit_code,
-            occurred_at=occurred_at,
+            **self._common(actor, occurred_at),
             from_unit=self.holder_unit,
             to_unit=to_unit.code,
             to_officer=to_officer.user_id if to_officer else None,
-            note=clean_text(note, label_vi="ghi chú", label_en="note", max_length=1000,
-                            required=False),
+            note=note_text,
+            off_route=position is None and bool(self.route),
+            route_position=position,
         )
+
+    def _next_route_position(self, unit_code: str) -> int | None:
+        start = -1 if self.route_position is None else self.route_position
+        for position, step in enumerate(self.route):
+            if position > start and step.unit_code == unit_code:
+                return position
+        return None
 
     @event(Transferred)
     def _transferred(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
-                     from_unit: str, to_unit: str, to_officer: str | None, note: str) -> None:
+                     from_unit: str, to_unit: str, to_officer: str | None, note: str,
+                     off_route: bool, route_position: int | None) -> None:
         self.holder_unit = to_unit
         self.holder_officer = to_officer
         self.last_occurred_at = occurred_at
+        self.arrived_at = occurred_at
+        self.step_due_at = None  # the next step's clock starts when it is accepted
+        if route_position is not None:
+            self.route_position = route_position
+        # Events recorded before acceptance existed (v1) count as accepted on arrival.
+        self.pending_from_unit = from_unit if self.route else None
         # Returning a signed result to the counter does not make it "in progress" again.
-        if self.decision_number is None:
+        if self.result_ready_at is None and not self.awaiting_supplement:
             self.stage = Stage.IN_PROGRESS
 
-    # ---- sign --------------------------------------------------------------------------
+    def accept_transfer(
+        self, *, actor: Actor, occurred_at: datetime, recorded_at: datetime,
+        calendar: WorkingCalendar,
+    ) -> None:
+        self._ensure(Action.ACCEPT_TRANSFER, actor, occurred_at, recorded_at)
+        assert self.pending_from_unit is not None
+        step = (self.route[self.route_position]
+                if self.route_position is not None
+                and self.route[self.route_position].unit_code == self.holder_unit
+                else OFF_ROUTE_STEP)
+        self._transfer_accepted(
+            **self._common(actor, occurred_at),
+            from_unit=self.pending_from_unit,
+            transferred_at=self.arrived_at,
+            step_due_at=_step_due(step, occurred_at, calendar),
+        )
+
+    @event(TransferAccepted)
+    def _transfer_accepted(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                           from_unit: str, transferred_at: datetime,
+                           step_due_at: datetime) -> None:
+        self.pending_from_unit = None
+        self.holder_officer = actor_id
+        self.step_due_at = step_due_at
+        self.last_occurred_at = occurred_at
+
+    # ---- supplements -------------------------------------------------------------------
+
+    def request_supplement(
+        self, *, missing_items: list[str], reason: str, justification: str, actor: Actor,
+        occurred_at: datetime, recorded_at: datetime,
+    ) -> None:
+        self._ensure(Action.REQUEST_SUPPLEMENT, actor, occurred_at, recorded_at)
+        items = _clean_list(missing_items, "giấy tờ cần bổ sung", "missing item")
+        if not items:
+            raise DomainError(
+                "Hãy ghi đủ một lần tất cả giấy tờ cần bổ sung.",
+                "List everything that is missing, all at once.",
+            )
+        number = self.supplement_requests + 1
+        why = clean_text(justification, label_vi="lý do yêu cầu bổ sung lần nữa",
+                         label_en="justification for another request", max_length=1000,
+                         required=number > 1)
+        if number > 1 and not why:  # pragma: no cover - clean_text already refused
+            raise AssertionError
+        self._supplement_requested(
+            **self._common(actor, occurred_at),
+            missing_items=items,
+            reason=clean_text(reason, label_vi="lý do cần bổ sung", label_en="reason",
+                              max_length=1000),
+            justification=why,
+            request_number=number,
+        )
+
+    @event(SupplementRequested)
+    def _supplement_requested(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                              missing_items: list[str], reason: str, justification: str,
+                              request_number: int) -> None:
+        self.supplement_requests = request_number
+        self.paused_at = occurred_at
+        self.stage_before_pause = self.stage
+        self.stage = Stage.AWAITING_SUPPLEMENT
+        self.last_occurred_at = occurred_at
+
+    def provide_supplement(
+        self, *, documents: list[str], actor: Actor, occurred_at: datetime,
+        recorded_at: datetime, calendar: WorkingCalendar,
+    ) -> None:
+        self._ensure(Action.PROVIDE_SUPPLEMENT, actor, occurred_at, recorded_at)
+        provided = _clean_list(documents, "giấy tờ bổ sung", "document provided")
+        if not provided:
+            raise DomainError("Hãy ghi các giấy tờ công dân đã bổ sung.",
+                              "List the documents the citizen provided.")
+        assert self.paused_at is not None
+        paused = calendar.working_days_between(self.paused_at.astimezone(HCMC).date(),
+                                               occurred_at.astimezone(HCMC).date())
+        step_due = self.step_due_at
+        if step_due is not None and paused:
+            local = step_due.astimezone(HCMC)
+            step_due = datetime.combine(calendar.add_working_days(local.date(), paused),
+                                        local.timetz())
+        self._supplement_provided(
+            **self._common(actor, occurred_at),
+            documents=provided,
+            paused_working_days=paused,
+            due_date=calendar.add_working_days(self.due_date, paused) if paused
+            else self.due_date,
+            step_due_at=step_due,
+        )
+
+    @event(SupplementProvided)
+    def _supplement_provided(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                             documents: list[str], paused_working_days: int, due_date: date,
+                             step_due_at: datetime | None) -> None:
+        self.documents = [*self.documents, *documents]
+        self.due_date = due_date
+        self.step_due_at = step_due_at
+        self.paused_at = None
+        self.stage = self.stage_before_pause or Stage.IN_PROGRESS
+        self.stage_before_pause = None
+        self.last_occurred_at = occurred_at
+
+    # ---- extension with apology --------------------------------------------------------
+
+    def extend(
+        self, *, new_due_date: date, reason: str, apology: str, actor: Actor,
+        occurred_at: datetime, recorded_at: datetime,
+    ) -> None:
+        self._ensure(Action.EXTEND, actor, occurred_at, recorded_at)
+        if occurred_at.astimezone(HCMC).date() > self.due_date:
+            raise DomainError(
+                "Đã quá ngày hẹn trả; phiếu xin lỗi và hẹn lại phải lập chậm nhất trong ngày "
+                "hẹn trả.",
+                "The due date has passed; the apology and new appointment must be issued no "
+                "later than the due date.",
+            )
+        if new_due_date <= self.due_date:
+            raise DomainError(
+                "Ngày hẹn mới phải sau ngày hẹn hiện tại.",
+                "The new due date must be after the current one.",
+            )
+        self._extended(
+            **self._common(actor, occurred_at),
+            previous_due_date=self.due_date,
+            due_date=new_due_date,
+            reason=clean_text(reason, label_vi="lý do gia hạn", label_en="reason",
+                              max_length=1000),
+            apology=clean_text(apology, label_vi="nội dung thư xin lỗi",
+                               label_en="apology letter", max_length=3000),
+            extension_number=self.extensions + 1,
+        )
+
+    @event(Extended)
+    def _extended(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                  previous_due_date: date, due_date: date, reason: str, apology: str,
+                  extension_number: int) -> None:
+        self.due_date = due_date
+        self.extensions = extension_number
+        self.last_occurred_at = occurred_at
+
+    # ---- sign or reject ----------------------------------------------------------------
 
     def sign(
         self,
@@ -354,9 +702,7 @@ class Dossier(Aggregate):
     ) -> None:
         self._ensure(Action.SIGN, actor, occurred_at, recorded_at)
         self._signed(
-            actor_id=actor.user_id,
-            actor_unit=actor.unit_code,
-            occurred_at=occurred_at,
+            **self._common(actor, occurred_at),
             decision_number=clean_text(decision_number, label_vi="số quyết định",
                                        label_en="decision number", max_length=50),
             decision_title=clean_text(decision_title, label_vi="trích yếu quyết định",
@@ -371,6 +717,42 @@ class Dossier(Aggregate):
         self.signed_at = occurred_at
         self.last_occurred_at = occurred_at
         self.stage = Stage.SIGNED
+
+    def reject(self, *, reasons: str, actor: Actor, occurred_at: datetime,
+               recorded_at: datetime) -> None:
+        self._ensure(Action.REJECT, actor, occurred_at, recorded_at)
+        self._rejected(
+            **self._common(actor, occurred_at),
+            reasons=clean_text(reasons, label_vi="lý do từ chối", label_en="reasons",
+                               max_length=2000),
+        )
+
+    @event(Rejected)
+    def _rejected(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                  reasons: str) -> None:
+        self.rejection_reasons = reasons
+        self.rejected_at = occurred_at
+        self.last_occurred_at = occurred_at
+        self.stage = Stage.REJECTED
+
+    # ---- withdrawal --------------------------------------------------------------------
+
+    def withdraw(self, *, reason: str, actor: Actor, occurred_at: datetime,
+                 recorded_at: datetime) -> None:
+        self._ensure(Action.WITHDRAW, actor, occurred_at, recorded_at)
+        self._withdrawn(
+            **self._common(actor, occurred_at),
+            reason=clean_text(reason, label_vi="nội dung đề nghị rút hồ sơ",
+                              label_en="withdrawal request", max_length=1000),
+        )
+
+    @event(Withdrawn)
+    def _withdrawn(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                   reason: str) -> None:
+        self.withdrawn_at = occurred_at
+        self.paused_at = None
+        self.last_occurred_at = occurred_at
+        self.stage = Stage.WITHDRAWN
 
     # ---- dispatch ----------------------------------------------------------------------
 
@@ -400,9 +782,7 @@ class Dossier(Aggregate):
                 )
             holder = post_office.code
         self._dispatched(
-            actor_id=actor.user_id,
-            actor_unit=actor.unit_code,
-            occurred_at=occurred_at,
+            **self._common(actor, occurred_at),
             method=method.value,
             postal_tracking_number=tracking_number,
             holder_unit=holder,
@@ -425,9 +805,7 @@ class Dossier(Aggregate):
     ) -> None:
         self._ensure(Action.DELIVER, actor, occurred_at, recorded_at)
         self._delivered(
-            actor_id=actor.user_id,
-            actor_unit=actor.unit_code,
-            occurred_at=occurred_at,
+            **self._common(actor, occurred_at),
             recipient_name=clean_text(recipient_name, label_vi="tên người nhận",
                                       label_en="recipient's name", max_length=200),
         )
@@ -439,6 +817,32 @@ class Dossier(Aggregate):
         self.delivered_at = occurred_at
         self.last_occurred_at = occurred_at
         self.stage = Stage.DELIVERED
+
+
+def _refusal_by_role(action: Action, actor: Actor) -> DomainError | None:
+    if actor.roles & ACTION_ROLES[action]:
+        return None
+    if action is Action.SIGN:
+        return DomainError("Bạn không có thẩm quyền ký hồ sơ này.",
+                           "You are not entitled to sign this dossier.")
+    return DomainError(
+        "Vai trò của bạn không được thực hiện thao tác này.",
+        "Your role does not allow this action.",
+    )
+
+
+def _step_due(step: RouteStep, start: datetime, calendar: WorkingCalendar) -> datetime:
+    if step.measure is Allotment.WORKING_HOURS:
+        return calendar.add_working_hours(start, step.allotted)
+    return calendar.add_working_days_from(start, step.allotted)
+
+
+def _clean_list(values: list[str], label_vi: str, label_en: str) -> list[str]:
+    return [
+        clean_text(v, label_vi=label_vi, label_en=label_en, max_length=300)
+        for v in values
+        if v and v.strip()
+    ]
 
 
 def _check_occurred_at(occurred_at: datetime, recorded_at: datetime,

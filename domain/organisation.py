@@ -7,7 +7,8 @@ the national procedure codes should be checked against the national database bef
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 from enum import StrEnum
 
 from domain.errors import NotFound
@@ -18,6 +19,7 @@ class UnitKind(StrEnum):
     SPECIALIST = "specialist"
     LEADERSHIP = "leadership"
     POST_OFFICE = "post_office"
+    OVERSIGHT = "oversight"  # inspectors: read only
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,51 @@ class Unit:
     kind: UnitKind
 
 
+class Role(StrEnum):
+    RECEPTION = "reception"  # one-stop counter clerk
+    SPECIALIST = "specialist"
+    SIGNING_OFFICER = "signing_officer"
+    POST_AGENT = "post_agent"
+    INSPECTOR = "inspector"
+    ADMINISTRATOR = "administrator"
+
+
 @dataclass(frozen=True)
 class Staff:
     user_id: str
     full_name: str
     unit_code: str
-    may_sign: bool = False
+    roles: frozenset[Role] = frozenset()
+
+    @property
+    def may_sign(self) -> bool:
+        return Role.SIGNING_OFFICER in self.roles
+
+
+class Allotment(StrEnum):
+    WORKING_DAYS = "working_days"
+    WORKING_HOURS = "working_hours"
+
+
+@dataclass(frozen=True)
+class RouteStep:
+    """One unit on a procedure's usual route, and the time it is allotted."""
+
+    unit_code: str
+    allotted: int
+    measure: Allotment = Allotment.WORKING_DAYS
+
+
+@dataclass(frozen=True)
+class DeadlineRules:
+    """How a procedure's clock runs. Defaults follow the one-stop practice in the city.
+
+    - ``cutoff``: a dossier received after this local time counts from the next working day.
+    - Supplement requests pause the clock; it resumes (never restarts) when they arrive.
+    - An apology and new appointment must be issued no later than the due date.
+    """
+
+    cutoff: time = time(15, 0)
 
 
 @dataclass(frozen=True)
@@ -43,12 +84,24 @@ class Procedure:
     name_vi: str
     name_en: str
     processing_days: int  # legal processing time, in working days
-    route: tuple[str, ...]  # usual route of unit codes: reception → … → signing → return
+    route: tuple[RouteStep, ...]  # reception → specialist → signing leader → return
     documents: tuple[str, ...]  # documents usually handed in
+    rules: DeadlineRules = field(default_factory=DeadlineRules)
 
     @property
     def reception_unit(self) -> str:
-        return self.route[0]
+        return self.route[0].unit_code
+
+    @property
+    def route_units(self) -> tuple[str, ...]:
+        return tuple(step.unit_code for step in self.route)
+
+    def step_for(self, unit_code: str, after: int = -1) -> tuple[int, RouteStep] | None:
+        """The first route step at ``unit_code`` after position ``after``."""
+        for position, step in enumerate(self.route):
+            if position > after and step.unit_code == unit_code:
+                return position, step
+        return None
 
 
 UNITS: tuple[Unit, ...] = (
@@ -78,55 +131,70 @@ UNITS: tuple[Unit, ...] = (
          "Head of the Immigration Division", UnitKind.LEADERSHIP),
     Unit("BUUDIEN", "000.00.99.H29", "Bưu điện TP.HCM (dịch vụ bưu chính công ích)",
          "HCMC Post Office (public postal service)", UnitKind.POST_OFFICE),
+    Unit("TTRA", "000.00.05.H29", "Thanh tra Thành phố", "City Inspectorate", UnitKind.OVERSIGHT),
 )
 
+_RECEPTION = frozenset({Role.RECEPTION})
+_SPECIALIST = frozenset({Role.SPECIALIST})
+_SIGNER = frozenset({Role.SIGNING_OFFICER})
+
 STAFF: tuple[Staff, ...] = (
-    Staff("tiepnhan", "Nguyễn Thị Lan", "TTHCC"),
-    Staff("tiepnhan2", "Trần Văn Minh", "TTHCC"),
-    Staff("hctp", "Lê Thị Hoa", "STP-HCTP"),
-    Staff("gd.stp", "Phạm Văn Đức", "STP-BGD", may_sign=True),
-    Staff("dkkd", "Võ Minh Tuấn", "STC-DKKD"),
-    Staff("gd.stc", "Đặng Thu Hà", "STC-BGD", may_sign=True),
-    Staff("cpxd", "Bùi Quốc Khánh", "SXD-CPXD"),
-    Staff("gd.sxd", "Hoàng Anh Dũng", "SXD-BGD", may_sign=True),
-    Staff("vpdk", "Đỗ Thị Mai", "VPDKDD"),
-    Staff("gd.vpdk", "Ngô Văn Hải", "VPDKDD-GD", may_sign=True),
-    Staff("xnc", "Huỳnh Thanh Tâm", "PA08"),
-    Staff("xnc.xl", "Châu Ngọc Bích", "PA08-XL"),
-    Staff("ld.xnc", "Trương Công Vinh", "PA08-LD", may_sign=True),
-    Staff("buudien", "Lý Thị Ngọc", "BUUDIEN"),
+    Staff("tiepnhan", "Nguyễn Thị Lan", "TTHCC", _RECEPTION),
+    Staff("tiepnhan2", "Trần Văn Minh", "TTHCC", _RECEPTION),
+    Staff("hctp", "Lê Thị Hoa", "STP-HCTP", _SPECIALIST),
+    Staff("gd.stp", "Phạm Văn Đức", "STP-BGD", _SIGNER),
+    Staff("dkkd", "Võ Minh Tuấn", "STC-DKKD", _SPECIALIST),
+    Staff("gd.stc", "Đặng Thu Hà", "STC-BGD", _SIGNER),
+    Staff("cpxd", "Bùi Quốc Khánh", "SXD-CPXD", _SPECIALIST),
+    Staff("gd.sxd", "Hoàng Anh Dũng", "SXD-BGD", _SIGNER),
+    Staff("vpdk", "Đỗ Thị Mai", "VPDKDD", _SPECIALIST),
+    Staff("gd.vpdk", "Ngô Văn Hải", "VPDKDD-GD", _SIGNER),
+    Staff("xnc", "Huỳnh Thanh Tâm", "PA08", _RECEPTION),
+    Staff("xnc.xl", "Châu Ngọc Bích", "PA08-XL", _SPECIALIST),
+    Staff("ld.xnc", "Trương Công Vinh", "PA08-LD", _SIGNER),
+    Staff("buudien", "Lý Thị Ngọc", "BUUDIEN", frozenset({Role.POST_AGENT})),
+    Staff("thanhtra", "Mai Văn Chính", "TTRA", frozenset({Role.INSPECTOR})),
+    Staff("quantri", "Tô Thị Quản", "TTHCC", frozenset({Role.ADMINISTRATOR})),
 )
+
+def _route(*steps: tuple[str, int, str]) -> tuple[RouteStep, ...]:
+    return tuple(
+        RouteStep(unit, allotted,
+                  Allotment.WORKING_HOURS if measure == "h" else Allotment.WORKING_DAYS)
+        for unit, allotted, measure in steps
+    )
+
 
 PROCEDURES: tuple[Procedure, ...] = (
     Procedure(
         "2.000488", "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam",
         "Issuing a criminal record certificate to a Vietnamese citizen", 10,
-        ("TTHCC", "STP-HCTP", "STP-BGD", "TTHCC"),
+        _route(("TTHCC", 4, "h"), ("STP-HCTP", 7, "d"), ("STP-BGD", 2, "d"), ("TTHCC", 4, "h")),
         ("Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp", "Bản chụp CCCD"),
     ),
     Procedure(
         "2.001610", "Đăng ký thành lập doanh nghiệp tư nhân",
         "Registering a sole proprietorship", 3,
-        ("TTHCC", "STC-DKKD", "STC-BGD", "TTHCC"),
+        _route(("TTHCC", 2, "h"), ("STC-DKKD", 2, "d"), ("STC-BGD", 4, "h"), ("TTHCC", 2, "h")),
         ("Giấy đề nghị đăng ký doanh nghiệp", "Bản sao giấy tờ pháp lý của chủ doanh nghiệp"),
     ),
     Procedure(
         "1.009994", "Cấp giấy phép xây dựng nhà ở riêng lẻ",
         "Building permit for a detached house", 15,
-        ("TTHCC", "SXD-CPXD", "SXD-BGD", "TTHCC"),
+        _route(("TTHCC", 4, "h"), ("SXD-CPXD", 11, "d"), ("SXD-BGD", 3, "d"), ("TTHCC", 4, "h")),
         ("Đơn đề nghị cấp giấy phép xây dựng", "Giấy chứng nhận quyền sử dụng đất",
          "Bản vẽ thiết kế xây dựng"),
     ),
     Procedure(
         "1.004227", "Đăng ký, cấp Giấy chứng nhận quyền sử dụng đất lần đầu",
         "First registration of land and issue of a land use right certificate", 20,
-        ("TTHCC", "VPDKDD", "VPDKDD-GD", "TTHCC"),
+        _route(("TTHCC", 4, "h"), ("VPDKDD", 16, "d"), ("VPDKDD-GD", 3, "d"), ("TTHCC", 4, "h")),
         ("Đơn đăng ký đất đai", "Giấy tờ về quyền sử dụng đất", "Sơ đồ thửa đất"),
     ),
     Procedure(
         "2.002206", "Cấp hộ chiếu phổ thông ở trong nước",
         "Issuing an ordinary passport (in Vietnam)", 8,
-        ("PA08", "PA08-XL", "PA08-LD", "PA08"),
+        _route(("PA08", 4, "h"), ("PA08-XL", 5, "d"), ("PA08-LD", 2, "d"), ("PA08", 4, "h")),
         ("Tờ khai đề nghị cấp hộ chiếu (mẫu TK01)", "Ảnh chân dung 4x6", "CCCD"),
     ),
 )

@@ -13,10 +13,10 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from domain.application import DOSSIER_EVENT_CLASSES
-from domain.dossier import DispatchMethod, Dossier, Stage, is_late, stage_after_dispatch
+from domain.dossier import Dossier, Stage, is_late
 from domain.working_days import HCMC
+from projections.changes import common_changes
 from projections.read_model import (
-    STAGE_AFTER_TRANSFER,
     PostgresReadModel,
     ReadModel,
     SQLiteReadModel,
@@ -38,8 +38,11 @@ class DossierListRow:
     due_date: date
     received_at: datetime
     result_ready_at: datetime | None
+    extensions: int
 
     def is_late(self, today: date) -> bool:
+        if self.stage is Stage.WITHDRAWN:
+            return False
         ready = self.result_ready_at.astimezone(HCMC).date() if self.result_ready_at else None
         return is_late(self.due_date, ready, today)
 
@@ -55,6 +58,8 @@ class DossierListView(ReadModel):
         self, *, holder_unit: str | None = None, stage: str | None = None,
         code: str | None = None, limit: int = LIST_LIMIT,
     ) -> list[DossierListRow]:
+        if any("\x00" in (value or "") for value in (holder_unit, stage, code)):
+            return []  # PostgreSQL refuses NUL in text; nothing can match it anyway
         clauses: list[str] = []
         params: dict[str, Any] = {"limit": limit}
         if holder_unit:
@@ -69,7 +74,7 @@ class DossierListView(ReadModel):
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._select(
             "SELECT dossier_id, code, procedure_code, holder_unit, stage, due_date, received_at, "
-            f"result_ready_at FROM {{p}}dossier_list {where} "
+            f"result_ready_at, extensions FROM {{p}}dossier_list {where} "
             "ORDER BY due_date, received_at LIMIT %(limit)s",
             params,
         )
@@ -83,6 +88,7 @@ class DossierListView(ReadModel):
                 due_date=as_date(r["due_date"]),  # type: ignore[arg-type]
                 received_at=as_datetime(r["received_at"]),  # type: ignore[arg-type]
                 result_ready_at=as_datetime(r["result_ready_at"]),
+                extensions=int(r["extensions"]),
             )
             for r in rows
         ]
@@ -104,41 +110,10 @@ class DossierListProjection(Projection[DossierListView]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         raise TypeError(f"dossier_list does not handle {type(domain_event).__qualname__}")
 
-    def _record(self, e: Dossier.Event, tracking: Tracking, changes: dict[str, Any],
-                *, created: bool = False) -> None:
+    @process_event.register
+    def _dossier_event(self, e: Dossier.Event, tracking: Tracking) -> None:
         row = {"dossier_id": str(e.originator_id), "version": e.originator_version,
-               "updated_at": e.occurred_at} | changes
-        self.view.record(row=row, tracking=tracking, created=created)
-
-    @process_event.register
-    def _received(self, e: Dossier.Received, tracking: Tracking) -> None:
-        self._record(e, tracking, {
-            "code": e.code,
-            "procedure_code": e.procedure_code,
-            "holder_unit": e.receiving_unit,
-            "stage": Stage.RECEIVED.value,
-            "due_date": e.due_date,
-            "received_at": e.occurred_at,
-        }, created=True)
-
-    @process_event.register
-    def _transferred(self, e: Dossier.Transferred, tracking: Tracking) -> None:
-        self._record(e, tracking, {
-            "holder_unit": e.to_unit,
-            "stage": STAGE_AFTER_TRANSFER,
-        })
-
-    @process_event.register
-    def _signed(self, e: Dossier.Signed, tracking: Tracking) -> None:
-        self._record(e, tracking, {"stage": Stage.SIGNED.value, "result_ready_at": e.occurred_at})
-
-    @process_event.register
-    def _dispatched(self, e: Dossier.Dispatched, tracking: Tracking) -> None:
-        self._record(e, tracking, {
-            "holder_unit": e.holder_unit,
-            "stage": stage_after_dispatch(DispatchMethod(e.method)).value,
-        })
-
-    @process_event.register
-    def _delivered(self, e: Dossier.Delivered, tracking: Tracking) -> None:
-        self._record(e, tracking, {"stage": Stage.DELIVERED.value})
+               "updated_at": e.occurred_at} | common_changes(e)
+        if isinstance(e, Dossier.Received):
+            row["code"] = e.code
+        self.view.record(row=row, tracking=tracking, created=isinstance(e, Dossier.Received))

@@ -7,9 +7,10 @@ holding only codes of units — never the applicant's data or an officer's name.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import singledispatchmethod
+from functools import singledispatch, singledispatchmethod
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -17,10 +18,10 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from domain.application import DOSSIER_EVENT_CLASSES
-from domain.dossier import DispatchMethod, Dossier, Stage, is_late, stage_after_dispatch
+from domain.dossier import DispatchMethod, Dossier, Stage, is_late
 from domain.working_days import HCMC
+from projections.changes import common_changes
 from projections.read_model import (
-    STAGE_AFTER_TRANSFER,
     PostgresReadModel,
     ReadModel,
     SQLiteReadModel,
@@ -53,6 +54,9 @@ class PublicStatus:
     dispatch_method: DispatchMethod | None
     postal_tracking_number: str | None
     delivered_at: datetime | None
+    extensions: int
+    due_date_basis: dict[str, Any]
+    notice: dict[str, Any] | None
     steps: list[PublicStep]
 
     def is_late(self, today: date) -> bool:
@@ -113,6 +117,9 @@ class PublicStatusView(ReadModel):
             if row["dispatch_method"] else None,
             postal_tracking_number=row["postal_tracking_number"],
             delivered_at=as_datetime(row["delivered_at"]),
+            extensions=int(row["extensions"]),
+            due_date_basis=json.loads(row["due_date_basis"] or "{}"),
+            notice=json.loads(row["citizen_notice"]) if row["citizen_notice"] else None,
             steps=[
                 PublicStep(s["kind"], s["stage"], s["unit_code"],
                            as_datetime(s["occurred_at"]))  # type: ignore[arg-type]
@@ -137,48 +144,68 @@ class PublicStatusProjection(Projection[PublicStatusView]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         raise TypeError(f"public_status does not handle {type(domain_event).__qualname__}")
 
-    def _record(self, e: Dossier.Event, tracking: Tracking, unit_code: str,
-                changes: dict[str, Any], *, created: bool = False) -> None:
+    @process_event.register
+    def _dossier_event(self, e: Dossier.Event, tracking: Tracking) -> None:
         self.view.record(
             dossier_id=str(e.originator_id), version=e.originator_version,
-            kind=type(e).__name__, unit_code=unit_code, occurred_at=e.occurred_at,
-            changes=changes, tracking=tracking, created=created,
+            kind=type(e).__name__, unit_code=_unit_shown(e), occurred_at=e.occurred_at,
+            changes=common_changes(e) | _public_changes(e), tracking=tracking,
+            created=isinstance(e, Dossier.Received),
         )
 
-    @process_event.register
-    def _received(self, e: Dossier.Received, tracking: Tracking) -> None:
-        self._record(e, tracking, e.receiving_unit, {
-            "token_hash": token_hash(e.tracking_token),
-            "procedure_code": e.procedure_code,
-            "stage": Stage.RECEIVED.value,
-            "holder_unit": e.receiving_unit,
-            "due_date": e.due_date,
-            "received_at": e.occurred_at,
-        }, created=True)
 
-    @process_event.register
-    def _transferred(self, e: Dossier.Transferred, tracking: Tracking) -> None:
-        # A transfer after signing (returning the result to the counter) keeps the stage.
-        self._record(e, tracking, e.to_unit, {
-            "holder_unit": e.to_unit,
-            "stage": STAGE_AFTER_TRANSFER,
-        })
+def _unit_shown(e: Dossier.Event) -> str:
+    """The unit a citizen sees beside the step: where the file went, or who acted."""
+    if isinstance(e, Dossier.Received):
+        return e.receiving_unit
+    if isinstance(e, Dossier.Transferred):
+        return e.to_unit
+    if isinstance(e, Dossier.Dispatched):
+        return e.holder_unit
+    return e.actor_unit
 
-    @process_event.register
-    def _signed(self, e: Dossier.Signed, tracking: Tracking) -> None:
-        self._record(e, tracking, e.actor_unit,
-                     {"stage": Stage.SIGNED.value, "result_ready_at": e.occurred_at})
 
-    @process_event.register
-    def _dispatched(self, e: Dossier.Dispatched, tracking: Tracking) -> None:
-        self._record(e, tracking, e.holder_unit, {
-            "stage": stage_after_dispatch(DispatchMethod(e.method)).value,
-            "holder_unit": e.holder_unit,
-            "dispatch_method": e.method,
-            "postal_tracking_number": e.postal_tracking_number,
-        })
+@singledispatch
+def _public_changes(e: Dossier.Event) -> dict[str, Any]:
+    return {}
 
-    @process_event.register
-    def _delivered(self, e: Dossier.Delivered, tracking: Tracking) -> None:
-        self._record(e, tracking, e.actor_unit,
-                     {"stage": Stage.DELIVERED.value, "delivered_at": e.occurred_at})
+
+@_public_changes.register
+def _(e: Dossier.Received) -> dict[str, Any]:
+    return {"token_hash": token_hash(e.tracking_token),
+            "due_date_basis": json.dumps(e.due_date_basis, ensure_ascii=False)}
+
+
+@_public_changes.register
+def _(e: Dossier.SupplementRequested) -> dict[str, Any]:
+    return {"citizen_notice": json.dumps(
+        {"kind": "supplement", "items": e.missing_items, "reason": e.reason},
+        ensure_ascii=False)}
+
+
+@_public_changes.register
+def _(e: Dossier.SupplementProvided) -> dict[str, Any]:
+    return {"citizen_notice": None}
+
+
+@_public_changes.register
+def _(e: Dossier.Extended) -> dict[str, Any]:
+    return {"citizen_notice": json.dumps(
+        {"kind": "extended", "reason": e.reason, "previous_due_date": str(e.previous_due_date)},
+        ensure_ascii=False)}
+
+
+@_public_changes.register
+def _(e: Dossier.Rejected) -> dict[str, Any]:
+    return {"citizen_notice": json.dumps({"kind": "rejected", "reason": e.reasons},
+                                         ensure_ascii=False)}
+
+
+@_public_changes.register
+def _(e: Dossier.Dispatched) -> dict[str, Any]:
+    return {"dispatch_method": e.method, "postal_tracking_number": e.postal_tracking_number}
+
+
+@_public_changes.register
+def _(e: Dossier.Delivered) -> dict[str, Any]:
+    return {"delivered_at": e.occurred_at}

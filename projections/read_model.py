@@ -20,8 +20,6 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from domain.dossier import Stage
-
 Row = dict[str, Any]
 
 
@@ -125,12 +123,6 @@ class SqlExpression:
     """A column value computed by the database from the row's current values."""
 
     sql: str
-
-
-# The aggregate's rule, in SQL: a transfer after signing keeps the "signed" stage.
-STAGE_AFTER_TRANSFER = SqlExpression(
-    f"CASE WHEN result_ready_at IS NULL THEN '{Stage.IN_PROGRESS.value}' ELSE stage END"
-)
 
 
 def row_change(

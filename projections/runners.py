@@ -120,6 +120,19 @@ class PollingRunner:
         self._thread.join(timeout=10)
 
 
+@dataclass
+class Follower:
+    kind: ProjectionKind
+    runner: ProjectionRunner[Any, Any]
+
+
+def _close_runner(runner: ProjectionRunner[Any, Any]) -> None:
+    try:
+        runner.__exit__(None, None, None)
+    except Exception as error:  # it already stopped; closing must go on
+        log.warning("runner stopped with %r", error)
+
+
 class ReadModels:
     """The read models one process queries, and (optionally) keeps up to date."""
 
@@ -127,7 +140,10 @@ class ReadModels:
         self.store = store
         self.app = app
         self.views = {kind.projection.name: open_view(store, kind) for kind in PROJECTIONS}
-        self._runners: list[PollingRunner | ProjectionRunner[Any, Any]] = []
+        self._followers: list[Follower] = []
+        self._pollers: list[PollingRunner] = []
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     @property
     def public_status(self) -> PublicStatusView:
@@ -143,26 +159,64 @@ class ReadModels:
 
     def follow(self) -> None:
         """Start keeping every read model up to date in background threads."""
+        self._stopping.clear()
         for kind in PROJECTIONS:
             if self.store.dialect is Dialect.POSTGRESQL:
-                runner: ProjectionRunner[Any, Any] = ProjectionRunner(
-                    application_class=HosoApplication,
-                    projection_class=kind.projection,
-                    view_class=kind.views[Dialect.POSTGRESQL],
-                    env=self.store.eventsourcing_env(),
-                )
-                self._runners.append(runner.__enter__())
+                self._followers.append(self._subscribe(kind))
             else:
                 view = self.views[kind.projection.name]
-                self._runners.append(PollingRunner(self.app, kind.projection(view=view)))
+                self._pollers.append(PollingRunner(self.app, kind.projection(view=view)))
+        if self._followers:
+            self._supervisor = threading.Thread(target=self._supervise, name="hoso-supervisor",
+                                                daemon=True)
+            self._supervisor.start()
+
+    def _subscribe(self, kind: ProjectionKind) -> Follower:
+        runner: ProjectionRunner[Any, Any] = ProjectionRunner(
+            application_class=HosoApplication,
+            projection_class=kind.projection,
+            view_class=kind.views[Dialect.POSTGRESQL],
+            env=self.store.eventsourcing_env(),
+        )
+        return Follower(kind, runner.__enter__())
+
+    def _supervise(self) -> None:
+        """Restart a subscription that stopped (lost connection, database restart…).
+
+        The library's runner ends its thread on the first error; the read model would
+        silently fall behind. A new runner resumes from the tracked position, so nothing is
+        skipped or applied twice.
+        """
+        backoff = 1.0
+        while not self._stopping.wait(backoff):
+            for i, follower in enumerate(self._followers):
+                if not follower.runner.is_interrupted.is_set() or self._stopping.is_set():
+                    continue
+                log.error("read model %s stopped following the log (%r); restarting",
+                          follower.kind.projection.name, follower.runner._thread_error)
+                _close_runner(follower.runner)
+                try:
+                    self._followers[i] = self._subscribe(follower.kind)
+                    backoff = 1.0
+                except Exception:
+                    log.exception("could not restart %s", follower.kind.projection.name)
+                    backoff = min(backoff * 2, 30.0)
+
+    def healthy(self) -> bool:
+        """False while a read model is not following the log."""
+        return all(not f.runner.is_interrupted.is_set() for f in self._followers)
 
     def stop(self) -> None:
-        for runner in self._runners:
-            if isinstance(runner, ProjectionRunner):
-                runner.__exit__(None, None, None)
-            else:
-                runner.stop()
-        self._runners.clear()
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=10)
+            self._supervisor = None
+        for follower in self._followers:
+            _close_runner(follower.runner)
+        for poller in self._pollers:
+            poller.stop()
+        self._followers.clear()
+        self._pollers.clear()
 
     def wait(self, notification_id: int, timeout: float = 3.0) -> bool:
         """Block until every read model has applied ``notification_id``; False on timeout.
@@ -171,9 +225,8 @@ class ReadModels:
         feel on every click).
         """
         deadline = time.monotonic() + timeout
-        for runner in self._runners:
-            if isinstance(runner, PollingRunner):
-                runner.wake()
+        for poller in self._pollers:
+            poller.wake()
         pending = list(self.views.values())
         interval = 0.002
         while pending:
@@ -193,7 +246,7 @@ class ReadModels:
         Run it with no other process following the log (stop ``hoso serve`` first): a
         follower applying the same events at the same time would collide with it.
         """
-        if self._runners:
+        if self._followers or self._pollers:
             raise RuntimeError("stop following the log before rebuilding")
         for view in self.views.values():
             view.reset(self.app.name)

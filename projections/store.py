@@ -34,7 +34,10 @@ class Store:
     password: str = ""
     dbname: str = ""
     schema: str = "public"
-    pool_size: int = 5
+    # Each pool opens this many connections up front and grows by up to ``max_overflow``
+    # under load; a process has several pools (application, each read model, accounts).
+    pool_size: int = 2
+    max_overflow: int = 8
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -57,7 +60,8 @@ class Store:
                 password=unquote(parts.password or ""),
                 dbname=dbname,
                 schema=query.get("schema", ["public"])[0],
-                pool_size=int(query.get("pool_size", ["5"])[0]),
+                pool_size=int(query.get("pool_size", ["2"])[0]),
+                max_overflow=int(query.get("max_overflow", ["8"])[0]),
             )
         raise StoreConfigError(
             f"HOSO_DATABASE_URL must start with sqlite:/// or postgresql://, got {url!r}"
@@ -87,6 +91,7 @@ class Store:
                 "POSTGRES_DBNAME": self.dbname,
                 "POSTGRES_SCHEMA": self.schema,
                 "POSTGRES_POOL_SIZE": str(self.pool_size),
+                "POSTGRES_MAX_OVERFLOW": str(self.max_overflow),
                 "POSTGRES_CONNECT_TIMEOUT": "10",
                 # Kept off on purpose: with DB functions on, subscriptions skipped events
                 # under concurrent writers (see shared notes).

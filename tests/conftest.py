@@ -126,7 +126,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         return
     base = request.getfixturevalue("postgres_url")
     schema = f"t_{uuid4().hex[:16]}"
-    chosen = Store.from_url(f"{base}{'&' if '?' in base else '?'}schema={schema}&pool_size=4")
+    chosen = Store.from_url(f"{base}{'&' if '?' in base else '?'}schema={schema}&pool_size=1")
     migrate(chosen)
     yield chosen
     with psycopg.connect(chosen.conninfo(), autocommit=True) as conn:

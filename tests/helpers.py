@@ -20,12 +20,19 @@ def receive(app: HosoApplication, actor_id: str = "tiepnhan") -> Outcome:
                        documents=["Tờ khai", "Bản chụp CCCD"], **APPLICANT)
 
 
+def hand_over(app: HosoApplication, dossier_id: UUID, sender: str, to_unit: str,
+              receiver: str) -> Outcome:
+    """A transfer and its acceptance by the receiving unit."""
+    app.transfer(dossier_id, expected_version=None, actor_id=sender, to_unit=to_unit)
+    return app.accept_transfer(dossier_id, expected_version=None, actor_id=receiver)
+
+
 def walk_to_signed(app: HosoApplication, dossier_id: UUID) -> None:
-    app.transfer(dossier_id, expected_version=None, actor_id="tiepnhan", to_unit="STP-HCTP")
-    app.transfer(dossier_id, expected_version=None, actor_id="hctp", to_unit="STP-BGD")
+    hand_over(app, dossier_id, "tiepnhan", "STP-HCTP", "hctp")
+    hand_over(app, dossier_id, "hctp", "STP-BGD", "gd.stp")
     app.sign(dossier_id, expected_version=None, actor_id="gd.stp",
              decision_number="15/PLLTP", decision_title="Phiếu lý lịch tư pháp số 1")
-    app.transfer(dossier_id, expected_version=None, actor_id="gd.stp", to_unit="TTHCC")
+    hand_over(app, dossier_id, "gd.stp", "TTHCC", "tiepnhan")
 
 
 def walk_to_delivered_by_post(app: HosoApplication, dossier_id: UUID) -> Outcome:

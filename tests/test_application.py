@@ -20,10 +20,10 @@ def test_a_dossier_walks_to_delivery_and_every_event_is_stored(app: HosoApplicat
     walk_to_delivered_by_post(app, outcome.dossier_id)
     stored = list(app.repository.event_store.get(outcome.dossier_id))
     assert [type(e).__name__ for e in stored] == [
-        "Received", "Transferred", "Transferred", "Signed", "Transferred", "Dispatched",
-        "Delivered",
+        "Received", "Transferred", "TransferAccepted", "Transferred", "TransferAccepted",
+        "Signed", "Transferred", "TransferAccepted", "Dispatched", "Delivered",
     ]
-    assert [e.originator_version for e in stored] == list(range(1, 8))
+    assert [e.originator_version for e in stored] == list(range(1, 11))
     assert app.dossier(outcome.dossier_id).stage is Stage.DELIVERED
 
 
@@ -141,5 +141,32 @@ def test_backdated_reports_keep_their_time(app: HosoApplication, clock: FakeCloc
 def test_snapshot_lists_only_actions_open_to_the_viewer(app: HosoApplication) -> None:
     outcome = receive(app)
     assert [a.value for a in app.snapshot(outcome.dossier_id, viewer_id="tiepnhan")
-            .allowed_actions] == ["transfer"]
+            .allowed_actions] == ["transfer", "request_supplement", "extend", "withdraw"]
     assert app.snapshot(outcome.dossier_id, viewer_id="hctp").allowed_actions == []
+
+
+def test_the_same_receipt_twice_is_one_dossier(store: Store, clock: FakeClock) -> None:
+    apps = [HosoApplication(env=store.eventsourcing_env(), clock=clock) for _ in range(4)]
+    outcomes: list[object] = []
+    start = threading.Barrier(len(apps))
+
+    def double_click(app: HosoApplication) -> None:
+        start.wait()
+        outcomes.append(app.receive(actor_id="tiepnhan", procedure_code="2.000488",
+                                    applicant_name="A", applicant_phone="0901234567",
+                                    applicant_address="B", documents=["x"],
+                                    idempotency_key="form-7f3a9c2e"))
+
+    threads = [threading.Thread(target=double_click, args=(a,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({o.dossier_id for o in outcomes}) == 1  # type: ignore[attr-defined]
+    received = [n for n in apps[0].recorder.select_notifications(start=None, limit=100)
+                if n.topic.endswith("Dossier.Received")]
+    assert len(received) == 1
+    again = receive(apps[0])  # a new form gets a new dossier and the next number
+    assert apps[0].dossier(again.dossier_id).code.endswith("-0002")
+    for a in apps:
+        a.close()

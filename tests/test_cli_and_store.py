@@ -6,8 +6,9 @@ import io
 from pathlib import Path
 
 import pytest
+from eventsourcing.utils import get_topic
 
-from domain.application import HosoApplication
+from domain.application import DOSSIER_EVENT_CLASSES, HosoApplication
 from domain.dossier import Dossier, Stage
 from projections.runners import ReadModels
 from projections.store import Dialect, Store, StoreConfigError
@@ -50,10 +51,15 @@ def test_migrate_demo_and_rebuild_are_idempotent(store: Store, monkeypatch: pyte
 
     models = ReadModels(store, app)
     rows = models.dossier_list.dossiers(limit=1000)
-    assert len(rows) == count
-    if store.dialect is Dialect.SQLITE:  # the default demo reaches every stage
-        assert {r.stage for r in rows} == set(Stage)
     today = app.clock().date()
+    assert len(rows) == count
+    if store.dialect is Dialect.SQLITE:  # the default demo reaches every stage and event
+        assert {r.stage for r in rows} == set(Stage)
+        kinds = {n.topic.rsplit(".", 1)[-1] for n in app.recorder.select_notifications(
+            start=None, limit=100_000, topics=[get_topic(c) for c in DOSSIER_EVENT_CLASSES])}
+        assert kinds == {c.__name__ for c in DOSSIER_EVENT_CLASSES}
+        assert any(r.extensions for r in rows)  # late with an apology …
+        assert any(r.is_late(today) and not r.extensions for r in rows)  # … and without
     assert any(r.is_late(today) for r in rows) and not all(r.is_late(today) for r in rows)
     stored = [app.repository.get(r.dossier_id) for r in rows]
     assert all(isinstance(d, Dossier) for d in stored)

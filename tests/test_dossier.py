@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 
@@ -41,6 +42,7 @@ def received(number: int = 7, at: datetime = NOW) -> Dossier:
         recorded_at=at,
         sequence_number=number,
         calendar=WorkingCalendar(),
+        idempotency_key=uuid4().hex,
     )
 
 
@@ -49,8 +51,14 @@ def at(hours: float) -> dict[str, datetime]:
     return {"occurred_at": when, "recorded_at": when}
 
 
+ACCEPTED_BY = {"TTHCC": RECEPTION, "STP-HCTP": SPECIALIST, "STP-BGD": SIGNER}
+
+
 def transferred(dossier: Dossier, actor: Actor, to: str, hours: float) -> Dossier:
+    """Transferred, and accepted by the receiving unit a few minutes later."""
     dossier.transfer(to_unit=d.unit(to), to_officer=None, note="", actor=actor, **at(hours))
+    dossier.accept_transfer(actor=ACCEPTED_BY[to], calendar=WorkingCalendar(),
+                            **at(hours + 0.1))
     return dossier
 
 
@@ -170,7 +178,8 @@ def test_a_rebuilt_dossier_is_identical() -> None:
 
 def test_allowed_actions_follow_the_rules() -> None:
     dossier = received()
-    assert dossier.allowed_actions(RECEPTION) == [Action.TRANSFER]
+    assert dossier.allowed_actions(RECEPTION) == [
+        Action.TRANSFER, Action.REQUEST_SUPPLEMENT, Action.EXTEND, Action.WITHDRAW]
     assert dossier.allowed_actions(SPECIALIST) == []
     assert signed().allowed_actions(RECEPTION) == [Action.TRANSFER, Action.DISPATCH]
     assert dispatched_by_post().allowed_actions(POSTMAN) == [Action.DELIVER]
@@ -198,7 +207,7 @@ def test_nothing_is_signed_twice() -> None:
 
 def test_dispatch_only_after_signing() -> None:
     dossier = received()
-    with refused("chưa được ký nên chưa thể trả kết quả"):
+    with refused("chưa có kết quả .* nên chưa thể trả"):
         dossier.dispatch(method=DispatchMethod.COUNTER_PICKUP, postal_tracking_number=None,
                          post_office=d.post_office(), actor=RECEPTION, **at(1))
 
@@ -272,14 +281,16 @@ def test_only_a_reception_unit_receives_its_procedures() -> None:
                         applicant=Applicant.cleaned("A", "0901234567", "B"),
                         channel=Channel.COUNTER, documents=["x"], actor=SPECIALIST,
                         receiving_unit=d.unit("STP-HCTP"), occurred_at=NOW, recorded_at=NOW,
-                        sequence_number=1, calendar=WorkingCalendar())
+                        sequence_number=1, calendar=WorkingCalendar(),
+                        idempotency_key=uuid4().hex)
     xnc = Actor.of(d.member("xnc"))
     with refused("không tiếp nhận tại đơn vị của bạn"):
         Dossier.receive(procedure=d.procedure("2.000488"),
                         applicant=Applicant.cleaned("A", "0901234567", "B"),
                         channel=Channel.COUNTER, documents=["x"], actor=xnc,
                         receiving_unit=d.unit("PA08"), occurred_at=NOW, recorded_at=NOW,
-                        sequence_number=1, calendar=WorkingCalendar())
+                        sequence_number=1, calendar=WorkingCalendar(),
+                        idempotency_key=uuid4().hex)
 
 
 def test_receipt_needs_documents_and_clean_applicant_data() -> None:
@@ -288,7 +299,8 @@ def test_receipt_needs_documents_and_clean_applicant_data() -> None:
                         applicant=Applicant.cleaned("A", "0901234567", "B"),
                         channel=Channel.COUNTER, documents=[" "], actor=RECEPTION,
                         receiving_unit=d.unit("TTHCC"), occurred_at=NOW, recorded_at=NOW,
-                        sequence_number=1, calendar=WorkingCalendar())
+                        sequence_number=1, calendar=WorkingCalendar(),
+                        idempotency_key=uuid4().hex)
     with refused("Số điện thoại không hợp lệ"):
         Applicant.cleaned("A", "12345", "B")
     with refused("Vui lòng nhập họ tên người nộp"):

@@ -112,10 +112,13 @@ def test_walk_to_delivery_and_the_citizen_sees_each_stage(web: TestClient) -> No
 
     steps = [
         ("tiepnhan", "transfer", {"to_unit": "STP-HCTP"}, "Đang giải quyết"),
+        ("hctp", "accept_transfer", {}, "Đang giải quyết"),
         ("hctp", "transfer", {"to_unit": "STP-BGD", "note": "Trình ký"}, "Đang giải quyết"),
+        ("gd.stp", "accept_transfer", {}, "Đang giải quyết"),
         ("gd.stp", "sign", {"decision_number": "15/PLLTP", "decision_title": "Phiếu LLTP"},
          "Đã có kết quả (đã ký)"),
         ("gd.stp", "transfer", {"to_unit": "TTHCC"}, "Đã có kết quả (đã ký)"),
+        ("tiepnhan", "accept_transfer", {}, "Đã có kết quả (đã ký)"),
         ("tiepnhan", "dispatch", {"method": "post", "postal_tracking_number": "EB123456789VN"},
          "Kết quả đang chuyển qua bưu điện"),
         ("buudien", "deliver", {"recipient_name": "Trần Thị Bích Ngọc"}, "Đã trả kết quả"),
@@ -131,7 +134,8 @@ def test_walk_to_delivery_and_the_citizen_sees_each_stage(web: TestClient) -> No
 
     page = citizen.get(public_path(link)).text
     assert "EB123456789VN" in page
-    assert page.count("<li>") == 7  # every step on the timeline
+    assert page.count("<li>") == 10  # every step on the timeline
+    assert "Công dân đã nhận kết quả" in page and "Vì sao hẹn ngày này?" in page
     sign_in(web, "tiepnhan")
     assert "Bạn không có thao tác nào" in web.get(f"/dossiers/{dossier_id}").text
 
@@ -241,9 +245,28 @@ def test_a_unit_that_does_not_receive_gets_no_receive_form(web: TestClient) -> N
     response = web.get("/dossiers/new")
     assert response.status_code == 403
     assert "không tiếp nhận hồ sơ" in response.text
-    refused = web.post("/dossiers", data=receive_form())
-    assert refused.status_code == 422
-    assert "Chỉ bộ phận một cửa mới tiếp nhận hồ sơ" in refused.text
+    refused = web.post("/dossiers", data=receive_form(procedure_code="zz"))
+    assert refused.status_code == 403
+    assert "không tiếp nhận hồ sơ" in refused.text
+
+
+def test_a_double_submitted_receipt_makes_one_dossier(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    request_id = re.search(r'name="request_id" value="([0-9a-f]{32})"',
+                           web.get("/dossiers/new").text)
+    assert request_id
+    form = receive_form(request_id=request_id.group(1))
+    first, second = web.post("/dossiers", data=form), web.post("/dossiers", data=form)
+    assert first.url == second.url  # both land on the same receipt
+    listing = web.get("/dossiers").text
+    assert listing.count("000.00.01.H29-261123-") == 1
+
+
+def test_nul_bytes_in_queries_are_no_match_not_500(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    assert web.get("/dossiers", params={"code": "a\x00b"}).status_code == 200
+    assert web.get("/dossiers", params={"stage": "a\x00b"}).status_code == 200
+    assert web.post("/signin", data={"username": "a\x00", "password": "x"}).status_code == 401
 
 
 def test_sign_out_ends_the_session(web: TestClient) -> None:

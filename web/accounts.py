@@ -48,6 +48,8 @@ class StaffAccounts(SqlAccess):
         ))
 
     def verify(self, user_id: str, password: str) -> bool:
+        if "\x00" in user_id:  # PostgreSQL refuses NUL in text; no account has one
+            user_id = ""
         rows = self._select(
             "SELECT password_hash FROM {p}staff_account WHERE user_id = %(u)s", {"u": user_id}
         )

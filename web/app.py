@@ -93,6 +93,10 @@ def home(request: Request) -> Response:
 
 
 def healthz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    if not services.read_models.healthy():
+        return Response("read models are not following the log", status_code=503,
+                        media_type="text/plain")
     return Response("ok", media_type="text/plain")
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import quote
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -23,7 +23,7 @@ from domain.application import DossierSnapshot, Outcome
 from domain.dossier import Action
 from domain.errors import ConcurrentChange, DomainError, NotFound
 from domain.organisation import Staff, UnitKind
-from web.formatting import parse_local_datetime
+from web.formatting import local_time, parse_local_datetime
 from web.labels import EVENTS, Label, label
 from web.qr import qr_svg
 from web.services import Services
@@ -151,7 +151,8 @@ def receive_form(request: Request, staff: Staff) -> Response:
             status_code=403)
     chosen = services.directory.procedures.get(
         request.query_params.get("procedure_code", ""), procedures[0])
-    context = {"procedures": procedures, "procedure": chosen, "form": {}}
+    context = {"procedures": procedures, "procedure": chosen,
+               "form": {"request_id": uuid4().hex}}
     if _is_htmx(request):
         return render(request, "receive/_documents.html", context)
     return render(request, "receive.html", context)
@@ -161,6 +162,10 @@ def receive_form(request: Request, staff: Staff) -> Response:
 async def receive(request: Request, staff: Staff) -> Response:
     form = await request.form()
     services = _services(request)
+    if not _procedures_for(services, staff):
+        return render(request, "error.html", {"error": Label(
+            "Đơn vị của bạn không tiếp nhận hồ sơ.", "Your unit does not receive dossiers.")},
+            status_code=403)
     documents = form.getlist("documents") + str(form.get("other_documents", "")).splitlines()
     try:
         outcome = await run_in_threadpool(
@@ -174,6 +179,7 @@ async def receive(request: Request, staff: Staff) -> Response:
                 channel=str(form.get("channel", "counter")),
                 documents=[str(d) for d in documents],
                 occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
+                idempotency_key=str(form.get("request_id", "")) or None,
             )
         )
     except DomainError as error:
@@ -213,6 +219,7 @@ class DossierPage:
     receiving_unit_name: str
     holder_unit_name: str
     holder_officer_name: str | None
+    pending_from_name: str | None
     late: bool
     history: list[HistoryRow]
     actions: list[str]
@@ -228,6 +235,7 @@ def _summary(kind: str, details: dict[str, Any], services: Services) -> str:
         to = d.unit_name(details["to_unit"])
         officer = details.get("to_officer")
         text = f"→ {to}" + (f" ({d.staff[officer].full_name})" if officer in d.staff else "")
+        text += " [ngoài quy trình]" if details.get("off_route") else ""
         return text + (f" — {details['note']}" if details.get("note") else "")
     if kind == "Signed":
         return f"Số {details['decision_number']}: {details['decision_title']}"
@@ -237,6 +245,24 @@ def _summary(kind: str, details: dict[str, Any], services: Services) -> str:
         return method + (f", mã bưu gửi {number}" if number else "")
     if kind == "Delivered":
         return f"Người nhận: {details['recipient_name']}"
+    if kind == "TransferAccepted":
+        return (f"Từ {d.unit_name(details['from_unit'])}; "
+                f"hạn bước này {local_time(details['step_due_at'])}")
+    if kind == "SupplementRequested":
+        items = ", ".join(details["missing_items"])
+        text = f"Lần {details['request_number']}: {items} — {details['reason']}"
+        return text + (f" (lý do yêu cầu lại: {details['justification']})"
+                       if details.get("justification") else "")
+    if kind == "SupplementProvided":
+        return (f"{', '.join(details['documents'])}; tạm dừng {details['paused_working_days']} "
+                f"ngày làm việc, hẹn trả mới {details['due_date']:%d/%m/%Y}")
+    if kind == "Extended":
+        return (f"Hẹn trả {details['previous_due_date']:%d/%m/%Y} → "
+                f"{details['due_date']:%d/%m/%Y} — {details['reason']}")
+    if kind == "Rejected":
+        return details["reasons"]
+    if kind == "Withdrawn":
+        return details["reason"]
     if kind == "Received":
         return f"Mã hồ sơ {details['code']}, hẹn trả {details['due_date']:%d/%m/%Y}"
     return ""
@@ -245,7 +271,7 @@ def _summary(kind: str, details: dict[str, Any], services: Services) -> str:
 def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
     d = services.directory
     procedure = d.procedure(snapshot.procedure_code)
-    route = list(procedure.route)
+    route = list(procedure.route_units)
     suggested = None
     if snapshot.holder_unit in route:
         position = route.index(snapshot.holder_unit)
@@ -259,6 +285,8 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
         holder_unit_name=d.unit_name(snapshot.holder_unit),
         holder_officer_name=d.staff[snapshot.holder_officer].full_name
         if snapshot.holder_officer in d.staff else None,
+        pending_from_name=d.unit_name(snapshot.pending_from_unit)
+        if snapshot.pending_from_unit else None,
         late=snapshot.is_late(services.today()),
         history=[
             HistoryRow(
@@ -309,26 +337,51 @@ def _expected_version(form: FormData) -> int | None:
         return None
 
 
+def _lines(form: FormData, name: str) -> list[str]:
+    return str(form.get(name, "")).splitlines()
+
+
+def _date(form: FormData, name: str) -> date:
+    try:
+        return date.fromisoformat(str(form.get(name, "")))
+    except ValueError:
+        raise DomainError("Ngày không hợp lệ.", "The date is not valid.") from None
+
+
 def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
     """The application call for one action, with its fields read from the form."""
 
     def text(name: str) -> str:
         return str(form.get(name, ""))
 
-    if action is Action.TRANSFER:
-        return lambda app, dossier_id, **common: app.transfer(
+    commands: dict[Action, Callable[..., Outcome]] = {
+        Action.ACCEPT_TRANSFER: lambda app, dossier_id, **common: app.accept_transfer(
+            dossier_id, **common),
+        Action.TRANSFER: lambda app, dossier_id, **common: app.transfer(
             dossier_id, to_unit=text("to_unit"), to_officer=text("to_officer") or None,
-            note=text("note"), **common)
-    if action is Action.SIGN:
-        return lambda app, dossier_id, **common: app.sign(
+            note=text("note"), **common),
+        Action.REQUEST_SUPPLEMENT: lambda app, dossier_id, **common: app.request_supplement(
+            dossier_id, missing_items=_lines(form, "missing_items"), reason=text("reason"),
+            justification=text("justification"), **common),
+        Action.PROVIDE_SUPPLEMENT: lambda app, dossier_id, **common: app.provide_supplement(
+            dossier_id, documents=_lines(form, "documents"), **common),
+        Action.EXTEND: lambda app, dossier_id, **common: app.extend(
+            dossier_id, new_due_date=_date(form, "new_due_date"), reason=text("reason"),
+            apology=text("apology"), **common),
+        Action.SIGN: lambda app, dossier_id, **common: app.sign(
             dossier_id, decision_number=text("decision_number"),
-            decision_title=text("decision_title"), **common)
-    if action is Action.DISPATCH:
-        return lambda app, dossier_id, **common: app.dispatch(
+            decision_title=text("decision_title"), **common),
+        Action.REJECT: lambda app, dossier_id, **common: app.reject(
+            dossier_id, reasons=text("reasons"), **common),
+        Action.WITHDRAW: lambda app, dossier_id, **common: app.withdraw(
+            dossier_id, reason=text("reason"), **common),
+        Action.DISPATCH: lambda app, dossier_id, **common: app.dispatch(
             dossier_id, method=text("method"),
-            postal_tracking_number=text("postal_tracking_number") or None, **common)
-    return lambda app, dossier_id, **common: app.deliver(
-        dossier_id, recipient_name=text("recipient_name"), **common)
+            postal_tracking_number=text("postal_tracking_number") or None, **common),
+        Action.DELIVER: lambda app, dossier_id, **common: app.deliver(
+            dossier_id, recipient_name=text("recipient_name"), **common),
+    }
+    return commands[action]
 
 
 @staff_only

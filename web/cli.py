@@ -50,6 +50,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
                if not accounts.has_account(s.user_id)]
     for user_id in created:
         accounts.set_password(user_id, DEMO_PASSWORD)
+    accounts.close()
     if args.if_empty and app.recorder.max_notification_id():
         print("demo: the store already has dossiers; nothing added")
     else:
@@ -85,10 +86,14 @@ def cmd_set_password(args: argparse.Namespace) -> None:
     if args.user not in app.directory.staff:
         sys.exit(f"hoso: no staff member {args.user!r}")
     password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass()
+    accounts = open_accounts(store)
     try:
-        open_accounts(store).set_password(args.user, password)
+        accounts.set_password(args.user, password)
     except ValueError as error:
         sys.exit(f"hoso: {error}")
+    finally:
+        accounts.close()
+        app.close()
     print(f"password set for {args.user}")
 
 

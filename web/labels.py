@@ -14,15 +14,24 @@ class Label:
 STAGES: dict[str, Label] = {
     "received": Label("Đã tiếp nhận", "Received"),
     "in_progress": Label("Đang giải quyết", "Being processed"),
+    "awaiting_supplement": Label("Chờ bổ sung giấy tờ", "Waiting for missing documents"),
     "signed": Label("Đã có kết quả (đã ký)", "Decision signed"),
+    "rejected": Label("Hồ sơ bị từ chối", "Application refused"),
     "awaiting_pickup": Label("Kết quả chờ nhận tại quầy", "Ready for pick-up at the counter"),
     "in_postal_transit": Label("Kết quả đang chuyển qua bưu điện", "Result on its way by post"),
     "delivered": Label("Đã trả kết quả", "Result delivered"),
+    "withdrawn": Label("Đã rút hồ sơ", "Withdrawn"),
 }
 
 EVENTS: dict[str, Label] = {
     "Received": Label("Tiếp nhận hồ sơ", "Dossier received"),
     "Transferred": Label("Chuyển hồ sơ", "Dossier transferred"),
+    "TransferAccepted": Label("Nhận hồ sơ chuyển đến", "Transfer accepted"),
+    "SupplementRequested": Label("Yêu cầu bổ sung giấy tờ", "Missing documents requested"),
+    "SupplementProvided": Label("Công dân đã bổ sung giấy tờ", "Missing documents provided"),
+    "Extended": Label("Gia hạn, gửi thư xin lỗi", "Due date moved, with an apology"),
+    "Rejected": Label("Từ chối giải quyết", "Application refused"),
+    "Withdrawn": Label("Công dân rút hồ sơ", "Withdrawn by the citizen"),
     "Signed": Label("Ký duyệt kết quả", "Decision signed"),
     "Dispatched": Label("Trả kết quả / gửi đi", "Result dispatched"),
     "Delivered": Label("Công dân đã nhận kết quả", "Result delivered to the citizen"),
@@ -40,10 +49,32 @@ DISPATCH_METHODS: dict[str, Label] = {
 }
 
 ACTIONS: dict[str, Label] = {
+    "accept_transfer": Label("Nhận hồ sơ chuyển đến", "Accept the transfer"),
     "transfer": Label("Chuyển hồ sơ", "Transfer"),
+    "request_supplement": Label("Yêu cầu bổ sung", "Request missing documents"),
+    "provide_supplement": Label("Ghi nhận đã bổ sung", "Record documents provided"),
+    "extend": Label("Gia hạn và xin lỗi", "Move the due date, with an apology"),
     "sign": Label("Ký duyệt", "Sign"),
+    "reject": Label("Từ chối giải quyết", "Refuse"),
+    "withdraw": Label("Rút hồ sơ theo yêu cầu", "Withdraw at the citizen's request"),
     "dispatch": Label("Trả kết quả", "Dispatch the result"),
     "deliver": Label("Xác nhận đã trao kết quả", "Record delivery"),
+}
+
+
+# What the citizen reads on the public timeline, one line per event.
+PUBLIC_EVENTS: dict[str, Label] = {
+    "Received": Label("Hồ sơ đã được tiếp nhận", "Dossier received"),
+    "Transferred": Label("Hồ sơ được chuyển đến", "Sent on to"),
+    "TransferAccepted": Label("Đơn vị đã nhận hồ sơ", "Received by"),
+    "SupplementRequested": Label("Cần bổ sung giấy tờ", "Missing documents requested"),
+    "SupplementProvided": Label("Đã nhận giấy tờ bổ sung", "Missing documents received"),
+    "Extended": Label("Hẹn lại ngày trả, kèm thư xin lỗi", "New due date, with an apology"),
+    "Signed": Label("Kết quả đã được ký", "Decision signed"),
+    "Rejected": Label("Hồ sơ bị từ chối", "Application refused"),
+    "Withdrawn": Label("Hồ sơ đã được rút", "Withdrawn"),
+    "Dispatched": Label("Kết quả đã được gửi trả", "Result sent"),
+    "Delivered": Label("Công dân đã nhận kết quả", "Result delivered"),
 }
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from projections.public_status import PublicStatus
-from web.labels import STAGES, Label, label
+from web.labels import PUBLIC_EVENTS, STAGES, Label, label
 from web.services import Services
 from web.templating import render
 
@@ -18,9 +19,18 @@ _TOKEN_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 
 @dataclass(frozen=True)
 class PublicStepView:
-    stage: Label
+    event: Label
     unit_name: str
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class DueDateReason:
+    received_on: date
+    counted_from: date
+    after_cutoff: bool
+    working_days: int
+    days_off: list[tuple[date, str]]
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,22 @@ class PublicStatusPage:
     late: bool
     finished: bool
     postal_tracking_number: str | None
+    extensions: int
+    notice: dict[str, Any] | None
+    due_date_reason: DueDateReason | None
     steps: list[PublicStepView]
+
+
+def _reason(basis: dict[str, Any]) -> DueDateReason | None:
+    if not basis:
+        return None
+    return DueDateReason(
+        received_on=date.fromisoformat(basis["received_on"]),
+        counted_from=date.fromisoformat(basis["counted_from"]),
+        after_cutoff=bool(basis["after_cutoff"]),
+        working_days=int(basis["working_days"]),
+        days_off=[(date.fromisoformat(d), name) for d, name in basis["days_off"]],
+    )
 
 
 def _page(status: PublicStatus, services: Services) -> PublicStatusPage:
@@ -48,8 +73,11 @@ def _page(status: PublicStatus, services: Services) -> PublicStatusPage:
         late=status.is_late(services.today()),
         finished=status.result_ready_at is not None,
         postal_tracking_number=status.postal_tracking_number,
+        extensions=status.extensions,
+        notice=status.notice,
+        due_date_reason=_reason(status.due_date_basis),
         steps=[
-            PublicStepView(label(STAGES, s.stage), directory.unit_name(s.unit_code),
+            PublicStepView(label(PUBLIC_EVENTS, s.kind), directory.unit_name(s.unit_code),
                            s.occurred_at)
             for s in reversed(status.steps)
         ],

@@ -1,0 +1,82 @@
+"""The column changes every dossier read model makes for an event, written once.
+
+They mirror the aggregate's stage rules in SQL-friendly form; a projection adds its own
+columns on top.
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from typing import Any
+
+from domain.dossier import DispatchMethod, Dossier, Stage, stage_after_dispatch
+from projections.read_model import SqlExpression
+
+# A transfer keeps "signed", "rejected" and "awaiting supplement"; otherwise the dossier is
+# being processed.
+STAGE_AFTER_TRANSFER = SqlExpression(
+    f"CASE WHEN result_ready_at IS NULL AND stage <> '{Stage.AWAITING_SUPPLEMENT.value}' "
+    f"THEN '{Stage.IN_PROGRESS.value}' ELSE stage END"
+)
+# SET expressions see the row as it was, so this remembers the stage being paused.
+STAGE_BEFORE_PAUSE = SqlExpression("stage")
+STAGE_AFTER_PAUSE = SqlExpression(f"COALESCE(paused_from_stage, '{Stage.IN_PROGRESS.value}')")
+
+
+@singledispatch
+def common_changes(event: Dossier.Event) -> dict[str, Any]:
+    return {}
+
+
+@common_changes.register
+def _(e: Dossier.Received) -> dict[str, Any]:
+    return {"procedure_code": e.procedure_code, "stage": Stage.RECEIVED.value,
+            "holder_unit": e.receiving_unit, "due_date": e.due_date,
+            "received_at": e.occurred_at}
+
+
+@common_changes.register
+def _(e: Dossier.Transferred) -> dict[str, Any]:
+    return {"holder_unit": e.to_unit, "stage": STAGE_AFTER_TRANSFER}
+
+
+@common_changes.register
+def _(e: Dossier.SupplementRequested) -> dict[str, Any]:
+    return {"paused_from_stage": STAGE_BEFORE_PAUSE,
+            "stage": Stage.AWAITING_SUPPLEMENT.value}
+
+
+@common_changes.register
+def _(e: Dossier.SupplementProvided) -> dict[str, Any]:
+    return {"stage": STAGE_AFTER_PAUSE, "paused_from_stage": None, "due_date": e.due_date}
+
+
+@common_changes.register
+def _(e: Dossier.Extended) -> dict[str, Any]:
+    return {"due_date": e.due_date, "extensions": e.extension_number}
+
+
+@common_changes.register
+def _(e: Dossier.Signed) -> dict[str, Any]:
+    return {"stage": Stage.SIGNED.value, "result_ready_at": e.occurred_at}
+
+
+@common_changes.register
+def _(e: Dossier.Rejected) -> dict[str, Any]:
+    return {"stage": Stage.REJECTED.value, "result_ready_at": e.occurred_at}
+
+
+@common_changes.register
+def _(e: Dossier.Withdrawn) -> dict[str, Any]:
+    return {"stage": Stage.WITHDRAWN.value, "paused_from_stage": None}
+
+
+@common_changes.register
+def _(e: Dossier.Dispatched) -> dict[str, Any]:
+    return {"holder_unit": e.holder_unit,
+            "stage": stage_after_dispatch(DispatchMethod(e.method)).value}
+
+
+@common_changes.register
+def _(e: Dossier.Delivered) -> dict[str, Any]:
+    return {"stage": Stage.DELIVERED.value}

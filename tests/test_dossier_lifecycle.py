@@ -1,0 +1,230 @@
+"""The rest of the lifecycle: acceptance, supplements, extensions, refusal, withdrawal."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from domain.dossier import Action, DispatchMethod, Dossier, Stage
+from domain.working_days import WorkingCalendar
+from tests.test_dossier import (
+    NOW,
+    POSTMAN,
+    RECEPTION,
+    SIGNER,
+    SPECIALIST,
+    at,
+    d,
+    new_events,
+    received,
+    refused,
+    transferred,
+)
+
+calendar = WorkingCalendar()
+
+
+def at_specialist() -> Dossier:
+    return transferred(received(), RECEPTION, "STP-HCTP", 1)
+
+
+# ---- transfers and acceptance --------------------------------------------------------
+
+def test_a_transfer_waits_for_acceptance_and_measures_transit() -> None:
+    dossier = received()
+    dossier.transfer(to_unit=d.unit("STP-HCTP"), to_officer=None, note="", actor=RECEPTION,
+                     **at(1))
+    assert dossier.allowed_actions(SPECIALIST) == [Action.ACCEPT_TRANSFER]
+    with refused("đang chờ đơn vị STP-HCTP tiếp nhận"):
+        dossier.request_supplement(missing_items=["x"], reason="y", justification="",
+                                   actor=SPECIALIST, **at(2))
+    dossier.collect_events()
+    dossier.accept_transfer(actor=SPECIALIST, calendar=calendar, **at(26))
+    [event] = new_events(dossier)
+    assert isinstance(event, Dossier.TransferAccepted)
+    assert event.transferred_at == NOW + timedelta(hours=1)
+    assert event.occurred_at - event.transferred_at == timedelta(hours=25)  # transit time
+    # The specialist step is allotted 7 working days from acceptance (Tue 24 Nov is a
+    # holiday, so from Mon 23 Nov + 1 day... accepted Tue 24 Nov 11:00 local).
+    assert event.step_due_at.astimezone(d_tz()).date() == calendar.add_working_days(
+        date(2026, 11, 24), 7)
+    assert dossier.holder_officer == "hctp"
+
+
+def d_tz():  # type: ignore[no-untyped-def]
+    from domain.working_days import HCMC
+
+    return HCMC
+
+
+def test_accept_only_what_is_pending_and_only_at_the_receiving_unit() -> None:
+    with refused("Không có lần chuyển hồ sơ nào đang chờ tiếp nhận"):
+        received().accept_transfer(actor=RECEPTION, calendar=calendar, **at(1))
+    dossier = received()
+    dossier.transfer(to_unit=d.unit("STP-HCTP"), to_officer=None, note="", actor=RECEPTION,
+                     **at(1))
+    with refused("chỉ đơn vị đang giữ hồ sơ mới được thao tác"):
+        dossier.accept_transfer(actor=RECEPTION, calendar=calendar, **at(2))
+
+
+def test_off_route_transfers_need_a_note_and_are_marked() -> None:
+    dossier = received()
+    with refused("không nằm trong quy trình"):
+        dossier.transfer(to_unit=d.unit("SXD-CPXD"), to_officer=None, note="", actor=RECEPTION,
+                         **at(1))
+    dossier.collect_events()
+    dossier.transfer(to_unit=d.unit("SXD-CPXD"), to_officer=None, note="Xin ý kiến Sở Xây dựng",
+                     actor=RECEPTION, **at(1))
+    [event] = new_events(dossier)
+    assert isinstance(event, Dossier.Transferred)
+    assert event.off_route and event.route_position is None
+    on_route = received()
+    on_route.collect_events()
+    on_route.transfer(to_unit=d.unit("STP-HCTP"), to_officer=None, note="", actor=RECEPTION,
+                      **at(1))
+    [event] = new_events(on_route)
+    assert isinstance(event, Dossier.Transferred)
+    assert (event.off_route, event.route_position) == (False, 1)
+
+
+def test_each_step_has_its_own_due_time() -> None:
+    dossier = received()  # Monday 09:00 local; reception is allotted 4 working hours
+    [event] = new_events(dossier)
+    assert isinstance(event, Dossier.Received)
+    assert event.step_due_at is not None
+    assert event.step_due_at.astimezone(d_tz()).strftime("%Y-%m-%d %H:%M") == "2026-11-23 14:30"
+    assert [s["unit_code"] for s in event.route] == ["TTHCC", "STP-HCTP", "STP-BGD", "TTHCC"]
+
+
+def test_due_date_counts_from_the_next_working_day_after_the_cutoff() -> None:
+    before = received(at=NOW)  # 09:00 local
+    after = received(at=NOW + timedelta(hours=7))  # 16:00 local, after the 15:00 cut-off
+    assert before.due_date == date(2026, 12, 8)
+    assert after.due_date == date(2026, 12, 9)
+    assert after.due_date_basis["after_cutoff"] is True
+    assert after.due_date_basis["counted_from"] == "2026-11-25"  # 24 Nov is a holiday
+    assert ["2026-11-28", "Thứ Bảy"] in after.due_date_basis["days_off"]
+
+
+# ---- supplements ---------------------------------------------------------------------
+
+def test_a_supplement_pauses_the_clock_and_resumes_it() -> None:
+    dossier = at_specialist()
+    dossier.collect_events()
+    dossier.request_supplement(missing_items=["Bản sao hộ khẩu"], reason="Thiếu giấy tờ",
+                               justification="", actor=SPECIALIST, **at(2))
+    [event] = new_events(dossier)
+    assert isinstance(event, Dossier.SupplementRequested)
+    assert (event.request_number, event.missing_items) == (1, ["Bản sao hộ khẩu"])
+    assert dossier.stage is Stage.AWAITING_SUPPLEMENT
+    with refused("đang chờ bổ sung; chưa thể ký"):
+        dossier.sign(decision_number="1", decision_title="x", actor=SIGNER, **at(3))
+    # The citizen comes back to the counter three working days later (Thu 26 Nov... 24 Nov
+    # is a holiday, so Mon 23 → Fri 27 Nov is 3 working days).
+    dossier.provide_supplement(documents=["Bản sao hộ khẩu"], actor=RECEPTION,
+                               calendar=calendar, **at(24 * 4))
+    provided = new_events(dossier)[-1]
+    assert isinstance(provided, Dossier.SupplementProvided)
+    assert provided.paused_working_days == 3
+    assert provided.due_date == calendar.add_working_days(date(2026, 12, 8), 3)
+    assert dossier.stage is Stage.IN_PROGRESS
+    assert "Bản sao hộ khẩu" in dossier.documents
+
+
+def test_a_second_supplement_request_needs_a_justification() -> None:
+    dossier = at_specialist()
+    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+                               actor=SPECIALIST, **at(2))
+    dossier.provide_supplement(documents=["A"], actor=SPECIALIST, calendar=calendar, **at(3))
+    with refused("lý do yêu cầu bổ sung lần nữa"):
+        dossier.request_supplement(missing_items=["B"], reason="r", justification=" ",
+                                   actor=SPECIALIST, **at(4))
+    dossier.collect_events()
+    dossier.request_supplement(missing_items=["B"], reason="r",
+                               justification="Giấy tờ A đã hết hạn sau khi bổ sung",
+                               actor=SPECIALIST, **at(4))
+    [event] = new_events(dossier)
+    assert isinstance(event, Dossier.SupplementRequested)
+    assert event.request_number == 2 and event.justification
+
+
+def test_supplement_refusals() -> None:
+    with refused("không có yêu cầu bổ sung nào đang chờ"):
+        at_specialist().provide_supplement(documents=["A"], actor=SPECIALIST,
+                                           calendar=calendar, **at(2))
+    with refused("ghi đủ một lần tất cả giấy tờ"):
+        at_specialist().request_supplement(missing_items=[" "], reason="r", justification="",
+                                           actor=SPECIALIST, **at(2))
+
+
+# ---- extension with apology ----------------------------------------------------------
+
+def test_extend_with_an_apology() -> None:
+    dossier = at_specialist()
+    dossier.collect_events()
+    dossier.extend(new_due_date=date(2026, 12, 15), reason="Cần xác minh thêm",
+                   apology="Kính gửi ông/bà, chúng tôi xin lỗi…", actor=SPECIALIST, **at(2))
+    [event] = new_events(dossier)
+    assert isinstance(event, Dossier.Extended)
+    assert (event.previous_due_date, event.due_date, event.extension_number) == (
+        date(2026, 12, 8), date(2026, 12, 15), 1)
+    assert dossier.due_date == date(2026, 12, 15)
+
+
+def test_extension_refusals() -> None:
+    with refused("Ngày hẹn mới phải sau ngày hẹn hiện tại"):
+        at_specialist().extend(new_due_date=date(2026, 12, 1), reason="r", apology="a",
+                               actor=SPECIALIST, **at(2))
+    with refused("nội dung thư xin lỗi"):
+        at_specialist().extend(new_due_date=date(2026, 12, 15), reason="r", apology="",
+                               actor=SPECIALIST, **at(2))
+    late = at_specialist()
+    with refused("Đã quá ngày hẹn trả"):
+        late.extend(new_due_date=date(2026, 12, 20), reason="r", apology="a", actor=SPECIALIST,
+                    **at(24 * 17))  # 10 Dec, after the 8 Dec due date
+
+
+# ---- refusal and withdrawal ----------------------------------------------------------
+
+def test_a_refusal_is_dispatched_and_delivered_like_a_result() -> None:
+    dossier = at_specialist()
+    dossier.reject(reasons="Hồ sơ không thuộc thẩm quyền giải quyết", actor=SPECIALIST,
+                   **at(2))
+    assert dossier.stage is Stage.REJECTED
+    with refused("đã bị từ chối; không thể ký"):
+        dossier.sign(decision_number="1", decision_title="x", actor=SIGNER, **at(3))
+    dossier.transfer(to_unit=d.unit("TTHCC"), to_officer=None, note="Trả văn bản từ chối",
+                     actor=SPECIALIST, **at(3))
+    dossier.accept_transfer(actor=RECEPTION, calendar=calendar, **at(3.5))
+    assert dossier.stage is Stage.REJECTED
+    dossier.dispatch(method=DispatchMethod.POST, postal_tracking_number="EB1VN",
+                     post_office=d.post_office(), actor=RECEPTION, **at(4))
+    dossier.deliver(recipient_name="Lê Văn Tám", actor=POSTMAN, **at(30))
+    assert dossier.stage is Stage.DELIVERED
+
+
+def test_only_specialists_and_signers_refuse() -> None:
+    with refused("Vai trò của bạn không được thực hiện thao tác này"):
+        received().reject(reasons="x", actor=RECEPTION, **at(1))
+
+
+def test_withdrawal_at_the_counter_wherever_the_file_is() -> None:
+    dossier = at_specialist()
+    dossier.collect_events()
+    dossier.withdraw(reason="Công dân có đơn xin rút hồ sơ", actor=RECEPTION, **at(2))
+    [event] = new_events(dossier)
+    assert isinstance(event, Dossier.Withdrawn)
+    assert dossier.stage is Stage.WITHDRAWN
+    with refused("đã được rút theo yêu cầu của công dân"):
+        dossier.transfer(to_unit=d.unit("TTHCC"), to_officer=None, note="", actor=SPECIALIST,
+                         **at(3))
+
+
+def test_no_withdrawal_once_there_is_a_result() -> None:
+    dossier = at_specialist()
+    dossier.reject(reasons="r", actor=SPECIALIST, **at(2))
+    with refused("đã có kết quả; không thể rút"):
+        dossier.withdraw(reason="x", actor=RECEPTION, **at(3))
+
+
+def test_post_agents_only_deliver() -> None:
+    assert received().allowed_actions(POSTMAN) == []
