@@ -9,6 +9,7 @@ SQLite flavour rewrites them.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,11 +101,39 @@ class ReadModel(SqlAccess, TrackingRecorder):
     def _track(self, cursor: Cursor, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
 
-    def _write(self, tracking: Tracking, *statements: tuple[str, Mapping[str, Any]]) -> None:
+    @property
+    def _batch(self) -> threading.local:
+        if "_batch_local" not in self.__dict__:
+            self.__dict__["_batch_local"] = threading.local()
+        return self.__dict__["_batch_local"]  # type: ignore[no-any-return]
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Apply many events in one transaction (catching up, rebuilding).
+
+        Rows and tracking records still commit together: a failure rolls back the whole
+        batch, and the next attempt starts again from the last committed position.
+        """
         with self._transaction(commit=True) as cursor:
-            for statement, params in statements:
-                self._execute(cursor, statement, params)
-            self._track(cursor, tracking)
+            self._batch.cursor = cursor
+            try:
+                yield
+            finally:
+                self._batch.cursor = None
+
+    def _write(self, tracking: Tracking, *statements: tuple[str, Mapping[str, Any]]) -> None:
+        cursor = getattr(self._batch, "cursor", None)
+        if cursor is not None:
+            self._apply(cursor, tracking, statements)
+            return
+        with self._transaction(commit=True) as cursor:
+            self._apply(cursor, tracking, statements)
+
+    def _apply(self, cursor: Cursor, tracking: Tracking,
+               statements: tuple[tuple[str, Mapping[str, Any]], ...]) -> None:
+        for statement, params in statements:
+            self._execute(cursor, statement, params)
+        self._track(cursor, tracking)
 
     def reset(self, application_name: str) -> None:
         """Forget every row and the position reached, so the next run rebuilds from zero."""
@@ -123,6 +152,10 @@ class SqlExpression:
     """A column value computed by the database from the row's current values."""
 
     sql: str
+
+
+def row_delete(table: str, key: str, value: Any) -> tuple[str, dict[str, Any]]:
+    return f"DELETE FROM {{p}}{table} WHERE {key} = %({key})s", {key: value}
 
 
 def row_change(

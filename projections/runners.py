@@ -21,6 +21,12 @@ from eventsourcing.projection import Projection, ProjectionRunner
 from eventsourcing.utils import Environment
 
 from domain.application import HosoApplication
+from projections.desk_queue import (
+    DeskQueueProjection,
+    DeskQueueView,
+    PostgresDeskQueueView,
+    SQLiteDeskQueueView,
+)
 from projections.dossier_list import (
     DossierListProjection,
     DossierListView,
@@ -54,6 +60,9 @@ PROJECTIONS: tuple[ProjectionKind, ...] = (
     ProjectionKind(DossierListProjection,
                    {Dialect.SQLITE: SQLiteDossierListView,
                     Dialect.POSTGRESQL: PostgresDossierListView}),
+    ProjectionKind(DeskQueueProjection,
+                   {Dialect.SQLITE: SQLiteDeskQueueView,
+                    Dialect.POSTGRESQL: PostgresDeskQueueView}),
 )
 
 
@@ -73,11 +82,12 @@ def catch_up(
     notifications = app.recorder.select_notifications(
         start=start, limit=limit, topics=projection.topics, inclusive_of_start=False
     )
-    for notification in notifications:
-        event = app.mapper.to_domain_event(notification)
-        projection.process_event(event, Tracking(app.name, notification.id))
-        if on_event:
-            on_event()
+    with view.batch():
+        for notification in notifications:
+            event = app.mapper.to_domain_event(notification)
+            projection.process_event(event, Tracking(app.name, notification.id))
+            if on_event:
+                on_event()
     return len(notifications)
 
 
@@ -149,6 +159,12 @@ class ReadModels:
     def public_status(self) -> PublicStatusView:
         view = self.views[PublicStatusProjection.name]
         assert isinstance(view, PublicStatusView)
+        return view
+
+    @property
+    def desk_queue(self) -> DeskQueueView:
+        view = self.views[DeskQueueProjection.name]
+        assert isinstance(view, DeskQueueView)
         return view
 
     @property

@@ -273,3 +273,28 @@ def test_sign_out_ends_the_session(web: TestClient) -> None:
     sign_in(web, "tiepnhan")
     web.post("/signout")
     assert web.get("/dossiers", follow_redirects=False).status_code == 303
+
+
+def test_my_desk_queue_and_incoming(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, _ = receive_via_web(web)
+    desk = web.get("/queue")
+    assert desk.status_code == 200 and "000.00.01.H29-261123-0001" in desk.text
+    assert 'role="meter"' in desk.text
+    assert web.post(f"/dossiers/{dossier_id}/transfer",
+                    data={"version": "1", "to_unit": "STP-HCTP"}).status_code == 200
+    assert "000.00.01.H29-261123-0001" not in web.get("/queue").text
+    sign_in(web, "hctp")
+    assert "000.00.01.H29-261123-0001" not in web.get("/queue?scope=unit").text
+    incoming = web.get("/incoming").text
+    assert "000.00.01.H29-261123-0001" in incoming and "Nhận hồ sơ" in incoming
+    opened = web.post(f"/dossiers/{dossier_id}/accept_transfer", data={"version": "2"})
+    assert opened.status_code == 200 and "Hạn bước này" in opened.text
+    assert "000.00.01.H29-261123-0001" not in web.get("/incoming").text
+    assert "000.00.01.H29-261123-0001" in web.get("/queue").text
+    # A counter clerk finds the citizen's dossier by phone wherever it is.
+    sign_in(web, "tiepnhan")
+    found = web.get("/queue", params={"q": APPLICANT["applicant_phone"]})
+    assert "000.00.01.H29-261123-0001" in found.text
+    partial = web.get("/queue", headers={"HX-Request": "true"})
+    assert partial.text.lstrip().startswith('<div id="queue-table"')

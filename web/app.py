@@ -24,7 +24,7 @@ from domain.application import HosoApplication
 from domain.errors import DomainError
 from projections.runners import ReadModels
 from projections.store import Store
-from web import clerk, public
+from web import clerk, public, queue
 from web.accounts import StaffAccounts, open_accounts
 from web.labels import Label
 from web.services import Services
@@ -89,7 +89,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def home(request: Request) -> Response:
-    return RedirectResponse("/dossiers", status_code=303)
+    return RedirectResponse("/queue", status_code=303)
 
 
 def healthz(request: Request) -> Response:
@@ -139,6 +139,8 @@ def create_app(
         Route("/signin", clerk.signin_form, methods=["GET"]),
         Route("/signin", clerk.signin, methods=["POST"]),
         Route("/signout", clerk.signout, methods=["POST"]),
+        Route("/queue", queue.queue, methods=["GET"]),
+        Route("/incoming", queue.incoming, methods=["GET"]),
         Route("/dossiers", clerk.dossier_list, methods=["GET"]),
         Route("/dossiers", clerk.receive, methods=["POST"]),
         Route("/dossiers/new", clerk.receive_form, methods=["GET"]),

@@ -30,23 +30,23 @@ from web.services import Services
 from web.templating import render
 
 
-def _services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def _is_htmx(request: Request) -> bool:
+def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
 def _signed_in_staff(request: Request) -> Staff | None:
     user = request.session.get("user")
-    return _services(request).directory.staff.get(user["id"]) if user else None
+    return services_of(request).directory.staff.get(user["id"]) if user else None
 
 
 def _to_signin(request: Request) -> Response:
     target = quote(request.url.path)
-    if _is_htmx(request):
+    if is_htmx(request):
         return Response(status_code=401, headers={"HX-Redirect": f"/signin?next={target}"})
     return RedirectResponse(f"/signin?next={target}", status_code=303)
 
@@ -87,7 +87,7 @@ async def signin(request: Request) -> Response:
     user_id = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     next_path = _safe_next(str(form.get("next", "")))
-    services = _services(request)
+    services = services_of(request)
     staff = services.directory.staff.get(user_id)
     # argon2 is deliberately slow: keep it off the event loop.
     ok = await run_in_threadpool(services.accounts.verify, user_id, password)
@@ -113,7 +113,7 @@ def signout(request: Request) -> Response:
 
 @staff_only
 def dossier_list(request: Request, staff: Staff) -> Response:
-    services = _services(request)
+    services = services_of(request)
     scope = request.query_params.get("scope", "mine")
     stage = request.query_params.get("stage") or None
     code = (request.query_params.get("code") or "").strip() or None
@@ -125,7 +125,7 @@ def dossier_list(request: Request, staff: Staff) -> Response:
         "today": services.today(), "directory": services.directory,
         "can_receive": _can_receive(services, staff),
     }
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "dossiers/_table.html", context)
     return render(request, "dossiers.html", context)
 
@@ -143,7 +143,7 @@ def _procedures_for(services: Services, staff: Staff) -> list[Any]:
 
 @staff_only
 def receive_form(request: Request, staff: Staff) -> Response:
-    services = _services(request)
+    services = services_of(request)
     procedures = _procedures_for(services, staff)
     if not procedures:
         return render(request, "error.html", {"error": Label(
@@ -153,7 +153,7 @@ def receive_form(request: Request, staff: Staff) -> Response:
         request.query_params.get("procedure_code", ""), procedures[0])
     context = {"procedures": procedures, "procedure": chosen,
                "form": {"request_id": uuid4().hex}}
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "receive/_documents.html", context)
     return render(request, "receive.html", context)
 
@@ -161,7 +161,7 @@ def receive_form(request: Request, staff: Staff) -> Response:
 @staff_only
 async def receive(request: Request, staff: Staff) -> Response:
     form = await request.form()
-    services = _services(request)
+    services = services_of(request)
     if not _procedures_for(services, staff):
         return render(request, "error.html", {"error": Label(
             "Đơn vị của bạn không tiếp nhận hồ sơ.", "Your unit does not receive dossiers.")},
@@ -315,13 +315,13 @@ def _dossier_id(request: Request) -> UUID:
 
 def _render_dossier(request: Request, staff: Staff, *, error: DomainError | None = None,
                     status_code: int = 200) -> Response:
-    services = _services(request)
+    services = services_of(request)
     try:
         snapshot = services.app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
     except NotFound as missing:
         return render(request, "error.html", {"error": missing}, status_code=404)
     page = _dossier_page(services, snapshot)
-    template = "dossier/_panel.html" if _is_htmx(request) else "dossier.html"
+    template = "dossier/_panel.html" if is_htmx(request) else "dossier.html"
     return render(request, template, {"page": page, "error": error}, status_code=status_code)
 
 
@@ -392,7 +392,7 @@ async def act(request: Request, staff: Staff) -> Response:
         return render(request, "error.html", {"error": Label(
             "Thao tác không tồn tại.", "There is no such action.")}, status_code=404)
     form = await request.form()
-    services = _services(request)
+    services = services_of(request)
     command = _command(form, action)
     try:
         dossier_id = _dossier_id(request)
@@ -412,7 +412,7 @@ async def act(request: Request, staff: Staff) -> Response:
         return await run_in_threadpool(
             _render_dossier, request, staff, error=refusal, status_code=422)
     await run_in_threadpool(services.read_models.wait, outcome.notification_id)
-    if _is_htmx(request):
+    if is_htmx(request):
         return await run_in_threadpool(_render_dossier, request, staff)
     return RedirectResponse(f"/dossiers/{outcome.dossier_id}", status_code=303)
 
@@ -437,7 +437,7 @@ class Receipt:
 
 @staff_only
 def receipt(request: Request, staff: Staff) -> Response:
-    services = _services(request)
+    services = services_of(request)
     try:
         snapshot = services.app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
     except NotFound as missing:

@@ -1,0 +1,59 @@
+"""The national public-service portal's status vocabulary, for reporting and sync.
+
+The portal knows ten status codes; hoso's stages map onto them, and what the codes cannot
+say travels as flags. Codes 1 (newly registered online, not yet received), 3 (not received)
+and 6 (financial obligation requested) have no hoso event yet and are never produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from domain.dossier import Stage
+
+
+class PortalStatus(IntEnum):
+    NEWLY_REGISTERED = 1
+    RECEIVED = 2
+    NOT_RECEIVED = 3
+    BEING_PROCESSED = 4
+    SUPPLEMENT_REQUESTED = 5
+    FINANCIAL_OBLIGATION_REQUESTED = 6
+    WITHDRAWAL_REQUESTED = 7
+    PROCESSING_STOPPED = 8
+    PROCESSED = 9
+    RESULT_RETURNED = 10
+
+
+STAGE_TO_PORTAL: dict[Stage, PortalStatus] = {
+    Stage.RECEIVED: PortalStatus.RECEIVED,
+    Stage.IN_PROGRESS: PortalStatus.BEING_PROCESSED,
+    Stage.AWAITING_SUPPLEMENT: PortalStatus.SUPPLEMENT_REQUESTED,
+    Stage.SIGNED: PortalStatus.PROCESSED,
+    # A refusal ends processing; once it is handed out the dossier counts as returned.
+    Stage.REJECTED: PortalStatus.PROCESSING_STOPPED,
+    Stage.AWAITING_PICKUP: PortalStatus.PROCESSED,
+    Stage.IN_POSTAL_TRANSIT: PortalStatus.PROCESSED,
+    Stage.DELIVERED: PortalStatus.RESULT_RETURNED,
+    Stage.WITHDRAWN: PortalStatus.WITHDRAWAL_REQUESTED,
+}
+
+
+@dataclass(frozen=True)
+class PortalReport:
+    status: PortalStatus
+    overdue: bool
+    apologised: bool
+    paused: bool
+    in_postal_transit: bool
+
+
+def portal_report(stage: Stage, *, overdue: bool, extensions: int) -> PortalReport:
+    return PortalReport(
+        status=STAGE_TO_PORTAL[stage],
+        overdue=overdue,
+        apologised=extensions > 0,
+        paused=stage is Stage.AWAITING_SUPPLEMENT,
+        in_postal_transit=stage is Stage.IN_POSTAL_TRANSIT,
+    )

@@ -1,0 +1,226 @@
+"""What sits on each desk: open dossiers by holder, with their step clocks.
+
+One row per open dossier (delivered and withdrawn ones leave the queue). Rows are read in
+due-date order — overdue dossiers have the earliest due dates, so they come first — with
+keyset pagination, so a page costs the same at 100 or 100,000 open dossiers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import singledispatch, singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
+
+from domain.application import DOSSIER_EVENT_CLASSES
+from domain.dossier import Dossier, Stage, is_late
+from domain.working_days import HCMC
+from projections.changes import common_changes
+from projections.read_model import (
+    PostgresReadModel,
+    ReadModel,
+    SQLiteReadModel,
+    as_date,
+    as_datetime,
+    row_change,
+    row_delete,
+)
+
+PAGE_SIZE = 50
+
+
+def phone_hash(phone: str) -> str:
+    """Lets a clerk find a citizen's dossiers by phone without the queue storing phones."""
+    return hashlib.sha256(f"hoso-phone:{phone}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    dossier_id: UUID
+    version: int
+    code: str
+    procedure_code: str
+    stage: Stage
+    holder_unit: str
+    holder_officer: str | None
+    pending_from_unit: str | None
+    arrived_at: datetime
+    step_started_at: datetime | None
+    step_due_at: datetime | None
+    due_date: date
+    received_at: datetime
+    extensions: int
+    result_ready_at: datetime | None
+
+    def is_late(self, today: date) -> bool:
+        ready = self.result_ready_at.astimezone(HCMC).date() if self.result_ready_at else None
+        return is_late(self.due_date, ready, today)
+
+    def step_used(self, now: datetime) -> float | None:
+        """Share of the step's allowance used so far (1.0 = all of it)."""
+        if self.step_started_at is None or self.step_due_at is None:
+            return None
+        allowed = (self.step_due_at - self.step_started_at).total_seconds()
+        return max(0.0, (now - self.step_started_at).total_seconds() / allowed) if allowed > 0 \
+            else 1.0
+
+    @property
+    def cursor(self) -> str:
+        return f"{self.due_date.isoformat()}|{self.received_at.isoformat()}|{self.dossier_id}"
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    holder_unit: str | None = None
+    holder_officer: str | None = None
+    incoming: bool = False  # transfers not yet accepted, instead of what is on the desk
+    procedure_code: str | None = None
+    stage: str | None = None
+    code: str | None = None
+    phone: str | None = None
+    after: str | None = None  # keyset cursor from QueueRow.cursor
+
+
+_COLUMNS = ("dossier_id, version, code, procedure_code, stage, holder_unit, holder_officer, "
+            "pending_from_unit, arrived_at, step_started_at, step_due_at, due_date, "
+            "received_at, extensions, result_ready_at")
+
+
+class DeskQueueView(ReadModel):
+    tracking_name = "desk_queue"
+    tables = ("desk_queue",)
+
+    def record(self, *, statement: tuple[str, dict[str, Any]], tracking: Tracking) -> None:
+        self._write(tracking, statement)
+
+    def page(self, f: QueueFilter, limit: int = PAGE_SIZE) -> list[QueueRow]:
+        values = (f.holder_unit, f.holder_officer, f.procedure_code, f.stage, f.code, f.phone,
+                  f.after)
+        if any("\x00" in (v or "") for v in values):
+            return []  # PostgreSQL refuses NUL in text; nothing can match it anyway
+        clauses: list[str] = []
+        params: dict[str, Any] = {"limit": limit}
+        if f.holder_unit:
+            clauses.append("holder_unit = %(unit)s")
+            params["unit"] = f.holder_unit
+        if f.holder_officer:
+            clauses.append("holder_officer = %(officer)s")
+            params["officer"] = f.holder_officer
+        if f.holder_unit or f.holder_officer:
+            clauses.append("pending_from_unit IS NOT NULL" if f.incoming
+                           else "pending_from_unit IS NULL")
+        for column, value in (("procedure_code", f.procedure_code), ("stage", f.stage),
+                              ("code", f.code)):
+            if value:
+                clauses.append(f"{column} = %({column})s")
+                params[column] = value
+        if f.phone:
+            clauses.append("phone_hash = %(phone_hash)s")
+            params["phone_hash"] = phone_hash(f.phone)
+        if f.after:
+            try:
+                due, received, dossier_id = f.after.split("|")
+                params |= {"a_due": date.fromisoformat(due),
+                           "a_received": datetime.fromisoformat(received),
+                           "a_id": UUID(dossier_id)}
+            except ValueError:
+                return []
+            clauses.append("(due_date, received_at, dossier_id) > "
+                           "(%(a_due)s, %(a_received)s, %(a_id)s)")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._select(
+            f"SELECT {_COLUMNS} FROM {{p}}desk_queue {where} "
+            "ORDER BY due_date, received_at, dossier_id LIMIT %(limit)s",
+            params,
+        )
+        return [_queue_row(r) for r in rows]
+
+
+def _queue_row(r: dict[str, Any]) -> QueueRow:
+    return QueueRow(
+        dossier_id=UUID(str(r["dossier_id"])),
+        version=int(r["version"]),
+        code=r["code"],
+        procedure_code=r["procedure_code"],
+        stage=Stage(r["stage"]),
+        holder_unit=r["holder_unit"],
+        holder_officer=r["holder_officer"],
+        pending_from_unit=r["pending_from_unit"],
+        arrived_at=as_datetime(r["arrived_at"]),  # type: ignore[arg-type]
+        step_started_at=as_datetime(r["step_started_at"]),
+        step_due_at=as_datetime(r["step_due_at"]),
+        due_date=as_date(r["due_date"]),  # type: ignore[arg-type]
+        received_at=as_datetime(r["received_at"]),  # type: ignore[arg-type]
+        extensions=int(r["extensions"]),
+        result_ready_at=as_datetime(r["result_ready_at"]),
+    )
+
+
+class SQLiteDeskQueueView(DeskQueueView, SQLiteReadModel):
+    pass
+
+
+class PostgresDeskQueueView(DeskQueueView, PostgresReadModel):
+    pass
+
+
+class DeskQueueProjection(Projection[DeskQueueView]):
+    name = "desk_queue"
+    topics = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        raise TypeError(f"desk_queue does not handle {type(domain_event).__qualname__}")
+
+    @process_event.register
+    def _dossier_event(self, e: Dossier.Event, tracking: Tracking) -> None:
+        dossier_id = str(e.originator_id)
+        if isinstance(e, Dossier.Delivered | Dossier.Withdrawn):
+            statement = row_delete("desk_queue", "dossier_id", dossier_id)
+        else:
+            row = {"dossier_id": dossier_id, "version": e.originator_version,
+                   "updated_at": e.occurred_at} | common_changes(e) | _desk_changes(e)
+            statement = row_change("desk_queue", "dossier_id", row,
+                                   created=isinstance(e, Dossier.Received))
+        self.view.record(statement=statement, tracking=tracking)
+
+
+@singledispatch
+def _desk_changes(e: Dossier.Event) -> dict[str, Any]:
+    return {}
+
+
+@_desk_changes.register
+def _(e: Dossier.Received) -> dict[str, Any]:
+    return {"code": e.code, "holder_officer": e.actor_id, "arrived_at": e.occurred_at,
+            "step_started_at": e.occurred_at, "step_due_at": e.step_due_at,
+            "phone_hash": phone_hash(e.applicant["phone"])}
+
+
+@_desk_changes.register
+def _(e: Dossier.Transferred) -> dict[str, Any]:
+    return {"holder_officer": e.to_officer, "pending_from_unit": e.from_unit,
+            "arrived_at": e.occurred_at, "step_started_at": None, "step_due_at": None}
+
+
+@_desk_changes.register
+def _(e: Dossier.TransferAccepted) -> dict[str, Any]:
+    return {"holder_officer": e.actor_id, "pending_from_unit": None,
+            "step_started_at": e.occurred_at, "step_due_at": e.step_due_at}
+
+
+@_desk_changes.register
+def _(e: Dossier.SupplementProvided) -> dict[str, Any]:
+    return {"step_due_at": e.step_due_at}
+
+
+@_desk_changes.register
+def _(e: Dossier.Dispatched) -> dict[str, Any]:
+    return {"holder_officer": None, "arrived_at": e.occurred_at,
+            "step_started_at": None, "step_due_at": None}

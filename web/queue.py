@@ -1,0 +1,114 @@
+"""Queues: what sits on my desk or my unit's, and what is on its way to us."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from domain.errors import DomainError
+from domain.organisation import Staff
+from domain.text import clean_phone
+from projections.desk_queue import PAGE_SIZE, QueueFilter, QueueRow
+from web.clerk import is_htmx, services_of, staff_only
+from web.services import Services
+from web.templating import render
+
+
+@dataclass(frozen=True)
+class QueueLine:
+    """A queue row as a clerk reads it."""
+
+    row: QueueRow
+    procedure_name: str
+    holder_unit_name: str
+    from_unit_name: str | None
+    late: bool
+    here_for: str
+    step_used_percent: int | None
+
+    @property
+    def bar(self) -> str:
+        used = self.step_used_percent
+        if used is None:
+            return "none"
+        return "red" if used >= 100 else "amber" if used >= 75 else "green"
+
+
+def _duration(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours // 24} ngày {hours % 24} giờ" if hours >= 24 else f"{hours} giờ"
+
+
+def _line(row: QueueRow, services: Services, now: datetime) -> QueueLine:
+    d = services.directory
+    used = row.step_used(now)
+    procedure = d.procedures.get(row.procedure_code)
+    return QueueLine(
+        row=row,
+        procedure_name=procedure.name_vi if procedure else row.procedure_code,
+        holder_unit_name=d.unit_name(row.holder_unit),
+        from_unit_name=d.unit_name(row.pending_from_unit) if row.pending_from_unit else None,
+        late=row.is_late(services.today()),
+        here_for=_duration(now - row.arrived_at),
+        step_used_percent=None if used is None else round(used * 100),
+    )
+
+
+def _search(text: str) -> tuple[str | None, str | None]:
+    """(code, phone): a dossier code, or an applicant's phone number."""
+    text = text.strip()
+    if not text:
+        return None, None
+    try:
+        return None, clean_phone(text)
+    except DomainError:
+        return text, None
+
+
+@staff_only
+def queue(request: Request, staff: Staff) -> Response:
+    services = services_of(request)
+    params = request.query_params
+    scope = "unit" if params.get("scope") == "unit" else "desk"
+    code, phone = _search(params.get("q", ""))
+    search = bool(code or phone)
+    f = QueueFilter(
+        # A search looks at every open dossier; otherwise my desk or my unit.
+        holder_unit=None if search else staff.unit_code,
+        holder_officer=staff.user_id if scope == "desk" and not search else None,
+        procedure_code=params.get("procedure") or None,
+        stage=params.get("stage") or None,
+        after=params.get("after") or None,
+        code=code,
+        phone=phone,
+    )
+    return _render(request, services, f, "queue.html", {"show_holder": search,
+        "scope": scope, "q": params.get("q", ""), "procedure": f.procedure_code or "",
+        "stage": f.stage or "",
+    })
+
+
+@staff_only
+def incoming(request: Request, staff: Staff) -> Response:
+    services = services_of(request)
+    f = QueueFilter(holder_unit=staff.unit_code, incoming=True,
+                    after=request.query_params.get("after") or None)
+    return _render(request, services, f, "incoming.html", {})
+
+
+def _render(request: Request, services: Services, f: QueueFilter, page: str,
+            context: dict[str, object]) -> Response:
+    now = services.now()
+    rows = services.read_models.desk_queue.page(f, limit=PAGE_SIZE + 1)
+    lines = [_line(r, services, now) for r in rows[:PAGE_SIZE]]
+    next_cursor = rows[PAGE_SIZE - 1].cursor if len(rows) > PAGE_SIZE else None
+    context = context | {"lines": lines, "next_cursor": next_cursor,
+                         "procedures": list(services.directory.procedures.values()),
+                         "path": request.url.path, "query": request.url.query}
+    if is_htmx(request):
+        name = "queue/_rows.html" if f.after else page.replace(".html", "/_table.html")
+        return render(request, name, context)
+    return render(request, page, context)
