@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export HOSO_DATABASE_URL ?= sqlite:///var/hoso.sqlite3
 
-.PHONY: run test lint typecheck check clean
+.PHONY: run test lint typecheck check clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,7 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# Benchmarks: long, never part of `make test`. Needs PostgreSQL (HOSO_BENCH_POSTGRES_URL).
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.queue_page

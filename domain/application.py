@@ -26,7 +26,7 @@ from domain.dossier import (
     Stage,
     is_late,
 )
-from domain.errors import ConcurrentChange, DomainError, NotFound
+from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.organisation import Directory
 from domain.working_days import HCMC, WorkingCalendar
 
@@ -351,6 +351,11 @@ class HosoApplication(Application[UUID]):
     def snapshot(self, dossier_id: UUID, *, viewer_id: str) -> DossierSnapshot:
         viewer = self._actor(viewer_id)
         dossier = self._dossier(dossier_id)
+        if not dossier.may_view(viewer):
+            raise AccessDenied(
+                "Bạn không có quyền xem hồ sơ này (chỉ hồ sơ đã giao cho bưu điện).",
+                "You may not view this dossier (only those handed to the post).",
+            )
         events = self.repository.event_store.get(dossier_id)
         return DossierSnapshot(
             id=dossier.id,

@@ -16,7 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import DomainError
+from domain.errors import AccessDenied, DomainError
 from domain.organisation import Allotment, Procedure, Role, RouteStep, Staff, Unit, UnitKind
 from domain.text import clean_phone, clean_text
 from domain.working_days import HCMC, WorkingCalendar
@@ -256,17 +256,17 @@ class Dossier(Aggregate):
         idempotency_key: str,
     ) -> Dossier:
         if receiving_unit.code != actor.unit_code or receiving_unit.kind is not UnitKind.RECEPTION:
-            raise DomainError(
+            raise AccessDenied(
                 "Chỉ bộ phận một cửa mới tiếp nhận hồ sơ.",
                 "Only a one-stop reception unit can receive dossiers.",
             )
         if Role.RECEPTION not in actor.roles:
-            raise DomainError(
+            raise AccessDenied(
                 "Chỉ cán bộ tiếp nhận mới tiếp nhận hồ sơ.",
                 "Only reception clerks receive dossiers.",
             )
         if procedure.reception_unit != receiving_unit.code:
-            raise DomainError(
+            raise AccessDenied(
                 f"Thủ tục “{procedure.name_vi}” không tiếp nhận tại đơn vị của bạn.",
                 f"The procedure “{procedure.name_en}” is not received at your unit.",
             )
@@ -453,12 +453,18 @@ class Dossier(Aggregate):
             return None
         if action in _COUNTER_ACTIONS and actor.unit_code == self.receiving_unit:
             return None
-        return DomainError(
+        return AccessDenied(
             f"Hồ sơ đang ở đơn vị {self.holder_unit}; chỉ đơn vị đang giữ hồ sơ mới được "
             "thao tác.",
             f"The dossier is held by unit {self.holder_unit}; only the holding unit may act "
             "on it.",
         )
+
+    def may_view(self, actor: Actor) -> bool:
+        """Post office agents see only what was handed to the post."""
+        if actor.roles == {Role.POST_AGENT}:
+            return self.dispatch_method is DispatchMethod.POST
+        return True
 
     def allowed_actions(self, actor: Actor) -> list[Action]:
         return [a for a in Action if self.refusal(a, actor) is None]
@@ -819,13 +825,13 @@ class Dossier(Aggregate):
         self.stage = Stage.DELIVERED
 
 
-def _refusal_by_role(action: Action, actor: Actor) -> DomainError | None:
+def _refusal_by_role(action: Action, actor: Actor) -> AccessDenied | None:
     if actor.roles & ACTION_ROLES[action]:
         return None
     if action is Action.SIGN:
-        return DomainError("Bạn không có thẩm quyền ký hồ sơ này.",
+        return AccessDenied("Bạn không có thẩm quyền ký hồ sơ này.",
                            "You are not entitled to sign this dossier.")
-    return DomainError(
+    return AccessDenied(
         "Vai trò của bạn không được thực hiện thao tác này.",
         "Your role does not allow this action.",
     )

@@ -16,6 +16,10 @@ class NotFound(DomainError):
     pass
 
 
+class AccessDenied(DomainError):
+    """The person may not do this here (role or unit), as opposed to "not now" (state)."""
+
+
 class ConcurrentChange(DomainError):
     def __init__(self) -> None:
         super().__init__(

@@ -168,19 +168,25 @@ def test_the_code_alone_does_not_open_the_public_page(web: TestClient) -> None:
     assert response.status_code == 404
 
 
-def test_refused_actions_are_explained_never_500(web: TestClient) -> None:
+def test_refused_actions_are_explained_never_500(web: TestClient,
+                                                caplog: pytest.LogCaptureFixture) -> None:
     sign_in(web, "tiepnhan")
     dossier_id, _ = receive_via_web(web)
     sign_in(web, "dkkd")
     response = web.post(f"/dossiers/{dossier_id}/transfer",
                         data={"version": "1", "to_unit": "STC-BGD"})
-    assert response.status_code == 422
+    assert response.status_code == 403
     assert "chỉ đơn vị đang giữ hồ sơ mới được thao tác" in response.text
+    assert "access refused: user=dkkd" in caplog.text
     sign_in(web, "tiepnhan")
     response = web.post(f"/dossiers/{dossier_id}/sign",
                         data={"version": "1", "decision_number": "1", "decision_title": "x"})
-    assert response.status_code == 422
+    assert response.status_code == 403
     assert "không có thẩm quyền ký" in response.text
+    response = web.post(f"/dossiers/{dossier_id}/dispatch",
+                        data={"version": "1", "method": "counter_pickup"})
+    assert response.status_code == 422  # not refused access: just not possible yet
+    assert "chưa có kết quả" in response.text
     response = web.post(f"/dossiers/{dossier_id}/fly", data={"version": "1"})
     assert response.status_code == 404
     response = web.post("/dossiers/not-a-uuid/transfer", data={"to_unit": "STP-HCTP"})
@@ -238,6 +244,28 @@ def test_cross_site_posts_are_refused(web: TestClient) -> None:
     response = web.post("/dossiers", data=receive_form(), headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 403
     assert "000.00.01.H29-261123-0001" not in web.get("/dossiers?scope=all").text
+
+
+def test_roles_are_checked_per_route(web: TestClient, accounts: StaffAccounts,
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    accounts.set_password("thanhtra", PASSWORD)
+    sign_in(web, "tiepnhan")
+    dossier_id, _ = receive_via_web(web)
+    # The post office sees only what was handed to the post.
+    sign_in(web, "buudien")
+    assert web.get(f"/dossiers/{dossier_id}").status_code == 403
+    assert web.get(f"/dossiers/{dossier_id}/receipt").status_code == 403
+    assert "000.00.01.H29-261123-0001" not in web.get("/dossiers?scope=all").text
+    assert web.get("/dossiers/new").status_code == 403
+    # Inspectors read; they are offered no action and cannot receive.
+    sign_in(web, "thanhtra")
+    page = web.get(f"/dossiers/{dossier_id}")
+    assert page.status_code == 200 and "Bạn không có thao tác nào" in page.text
+    assert web.post("/dossiers", data=receive_form()).status_code == 403
+    refused = web.post(f"/dossiers/{dossier_id}/transfer",
+                       data={"version": "1", "to_unit": "STP-HCTP"})
+    assert refused.status_code == 403
+    assert "access refused: user=thanhtra" in caplog.text
 
 
 def test_a_unit_that_does_not_receive_gets_no_receive_form(web: TestClient) -> None:

@@ -6,6 +6,7 @@ Each handler parses the form, calls one application method, and renders a page o
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,13 +22,18 @@ from starlette.responses import RedirectResponse, Response
 
 from domain.application import DossierSnapshot, Outcome
 from domain.dossier import Action
-from domain.errors import ConcurrentChange, DomainError, NotFound
-from domain.organisation import Staff, UnitKind
+from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
+from domain.organisation import Role, Staff, UnitKind
 from web.formatting import local_time, parse_local_datetime
 from web.labels import EVENTS, Label, label
 from web.qr import qr_svg
 from web.services import Services
 from web.templating import render
+
+access_log = logging.getLogger("hoso.access")
+
+_NOT_RECEPTION = AccessDenied("Đơn vị hoặc vai trò của bạn không tiếp nhận hồ sơ.",
+                              "Your unit or role does not receive dossiers.")
 
 
 def services_of(request: Request) -> Services:
@@ -67,6 +73,20 @@ def staff_only(handler: Callable[[Request, Staff], Any]) -> Callable[[Request], 
         return handler(request, staff) if staff else _to_signin(request)  # type: ignore[no-any-return]
 
     return wrapper
+
+
+def refuse_access(request: Request, staff: Staff | None, error: DomainError) -> Response:
+    """Every refused access is answered in words and logged."""
+    access_log.warning("access refused: user=%s unit=%s %s %s: %s",
+                       staff.user_id if staff else "-", staff.unit_code if staff else "-",
+                       request.method, request.url.path, error.en)
+    if staff is not None and "dossier_id" in request.path_params and is_htmx(request):
+        return _render_dossier(request, staff, error=error, status_code=403)
+    return render(request, "error.html", {"error": error}, status_code=403)
+
+
+def sees_only_own_unit(staff: Staff) -> bool:
+    return staff.roles == {Role.POST_AGENT}
 
 
 def _safe_next(value: str | None) -> str:
@@ -117,13 +137,14 @@ def dossier_list(request: Request, staff: Staff) -> Response:
     scope = request.query_params.get("scope", "mine")
     stage = request.query_params.get("stage") or None
     code = (request.query_params.get("code") or "").strip() or None
+    own_unit_only = sees_only_own_unit(staff) or (scope != "all" and not code)
     rows = services.read_models.dossier_list.dossiers(
-        holder_unit=None if scope == "all" or code else staff.unit_code, stage=stage, code=code,
+        holder_unit=staff.unit_code if own_unit_only else None, stage=stage, code=code,
     )
     context = {
         "rows": rows, "scope": scope, "stage": stage, "code": code or "",
         "today": services.today(), "directory": services.directory,
-        "can_receive": _can_receive(services, staff),
+        "can_receive": _can_receive(services, staff) and Role.RECEPTION in staff.roles,
     }
     if is_htmx(request):
         return render(request, "dossiers/_table.html", context)
@@ -145,10 +166,8 @@ def _procedures_for(services: Services, staff: Staff) -> list[Any]:
 def receive_form(request: Request, staff: Staff) -> Response:
     services = services_of(request)
     procedures = _procedures_for(services, staff)
-    if not procedures:
-        return render(request, "error.html", {"error": Label(
-            "Đơn vị của bạn không tiếp nhận hồ sơ.", "Your unit does not receive dossiers.")},
-            status_code=403)
+    if not procedures or Role.RECEPTION not in staff.roles:
+        return refuse_access(request, staff, _NOT_RECEPTION)
     chosen = services.directory.procedures.get(
         request.query_params.get("procedure_code", ""), procedures[0])
     context = {"procedures": procedures, "procedure": chosen,
@@ -162,10 +181,8 @@ def receive_form(request: Request, staff: Staff) -> Response:
 async def receive(request: Request, staff: Staff) -> Response:
     form = await request.form()
     services = services_of(request)
-    if not _procedures_for(services, staff):
-        return render(request, "error.html", {"error": Label(
-            "Đơn vị của bạn không tiếp nhận hồ sơ.", "Your unit does not receive dossiers.")},
-            status_code=403)
+    if not _procedures_for(services, staff) or Role.RECEPTION not in staff.roles:
+        return refuse_access(request, staff, _NOT_RECEPTION)
     documents = form.getlist("documents") + str(form.get("other_documents", "")).splitlines()
     try:
         outcome = await run_in_threadpool(
@@ -182,6 +199,8 @@ async def receive(request: Request, staff: Staff) -> Response:
                 idempotency_key=str(form.get("request_id", "")) or None,
             )
         )
+    except AccessDenied as denied:
+        return refuse_access(request, staff, denied)
     except DomainError as error:
         procedures = _procedures_for(services, staff)
         chosen = services.directory.procedures.get(str(form.get("procedure_code", "")))
@@ -320,6 +339,8 @@ def _render_dossier(request: Request, staff: Staff, *, error: DomainError | None
         snapshot = services.app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
     except NotFound as missing:
         return render(request, "error.html", {"error": missing}, status_code=404)
+    except AccessDenied as denied:
+        return refuse_access(request, staff, denied)
     page = _dossier_page(services, snapshot)
     template = "dossier/_panel.html" if is_htmx(request) else "dossier.html"
     return render(request, template, {"page": page, "error": error}, status_code=status_code)
@@ -403,6 +424,8 @@ async def act(request: Request, staff: Staff) -> Response:
                 occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
             )
         )
+    except AccessDenied as denied:
+        return refuse_access(request, staff, denied)
     except ConcurrentChange as conflict:
         return await run_in_threadpool(
             _render_dossier, request, staff, error=conflict, status_code=409)
@@ -442,6 +465,8 @@ def receipt(request: Request, staff: Staff) -> Response:
         snapshot = services.app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
     except NotFound as missing:
         return render(request, "error.html", {"error": missing}, status_code=404)
+    except AccessDenied as denied:
+        return refuse_access(request, staff, denied)
     d = services.directory
     procedure = d.procedure(snapshot.procedure_code)
     link = services.public_link(snapshot.tracking_token)

@@ -12,7 +12,7 @@ from domain.errors import DomainError
 from domain.organisation import Staff
 from domain.text import clean_phone
 from projections.desk_queue import PAGE_SIZE, QueueFilter, QueueRow
-from web.clerk import is_htmx, services_of, staff_only
+from web.clerk import is_htmx, sees_only_own_unit, services_of, staff_only
 from web.services import Services
 from web.templating import render
 
@@ -77,7 +77,7 @@ def queue(request: Request, staff: Staff) -> Response:
     search = bool(code or phone)
     f = QueueFilter(
         # A search looks at every open dossier; otherwise my desk or my unit.
-        holder_unit=None if search else staff.unit_code,
+        holder_unit=staff.unit_code if not search or sees_only_own_unit(staff) else None,
         holder_officer=staff.user_id if scope == "desk" and not search else None,
         procedure_code=params.get("procedure") or None,
         stage=params.get("stage") or None,
