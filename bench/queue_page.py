@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from domain.application import HosoApplication
 from domain.dossier import Actor, Applicant, Channel, Dossier
+from domain.working_days import HCMC
 from projections.migrate import migrate
 from projections.runners import ReadModels
 from projections.store import Store
@@ -55,7 +56,7 @@ def fill(app: HosoApplication, dossiers: int) -> None:
     batch: list[Dossier] = []
     for _ in tqdm(range(dossiers), desc="dossiers", unit="dossier"):
         when = now - timedelta(days=rng.uniform(0, 60))
-        day = when.date()
+        day = when.astimezone(HCMC).date()  # codes number per local day
         numbers[day] = numbers.get(day, 0) + 1
         batch.append(Dossier.receive(
             procedure=rng.choice(procedures),

@@ -326,3 +326,40 @@ def test_my_desk_queue_and_incoming(web: TestClient) -> None:
     assert "000.00.01.H29-261123-0001" in found.text
     partial = web.get("/queue", headers={"HX-Request": "true"})
     assert partial.text.lstrip().startswith('<div id="queue-table"')
+
+
+def test_extension_prints_an_apology_letter(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, link = receive_via_web(web)
+    response = web.post(f"/dossiers/{dossier_id}/extend", data={
+        "version": "1", "new_due_date": "2026-12-15", "reason": "Cần xác minh thêm",
+        "apology": "Chúng tôi thành thật xin lỗi ông/bà."})
+    assert response.status_code == 200
+    assert f"/dossiers/{dossier_id}/apology/1" in response.text
+    letter = web.get(f"/dossiers/{dossier_id}/apology/1").text
+    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in letter
+    assert "15/12/2026" in letter and "08/12/2026" in letter
+    assert APPLICANT["applicant_name"] in letter
+    assert web.get(f"/dossiers/{dossier_id}/apology/2").status_code == 404
+    public = TestClient(web.app).get(public_path(link)).text
+    assert "Cơ quan xin lỗi vì chậm trả kết quả" in public and "15/12/2026" in public
+    assert "Chúng tôi thành thật xin lỗi ông/bà." not in public  # the letter itself is private
+
+
+def test_supplement_request_is_shown_to_the_citizen(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, link = receive_via_web(web)
+    response = web.post(f"/dossiers/{dossier_id}/request_supplement", data={
+        "version": "1", "missing_items": "Bản sao sổ hộ khẩu\nẢnh 4x6",
+        "reason": "Thiếu giấy tờ theo quy định", "justification": ""})
+    assert response.status_code == 200
+    public = TestClient(web.app).get(public_path(link)).text
+    assert stage_heading(public) == "Chờ bổ sung giấy tờ"
+    assert "Bản sao sổ hộ khẩu" in public and "Ảnh 4x6" in public
+    again = web.post(f"/dossiers/{dossier_id}/provide_supplement",
+                     data={"version": "2", "documents": "Bản sao sổ hộ khẩu\nẢnh 4x6"})
+    assert again.status_code == 200
+    second = web.post(f"/dossiers/{dossier_id}/request_supplement", data={
+        "version": "3", "missing_items": "Giấy khác", "reason": "x", "justification": ""})
+    assert second.status_code == 422
+    assert "lý do yêu cầu bổ sung lần nữa" in second.text

@@ -146,6 +146,7 @@ def create_app(
         Route("/dossiers/new", clerk.receive_form, methods=["GET"]),
         Route("/dossiers/{dossier_id}", clerk.dossier, methods=["GET"]),
         Route("/dossiers/{dossier_id}/receipt", clerk.receipt, methods=["GET"]),
+        Route("/dossiers/{dossier_id}/apology/{number}", clerk.apology, methods=["GET"]),
         Route("/dossiers/{dossier_id}/{action}", clerk.act, methods=["POST"]),
         Route("/t/{token}", public.status_page, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -228,6 +228,7 @@ class HistoryRow:
     actor_name: str
     unit_name: str
     summary: str
+    print_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,8 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
                 event=label(EVENTS, h.kind), occurred_at=h.occurred_at, recorded_at=h.recorded_at,
                 actor_name=d.staff[h.actor_id].full_name if h.actor_id in d.staff else h.actor_id,
                 unit_name=d.unit_name(h.actor_unit), summary=_summary(h.kind, h.details, services),
+                print_link=f"/dossiers/{snapshot.id}/apology/{h.details['extension_number']}"
+                if h.kind == "Extended" else None,
             )
             for h in reversed(snapshot.history)
         ],
@@ -479,4 +482,53 @@ def receipt(request: Request, staff: Staff) -> Response:
         channel=snapshot.channel.value, public_link=link, qr_svg=qr_svg(link),
         clerk_name=d.staff[received.actor_id].full_name
         if received.actor_id in d.staff else received.actor_id,
+    ), "dossier_id": snapshot.id})
+
+
+# ---- apology letter --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ApologyLetter:
+    code: str
+    procedure_vi: str
+    unit_name: str
+    applicant_name: str
+    received_at: datetime
+    previous_due_date: date
+    new_due_date: date
+    reason: str
+    apology: str
+    issued_at: datetime
+    officer_name: str
+    extension_number: int
+
+
+@staff_only
+def apology(request: Request, staff: Staff) -> Response:
+    """The printable *phiếu xin lỗi và hẹn lại ngày trả kết quả* for one extension."""
+    services = services_of(request)
+    try:
+        snapshot = services.app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
+    except NotFound as missing:
+        return render(request, "error.html", {"error": missing}, status_code=404)
+    except AccessDenied as denied:
+        return refuse_access(request, staff, denied)
+    number = request.path_params["number"]
+    extension = next((h for h in snapshot.history if h.kind == "Extended"
+                      and str(h.details["extension_number"]) == number), None)
+    if extension is None:
+        return render(request, "error.html", {"error": Label(
+            "Hồ sơ không có lần gia hạn này.", "This dossier has no such extension.")},
+            status_code=404)
+    d = services.directory
+    return render(request, "apology.html", {"letter": ApologyLetter(
+        code=snapshot.code, procedure_vi=d.procedure(snapshot.procedure_code).name_vi,
+        unit_name=d.unit_name(extension.actor_unit), applicant_name=snapshot.applicant["name"],
+        received_at=snapshot.received_at,
+        previous_due_date=extension.details["previous_due_date"],
+        new_due_date=extension.details["due_date"], reason=extension.details["reason"],
+        apology=extension.details["apology"], issued_at=extension.occurred_at,
+        officer_name=d.staff[extension.actor_id].full_name
+        if extension.actor_id in d.staff else extension.actor_id,
+        extension_number=extension.details["extension_number"],
     ), "dossier_id": snapshot.id})
