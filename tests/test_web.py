@@ -363,3 +363,29 @@ def test_supplement_request_is_shown_to_the_citizen(web: TestClient) -> None:
         "version": "3", "missing_items": "Giấy khác", "reason": "x", "justification": ""})
     assert second.status_code == 422
     assert "lý do yêu cầu bổ sung lần nữa" in second.text
+
+
+def test_counter_finds_by_phone_and_hands_out_the_result(web: TestClient, app: HosoApplication
+                                                         ) -> None:
+    from uuid import UUID
+
+    from tests.helpers import walk_to_signed
+
+    sign_in(web, "tiepnhan")
+    dossier_id, link = receive_via_web(web)
+    walk_to_signed(app, UUID(dossier_id))
+    dispatched = app.dispatch(UUID(dossier_id), expected_version=None, actor_id="tiepnhan",
+                              method="counter_pickup")
+    assert web.app.state.services.read_models.wait(dispatched.notification_id, timeout=10)
+    found = web.get("/counter", params={"q": "0912 345 678"})
+    assert found.status_code == 200
+    assert "000.00.01.H29-261123-0001" in found.text and 'name="recipient_name"' in found.text
+    version = re.search(r'name="version" value="(\d+)"', found.text)
+    assert version
+    handed = web.post(f"/dossiers/{dossier_id}/deliver",
+                      data={"version": version.group(1), "recipient_name": "Trần Thị Bích Ngọc"})
+    assert handed.status_code == 200
+    assert stage_heading(TestClient(web.app).get(public_path(link)).text) == "Đã trả kết quả"
+    assert "Không tìm thấy hồ sơ đang mở" in web.get("/counter", params={"q": "0912345678"}).text
+    sign_in(web, "hctp")
+    assert web.get("/counter").status_code == 403

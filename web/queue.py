@@ -57,7 +57,7 @@ def _line(row: QueueRow, services: Services, now: datetime) -> QueueLine:
     )
 
 
-def _search(text: str) -> tuple[str | None, str | None]:
+def search_terms(text: str) -> tuple[str | None, str | None]:
     """(code, phone): a dossier code, or an applicant's phone number."""
     text = text.strip()
     if not text:
@@ -73,7 +73,7 @@ def queue(request: Request, staff: Staff) -> Response:
     services = services_of(request)
     params = request.query_params
     scope = "unit" if params.get("scope") == "unit" else "desk"
-    code, phone = _search(params.get("q", ""))
+    code, phone = search_terms(params.get("q", ""))
     search = bool(code or phone)
     f = QueueFilter(
         # A search looks at every open dossier; otherwise my desk or my unit.
