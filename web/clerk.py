@@ -24,6 +24,7 @@ from domain.application import DossierSnapshot, Outcome
 from domain.dossier import Action
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.organisation import Role, Staff, UnitKind
+from domain.portal import PortalReport, portal_report
 from web.formatting import local_time, parse_local_datetime
 from web.labels import EVENTS, Label, label
 from web.qr import qr_svg
@@ -241,6 +242,7 @@ class DossierPage:
     holder_officer_name: str | None
     pending_from_name: str | None
     late: bool
+    portal: PortalReport
     history: list[HistoryRow]
     actions: list[str]
     transfer_units: list[tuple[str, str]]
@@ -308,6 +310,8 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
         pending_from_name=d.unit_name(snapshot.pending_from_unit)
         if snapshot.pending_from_unit else None,
         late=snapshot.is_late(services.today()),
+        portal=portal_report(snapshot.stage, overdue=snapshot.is_late(services.today()),
+                             extensions=snapshot.extensions),
         history=[
             HistoryRow(
                 event=label(EVENTS, h.kind), occurred_at=h.occurred_at, recorded_at=h.recorded_at,
