@@ -33,6 +33,7 @@ from projections.dossier_list import (
     PostgresDossierListView,
     SQLiteDossierListView,
 )
+from projections.follow_lock import FollowLock
 from projections.public_status import (
     PostgresPublicStatusView,
     PublicStatusProjection,
@@ -154,6 +155,7 @@ class ReadModels:
         self._pollers: list[PollingRunner] = []
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self._follow_lock = FollowLock(store)
 
     @property
     def public_status(self) -> PublicStatusView:
@@ -176,6 +178,7 @@ class ReadModels:
     def follow(self) -> None:
         """Start keeping every read model up to date in background threads."""
         self._stopping.clear()
+        self._follow_lock.hold_shared()
         for kind in PROJECTIONS:
             if self.store.dialect is Dialect.POSTGRESQL:
                 self._followers.append(self._subscribe(kind))
@@ -233,6 +236,7 @@ class ReadModels:
             poller.stop()
         self._followers.clear()
         self._pollers.clear()
+        self._follow_lock.release()
 
     def wait(self, notification_id: int, timeout: float = 3.0) -> bool:
         """Block until every read model has applied ``notification_id``; False on timeout.
@@ -264,9 +268,14 @@ class ReadModels:
         """
         if self._followers or self._pollers:
             raise RuntimeError("stop following the log before rebuilding")
-        for view in self.views.values():
-            view.reset(self.app.name)
-        return self.catch_up(progress)
+        lock = FollowLock(self.store)
+        lock.hold_exclusive()
+        try:
+            for view in self.views.values():
+                view.reset(self.app.name)
+            return self.catch_up(progress)
+        finally:
+            lock.release()
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply every event the read models have not seen yet; how many were applied."""

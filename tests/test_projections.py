@@ -153,3 +153,15 @@ def test_a_follower_that_loses_its_connection_is_restarted(
         assert models.wait(second.notification_id, timeout=20), "read models must recover"
         assert models.healthy()
         assert len(models.dossier_list.dossiers()) == 2
+
+
+def test_no_rebuild_while_another_process_follows(store: Store, app: HosoApplication,
+                                                  models: ReadModels) -> None:
+    from projections.follow_lock import LogInUse
+
+    other_server = ReadModels(store, app)
+    receive(app)
+    with following(other_server), pytest.raises(LogInUse, match="stop `hoso serve`"):
+        models.rebuild()
+    other_server.close()
+    assert models.rebuild() == len(PROJECTIONS)  # once nobody follows, it runs

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from domain.application import HosoApplication
 from domain.demo import load_demo
+from projections.follow_lock import LogInUse
 from projections.migrate import migrate
 from projections.runners import ReadModels
 from projections.store import Store, StoreConfigError
@@ -71,9 +72,13 @@ def cmd_rebuild(args: argparse.Namespace) -> None:
     store = _store()
     app = HosoApplication(env=store.eventsourcing_env())
     models = ReadModels(store, app)
-    with tqdm(desc="rebuilding read models", unit="event") as bar:
-        applied = models.rebuild(progress=bar.update)
-    models.close()
+    try:
+        with tqdm(desc="rebuilding read models", unit="event") as bar:
+            applied = models.rebuild(progress=bar.update)
+    except LogInUse as busy:
+        sys.exit(f"hoso: {busy}")
+    finally:
+        models.close()
     app.close()
     print(f"rebuilt from zero: {applied} events applied")
 
