@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from domain.errors import DomainError
-from domain.organisation import Staff
+from domain.organisation import Role, Staff
 from domain.text import clean_phone
 from projections.desk_queue import PAGE_SIZE, QueueFilter, QueueRow
 from web.clerk import is_htmx, sees_only_own_unit, services_of, staff_only
@@ -85,7 +85,8 @@ def queue(request: Request, staff: Staff) -> Response:
         code=code,
         phone=phone,
     )
-    return _render(request, services, f, "queue.html", {"show_holder": search,
+    return _render(request, services, f, "queue.html", {
+        "show_holder": search, "can_receive": Role.RECEPTION in staff.roles,
         "scope": scope, "q": params.get("q", ""), "procedure": f.procedure_code or "",
         "stage": f.stage or "",
     })
