@@ -92,6 +92,7 @@ class DossierSnapshot:
     step_due_at: datetime | None
     pending_from_unit: str | None
     supplement_requests: int
+    paused_at: datetime | None
     extensions: int
     dispatch_method: DispatchMethod | None
     postal_tracking_number: str | None
@@ -101,9 +102,9 @@ class DossierSnapshot:
     history: list[HistoryEntry]
 
     def is_late(self, today: date) -> bool:
-        ready_at = self.signed_at or self.rejected_at
-        ready = ready_at.astimezone(HCMC).date() if ready_at else None
-        return self.stage is not Stage.WITHDRAWN and is_late(self.due_date, ready, today)
+        return is_late(stage=self.stage, due_date=self.due_date,
+                       result_ready_at=self.signed_at or self.rejected_at,
+                       paused_at=self.paused_at, today=today)
 
 
 # Events the read models follow; sequence counters are internal bookkeeping.
@@ -380,6 +381,7 @@ class HosoApplication(Application[UUID]):
             step_due_at=dossier.step_due_at,
             pending_from_unit=dossier.pending_from_unit,
             supplement_requests=dossier.supplement_requests,
+            paused_at=dossier.paused_at,
             extensions=dossier.extensions,
             dispatch_method=dossier.dispatch_method,
             postal_tracking_number=dossier.postal_tracking_number,

@@ -50,9 +50,18 @@ class Stage(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-def is_late(due_date: date, result_ready_on: date | None, today: date) -> bool:
-    """Late when the result was (or still is not) ready after the end of the due date."""
-    return (result_ready_on or today) > due_date
+def is_late(*, stage: Stage, due_date: date, result_ready_at: datetime | None,
+            paused_at: datetime | None, today: date) -> bool:
+    """Late when the result was (or still is not) ready after the end of the due date.
+
+    While a supplement is awaited the clock stands still at the day it paused; a withdrawn
+    dossier is never late.
+    """
+    if stage is Stage.WITHDRAWN:
+        return False
+    ready = result_ready_at.astimezone(HCMC).date() if result_ready_at else None
+    now = min(today, paused_at.astimezone(HCMC).date()) if paused_at else today
+    return (ready or now) > due_date
 
 
 def stage_after_dispatch(method: DispatchMethod) -> Stage:

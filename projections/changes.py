@@ -42,13 +42,14 @@ def _(e: Dossier.Transferred) -> dict[str, Any]:
 
 @common_changes.register
 def _(e: Dossier.SupplementRequested) -> dict[str, Any]:
-    return {"paused_from_stage": STAGE_BEFORE_PAUSE,
+    return {"paused_from_stage": STAGE_BEFORE_PAUSE, "paused_at": e.occurred_at,
             "stage": Stage.AWAITING_SUPPLEMENT.value}
 
 
 @common_changes.register
 def _(e: Dossier.SupplementProvided) -> dict[str, Any]:
-    return {"stage": STAGE_AFTER_PAUSE, "paused_from_stage": None, "due_date": e.due_date}
+    return {"stage": STAGE_AFTER_PAUSE, "paused_from_stage": None, "paused_at": None,
+            "due_date": e.due_date}
 
 
 @common_changes.register
@@ -68,7 +69,7 @@ def _(e: Dossier.Rejected) -> dict[str, Any]:
 
 @common_changes.register
 def _(e: Dossier.Withdrawn) -> dict[str, Any]:
-    return {"stage": Stage.WITHDRAWN.value, "paused_from_stage": None}
+    return {"stage": Stage.WITHDRAWN.value, "paused_from_stage": None, "paused_at": None}
 
 
 @common_changes.register

@@ -20,7 +20,6 @@ from eventsourcing.utils import get_topic
 
 from domain.application import DOSSIER_EVENT_CLASSES
 from domain.dossier import Dossier, Stage, is_late
-from domain.working_days import HCMC
 from projections.changes import common_changes
 from projections.read_model import (
     PostgresReadModel,
@@ -57,10 +56,12 @@ class QueueRow:
     received_at: datetime
     extensions: int
     result_ready_at: datetime | None
+    paused_at: datetime | None
 
     def is_late(self, today: date) -> bool:
-        ready = self.result_ready_at.astimezone(HCMC).date() if self.result_ready_at else None
-        return is_late(self.due_date, ready, today)
+        return is_late(stage=self.stage, due_date=self.due_date,
+                       result_ready_at=self.result_ready_at, paused_at=self.paused_at,
+                       today=today)
 
     def step_used(self, now: datetime) -> float | None:
         """Share of the step's allowance used so far (1.0 = all of it)."""
@@ -89,7 +90,7 @@ class QueueFilter:
 
 _COLUMNS = ("dossier_id, version, code, procedure_code, stage, holder_unit, holder_officer, "
             "pending_from_unit, arrived_at, step_started_at, step_due_at, due_date, "
-            "received_at, extensions, result_ready_at")
+            "received_at, extensions, result_ready_at, paused_at")
 
 
 class DeskQueueView(ReadModel):
@@ -159,6 +160,7 @@ def _queue_row(r: dict[str, Any]) -> QueueRow:
         received_at=as_datetime(r["received_at"]),  # type: ignore[arg-type]
         extensions=int(r["extensions"]),
         result_ready_at=as_datetime(r["result_ready_at"]),
+        paused_at=as_datetime(r["paused_at"]),
     )
 
 

@@ -14,7 +14,6 @@ from eventsourcing.utils import get_topic
 
 from domain.application import DOSSIER_EVENT_CLASSES
 from domain.dossier import Dossier, Stage, is_late
-from domain.working_days import HCMC
 from projections.changes import common_changes
 from projections.read_model import (
     PostgresReadModel,
@@ -39,12 +38,12 @@ class DossierListRow:
     received_at: datetime
     result_ready_at: datetime | None
     extensions: int
+    paused_at: datetime | None
 
     def is_late(self, today: date) -> bool:
-        if self.stage is Stage.WITHDRAWN:
-            return False
-        ready = self.result_ready_at.astimezone(HCMC).date() if self.result_ready_at else None
-        return is_late(self.due_date, ready, today)
+        return is_late(stage=self.stage, due_date=self.due_date,
+                       result_ready_at=self.result_ready_at, paused_at=self.paused_at,
+                       today=today)
 
 
 class DossierListView(ReadModel):
@@ -74,7 +73,7 @@ class DossierListView(ReadModel):
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._select(
             "SELECT dossier_id, code, procedure_code, holder_unit, stage, due_date, received_at, "
-            f"result_ready_at, extensions FROM {{p}}dossier_list {where} "
+            f"result_ready_at, extensions, paused_at FROM {{p}}dossier_list {where} "
             "ORDER BY due_date, received_at LIMIT %(limit)s",
             params,
         )
@@ -89,6 +88,7 @@ class DossierListView(ReadModel):
                 received_at=as_datetime(r["received_at"]),  # type: ignore[arg-type]
                 result_ready_at=as_datetime(r["result_ready_at"]),
                 extensions=int(r["extensions"]),
+                paused_at=as_datetime(r["paused_at"]),
             )
             for r in rows
         ]

@@ -19,7 +19,6 @@ from eventsourcing.utils import get_topic
 
 from domain.application import DOSSIER_EVENT_CLASSES
 from domain.dossier import DispatchMethod, Dossier, Stage, is_late
-from domain.working_days import HCMC
 from projections.changes import common_changes
 from projections.read_model import (
     PostgresReadModel,
@@ -54,14 +53,16 @@ class PublicStatus:
     dispatch_method: DispatchMethod | None
     postal_tracking_number: str | None
     delivered_at: datetime | None
+    paused_at: datetime | None
     extensions: int
     due_date_basis: dict[str, Any]
     notice: dict[str, Any] | None
     steps: list[PublicStep]
 
     def is_late(self, today: date) -> bool:
-        ready = self.result_ready_at.astimezone(HCMC).date() if self.result_ready_at else None
-        return is_late(self.due_date, ready, today)
+        return is_late(stage=self.stage, due_date=self.due_date,
+                       result_ready_at=self.result_ready_at, paused_at=self.paused_at,
+                       today=today)
 
 
 class PublicStatusView(ReadModel):
@@ -117,6 +118,7 @@ class PublicStatusView(ReadModel):
             if row["dispatch_method"] else None,
             postal_tracking_number=row["postal_tracking_number"],
             delivered_at=as_datetime(row["delivered_at"]),
+            paused_at=as_datetime(row["paused_at"]),
             extensions=int(row["extensions"]),
             due_date_basis=json.loads(row["due_date_basis"] or "{}"),
             notice=json.loads(row["citizen_notice"]) if row["citizen_notice"] else None,

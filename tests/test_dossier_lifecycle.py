@@ -228,3 +228,18 @@ def test_no_withdrawal_once_there_is_a_result() -> None:
 
 def test_post_agents_only_deliver() -> None:
     assert received().allowed_actions(POSTMAN) == []
+
+
+def test_a_paused_dossier_is_not_late_while_the_citizen_has_the_turn() -> None:
+    from domain.dossier import is_late
+
+    dossier = at_specialist()
+    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+                               actor=SPECIALIST, **at(2))
+    long_after = date(2027, 1, 15)
+    assert not is_late(stage=dossier.stage, due_date=dossier.due_date,
+                       result_ready_at=None, paused_at=dossier.paused_at, today=long_after)
+    assert is_late(stage=Stage.IN_PROGRESS, due_date=dossier.due_date, result_ready_at=None,
+                   paused_at=None, today=long_after)
+    assert not is_late(stage=Stage.WITHDRAWN, due_date=dossier.due_date, result_ready_at=None,
+                       paused_at=None, today=long_after)

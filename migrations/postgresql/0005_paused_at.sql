@@ -1,0 +1,4 @@
+-- While a supplement is awaited the clock stands still: lateness is judged at the pause.
+ALTER TABLE public_status ADD COLUMN paused_at timestamptz;
+ALTER TABLE dossier_list ADD COLUMN paused_at timestamptz;
+ALTER TABLE desk_queue ADD COLUMN paused_at timestamptz;
