@@ -389,3 +389,22 @@ def test_counter_finds_by_phone_and_hands_out_the_result(web: TestClient, app: H
     assert "Không tìm thấy hồ sơ đang mở" in web.get("/counter", params={"q": "0912345678"}).text
     sign_in(web, "hctp")
     assert web.get("/counter").status_code == 403
+
+
+STAFF_PAGES = ["/queue", "/incoming", "/counter", "/dossiers", "/dossiers/new",
+               "/dossiers/00000000-0000-0000-0000-000000000000",
+               "/dossiers/00000000-0000-0000-0000-000000000000/receipt",
+               "/dossiers/00000000-0000-0000-0000-000000000000/apology/1"]
+
+
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_staff_pages_send_strangers_to_sign_in(web: TestClient, path: str) -> None:
+    response = web.get(path, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin?next=")
+
+
+def test_staff_actions_need_sign_in(web: TestClient) -> None:
+    for path in ["/dossiers", "/dossiers/00000000-0000-0000-0000-000000000000/transfer"]:
+        response = web.post(path, data={}, follow_redirects=False)
+        assert response.status_code == 303
