@@ -270,7 +270,7 @@ class HosoApplication(Application[UUID]):
             dossier_id, expected_version, actor_id, occurred_at,
             lambda d, actor, when, now: d.extend(
                 new_due_date=new_due_date, reason=reason, apology=apology, actor=actor,
-                occurred_at=when, recorded_at=now),
+                occurred_at=when, recorded_at=now, calendar=self.calendar),
         )
 
     def reject(

@@ -126,7 +126,7 @@ class _Walk:
         def extend(t: datetime) -> object:
             due = a.dossier(d).due_date
             return a.extend(d, expected_version=None, actor_id=spec,
-                            new_due_date=due + timedelta(days=7),
+                            new_due_date=a.calendar.add_working_days(due, 5),
                             reason="Cần xác minh thêm với cơ quan liên quan",
                             apology="Chúng tôi thành thật xin lỗi vì chậm trả kết quả.",
                             occurred_at=min(t, _end_of(due)))

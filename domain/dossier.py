@@ -25,6 +25,8 @@ from domain.working_days import HCMC, WorkingCalendar
 CLOCK_SKEW = timedelta(minutes=5)
 # Reports recorded late (e.g. by the post office) are accepted up to this far back.
 MAX_BACKDATING = timedelta(days=90)
+# A new appointment further away than this is surely a typing mistake.
+MAX_EXTENSION = timedelta(days=365)
 
 
 class Channel(StrEnum):
@@ -191,18 +193,24 @@ class Dossier(Aggregate):
         return uuid5(_DOSSIER_NAMESPACE, idempotency_key)
 
     class Transferred(Event):
-        class_version = 2
+        class_version = 3
         from_unit: str
         to_unit: str
         to_officer: str | None
         note: str
         off_route: bool
         route_position: int | None
+        awaits_acceptance: bool
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["off_route"] = False
             state["route_position"] = None
+            state["awaits_acceptance"] = False  # dossiers from before acceptance existed
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.setdefault("awaits_acceptance", True)
 
     class TransferAccepted(Event):
         from_unit: str
@@ -340,6 +348,7 @@ class Dossier(Aggregate):
                       for s in route]
         self.route_position: int | None = 0 if route else None
         self.step_due_at = step_due_at
+        self.step_started_at: datetime | None = occurred_at
         self.code = code
         self.tracking_token = tracking_token
         self.received_at = occurred_at
@@ -378,12 +387,12 @@ class Dossier(Aggregate):
     def refusal(self, action: Action, actor: Actor) -> DomainError | None:
         """Why ``actor`` may not take ``action`` now, or None if they may."""
         return (
-            self._refusal_by_state(action)
+            self._refusal_by_state(action, actor)
             or self._refusal_by_unit(action, actor)
             or _refusal_by_role(action, actor)
         )
 
-    def _refusal_by_state(self, action: Action) -> DomainError | None:
+    def _refusal_by_state(self, action: Action, actor: Actor) -> DomainError | None:
         if self.stage is Stage.DELIVERED:
             return DomainError(
                 "Hồ sơ đã trả kết quả cho công dân; không thể thao tác thêm.",
@@ -394,7 +403,9 @@ class Dossier(Aggregate):
                 "Hồ sơ đã được rút theo yêu cầu của công dân; không thể thao tác thêm.",
                 "The dossier was withdrawn at the citizen's request; no further action.",
             )
-        if self.pending_from_unit is not None and action is not Action.ACCEPT_TRANSFER:
+        at_counter = action in _COUNTER_ACTIONS and actor.unit_code == self.receiving_unit
+        if (self.pending_from_unit is not None and action is not Action.ACCEPT_TRANSFER
+                and not at_counter):
             return DomainError(
                 f"Hồ sơ đang chờ đơn vị {self.holder_unit} tiếp nhận; hãy tiếp nhận hồ sơ "
                 "chuyển đến trước.",
@@ -538,6 +549,7 @@ class Dossier(Aggregate):
             note=note_text,
             off_route=position is None and bool(self.route),
             route_position=position,
+            awaits_acceptance=bool(self.route),
         )
 
     def _next_route_position(self, unit_code: str) -> int | None:
@@ -550,7 +562,8 @@ class Dossier(Aggregate):
     @event(Transferred)
     def _transferred(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
                      from_unit: str, to_unit: str, to_officer: str | None, note: str,
-                     off_route: bool, route_position: int | None) -> None:
+                     off_route: bool, route_position: int | None,
+                     awaits_acceptance: bool) -> None:
         self.holder_unit = to_unit
         self.holder_officer = to_officer
         self.last_occurred_at = occurred_at
@@ -558,11 +571,15 @@ class Dossier(Aggregate):
         self.step_due_at = None  # the next step's clock starts when it is accepted
         if route_position is not None:
             self.route_position = route_position
-        # Events recorded before acceptance existed (v1) count as accepted on arrival.
-        self.pending_from_unit = from_unit if self.route else None
-        # Returning a signed result to the counter does not make it "in progress" again.
-        if self.result_ready_at is None and not self.awaiting_supplement:
-            self.stage = Stage.IN_PROGRESS
+        self.pending_from_unit = from_unit if awaits_acceptance else None
+        self.step_started_at = None
+        # Returning a signed result to the counter does not make it "in progress" again;
+        # a paused dossier stays paused, and resumes as "in progress" at its new desk.
+        if self.result_ready_at is None:
+            if self.awaiting_supplement:
+                self.stage_before_pause = Stage.IN_PROGRESS
+            else:
+                self.stage = Stage.IN_PROGRESS
 
     def accept_transfer(
         self, *, actor: Actor, occurred_at: datetime, recorded_at: datetime,
@@ -588,6 +605,7 @@ class Dossier(Aggregate):
         self.pending_from_unit = None
         self.holder_officer = actor_id
         self.step_due_at = step_due_at
+        self.step_started_at = occurred_at
         self.last_occurred_at = occurred_at
 
     # ---- supplements -------------------------------------------------------------------
@@ -638,13 +656,19 @@ class Dossier(Aggregate):
             raise DomainError("Hãy ghi các giấy tờ công dân đã bổ sung.",
                               "List the documents the citizen provided.")
         assert self.paused_at is not None
+        resumed_on = occurred_at.astimezone(HCMC).date()
         paused = calendar.working_days_between(self.paused_at.astimezone(HCMC).date(),
-                                               occurred_at.astimezone(HCMC).date())
+                                               resumed_on)
+        # The current step only loses the part of the pause it was running for.
         step_due = self.step_due_at
-        if step_due is not None and paused:
-            local = step_due.astimezone(HCMC)
-            step_due = datetime.combine(calendar.add_working_days(local.date(), paused),
-                                        local.timetz())
+        if step_due is not None and self.step_started_at is not None:
+            step_paused_from = max(self.paused_at, self.step_started_at)
+            step_paused = calendar.working_days_between(
+                step_paused_from.astimezone(HCMC).date(), resumed_on)
+            if step_paused:
+                local = step_due.astimezone(HCMC)
+                step_due = datetime.combine(
+                    calendar.add_working_days(local.date(), step_paused), local.timetz())
         self._supplement_provided(
             **self._common(actor, occurred_at),
             documents=provided,
@@ -670,9 +694,19 @@ class Dossier(Aggregate):
 
     def extend(
         self, *, new_due_date: date, reason: str, apology: str, actor: Actor,
-        occurred_at: datetime, recorded_at: datetime,
+        occurred_at: datetime, recorded_at: datetime, calendar: WorkingCalendar,
     ) -> None:
         self._ensure(Action.EXTEND, actor, occurred_at, recorded_at)
+        if new_due_date > occurred_at.astimezone(HCMC).date() + MAX_EXTENSION:
+            raise DomainError(
+                "Ngày hẹn mới quá xa (tối đa một năm kể từ hôm nay).",
+                "The new due date is too far away (at most one year from today).",
+            )
+        if not calendar.is_working_day(new_due_date):
+            raise DomainError(
+                f"Ngày {new_due_date:%d/%m/%Y} là ngày nghỉ; hãy hẹn vào một ngày làm việc.",
+                f"{new_due_date:%d/%m/%Y} is a day off; choose a working day.",
+            )
         if occurred_at.astimezone(HCMC).date() > self.due_date:
             raise DomainError(
                 "Đã quá ngày hẹn trả; phiếu xin lỗi và hẹn lại phải lập chậm nhất trong ngày "
@@ -747,6 +781,8 @@ class Dossier(Aggregate):
                   reasons: str) -> None:
         self.rejection_reasons = reasons
         self.rejected_at = occurred_at
+        self.paused_at = None  # a refusal ends any wait for documents
+        self.stage_before_pause = None
         self.last_occurred_at = occurred_at
         self.stage = Stage.REJECTED
 
@@ -810,6 +846,8 @@ class Dossier(Aggregate):
         self.postal_tracking_number = postal_tracking_number
         self.holder_unit = holder_unit
         self.holder_officer = None
+        self.step_due_at = None  # handing out a result has no step allotment
+        self.step_started_at = None
         self.last_occurred_at = occurred_at
         self.stage = stage_after_dispatch(self.dispatch_method)
 

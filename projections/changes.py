@@ -18,6 +18,11 @@ STAGE_AFTER_TRANSFER = SqlExpression(
     f"CASE WHEN result_ready_at IS NULL AND stage <> '{Stage.AWAITING_SUPPLEMENT.value}' "
     f"THEN '{Stage.IN_PROGRESS.value}' ELSE stage END"
 )
+# A paused dossier moved to another desk resumes there as "in progress".
+PAUSED_STAGE_AFTER_TRANSFER = SqlExpression(
+    f"CASE WHEN stage = '{Stage.AWAITING_SUPPLEMENT.value}' AND result_ready_at IS NULL "
+    f"THEN '{Stage.IN_PROGRESS.value}' ELSE paused_from_stage END"
+)
 # SET expressions see the row as it was, so this remembers the stage being paused.
 STAGE_BEFORE_PAUSE = SqlExpression("stage")
 STAGE_AFTER_PAUSE = SqlExpression(f"COALESCE(paused_from_stage, '{Stage.IN_PROGRESS.value}')")
@@ -37,7 +42,8 @@ def _(e: Dossier.Received) -> dict[str, Any]:
 
 @common_changes.register
 def _(e: Dossier.Transferred) -> dict[str, Any]:
-    return {"holder_unit": e.to_unit, "stage": STAGE_AFTER_TRANSFER}
+    return {"holder_unit": e.to_unit, "stage": STAGE_AFTER_TRANSFER,
+            "paused_from_stage": PAUSED_STAGE_AFTER_TRANSFER}
 
 
 @common_changes.register
@@ -64,7 +70,9 @@ def _(e: Dossier.Signed) -> dict[str, Any]:
 
 @common_changes.register
 def _(e: Dossier.Rejected) -> dict[str, Any]:
-    return {"stage": Stage.REJECTED.value, "result_ready_at": e.occurred_at}
+    # A refusal ends any wait for documents.
+    return {"stage": Stage.REJECTED.value, "result_ready_at": e.occurred_at,
+            "paused_from_stage": None, "paused_at": None}
 
 
 @common_changes.register

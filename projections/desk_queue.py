@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import singledispatch, singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -128,10 +128,10 @@ class DeskQueueView(ReadModel):
             try:
                 due, received, dossier_id = f.after.split("|")
                 params |= {"a_due": date.fromisoformat(due),
-                           "a_received": datetime.fromisoformat(received),
+                           "a_received": datetime.fromisoformat(received).astimezone(UTC),
                            "a_id": UUID(dossier_id)}
-            except ValueError:
-                return []
+            except (ValueError, OverflowError):
+                return []  # not a cursor this page made
             clauses.append("(due_date, received_at, dossier_id) > "
                            "(%(a_due)s, %(a_received)s, %(a_id)s)")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -207,7 +207,8 @@ def _(e: Dossier.Received) -> dict[str, Any]:
 
 @_desk_changes.register
 def _(e: Dossier.Transferred) -> dict[str, Any]:
-    return {"holder_officer": e.to_officer, "pending_from_unit": e.from_unit,
+    return {"holder_officer": e.to_officer,
+            "pending_from_unit": e.from_unit if e.awaits_acceptance else None,
             "arrived_at": e.occurred_at, "step_started_at": None, "step_due_at": None}
 
 

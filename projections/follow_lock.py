@@ -7,6 +7,7 @@ position and silently skip everything before it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import zlib
 from typing import IO, Any
@@ -42,6 +43,29 @@ class FollowLock:
         elif self._conn is not None:
             self._conn.execute("SELECT pg_advisory_lock_shared(%s)", (self._key,))
 
+    def is_held(self) -> bool:
+        if self._file is not None:
+            return not self._file.closed
+        if self._conn is None or self._conn.closed:
+            return False
+        try:
+            self._conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def ensure_held(self) -> bool:
+        """Take the shared lock again if its session was lost (a database restart)."""
+        if self.is_held():
+            return True
+        self.release()
+        try:
+            self.hold_shared()
+        except (psycopg.Error, OSError):
+            self.release()
+            return False
+        return True
+
     def hold_exclusive(self) -> None:
         """For a rebuild: refuses at once if anyone follows the log."""
         self._open()
@@ -63,5 +87,6 @@ class FollowLock:
             self._file.close()  # closing drops the flock
             self._file = None
         if self._conn is not None:
-            self._conn.close()  # ending the session drops the advisory lock
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()  # ending the session drops the advisory lock
             self._conn = None

@@ -208,6 +208,8 @@ class ReadModels:
         """
         backoff = 1.0
         while not self._stopping.wait(backoff):
+            if not self._follow_lock.ensure_held():
+                log.error("lost the follow lock and could not take it again; retrying")
             for i, follower in enumerate(self._followers):
                 if not follower.runner.is_interrupted.is_set() or self._stopping.is_set():
                     continue
@@ -223,7 +225,8 @@ class ReadModels:
 
     def healthy(self) -> bool:
         """False while a read model is not following the log."""
-        return all(not f.runner.is_interrupted.is_set() for f in self._followers)
+        return (not self._followers or self._follow_lock.is_held()) and all(
+            not f.runner.is_interrupted.is_set() for f in self._followers)
 
     def stop(self) -> None:
         self._stopping.set()

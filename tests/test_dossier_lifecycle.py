@@ -162,7 +162,8 @@ def test_extend_with_an_apology() -> None:
     dossier = at_specialist()
     dossier.collect_events()
     dossier.extend(new_due_date=date(2026, 12, 15), reason="Cần xác minh thêm",
-                   apology="Kính gửi ông/bà, chúng tôi xin lỗi…", actor=SPECIALIST, **at(2))
+                   apology="Kính gửi ông/bà, chúng tôi xin lỗi…", actor=SPECIALIST,
+                   calendar=calendar, **at(2))
     [event] = new_events(dossier)
     assert isinstance(event, Dossier.Extended)
     assert (event.previous_due_date, event.due_date, event.extension_number) == (
@@ -173,14 +174,14 @@ def test_extend_with_an_apology() -> None:
 def test_extension_refusals() -> None:
     with refused("Ngày hẹn mới phải sau ngày hẹn hiện tại"):
         at_specialist().extend(new_due_date=date(2026, 12, 1), reason="r", apology="a",
-                               actor=SPECIALIST, **at(2))
+                               actor=SPECIALIST, calendar=calendar, **at(2))
     with refused("nội dung thư xin lỗi"):
         at_specialist().extend(new_due_date=date(2026, 12, 15), reason="r", apology="",
-                               actor=SPECIALIST, **at(2))
+                               actor=SPECIALIST, calendar=calendar, **at(2))
     late = at_specialist()
     with refused("Đã quá ngày hẹn trả"):
-        late.extend(new_due_date=date(2026, 12, 20), reason="r", apology="a", actor=SPECIALIST,
-                    **at(24 * 17))  # 10 Dec, after the 8 Dec due date
+        late.extend(new_due_date=date(2026, 12, 21), reason="r", apology="a", actor=SPECIALIST,
+                    calendar=calendar, **at(24 * 17))  # 10 Dec, after the 8 Dec due date
 
 
 # ---- refusal and withdrawal ----------------------------------------------------------
@@ -243,3 +244,59 @@ def test_a_paused_dossier_is_not_late_while_the_citizen_has_the_turn() -> None:
                    paused_at=None, today=long_after)
     assert not is_late(stage=Stage.WITHDRAWN, due_date=dossier.due_date, result_ready_at=None,
                        paused_at=None, today=long_after)
+
+
+def test_extension_dates_must_be_plausible_working_days() -> None:
+    with refused("là ngày nghỉ"):
+        at_specialist().extend(new_due_date=date(2026, 12, 12), reason="r", apology="a",
+                               actor=SPECIALIST, calendar=calendar, **at(2))  # a Saturday
+    with refused("quá xa"):
+        at_specialist().extend(new_due_date=date(9999, 12, 31), reason="r", apology="a",
+                               actor=SPECIALIST, calendar=calendar, **at(2))
+
+
+def test_a_refusal_ends_the_wait_for_documents() -> None:
+    dossier = at_specialist()
+    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+                               actor=SPECIALIST, **at(2))
+    dossier.reject(reasons="Không đủ điều kiện", actor=SPECIALIST, **at(3))
+    assert not dossier.awaiting_supplement
+    with refused("không có yêu cầu bổ sung nào đang chờ"):
+        dossier.provide_supplement(documents=["A"], actor=RECEPTION, calendar=calendar,
+                                   **at(4))
+
+
+def test_a_paused_dossier_moved_on_resumes_in_progress() -> None:
+    dossier = received()
+    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+                               actor=RECEPTION, **at(1))
+    transferred(dossier, RECEPTION, "STP-HCTP", 2)
+    assert dossier.stage is Stage.AWAITING_SUPPLEMENT
+    dossier.provide_supplement(documents=["A"], actor=RECEPTION, calendar=calendar, **at(3))
+    assert dossier.stage is Stage.IN_PROGRESS
+
+
+def test_the_counter_acts_for_the_citizen_even_while_a_transfer_is_pending() -> None:
+    dossier = at_specialist()
+    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+                               actor=SPECIALIST, **at(2))
+    dossier.transfer(to_unit=d.unit("STP-BGD"), to_officer=None, note="", actor=SPECIALIST,
+                     **at(3))
+    assert dossier.allowed_actions(RECEPTION) == [Action.PROVIDE_SUPPLEMENT, Action.WITHDRAW]
+    dossier.provide_supplement(documents=["A"], actor=RECEPTION, calendar=calendar, **at(4))
+    assert dossier.pending_from_unit == "STP-HCTP"  # still waits for STP-BGD to accept
+
+
+def test_a_step_started_during_the_pause_loses_only_its_part() -> None:
+    dossier = received()
+    # Paused Monday 23 Nov at the counter; transferred and accepted on Friday 27 Nov.
+    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+                               actor=RECEPTION, **at(1))
+    transferred(dossier, RECEPTION, "STP-HCTP", 24 * 4)
+    step_due_before = dossier.step_due_at
+    assert step_due_before is not None
+    # Provided on Monday 30 Nov: the specialist step ran 1 working day of the pause.
+    dossier.provide_supplement(documents=["A"], actor=RECEPTION, calendar=calendar,
+                               **at(24 * 7))
+    assert dossier.step_due_at is not None
+    assert (dossier.step_due_at.date() - step_due_before.date()).days == 1

@@ -132,20 +132,26 @@ def test_wait_reports_a_read_model_that_lags(app: HosoApplication, models: ReadM
 
 
 def test_a_follower_that_loses_its_connection_is_restarted(
-        store: Store, app: HosoApplication, models: ReadModels) -> None:
+        store: Store, app: HosoApplication, models: ReadModels,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     if store.dialect is not Dialect.POSTGRESQL:
         pytest.skip("SQLite followers poll and retry in place")
     import time
 
     import psycopg
 
+    # Name this test's sessions, so only they are killed (other tests run in parallel).
+    monkeypatch.setenv("PGAPPNAME", f"hoso-{store.schema}")
     with following(models):
         first = receive(app)
         assert models.wait(first.notification_id, timeout=10)
-        # Kill every LISTEN session, as a database restart would.
+        # Kill this test's LISTEN sessions, as a database restart would.
         with psycopg.connect(store.conninfo(), autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE query ILIKE 'LISTEN%%' AND pid <> pg_backend_pid()")
+            killed = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE query ILIKE 'LISTEN%%' AND application_name = %s",
+                (f"hoso-{store.schema}",)).fetchone()
+        assert killed and killed[0] >= 1
         deadline = time.monotonic() + 20
         while models.healthy() and time.monotonic() < deadline:
             time.sleep(0.05)  # the runners notice they lost the connection
@@ -165,3 +171,98 @@ def test_no_rebuild_while_another_process_follows(store: Store, app: HosoApplica
         models.rebuild()
     other_server.close()
     assert models.rebuild() == len(PROJECTIONS)  # once nobody follows, it runs
+
+
+def _tricky_histories(app: HosoApplication) -> list[Any]:
+    from tests.helpers import hand_over
+
+    ids = []
+    # A supplement requested at the counter, then the file moves on before it arrives.
+    a = receive(app).dossier_id
+    app.request_supplement(a, expected_version=None, actor_id="tiepnhan",
+                           missing_items=["A"], reason="r")
+    hand_over(app, a, "tiepnhan", "STP-HCTP", "hctp")
+    app.provide_supplement(a, expected_version=None, actor_id="tiepnhan", documents=["A"])
+    ids.append(a)
+    # Refused while waiting for documents, returned and sent by post.
+    b = receive(app).dossier_id
+    hand_over(app, b, "tiepnhan", "STP-HCTP", "hctp")
+    app.request_supplement(b, expected_version=None, actor_id="hctp", missing_items=["A"],
+                           reason="r")
+    app.reject(b, expected_version=None, actor_id="hctp", reasons="Không đủ điều kiện")
+    hand_over(app, b, "hctp", "TTHCC", "tiepnhan")
+    app.dispatch(b, expected_version=None, actor_id="tiepnhan", method="post",
+                 postal_tracking_number="EB1VN")
+    ids.append(b)
+    # Extended, then paused, then withdrawn at the counter while a transfer is pending.
+    c = receive(app).dossier_id
+    hand_over(app, c, "tiepnhan", "STP-HCTP", "hctp")
+    app.extend(c, expected_version=None, actor_id="hctp",
+               new_due_date=app.calendar.add_working_days(app.dossier(c).due_date, 3),
+               reason="r", apology="a")
+    app.request_supplement(c, expected_version=None, actor_id="hctp", missing_items=["A"],
+                           reason="r")
+    app.transfer(c, expected_version=None, actor_id="hctp", to_unit="STP-BGD")
+    ids.append(c)
+    d = receive(app).dossier_id
+    hand_over(app, d, "tiepnhan", "STP-HCTP", "hctp")
+    app.request_supplement(d, expected_version=None, actor_id="hctp", missing_items=["A"],
+                           reason="r")
+    app.withdraw(d, expected_version=None, actor_id="tiepnhan", reason="Công dân xin rút")
+    ids.append(d)
+    return ids
+
+
+def test_read_models_agree_with_the_aggregate(app: HosoApplication, models: ReadModels,
+                                              clock: FakeClock) -> None:
+    from projections.desk_queue import QueueFilter
+
+    ids = _tricky_histories(app)
+    models.catch_up()
+    listed = {r.dossier_id: r for r in models.dossier_list.dossiers(limit=100)}
+    queued = {r.dossier_id: r for r in models.desk_queue.page(QueueFilter(), limit=100)}
+    today = clock().date()
+    for dossier_id in ids:
+        dossier = app.dossier(dossier_id)
+        status = models.public_status.find(dossier.tracking_token)
+        assert status is not None
+        for row in (listed[dossier_id], status):
+            assert (row.stage, row.holder_unit, row.due_date) == (
+                dossier.stage, dossier.holder_unit, dossier.due_date), dossier_id
+        snapshot = app.snapshot(dossier_id, viewer_id="tiepnhan")
+        assert status.is_late(today) == snapshot.is_late(today)
+        if dossier.stage in (Stage.WITHDRAWN, Stage.DELIVERED):
+            assert dossier_id not in queued
+        else:
+            row = queued[dossier_id]
+            assert (row.stage, row.holder_unit, row.pending_from_unit, row.step_due_at) == (
+                dossier.stage, dossier.holder_unit, dossier.pending_from_unit,
+                dossier.step_due_at)
+    assert app.dossier(ids[0]).stage is Stage.IN_PROGRESS
+    assert app.dossier(ids[1]).stage is Stage.IN_POSTAL_TRANSIT
+
+
+def test_the_follow_lock_is_taken_again_after_a_database_restart(
+        store: Store, app: HosoApplication, models: ReadModels,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if store.dialect is not Dialect.POSTGRESQL:
+        pytest.skip("SQLite's lock is a file lock held by the process")
+    import time
+
+    import psycopg
+
+    from projections.follow_lock import FollowLock, LogInUse
+
+    monkeypatch.setenv("PGAPPNAME", f"hoso-{store.schema}")
+    with following(models):
+        with psycopg.connect(store.conninfo(), autocommit=True) as conn:
+            killed = conn.execute(
+                "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND a.application_name = %s",
+                (f"hoso-{store.schema}",)).fetchone()
+        assert killed and killed[0] == 1
+        time.sleep(3)  # the supervisor looks every second
+        rebuild_lock = FollowLock(store)
+        with pytest.raises(LogInUse):
+            rebuild_lock.hold_exclusive()

@@ -408,3 +408,14 @@ def test_staff_actions_need_sign_in(web: TestClient) -> None:
     for path in ["/dossiers", "/dossiers/00000000-0000-0000-0000-000000000000/transfer"]:
         response = web.post(path, data={}, follow_redirects=False)
         assert response.status_code == 303
+
+
+@pytest.mark.parametrize("cursor", [
+    "2026-12-01|0001-01-01T00:00:00+07:00|00000000-0000-0000-0000-000000000000",
+    "2026-12-01|9999-12-31T23:00:00-05:00|00000000-0000-0000-0000-000000000000",
+    "garbage", "a|b|c",
+])
+def test_crafted_queue_cursors_are_harmless(web: TestClient, cursor: str) -> None:
+    sign_in(web, "tiepnhan")
+    assert web.get("/queue", params={"after": cursor}).status_code == 200
+    assert web.get("/incoming", params={"after": cursor}).status_code == 200
