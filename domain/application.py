@@ -5,6 +5,7 @@ Knows no HTTP and no SQL: the store is chosen by the eventsourcing environment i
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -27,7 +28,8 @@ from domain.dossier import (
     is_late,
 )
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
-from domain.organisation import Directory
+from domain.organisation import Directory, Staff
+from domain.register import REGISTER_ID, OrganisationRegister
 from domain.working_days import HCMC, WorkingCalendar
 
 Clock = Callable[[], datetime]
@@ -140,7 +142,25 @@ class HosoApplication(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self.calendar = calendar or WorkingCalendar()
-        self.directory = directory or Directory()
+        self._seed_directory = directory or Directory()
+        self._directory: tuple[int, Directory] = (0, self._seed_directory)
+        self._directory_lock = threading.Lock()
+
+    @property
+    def directory(self) -> Directory:
+        """Units, staff and procedures: the seed catalogue with the register's changes.
+
+        One small indexed read per use tells whether an administrator changed anything.
+        """
+        latest = self.recorder.select_events(REGISTER_ID, desc=True, limit=1)
+        version = latest[0].originator_version if latest else 0
+        with self._directory_lock:
+            if version != self._directory[0]:
+                register = self._register()
+                merged = register.directory(self._seed_directory) if register \
+                    else self._seed_directory
+                self._directory = (version, merged)
+            return self._directory[1]
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -346,6 +366,56 @@ class HosoApplication(Application[UUID]):
                 recipient_name=recipient_name, actor=actor, occurred_at=when, recorded_at=now,
             ),
         )
+
+    # ---- administration ----------------------------------------------------------------
+
+    def appoint_staff(self, *, admin_id: str, user_id: str, full_name: str, unit_code: str,
+                      roles: Sequence[str]) -> None:
+        self._administer(admin_id, lambda register, admin, current, now: register.appoint(
+            admin=admin, user_id=user_id, full_name=full_name, unit_code=unit_code,
+            roles=list(roles), current=current, now=now))
+
+    def deactivate_staff(self, *, admin_id: str, user_id: str, reason: str) -> None:
+        self._administer(admin_id, lambda register, admin, current, now: register.deactivate(
+            admin=admin, user_id=user_id, reason=reason, current=current, now=now))
+
+    def add_unit(self, *, admin_id: str, code: str, agency_code: str, name_vi: str,
+                 name_en: str, kind: str) -> None:
+        self._administer(admin_id, lambda register, admin, current, now: register.add_unit(
+            admin=admin, code=code, agency_code=agency_code, name_vi=name_vi,
+            name_en=name_en, kind=kind, current=current, now=now))
+
+    def set_processing_time(self, *, admin_id: str, procedure_code: str, processing_days: int,
+                            legal_basis: str) -> None:
+        self._administer(
+            admin_id, lambda register, admin, current, now: register.set_processing_time(
+                admin=admin, procedure_code=procedure_code, processing_days=processing_days,
+                legal_basis=legal_basis, current=current, now=now))
+
+    def register_history(self) -> list[OrganisationRegister.Change]:
+        return [e for e in self.repository.event_store.get(REGISTER_ID)
+                if isinstance(e, OrganisationRegister.Change)]
+
+    def _register(self) -> OrganisationRegister | None:
+        try:
+            register: object = self.repository.get(REGISTER_ID)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(register, OrganisationRegister)
+        return register
+
+    def _administer(
+        self, admin_id: str,
+        change: Callable[[OrganisationRegister, Staff, Directory, datetime], None],
+    ) -> None:
+        current = self.directory
+        admin = current.member(admin_id)
+        register = self._register() or OrganisationRegister()
+        change(register, admin, current, self.clock())
+        try:
+            self.save(register)
+        except IntegrityError:
+            raise ConcurrentChange() from None
 
     # ---- queries -----------------------------------------------------------------------
 

@@ -419,3 +419,24 @@ def test_crafted_queue_cursors_are_harmless(web: TestClient, cursor: str) -> Non
     sign_in(web, "tiepnhan")
     assert web.get("/queue", params={"after": cursor}).status_code == 200
     assert web.get("/incoming", params={"after": cursor}).status_code == 200
+
+
+def test_administration_page(web: TestClient, accounts: StaffAccounts) -> None:
+    accounts.set_password("quantri", PASSWORD)
+    sign_in(web, "tiepnhan")
+    assert web.get("/admin").status_code == 403
+    assert web.post("/admin/appoint", data={"user_id": "x"}).status_code == 403
+    sign_in(web, "quantri")
+    assert web.get("/admin").status_code == 200
+    response = web.post("/admin/appoint", data={
+        "user_id": "tiepnhan9", "full_name": "Đinh Thị Chín", "unit_code": "TTHCC",
+        "roles": ["reception"], "password": "mat-khau-moi-9"})
+    assert response.status_code == 200 and "Đinh Thị Chín" in response.text
+    assert "Bổ nhiệm/cập nhật tiepnhan9" in response.text
+    refused = web.post("/admin/processing_time", data={
+        "procedure_code": "2.000488", "processing_days": "many", "legal_basis": "x"})
+    assert refused.status_code == 422 and "Thời hạn phải là số ngày" in refused.text
+    web.cookies.clear()
+    assert web.post("/signin", data={"username": "tiepnhan9",
+                                     "password": "mat-khau-moi-9"}).status_code == 200
+    assert "Đinh Thị Chín" in web.get("/queue").text

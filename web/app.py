@@ -24,7 +24,7 @@ from domain.application import HosoApplication
 from domain.errors import DomainError
 from projections.runners import ReadModels
 from projections.store import Store
-from web import clerk, counter, public, queue
+from web import admin, clerk, counter, public, queue
 from web.accounts import StaffAccounts, open_accounts
 from web.labels import Label
 from web.services import Services
@@ -142,6 +142,8 @@ def create_app(
         Route("/queue", queue.queue, methods=["GET"]),
         Route("/incoming", queue.incoming, methods=["GET"]),
         Route("/counter", counter.counter, methods=["GET"]),
+        Route("/admin", admin.admin_page, methods=["GET"]),
+        Route("/admin/{action}", admin.admin_action, methods=["POST"]),
         Route("/dossiers", clerk.dossier_list, methods=["GET"]),
         Route("/dossiers", clerk.receive, methods=["POST"]),
         Route("/dossiers/new", clerk.receive_form, methods=["GET"]),

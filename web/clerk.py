@@ -121,6 +121,8 @@ async def signin(request: Request) -> Response:
     request.session["user"] = {
         "id": staff.user_id, "name": staff.full_name,
         "unit_name": services.directory.unit_name(staff.unit_code),
+        # For the menu only; every route checks roles itself.
+        "administers": Role.ADMINISTRATOR in staff.roles,
     }
     return RedirectResponse(next_path, status_code=303)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from domain.errors import DomainError
-from domain.organisation import Role, Staff
+from domain.organisation import Directory, Role, Staff
 from domain.text import clean_phone
 from projections.desk_queue import PAGE_SIZE, QueueFilter, QueueRow
 from web.clerk import is_htmx, sees_only_own_unit, services_of, staff_only
@@ -42,8 +42,7 @@ def _duration(delta: timedelta) -> str:
     return f"{hours // 24} ngày {hours % 24} giờ" if hours >= 24 else f"{hours} giờ"
 
 
-def _line(row: QueueRow, services: Services, now: datetime) -> QueueLine:
-    d = services.directory
+def _line(row: QueueRow, d: Directory, now: datetime, today: date) -> QueueLine:
     used = row.step_used(now)
     procedure = d.procedures.get(row.procedure_code)
     return QueueLine(
@@ -51,7 +50,7 @@ def _line(row: QueueRow, services: Services, now: datetime) -> QueueLine:
         procedure_name=procedure.name_vi if procedure else row.procedure_code,
         holder_unit_name=d.unit_name(row.holder_unit),
         from_unit_name=d.unit_name(row.pending_from_unit) if row.pending_from_unit else None,
-        late=row.is_late(services.today()),
+        late=row.is_late(today),
         here_for=_duration(now - row.arrived_at),
         step_used_percent=None if used is None else round(used * 100),
     )
@@ -104,7 +103,8 @@ def _render(request: Request, services: Services, f: QueueFilter, page: str,
             context: dict[str, object]) -> Response:
     now = services.now()
     rows = services.read_models.desk_queue.page(f, limit=PAGE_SIZE + 1)
-    lines = [_line(r, services, now) for r in rows[:PAGE_SIZE]]
+    directory, today = services.directory, services.today()
+    lines = [_line(r, directory, now, today) for r in rows[:PAGE_SIZE]]
     next_cursor = rows[PAGE_SIZE - 1].cursor if len(rows) > PAGE_SIZE else None
     context = context | {"lines": lines, "next_cursor": next_cursor,
                          "procedures": list(services.directory.procedures.values()),

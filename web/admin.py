@@ -1,0 +1,111 @@
+"""Administration: units, staff and procedures, changed through the organisation register."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from domain.errors import AccessDenied, DomainError
+from domain.organisation import Role, Staff, UnitKind
+from web.clerk import refuse_access, services_of, staff_only
+from web.labels import Label
+from web.templating import render
+
+_NOT_ADMIN = AccessDenied("Trang quản trị chỉ dành cho quản trị viên.",
+                          "The administration page is for administrators.")
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    occurred_at: datetime
+    admin_id: str
+    summary: str
+
+
+def _page(request: Request, error: DomainError | Label | None = None,
+          status_code: int = 200) -> Response:
+    services = services_of(request)
+    d = services.directory
+    history = [
+        RegisterEntry(e.occurred_at, e.actor_id, _summary(e.__dict__, type(e).__name__))
+        for e in reversed(services.app.register_history())
+    ]
+    return render(request, "admin.html", {
+        "units": list(d.units.values()), "staff": list(d.staff.values()),
+        "procedures": list(d.procedures.values()), "roles": [r.value for r in Role],
+        "kinds": [k.value for k in UnitKind], "history": history, "error": error,
+        "unit_names": {u.code: u.name_vi for u in d.units.values()},
+    }, status_code=status_code)
+
+
+def _summary(details: dict[str, object], kind: str) -> str:
+    if kind == "StaffAppointed":
+        return (f"Bổ nhiệm/cập nhật {details['user_id']} ({details['full_name']}) tại "
+                f"{details['unit_code']}, vai trò {', '.join(details['roles'])}")  # type: ignore[arg-type]
+    if kind == "StaffDeactivated":
+        return f"Vô hiệu hóa {details['user_id']}: {details['reason']}"
+    if kind == "UnitAdded":
+        return f"Thêm đơn vị {details['code']} — {details['name_vi']}"
+    if kind == "ProcessingTimeSet":
+        return (f"Thời hạn thủ tục {details['procedure_code']}: {details['processing_days']} "
+                f"ngày làm việc ({details['legal_basis']})")
+    return kind
+
+
+@staff_only
+def admin_page(request: Request, staff: Staff) -> Response:
+    if Role.ADMINISTRATOR not in staff.roles:
+        return refuse_access(request, staff, _NOT_ADMIN)
+    return _page(request)
+
+
+@staff_only
+async def admin_action(request: Request, staff: Staff) -> Response:
+    if Role.ADMINISTRATOR not in staff.roles:
+        return refuse_access(request, staff, _NOT_ADMIN)
+    form = await request.form()
+    services = services_of(request)
+    app = services.app
+
+    def text(name: str) -> str:
+        return str(form.get(name, "")).strip()
+
+    def days() -> int:
+        try:
+            return int(text("processing_days"))
+        except ValueError:
+            raise DomainError("Thời hạn phải là số ngày.", "Enter a number of days.") from None
+
+    actions = {
+        "appoint": lambda: app.appoint_staff(
+            admin_id=staff.user_id, user_id=text("user_id"), full_name=text("full_name"),
+            unit_code=text("unit_code"), roles=[str(r) for r in form.getlist("roles")]),
+        "deactivate": lambda: app.deactivate_staff(
+            admin_id=staff.user_id, user_id=text("user_id"), reason=text("reason")),
+        "add_unit": lambda: app.add_unit(
+            admin_id=staff.user_id, code=text("code"), agency_code=text("agency_code"),
+            name_vi=text("name_vi"), name_en=text("name_en"), kind=text("kind")),
+        "processing_time": lambda: app.set_processing_time(
+            admin_id=staff.user_id, procedure_code=text("procedure_code"),
+            processing_days=days(), legal_basis=text("legal_basis")),
+    }
+    action = actions.get(request.path_params["action"])
+    if action is None:
+        return _page(request, Label("Thao tác không tồn tại.", "There is no such action."), 404)
+    try:
+        await run_in_threadpool(action)
+        if request.path_params["action"] == "appoint" and text("password"):
+            await run_in_threadpool(services.accounts.set_password, text("user_id").lower(),
+                                    text("password"))
+    except AccessDenied as denied:
+        return refuse_access(request, staff, denied)
+    except DomainError as error:
+        return _page(request, error, 422)
+    except ValueError:
+        return _page(request, Label("Mật khẩu cần ít nhất 8 ký tự.",
+                                    "A password needs at least 8 characters."), 422)
+    return RedirectResponse("/admin", status_code=303)
