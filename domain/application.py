@@ -532,6 +532,9 @@ def _history_entry(e: DomainEventProtocol[UUID]) -> HistoryEntry:
     common = {"actor_id", "actor_unit", "occurred_at", "originator_id", "originator_version",
               "timestamp", "originator_topic"}
     details = {k: v for k, v in e.__dict__.items() if k not in common}
+    if isinstance(e, Dossier.TransferAccepted):
+        # Transit time: the paper "travelling between departments", measured apart.
+        details["transit"] = e.occurred_at - e.transferred_at
     return HistoryEntry(
         kind=type(e).__name__,
         occurred_at=e.occurred_at,

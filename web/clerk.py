@@ -9,7 +9,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import quote
@@ -270,8 +270,8 @@ def _summary(kind: str, details: dict[str, Any], services: Services) -> str:
     if kind == "Delivered":
         return f"Người nhận: {details['recipient_name']}"
     if kind == "TransferAccepted":
-        return (f"Từ {d.unit_name(details['from_unit'])}; "
-                f"hạn bước này {local_time(details['step_due_at'])}")
+        return (f"Từ {d.unit_name(details['from_unit'])}; thời gian đi đường "
+                f"{_hours(details['transit'])}; hạn bước này {local_time(details['step_due_at'])}")
     if kind == "SupplementRequested":
         items = ", ".join(details["missing_items"])
         text = f"Lần {details['request_number']}: {items} — {details['reason']}"
@@ -290,6 +290,11 @@ def _summary(kind: str, details: dict[str, Any], services: Services) -> str:
     if kind == "Received":
         return f"Mã hồ sơ {details['code']}, hẹn trả {details['due_date']:%d/%m/%Y}"
     return ""
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} ngày" if hours >= 24 else f"{hours:.1f} giờ"
 
 
 def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
