@@ -10,17 +10,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import singledispatch, singledispatchmethod
+from functools import singledispatch
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
-from eventsourcing.utils import get_topic
 
-from domain.application import DOSSIER_EVENT_CLASSES
 from domain.dossier import Dossier, Stage, is_late
 from projections.changes import common_changes
+from projections.dossier_projection import DossierProjection
 from projections.read_model import (
     PostgresReadModel,
     ReadModel,
@@ -172,16 +170,10 @@ class PostgresDeskQueueView(DeskQueueView, PostgresReadModel):
     pass
 
 
-class DeskQueueProjection(Projection[DeskQueueView]):
+class DeskQueueProjection(DossierProjection[DeskQueueView]):
     name = "desk_queue"
-    topics = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
 
-    @singledispatchmethod
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        raise TypeError(f"desk_queue does not handle {type(domain_event).__qualname__}")
-
-    @process_event.register
-    def _dossier_event(self, e: Dossier.Event, tracking: Tracking) -> None:
+    def apply(self, e: Dossier.Event, tracking: Tracking) -> None:
         dossier_id = str(e.originator_id)
         if isinstance(e, Dossier.Delivered | Dossier.Withdrawn):
             statement = row_delete("desk_queue", "dossier_id", dossier_id)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
-from eventsourcing.utils import get_topic
 
-from domain.application import DOSSIER_EVENT_CLASSES
 from domain.dossier import Dossier, Stage, is_late
 from projections.changes import common_changes
+from projections.dossier_projection import DossierProjection
 from projections.read_model import (
     PostgresReadModel,
     ReadModel,
@@ -102,16 +99,10 @@ class PostgresDossierListView(DossierListView, PostgresReadModel):
     pass
 
 
-class DossierListProjection(Projection[DossierListView]):
+class DossierListProjection(DossierProjection[DossierListView]):
     name = "dossier_list"
-    topics = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
 
-    @singledispatchmethod
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        raise TypeError(f"dossier_list does not handle {type(domain_event).__qualname__}")
-
-    @process_event.register
-    def _dossier_event(self, e: Dossier.Event, tracking: Tracking) -> None:
+    def apply(self, e: Dossier.Event, tracking: Tracking) -> None:
         row = {"dossier_id": str(e.originator_id), "version": e.originator_version,
                "updated_at": e.occurred_at} | common_changes(e)
         if isinstance(e, Dossier.Received):

@@ -10,16 +10,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import singledispatch, singledispatchmethod
+from functools import singledispatch
 from typing import Any
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
-from eventsourcing.utils import get_topic
 
-from domain.application import DOSSIER_EVENT_CLASSES
 from domain.dossier import DispatchMethod, Dossier, Stage, is_late
 from projections.changes import common_changes
+from projections.dossier_projection import DossierProjection
 from projections.read_model import (
     PostgresReadModel,
     ReadModel,
@@ -138,16 +136,10 @@ class PostgresPublicStatusView(PublicStatusView, PostgresReadModel):
     pass
 
 
-class PublicStatusProjection(Projection[PublicStatusView]):
+class PublicStatusProjection(DossierProjection[PublicStatusView]):
     name = "public_status"
-    topics = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
 
-    @singledispatchmethod
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        raise TypeError(f"public_status does not handle {type(domain_event).__qualname__}")
-
-    @process_event.register
-    def _dossier_event(self, e: Dossier.Event, tracking: Tracking) -> None:
+    def apply(self, e: Dossier.Event, tracking: Tracking) -> None:
         self.view.record(
             dossier_id=str(e.originator_id), version=e.originator_version,
             kind=type(e).__name__, unit_code=_unit_shown(e), occurred_at=e.occurred_at,

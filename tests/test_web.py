@@ -441,3 +441,15 @@ def test_administration_page(web: TestClient, accounts: StaffAccounts) -> None:
     assert web.post("/signin", data={"username": "tiepnhan9",
                                      "password": "mat-khau-moi-9"}).status_code == 200
     assert "Đinh Thị Chín" in web.get("/queue").text
+
+
+def test_a_refused_htmx_action_on_a_dossier_one_may_not_see_is_a_plain_403(
+        web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, _ = receive_via_web(web)
+    sign_in(web, "buudien")
+    response = web.post(f"/dossiers/{dossier_id}/deliver",
+                        data={"version": "1", "recipient_name": "A"},
+                        headers={"HX-Request": "true"})
+    assert response.status_code == 403
+    assert "Applicant" not in response.text and APPLICANT["applicant_name"] not in response.text

@@ -82,8 +82,22 @@ def refuse_access(request: Request, staff: Staff | None, error: DomainError) -> 
                        staff.user_id if staff else "-", staff.unit_code if staff else "-",
                        request.method, request.url.path, error.en)
     if staff is not None and "dossier_id" in request.path_params and is_htmx(request):
+        # Refused an action on a dossier they may see: keep them on its panel.
         return _render_dossier(request, staff, error=error, status_code=403)
     return render(request, "error.html", {"error": error}, status_code=403)
+
+
+def _load_snapshot(request: Request, staff: Staff) -> DossierSnapshot | Response:
+    """The dossier as this staff member may see it, or the page that says why not."""
+    try:
+        return services_of(request).app.snapshot(_dossier_id(request),
+                                                 viewer_id=staff.user_id)
+    except NotFound as missing:
+        return render(request, "error.html", {"error": missing}, status_code=404)
+    except AccessDenied as denied:
+        access_log.warning("access refused: user=%s unit=%s %s %s: %s", staff.user_id,
+                           staff.unit_code, request.method, request.url.path, denied.en)
+        return render(request, "error.html", {"error": denied}, status_code=403)
 
 
 def sees_only_own_unit(staff: Staff) -> bool:
@@ -349,12 +363,9 @@ def _dossier_id(request: Request) -> UUID:
 def _render_dossier(request: Request, staff: Staff, *, error: DomainError | None = None,
                     status_code: int = 200) -> Response:
     services = services_of(request)
-    try:
-        snapshot = services.app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
-    except NotFound as missing:
-        return render(request, "error.html", {"error": missing}, status_code=404)
-    except AccessDenied as denied:
-        return refuse_access(request, staff, denied)
+    snapshot = _load_snapshot(request, staff)
+    if isinstance(snapshot, Response):
+        return snapshot
     page = _dossier_page(services, snapshot)
     template = "dossier/_panel.html" if is_htmx(request) else "dossier.html"
     return render(request, template, {"page": page, "error": error}, status_code=status_code)
@@ -475,12 +486,9 @@ class Receipt:
 @staff_only
 def receipt(request: Request, staff: Staff) -> Response:
     services = services_of(request)
-    try:
-        snapshot = services.app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
-    except NotFound as missing:
-        return render(request, "error.html", {"error": missing}, status_code=404)
-    except AccessDenied as denied:
-        return refuse_access(request, staff, denied)
+    snapshot = _load_snapshot(request, staff)
+    if isinstance(snapshot, Response):
+        return snapshot
     d = services.directory
     procedure = d.procedure(snapshot.procedure_code)
     link = services.public_link(snapshot.tracking_token)
@@ -518,12 +526,9 @@ class ApologyLetter:
 def apology(request: Request, staff: Staff) -> Response:
     """The printable *phiếu xin lỗi và hẹn lại ngày trả kết quả* for one extension."""
     services = services_of(request)
-    try:
-        snapshot = services.app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
-    except NotFound as missing:
-        return render(request, "error.html", {"error": missing}, status_code=404)
-    except AccessDenied as denied:
-        return refuse_access(request, staff, denied)
+    snapshot = _load_snapshot(request, staff)
+    if isinstance(snapshot, Response):
+        return snapshot
     number = request.path_params["number"]
     extension = next((h for h in snapshot.history if h.kind == "Extended"
                       and str(h.details["extension_number"]) == number), None)

@@ -96,7 +96,7 @@ def incoming(request: Request, staff: Staff) -> Response:
     services = services_of(request)
     f = QueueFilter(holder_unit=staff.unit_code, incoming=True,
                     after=request.query_params.get("after") or None)
-    return _render(request, services, f, "incoming.html", {})
+    return _render(request, services, f, "incoming.html", {"table_id": "incoming-table"})
 
 
 def _render(request: Request, services: Services, f: QueueFilter, page: str,
@@ -106,10 +106,10 @@ def _render(request: Request, services: Services, f: QueueFilter, page: str,
     directory, today = services.directory, services.today()
     lines = [_line(r, directory, now, today) for r in rows[:PAGE_SIZE]]
     next_cursor = rows[PAGE_SIZE - 1].cursor if len(rows) > PAGE_SIZE else None
-    context = context | {"lines": lines, "next_cursor": next_cursor,
+    context = {"table_id": "queue-table"} | context | {"lines": lines, "next_cursor": next_cursor,
                          "procedures": list(services.directory.procedures.values()),
                          "path": request.url.path, "query": request.url.query}
     if is_htmx(request):
-        name = "queue/_rows.html" if f.after else page.replace(".html", "/_table.html")
+        name = "queue/_rows.html" if f.after else "queue/_table.html"
         return render(request, name, context)
     return render(request, page, context)
