@@ -299,6 +299,7 @@ class Dossier(Aggregate):
             actor_id=actor.user_id,
             actor_unit=actor.unit_code,
             occurred_at=occurred_at,
+            timestamp=recorded_at,
             procedure_code=procedure.code,
             applicant=applicant.as_dict(),
             channel=channel.value,
@@ -322,6 +323,7 @@ class Dossier(Aggregate):
         actor_id: str,
         actor_unit: str,
         occurred_at: datetime,
+        timestamp: datetime,
         procedure_code: str,
         applicant: dict[str, str],
         channel: str,
@@ -496,9 +498,12 @@ class Dossier(Aggregate):
             raise refusal
         _check_occurred_at(occurred_at, recorded_at, previous=self.last_occurred_at)
 
-    def _common(self, actor: Actor, occurred_at: datetime) -> dict[str, Any]:
+    def _common(self, actor: Actor, occurred_at: datetime,
+                recorded_at: datetime) -> dict[str, Any]:
+        # ``timestamp`` is the library's recording time; the application's clock sets it, so
+        # "recorded when" and "said to have happened when" come from one clock each.
         return {"actor_id": actor.user_id, "actor_unit": actor.unit_code,
-                "occurred_at": occurred_at}
+                "occurred_at": occurred_at, "timestamp": recorded_at}
 
     # ---- transfer ----------------------------------------------------------------------
 
@@ -542,7 +547,7 @@ class Dossier(Aggregate):
                 "The receiving unit is off the procedure's route; write down why.",
             )
         self._transferred(
-            **self._common(actor, occurred_at),
+            **self._common(actor, occurred_at, recorded_at),
             from_unit=self.holder_unit,
             to_unit=to_unit.code,
             to_officer=to_officer.user_id if to_officer else None,
@@ -561,6 +566,7 @@ class Dossier(Aggregate):
 
     @event(Transferred)
     def _transferred(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                     timestamp: datetime,
                      from_unit: str, to_unit: str, to_officer: str | None, note: str,
                      off_route: bool, route_position: int | None,
                      awaits_acceptance: bool) -> None:
@@ -592,7 +598,7 @@ class Dossier(Aggregate):
                 and self.route[self.route_position].unit_code == self.holder_unit
                 else OFF_ROUTE_STEP)
         self._transfer_accepted(
-            **self._common(actor, occurred_at),
+            **self._common(actor, occurred_at, recorded_at),
             from_unit=self.pending_from_unit,
             transferred_at=self.arrived_at,
             step_due_at=_step_due(step, occurred_at, calendar),
@@ -600,6 +606,7 @@ class Dossier(Aggregate):
 
     @event(TransferAccepted)
     def _transfer_accepted(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                           timestamp: datetime,
                            from_unit: str, transferred_at: datetime,
                            step_due_at: datetime) -> None:
         self.pending_from_unit = None
@@ -628,7 +635,7 @@ class Dossier(Aggregate):
         if number > 1 and not why:  # pragma: no cover - clean_text already refused
             raise AssertionError
         self._supplement_requested(
-            **self._common(actor, occurred_at),
+            **self._common(actor, occurred_at, recorded_at),
             missing_items=items,
             reason=clean_text(reason, label_vi="lý do cần bổ sung", label_en="reason",
                               max_length=1000),
@@ -638,6 +645,7 @@ class Dossier(Aggregate):
 
     @event(SupplementRequested)
     def _supplement_requested(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                              timestamp: datetime,
                               missing_items: list[str], reason: str, justification: str,
                               request_number: int) -> None:
         self.supplement_requests = request_number
@@ -670,7 +678,7 @@ class Dossier(Aggregate):
                 step_due = datetime.combine(
                     calendar.add_working_days(local.date(), step_paused), local.timetz())
         self._supplement_provided(
-            **self._common(actor, occurred_at),
+            **self._common(actor, occurred_at, recorded_at),
             documents=provided,
             paused_working_days=paused,
             due_date=calendar.add_working_days(self.due_date, paused) if paused
@@ -680,6 +688,7 @@ class Dossier(Aggregate):
 
     @event(SupplementProvided)
     def _supplement_provided(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                             timestamp: datetime,
                              documents: list[str], paused_working_days: int, due_date: date,
                              step_due_at: datetime | None) -> None:
         self.documents = [*self.documents, *documents]
@@ -720,7 +729,7 @@ class Dossier(Aggregate):
                 "The new due date must be after the current one.",
             )
         self._extended(
-            **self._common(actor, occurred_at),
+            **self._common(actor, occurred_at, recorded_at),
             previous_due_date=self.due_date,
             due_date=new_due_date,
             reason=clean_text(reason, label_vi="lý do gia hạn", label_en="reason",
@@ -732,6 +741,7 @@ class Dossier(Aggregate):
 
     @event(Extended)
     def _extended(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                  timestamp: datetime,
                   previous_due_date: date, due_date: date, reason: str, apology: str,
                   extension_number: int) -> None:
         self.due_date = due_date
@@ -751,7 +761,7 @@ class Dossier(Aggregate):
     ) -> None:
         self._ensure(Action.SIGN, actor, occurred_at, recorded_at)
         self._signed(
-            **self._common(actor, occurred_at),
+            **self._common(actor, occurred_at, recorded_at),
             decision_number=clean_text(decision_number, label_vi="số quyết định",
                                        label_en="decision number", max_length=50),
             decision_title=clean_text(decision_title, label_vi="trích yếu quyết định",
@@ -760,6 +770,7 @@ class Dossier(Aggregate):
 
     @event(Signed)
     def _signed(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                timestamp: datetime,
                 decision_number: str, decision_title: str) -> None:
         self.decision_number = decision_number
         self.decision_title = decision_title
@@ -771,13 +782,14 @@ class Dossier(Aggregate):
                recorded_at: datetime) -> None:
         self._ensure(Action.REJECT, actor, occurred_at, recorded_at)
         self._rejected(
-            **self._common(actor, occurred_at),
+            **self._common(actor, occurred_at, recorded_at),
             reasons=clean_text(reasons, label_vi="lý do từ chối", label_en="reasons",
                                max_length=2000),
         )
 
     @event(Rejected)
     def _rejected(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                  timestamp: datetime,
                   reasons: str) -> None:
         self.rejection_reasons = reasons
         self.rejected_at = occurred_at
@@ -792,13 +804,14 @@ class Dossier(Aggregate):
                  recorded_at: datetime) -> None:
         self._ensure(Action.WITHDRAW, actor, occurred_at, recorded_at)
         self._withdrawn(
-            **self._common(actor, occurred_at),
+            **self._common(actor, occurred_at, recorded_at),
             reason=clean_text(reason, label_vi="nội dung đề nghị rút hồ sơ",
                               label_en="withdrawal request", max_length=1000),
         )
 
     @event(Withdrawn)
     def _withdrawn(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                   timestamp: datetime,
                    reason: str) -> None:
         self.withdrawn_at = occurred_at
         self.paused_at = None
@@ -833,14 +846,15 @@ class Dossier(Aggregate):
                 )
             holder = post_office.code
         self._dispatched(
-            **self._common(actor, occurred_at),
+            **self._common(actor, occurred_at, recorded_at),
             method=method.value,
             postal_tracking_number=tracking_number,
             holder_unit=holder,
         )
 
     @event(Dispatched)
-    def _dispatched(self, *, actor_id: str, actor_unit: str, occurred_at: datetime, method: str,
+    def _dispatched(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                    timestamp: datetime, method: str,
                     postal_tracking_number: str | None, holder_unit: str) -> None:
         self.dispatch_method = DispatchMethod(method)
         self.postal_tracking_number = postal_tracking_number
@@ -858,13 +872,14 @@ class Dossier(Aggregate):
     ) -> None:
         self._ensure(Action.DELIVER, actor, occurred_at, recorded_at)
         self._delivered(
-            **self._common(actor, occurred_at),
+            **self._common(actor, occurred_at, recorded_at),
             recipient_name=clean_text(recipient_name, label_vi="tên người nhận",
                                       label_en="recipient's name", max_length=200),
         )
 
     @event(Delivered)
     def _delivered(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                   timestamp: datetime,
                    recipient_name: str) -> None:
         self.recipient_name = recipient_name
         self.delivered_at = occurred_at

@@ -88,5 +88,9 @@ class FollowLock:
             self._file = None
         if self._conn is not None:
             with contextlib.suppress(psycopg.Error):
-                self._conn.close()  # ending the session drops the advisory lock
+                # Unlock before closing: the server ends a closed session a moment later,
+                # and a rebuild started in that moment would find the lock still held.
+                self._conn.execute("SELECT pg_advisory_unlock_all()")
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
             self._conn = None

@@ -41,6 +41,12 @@ from projections.public_status import (
     SQLitePublicStatusView,
 )
 from projections.read_model import ReadModel
+from projections.review import (
+    PostgresReviewView,
+    ReviewProjection,
+    ReviewView,
+    SQLiteReviewView,
+)
 from projections.store import Dialect, Store
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,9 @@ PROJECTIONS: tuple[ProjectionKind, ...] = (
     ProjectionKind(DeskQueueProjection,
                    {Dialect.SQLITE: SQLiteDeskQueueView,
                     Dialect.POSTGRESQL: PostgresDeskQueueView}),
+    ProjectionKind(ReviewProjection,
+                   {Dialect.SQLITE: SQLiteReviewView,
+                    Dialect.POSTGRESQL: PostgresReviewView}),
 )
 
 
@@ -173,6 +182,12 @@ class ReadModels:
     def dossier_list(self) -> DossierListView:
         view = self.views[DossierListProjection.name]
         assert isinstance(view, DossierListView)
+        return view
+
+    @property
+    def review(self) -> ReviewView:
+        view = self.views[ReviewProjection.name]
+        assert isinstance(view, ReviewView)
         return view
 
     def follow(self) -> None:

@@ -1,0 +1,532 @@
+"""Red flags: reasons for an inspector to open a file, computed from the review read model.
+
+A flag is never a verdict. Each one says in plain words what was seen, links the dossiers
+behind it, and shows officers' rates only beside their sample size; below ``min_sample``
+a rate is shown as too small to compare, never ranked. The method and the defaults are
+documented in docs/red-flags.md; every threshold lives in :class:`Thresholds`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from domain.working_days import HCMC, WorkingCalendar
+from projections.read_model import Row
+from projections.review import ReviewView
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # Stuck: a stay longer than this many times its allowance…
+    stuck_allowance_factor: float = 2.0
+    # …or, for a dossier still at the desk, longer than the unit's own 90th percentile.
+    stuck_percentile: float = 0.9
+    # Rates and percentiles from fewer cases than this are not compared.
+    min_sample: int = 20
+    # Queue jumping: finished while an older file of the same procedure, which arrived at
+    # least this much earlier at the same unit, still waited.
+    queue_jump_grace: timedelta = timedelta(hours=4)
+    queue_jump_min_overtaken: int = 2
+    # Supplements: an officer asking this many times more often than the unit as a whole.
+    supplement_rate_factor: float = 2.0
+    # Favours: a few files handled in under this share of the officer's usual time…
+    favour_fast_share: float = 0.25
+    # …when they are at most this share of the officer's files, and the usual time is slow.
+    favour_max_share: float = 0.15
+    favour_min_usual: timedelta = timedelta(hours=8)
+    # Transit: a paper not opened by the receiving unit within this time.
+    long_transit: timedelta = timedelta(hours=24)
+    # Ping-pong: this many transfers back and forth between the same two units.
+    ping_pong_transfers: int = 3
+    # Back-dating: recorded this long after it happened (the post office reports later).
+    backdating: timedelta = timedelta(hours=24)
+    backdating_delivery: timedelta = timedelta(days=7)
+    # Clock gaming: a supplement request or refusal within this many working days of the due date.
+    clock_gaming_working_days: int = 1
+    # Brokers: one phone behind this many dossiers, of which this many were fast or jumped.
+    broker_dossiers: int = 4
+    broker_suspicious: int = 2
+
+
+@dataclass(frozen=True)
+class FlaggedDossier:
+    dossier_id: str
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class OfficerRate:
+    officer_id: str
+    unit_code: str
+    flagged: int
+    sample: int
+    # None when the sample is too small to compare.
+    rate: float | None
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    key: str
+    dossiers: list[FlaggedDossier] = field(default_factory=list)
+    officers: list[OfficerRate] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # exclusive
+    unit_code: str | None = None
+
+    def start_utc(self) -> datetime:
+        return datetime.combine(self.start, datetime.min.time(), tzinfo=HCMC).astimezone(UTC)
+
+    def end_utc(self) -> datetime:
+        return datetime.combine(self.end, datetime.min.time(), tzinfo=HCMC).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Step:
+    dossier_id: str
+    procedure_code: str
+    unit_code: str
+    from_unit: str | None
+    off_route: bool
+    arrived_at: datetime
+    accepted_at: datetime | None
+    step_due_at: datetime | None
+    left_at: datetime | None
+    left_by: str | None
+    officer_id: str | None
+    paused: timedelta
+
+    def worked(self, now: datetime) -> timedelta | None:
+        """Time at the desk since it was opened, less any wait for the citizen's documents."""
+        if self.accepted_at is None:
+            return None
+        return (self.left_at or now) - self.accepted_at - self.paused
+
+    @property
+    def allowance(self) -> timedelta | None:
+        if self.accepted_at is None or self.step_due_at is None:
+            return None
+        return self.step_due_at - self.accepted_at
+
+
+@dataclass
+class ReviewData:
+    """The rows flags are computed from: dossiers received in the period, and their history."""
+
+    now: datetime
+    dossiers: dict[str, Row]
+    steps: list[Step]
+    pauses: list[Row]
+    events: list[Row]
+    out_of_order: list[Row] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, view: ReviewView, period: Period, now: datetime) -> ReviewData:
+        window = {"start": period.start_utc(), "end": period.end_utc()}
+        in_period = "received_at >= %(start)s AND received_at < %(end)s"
+        of_dossiers = ("dossier_id IN (SELECT dossier_id FROM {p}review_dossier "
+                       f"WHERE {in_period})")
+        dossiers = {r["dossier_id"]: r for r in view.rows("review_dossier", in_period, window)}
+        pauses = view.rows("review_pause", of_dossiers, window)
+        step_rows = view.rows("review_step", of_dossiers, window)
+        # Only events some flag looks at one by one; counting is done on steps and dossiers.
+        events = view.rows(
+            "review_event",
+            f"{of_dossiers} AND (off_hours = 1 OR recording_delay_s > 3600 "
+            "OR kind IN ('Transferred', 'Rejected'))",
+            window, order="dossier_id, version")
+        data = cls(now=now, dossiers=dossiers, steps=[], pauses=pauses, events=events,
+                   out_of_order=view.out_of_order_events(of_dossiers, window))
+        data.steps = [_step(r, data.pauses_of(r["dossier_id"]), now) for r in step_rows]
+        if period.unit_code:
+            data.steps = [s for s in data.steps if s.unit_code == period.unit_code]
+        return data
+
+    def pauses_of(self, dossier_id: str) -> list[Row]:
+        if not hasattr(self, "_pauses_by_dossier"):
+            grouped: dict[str, list[Row]] = defaultdict(list)
+            for p in self.pauses:
+                grouped[p["dossier_id"]].append(p)
+            self._pauses_by_dossier = grouped
+        return self._pauses_by_dossier.get(dossier_id, [])
+
+
+def _step(row: Row, pauses: list[Row], now: datetime) -> Step:
+    start = row["accepted_at"]
+    end = row["left_at"]
+    paused = timedelta()
+    if start is not None:
+        for p in pauses:
+            lo = max(start, p["requested_at"])
+            hi = min(end or now, p["provided_at"] or now)
+            if hi > lo:
+                paused += hi - lo
+    return Step(
+        dossier_id=row["dossier_id"], procedure_code=row["procedure_code"],
+        unit_code=row["unit_code"], from_unit=row["from_unit"], off_route=bool(row["off_route"]),
+        arrived_at=row["arrived_at"], accepted_at=start, step_due_at=row["step_due_at"],
+        left_at=end, left_by=row["left_by"], officer_id=row["officer_id"], paused=paused,
+    )
+
+
+def red_flags(data: ReviewData, thresholds: Thresholds = Thresholds(),
+              calendar: WorkingCalendar | None = None) -> list[RedFlag]:
+    calendar = calendar or WorkingCalendar()
+    t = thresholds
+    jumps = queue_jumping(data, t)
+    favours = favours_flag(data, t)
+    return [
+        stuck(data, t),
+        jumps,
+        repeated_supplements(data, t),
+        supplement_rates(data, t),
+        late_without_apology(data, calendar),
+        moved_more_than_once(data),
+        favours,
+        off_route(data),
+        ping_pong(data, t),
+        long_transit(data, t),
+        backdated(data, t),
+        out_of_order(data),
+        clock_gaming(data, t, calendar),
+        brokers(data, t, suspicious={f.dossier_id for f in jumps.dossiers + favours.dossiers}),
+        off_hours(data, t),
+        bad_ratings(data),
+    ]
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+def _code(data: ReviewData, dossier_id: str) -> str:
+    row = data.dossiers.get(dossier_id)
+    return str(row["code"]) if row else dossier_id[:8]
+
+
+def _flagged(data: ReviewData, dossier_id: str, detail: str) -> FlaggedDossier:
+    return FlaggedDossier(dossier_id, _code(data, dossier_id), detail)
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} ngày" if hours >= 48 else f"{hours:.1f} giờ"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(HCMC).strftime("%d/%m/%Y %H:%M")
+
+
+def _rates(flagged: Counter[str], sample: Counter[str], units: dict[str, str],
+           min_sample: int) -> list[OfficerRate]:
+    rates = [
+        OfficerRate(officer, units.get(officer, ""), flagged[officer], n,
+                    flagged[officer] / n if n >= min_sample else None)
+        for officer, n in sample.items() if flagged[officer]
+    ]
+    # Comparable rates first, highest first; small samples after, never ranked among them.
+    return sorted(rates, key=lambda r: (r.rate is None, -(r.rate or 0), -r.flagged))
+
+
+def _finished(steps: Iterable[Step]) -> Iterator[Step]:
+    return (s for s in steps if s.left_at is not None and s.accepted_at is not None)
+
+
+# ---- the flags -------------------------------------------------------------------------
+
+def stuck(data: ReviewData, t: Thresholds) -> RedFlag:
+    usual: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for s in _finished(data.steps):
+        worked = s.worked(data.now)
+        assert worked is not None
+        usual[(s.unit_code, s.procedure_code)].append(worked.total_seconds())
+    flagged = []
+    for s in data.steps:
+        worked = s.worked(data.now)
+        if worked is None:
+            continue
+        allowance = s.allowance
+        if allowance and allowance > timedelta() and worked > allowance * t.stuck_allowance_factor:
+            flagged.append(_flagged(data, s.dossier_id, (
+                f"{_hours(worked)} tại {s.unit_code}, gấp {worked / allowance:.1f} lần "
+                f"thời gian cho phép ({_hours(allowance)})"
+                + ("" if s.left_at else " — vẫn đang nằm tại đây"))))
+            continue
+        peers = usual[(s.unit_code, s.procedure_code)]
+        if s.left_at is None and len(peers) >= t.min_sample:
+            p90 = _percentile(peers, t.stuck_percentile)
+            if worked.total_seconds() > p90:
+                flagged.append(_flagged(data, s.dossier_id, (
+                    f"Đang nằm {_hours(worked)} tại {s.unit_code}, lâu hơn 90% hồ sơ cùng "
+                    f"thủ tục đã xử lý tại đây ({_hours(timedelta(seconds=p90))}; "
+                    f"mẫu {len(peers)})")))
+    return RedFlag("stuck", flagged)
+
+
+def queue_jumping(data: ReviewData, t: Thresholds) -> RedFlag:
+    """Files finished while older files of the same procedure still waited at the same unit."""
+    groups: dict[tuple[str, str], list[Step]] = defaultdict(list)
+    for s in data.steps:
+        if s.accepted_at is not None:
+            groups[(s.unit_code, s.procedure_code)].append(s)
+    never = datetime.max.replace(tzinfo=UTC)
+    flagged, jumped, finished = [], Counter[str](), Counter[str]()
+    units: dict[str, str] = {}
+    for steps in groups.values():
+        steps.sort(key=lambda s: s.accepted_at or never)
+        waiting_until: list[datetime] = []  # sorted left times of files already waiting
+        older = 0
+        for s in steps:
+            assert s.accepted_at is not None
+            while older < len(steps) and (
+                    steps[older].accepted_at or never) + t.queue_jump_grace < s.accepted_at:
+                o = steps[older]
+                # A file waiting for the citizen's documents may rightly be overtaken.
+                if o.paused == timedelta():
+                    bisect.insort(waiting_until, o.left_at or never)
+                older += 1
+            if s.left_at is None or s.officer_id is None:
+                continue
+            finished[s.officer_id] += 1
+            units[s.officer_id] = s.unit_code
+            overtaken = len(waiting_until) - bisect.bisect_right(waiting_until, s.left_at)
+            if overtaken >= t.queue_jump_min_overtaken:
+                jumped[s.officer_id] += 1
+                flagged.append(_flagged(data, s.dossier_id, (
+                    f"Xử lý xong tại {s.unit_code} lúc {_local(s.left_at)} trong khi "
+                    f"{overtaken} hồ sơ cùng thủ tục đến trước vẫn đang chờ")))
+    return RedFlag("queue_jumping", flagged,
+                   _rates(jumped, finished, units, t.min_sample))
+
+
+def repeated_supplements(data: ReviewData, t: Thresholds) -> RedFlag:
+    requests: dict[str, list[Row]] = defaultdict(list)
+    for p in data.pauses:
+        requests[p["dossier_id"]].append(p)
+    flagged = [
+        _flagged(data, dossier_id, f"{len(ps)} lần yêu cầu bổ sung"
+                 + (" (lần sau không có giải trình)" if not all(p["justified"] for p in ps[1:])
+                    else " (có giải trình)"))
+        for dossier_id, ps in requests.items() if len(ps) >= 2
+    ]
+    return RedFlag("repeated_supplements", flagged)
+
+
+def supplement_rates(data: ReviewData, t: Thresholds) -> RedFlag:
+    """Officers who ask for supplements far more often than their unit."""
+    requested = Counter(p["officer_id"] for p in data.pauses if p["request_number"] == 1)
+    handled: Counter[str] = Counter()
+    units: dict[str, str] = {}
+    unit_requests: Counter[str] = Counter()
+    unit_handled: Counter[str] = Counter()
+    for s in _finished(data.steps):
+        if s.officer_id:
+            handled[s.officer_id] += 1
+            units[s.officer_id] = s.unit_code
+            unit_handled[s.unit_code] += 1
+    for officer, n in requested.items():
+        # A request also ends a desk's work on the file for a while: count it as handled.
+        handled[officer] += n
+        unit_requests[units.get(officer, "")] += n
+        unit_handled[units.get(officer, "")] += n
+    officers = []
+    for officer, n in handled.items():
+        unit = units.get(officer, "")
+        unit_n = unit_handled[unit]
+        if n < t.min_sample or unit_n < t.min_sample or not requested[officer]:
+            continue
+        rate, unit_rate = requested[officer] / n, unit_requests[unit] / unit_n
+        if rate > t.supplement_rate_factor * unit_rate:
+            officers.append(OfficerRate(officer, unit, requested[officer], n, rate))
+    return RedFlag("supplement_rates", [], sorted(officers, key=lambda r: -(r.rate or 0)))
+
+
+def late_without_apology(data: ReviewData, calendar: WorkingCalendar) -> RedFlag:
+    today = data.now.astimezone(HCMC).date()
+    flagged = []
+    for d in data.dossiers.values():
+        if d["extensions"] or d["withdrawn_at"]:
+            continue
+        ready = d["result_ready_at"]
+        if ready is not None:
+            finished = ready.astimezone(HCMC).date()
+            if finished > d["due_date"]:
+                late_by = calendar.working_days_between(d["due_date"], finished)
+                flagged.append(_flagged(data, d["dossier_id"], (
+                    f"Có kết quả ngày {finished:%d/%m/%Y}, trễ {late_by} ngày làm việc so với "
+                    f"hẹn {d['due_date']:%d/%m/%Y}, không có phiếu xin lỗi")))
+        elif today > d["due_date"] and not _paused_now(data, d["dossier_id"]):
+            flagged.append(_flagged(data, d["dossier_id"], (
+                f"Quá hẹn {d['due_date']:%d/%m/%Y} "
+                f"({calendar.working_days_between(d['due_date'], today)} ngày làm việc), "
+                "chưa có kết quả và chưa có phiếu xin lỗi")))
+    return RedFlag("late_without_apology", flagged)
+
+
+def _paused_now(data: ReviewData, dossier_id: str) -> bool:
+    return any(p["provided_at"] is None for p in data.pauses_of(dossier_id))
+
+
+def moved_more_than_once(data: ReviewData) -> RedFlag:
+    return RedFlag("moved_more_than_once", [
+        _flagged(data, d["dossier_id"], (
+            f"Hẹn trả đã dời {d['extensions']} lần: {d['first_due_date']:%d/%m/%Y} → "
+            f"{d['due_date']:%d/%m/%Y}"))
+        for d in data.dossiers.values() if d["extensions"] >= 2
+    ])
+
+
+def favours_flag(data: ReviewData, t: Thresholds) -> RedFlag:
+    """A few files handled very fast by an officer whose other files of the kind wait long."""
+    groups: dict[tuple[str, str], list[tuple[Step, timedelta]]] = defaultdict(list)
+    for s in _finished(data.steps):
+        worked = s.worked(data.now)
+        if s.officer_id and worked is not None:
+            groups[(s.officer_id, s.procedure_code)].append((s, worked))
+    flagged = []
+    for (officer, procedure), handled in groups.items():
+        if len(handled) < t.min_sample:
+            continue
+        usual = timedelta(seconds=statistics.median(w.total_seconds() for _, w in handled))
+        if usual < t.favour_min_usual:
+            continue
+        fast = [(s, w) for s, w in handled if w < usual * t.favour_fast_share]
+        if 0 < len(fast) <= t.favour_max_share * len(handled):
+            flagged += [_flagged(data, s.dossier_id, (
+                f"{officer} xử lý trong {_hours(w)}, trong khi thường mất {_hours(usual)} "
+                f"cho thủ tục {procedure} ({len(fast)}/{len(handled)} hồ sơ nhanh bất thường)"))
+                for s, w in fast]
+    return RedFlag("favours", flagged)
+
+
+def off_route(data: ReviewData) -> RedFlag:
+    return RedFlag("off_route", [
+        _flagged(data, s.dossier_id,
+                 f"Chuyển {s.from_unit} → {s.unit_code} ngoài quy trình lúc {_local(s.arrived_at)}")
+        for s in data.steps if s.off_route
+    ])
+
+
+def ping_pong(data: ReviewData, t: Thresholds) -> RedFlag:
+    pairs: Counter[tuple[str, frozenset[str]]] = Counter()
+    for s in data.steps:
+        if s.from_unit:
+            pairs[(s.dossier_id, frozenset((s.from_unit, s.unit_code)))] += 1
+    return RedFlag("ping_pong", [
+        _flagged(data, dossier_id,
+                 f"{n} lần chuyển qua lại giữa {' và '.join(sorted(units))}")
+        for (dossier_id, units), n in pairs.items() if n >= t.ping_pong_transfers
+    ])
+
+
+def long_transit(data: ReviewData, t: Thresholds) -> RedFlag:
+    flagged = []
+    for s in data.steps:
+        if s.from_unit is None:
+            continue
+        transit = (s.accepted_at or data.now) - s.arrived_at
+        if transit > t.long_transit:
+            state = "" if s.accepted_at else " — chưa được tiếp nhận"
+            flagged.append(_flagged(data, s.dossier_id, (
+                f"{_hours(transit)} đi đường {s.from_unit} → {s.unit_code}{state}")))
+    return RedFlag("long_transit", flagged)
+
+
+def backdated(data: ReviewData, t: Thresholds) -> RedFlag:
+    flagged = []
+    for e in data.events:
+        limit = t.backdating_delivery if e["kind"] == "Delivered" else t.backdating
+        delay = timedelta(seconds=e["recording_delay_s"])
+        if delay > limit:
+            flagged.append(_flagged(data, e["dossier_id"], (
+                f"{e['kind']} ghi ngày {_local(e['occurred_at'])} nhưng nhập vào hệ thống "
+                f"{_local(e['recorded_at'])} (sau {_hours(delay)}), bởi {e['actor_id']}")))
+    return RedFlag("backdated", flagged)
+
+
+def out_of_order(data: ReviewData) -> RedFlag:
+    return RedFlag("out_of_order", [
+        _flagged(data, e["dossier_id"], (
+            f"{e['kind']} (bước {e['version']}) ghi thời điểm {_local(e['occurred_at'])}, "
+            f"sớm hơn bước trước đó ({_local(e['previous_occurred_at'])})"))
+        for e in data.out_of_order
+    ])
+
+
+def clock_gaming(data: ReviewData, t: Thresholds, calendar: WorkingCalendar) -> RedFlag:
+    flagged = []
+    stops = [(p["dossier_id"], p["requested_at"], p["due_date"], "Yêu cầu bổ sung")
+             for p in data.pauses]
+    stops += [(e["dossier_id"], e["occurred_at"], data.dossiers[e["dossier_id"]]["due_date"],
+               "Từ chối") for e in data.events
+              if e["kind"] == "Rejected" and e["dossier_id"] in data.dossiers]
+    for dossier_id, at, due, what in stops:
+        day = at.astimezone(HCMC).date()
+        if day <= due and calendar.working_days_between(day, due) < t.clock_gaming_working_days:
+            flagged.append(_flagged(data, dossier_id, (
+                f"{what} lúc {_local(at)}, sát hạn trả {due:%d/%m/%Y}")))
+    return RedFlag("clock_gaming", flagged)
+
+
+def brokers(data: ReviewData, t: Thresholds, suspicious: set[str]) -> RedFlag:
+    by_phone: dict[str, list[str]] = defaultdict(list)
+    for d in data.dossiers.values():
+        by_phone[d["phone_hash"]].append(d["dossier_id"])
+    flagged = []
+    for ids in by_phone.values():
+        hits = [i for i in ids if i in suspicious]
+        if len(ids) >= t.broker_dossiers and len(hits) >= t.broker_suspicious:
+            flagged += [_flagged(data, i, (
+                f"Cùng một số điện thoại trên {len(ids)} hồ sơ; {len(hits)} hồ sơ trong đó "
+                "được xử lý nhanh bất thường hoặc vượt lượt"
+                + (" — hồ sơ này là một trong số đó" if i in hits else "")))
+                for i in ids]
+    return RedFlag("brokers", flagged)
+
+
+def off_hours(data: ReviewData, t: Thresholds) -> RedFlag:
+    flagged, counts, units = [], Counter[str](), {}
+    for e in data.events:
+        if not e["off_hours"] or e["kind"] == "Delivered":
+            continue  # results reach citizens whenever they are home
+        dossier = data.dossiers.get(e["dossier_id"])
+        if e["kind"] == "Received" and dossier and dossier["channel"] == "online":
+            continue  # citizens file online at any hour
+        counts[e["actor_id"]] += 1
+        units[e["actor_id"]] = e["actor_unit"]
+        flagged.append(_flagged(data, e["dossier_id"], (
+            f"{e['kind']} lúc {_local(e['occurred_at'])}, ngoài giờ làm việc, "
+            f"bởi {e['actor_id']}")))
+    officers = [OfficerRate(o, units[o], n, n, None) for o, n in counts.most_common()]
+    return RedFlag("off_hours", flagged, officers)
+
+
+def bad_ratings(data: ReviewData) -> RedFlag:
+    flagged = []
+    for d in data.dossiers.values():
+        reasons = []
+        if d.get("came_back"):
+            reasons.append("phải đi lại nhiều lần")
+        if d.get("unofficial_request"):
+            reasons.append("bị đòi hỏi ngoài quy định")
+        if reasons:
+            flagged.append(_flagged(data, d["dossier_id"],
+                                    "Công dân đánh giá: " + ", ".join(reasons)))
+    return RedFlag("bad_ratings", flagged)
+
+
+def with_thresholds(base: Thresholds, **overrides: Any) -> Thresholds:
+    return replace(base, **overrides)

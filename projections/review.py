@@ -1,0 +1,265 @@
+"""The inspectors' read model: every dossier event, every stay at a desk, every dossier.
+
+Analytics and red flags are computed from these rows, which are themselves derived only
+from the event log (rebuild from zero gives the same rows). Each event becomes plain
+INSERT/UPDATE statements keyed by the dossier, so the projection never reads while writing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import singledispatch
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+
+from domain.dossier import Dossier
+from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
+from projections.desk_queue import phone_hash
+from projections.dossier_projection import DossierProjection
+from projections.read_model import (
+    PostgresReadModel,
+    ReadModel,
+    Row,
+    SqlExpression,
+    SQLiteReadModel,
+    row_change,
+)
+
+Statement = tuple[str, dict[str, Any]]
+
+# An action this close to the edge of office hours still counts as within them.
+OFFICE_HOURS_GRACE = timedelta(minutes=30)
+_CALENDAR = WorkingCalendar()
+
+
+def is_off_hours(moment: datetime, calendar: WorkingCalendar = _CALENDAR) -> bool:
+    local = moment.astimezone(HCMC)
+    if not calendar.is_working_day(local.date()):
+        return True
+    for opens, closes in OFFICE_HOURS:
+        start = datetime.combine(local.date(), opens, tzinfo=HCMC) - OFFICE_HOURS_GRACE
+        end = datetime.combine(local.date(), closes, tzinfo=HCMC) + OFFICE_HOURS_GRACE
+        if start <= local <= end:
+            return False
+    return True
+
+
+class ReviewView(ReadModel):
+    tracking_name = "review"
+    tables = ("review_event", "review_step", "review_pause", "review_dossier")
+
+    def record(self, *, statements: list[Statement], tracking: Tracking) -> None:
+        self._write(tracking, *statements)
+
+    def rows(self, table: str, where: str = "", params: dict[str, Any] | None = None,
+             order: str = "") -> list[Row]:
+        """Rows of one review table; ``where`` and ``order`` are written by hoso, never users."""
+        assert table in self.tables
+        statement = f"SELECT * FROM {{p}}{table}"
+        if where:
+            statement += f" WHERE {where}"
+        if order:
+            statement += f" ORDER BY {order}"
+        return [_normalised(r) for r in self._select(statement, params or {})]
+
+    def out_of_order_events(self, where: str, params: dict[str, Any]) -> list[Row]:
+        """Events whose business time is earlier than the dossier's previous event's."""
+        statement = (
+            "SELECT * FROM (SELECT e.*, LAG(e.occurred_at) OVER ("
+            "PARTITION BY e.dossier_id ORDER BY e.version) AS previous_occurred_at "
+            f"FROM {{p}}review_event e WHERE {where}) w "
+            "WHERE w.occurred_at < w.previous_occurred_at ORDER BY w.dossier_id, w.version"
+        )
+        return [_normalised(r) for r in self._select(statement, params)]
+
+
+def _normalised(row: Row) -> Row:
+    """Times as aware datetimes and ids as text, whichever store the row came from."""
+    out: Row = {}
+    for key, value in row.items():
+        if isinstance(value, str) and key.endswith("_at"):
+            value = datetime.fromisoformat(value)
+        elif key.endswith("_date") and isinstance(value, str):
+            value = datetime.fromisoformat(value).date()
+        elif key == "dossier_id":
+            value = str(value)
+        out[key] = value
+    return out
+
+
+class SQLiteReviewView(ReviewView, SQLiteReadModel):
+    pass
+
+
+class PostgresReviewView(ReviewView, PostgresReadModel):
+    pass
+
+
+class ReviewProjection(DossierProjection[ReviewView]):
+    name = "review"
+
+    def apply(self, e: Dossier.Event, tracking: Tracking) -> None:
+        dossier_id = str(e.originator_id)
+        event_row = {
+            "dossier_id": dossier_id, "version": e.originator_version, "kind": type(e).__name__,
+            "actor_id": e.actor_id, "actor_unit": e.actor_unit, "occurred_at": e.occurred_at,
+            "recorded_at": e.timestamp,
+            "recording_delay_s": int((e.timestamp - e.occurred_at).total_seconds()),
+            "off_hours": int(is_off_hours(e.occurred_at)),
+        }
+        statements = [row_change("review_event", "dossier_id", event_row, created=True)]
+        statements += _review_statements(e)
+        self.view.record(statements=statements, tracking=tracking)
+
+
+def _close_step(e: Dossier.Event) -> Statement:
+    """The stay at the current desk ends: the dossier left, or the desk produced the result."""
+    return (
+        "UPDATE {p}review_step SET left_at = %(left_at)s, left_by = %(left_by)s, "
+        "officer_id = %(officer_id)s WHERE dossier_id = %(dossier_id)s AND left_at IS NULL",
+        {"left_at": e.occurred_at, "left_by": type(e).__name__, "officer_id": e.actor_id,
+         "dossier_id": str(e.originator_id)},
+    )
+
+
+def _open_step(e: Dossier.Event, *, procedure_code: str | SqlExpression, unit_code: str,
+               accepted_at: datetime | None, step_due_at: datetime | None,
+               from_unit: str | None = None, route_position: int | None = None,
+               off_route: bool = False) -> Statement:
+    params = {"dossier_id": str(e.originator_id), "opened_version": e.originator_version,
+              "unit_code": unit_code, "from_unit": from_unit, "route_position": route_position,
+              "off_route": int(off_route), "arrived_at": e.occurred_at,
+              "accepted_at": accepted_at, "step_due_at": step_due_at}
+    columns = ", ".join(["procedure_code", *params])
+    values = ", ".join([
+        procedure_code.sql if isinstance(procedure_code, SqlExpression) else "%(procedure_code)s",
+        *(f"%({c})s" for c in params),
+    ])
+    if not isinstance(procedure_code, SqlExpression):
+        params["procedure_code"] = procedure_code
+    return f"INSERT INTO {{p}}review_step ({columns}) VALUES ({values})", params
+
+
+def _dossier_update(e: Dossier.Event, changes: dict[str, Any]) -> Statement:
+    return row_change("review_dossier", "dossier_id",
+                      {"dossier_id": str(e.originator_id)} | changes, created=False)
+
+
+_PROCEDURE_OF_DOSSIER = SqlExpression(
+    "(SELECT procedure_code FROM {p}review_dossier d WHERE d.dossier_id = %(dossier_id)s)"
+)
+
+
+@singledispatch
+def _review_statements(e: Dossier.Event) -> list[Statement]:
+    return []
+
+
+@_review_statements.register
+def _(e: Dossier.Received) -> list[Statement]:
+    dossier = {
+        "dossier_id": str(e.originator_id), "code": e.code, "procedure_code": e.procedure_code,
+        "receiving_unit": e.receiving_unit, "channel": e.channel,
+        "phone_hash": phone_hash(e.applicant["phone"]), "received_at": e.occurred_at,
+        "first_due_date": e.due_date, "due_date": e.due_date,
+    }
+    return [
+        row_change("review_dossier", "dossier_id", dossier, created=True),
+        _open_step(e, procedure_code=e.procedure_code, unit_code=e.receiving_unit,
+                   accepted_at=e.occurred_at, step_due_at=e.step_due_at, route_position=0),
+    ]
+
+
+@_review_statements.register
+def _(e: Dossier.Transferred) -> list[Statement]:
+    return [
+        _close_step(e),
+        _open_step(e, procedure_code=_PROCEDURE_OF_DOSSIER, unit_code=e.to_unit,
+                   accepted_at=None if e.awaits_acceptance else e.occurred_at,
+                   step_due_at=None, from_unit=e.from_unit, route_position=e.route_position,
+                   off_route=e.off_route),
+    ]
+
+
+@_review_statements.register
+def _(e: Dossier.TransferAccepted) -> list[Statement]:
+    return [(
+        "UPDATE {p}review_step SET accepted_at = %(accepted_at)s, step_due_at = %(step_due_at)s "
+        "WHERE dossier_id = %(dossier_id)s AND left_at IS NULL",
+        {"accepted_at": e.occurred_at, "step_due_at": e.step_due_at,
+         "dossier_id": str(e.originator_id)},
+    )]
+
+
+@_review_statements.register
+def _(e: Dossier.SupplementRequested) -> list[Statement]:
+    # The due date the request was made against is the dossier's due date at that moment.
+    pause = (
+        "INSERT INTO {p}review_pause (dossier_id, request_number, unit_code, officer_id, "
+        "requested_at, justified, due_date) VALUES (%(dossier_id)s, %(request_number)s, "
+        "%(unit_code)s, %(officer_id)s, %(requested_at)s, %(justified)s, "
+        "(SELECT due_date FROM {p}review_dossier d WHERE d.dossier_id = %(dossier_id)s))",
+        {"dossier_id": str(e.originator_id), "request_number": e.request_number,
+         "unit_code": e.actor_unit, "officer_id": e.actor_id, "requested_at": e.occurred_at,
+         "justified": int(bool(e.justification))},
+    )
+    return [pause, _dossier_update(e, {"supplement_requests": e.request_number})]
+
+
+@_review_statements.register
+def _(e: Dossier.SupplementProvided) -> list[Statement]:
+    return [
+        ("UPDATE {p}review_pause SET provided_at = %(provided_at)s "
+         "WHERE dossier_id = %(dossier_id)s AND provided_at IS NULL",
+         {"provided_at": e.occurred_at, "dossier_id": str(e.originator_id)}),
+        _dossier_update(e, {
+            "due_date": e.due_date,
+            "paused_working_days": SqlExpression(
+                f"paused_working_days + {int(e.paused_working_days)}"),
+        }),
+    ]
+
+
+@_review_statements.register
+def _(e: Dossier.Extended) -> list[Statement]:
+    return [_dossier_update(e, {"due_date": e.due_date, "extensions": e.extension_number,
+                                "last_extended_at": e.occurred_at})]
+
+
+def _result(e: Dossier.Event, kind: str) -> list[Statement]:
+    return [_close_step(e), _dossier_update(e, {
+        "result_kind": kind, "result_ready_at": e.occurred_at, "result_by": e.actor_id})]
+
+
+@_review_statements.register
+def _(e: Dossier.Signed) -> list[Statement]:
+    return _result(e, "signed")
+
+
+@_review_statements.register
+def _(e: Dossier.Rejected) -> list[Statement]:
+    # A refusal also ends any wait for documents.
+    return [*_result(e, "rejected"), _end_open_pause(e)]
+
+
+@_review_statements.register
+def _(e: Dossier.Withdrawn) -> list[Statement]:
+    return [_close_step(e), _end_open_pause(e),
+            _dossier_update(e, {"withdrawn_at": e.occurred_at})]
+
+
+def _end_open_pause(e: Dossier.Event) -> Statement:
+    return ("UPDATE {p}review_pause SET provided_at = %(ended_at)s "
+            "WHERE dossier_id = %(dossier_id)s AND provided_at IS NULL",
+            {"ended_at": e.occurred_at, "dossier_id": str(e.originator_id)})
+
+
+@_review_statements.register
+def _(e: Dossier.Dispatched) -> list[Statement]:
+    return [_close_step(e)]
+
+
+@_review_statements.register
+def _(e: Dossier.Delivered) -> list[Statement]:
+    return [_dossier_update(e, {"delivered_at": e.occurred_at})]
