@@ -51,6 +51,11 @@ class Staff:
     def may_sign(self) -> bool:
         return Role.SIGNING_OFFICER in self.roles
 
+    @property
+    def may_review(self) -> bool:
+        """Inspectors and administrators read audit trails, analytics and red flags."""
+        return bool(self.roles & {Role.INSPECTOR, Role.ADMINISTRATOR})
+
 
 class Allotment(StrEnum):
     WORKING_DAYS = "working_days"

@@ -24,7 +24,7 @@ from domain.application import HosoApplication
 from domain.errors import DomainError
 from projections.runners import ReadModels
 from projections.store import Store
-from web import admin, clerk, counter, public, queue
+from web import admin, clerk, counter, public, queue, red_flags
 from web.accounts import StaffAccounts, open_accounts
 from web.labels import Label
 from web.services import Services
@@ -151,6 +151,7 @@ def create_app(
         Route("/dossiers/{dossier_id}/receipt", clerk.receipt, methods=["GET"]),
         Route("/dossiers/{dossier_id}/apology/{number}", clerk.apology, methods=["GET"]),
         Route("/dossiers/{dossier_id}/{action}", clerk.act, methods=["POST"]),
+        Route("/red-flags", red_flags.red_flag_page, methods=["GET"]),
         Route("/t/{token}", public.status_page, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -137,6 +137,7 @@ async def signin(request: Request) -> Response:
         "unit_name": services.directory.unit_name(staff.unit_code),
         # For the menu only; every route checks roles itself.
         "administers": Role.ADMINISTRATOR in staff.roles,
+        "reviews": staff.may_review,
     }
     return RedirectResponse(next_path, status_code=303)
 

@@ -1,0 +1,83 @@
+"""The red-flag page, as inspectors and others see it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from domain.application import HosoApplication
+from projections.store import Store
+from tests.conftest import FakeClock
+from tests.helpers import receive
+from tests.test_web import PASSWORD, sign_in
+from web.accounts import StaffAccounts
+from web.app import create_app
+
+
+@pytest.fixture
+def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
+    for user in ("thanhtra", "quantri", "tiepnhan"):
+        accounts.set_password(user, PASSWORD)
+    with TestClient(create_app(store, app, accounts)) as client:
+        yield client
+
+
+def settle(client: TestClient, notification_id: int) -> None:
+    assert client.app.state.services.read_models.wait(notification_id, timeout=10)  # type: ignore[attr-defined]
+
+
+def test_an_inspector_sees_an_off_route_transfer_explained(
+        web: TestClient, app: HosoApplication) -> None:
+    d = receive(app)
+    outcome = app.transfer(d.dossier_id, expected_version=None, actor_id="tiepnhan",
+                           to_unit="STC-DKKD", note="Xin ý kiến phối hợp")
+    settle(web, outcome.notification_id)
+    sign_in(web, "thanhtra")
+    page = web.get("/red-flags")
+    assert page.status_code == 200
+    section = page.text.split('id="off_route"')[1].split("</section>")[0]
+    code = app.dossier(d.dossier_id).code
+    assert f'<a href="/dossiers/{d.dossier_id}/audit">{code}</a>' in section
+    assert "Chuyển TTHCC → STC-DKKD ngoài quy trình" in section
+    assert "không nằm trong quy trình của thủ tục" in section  # the explanation
+    assert "1 hồ sơ tiếp nhận trong kỳ" in page.text
+
+
+def test_the_unit_filter_and_an_empty_period(web: TestClient, app: HosoApplication,
+                                             clock: FakeClock) -> None:
+    d = receive(app)
+    outcome = app.transfer(d.dossier_id, expected_version=None, actor_id="tiepnhan",
+                           to_unit="STC-DKKD", note="Phối hợp")
+    settle(web, outcome.notification_id)
+    sign_in(web, "quantri")
+    code = app.dossier(d.dossier_id).code
+    assert code in web.get("/red-flags?unit=STC-DKKD").text
+    assert code not in web.get("/red-flags?unit=STP-HCTP").text
+    empty = web.get("/red-flags?from=2020-01-01&to=2020-02-01")
+    assert "0 hồ sơ tiếp nhận trong kỳ" in empty.text
+    assert code not in empty.text
+
+
+def test_bad_dates_are_refused_in_words(web: TestClient) -> None:
+    sign_in(web, "thanhtra")
+    page = web.get("/red-flags?from=hôm-qua")
+    assert page.status_code == 400
+    assert "không phải là ngày hợp lệ" in page.text
+    backwards = web.get("/red-flags?from=2026-11-20&to=2026-11-01")
+    assert backwards.status_code == 400
+    assert "Ngày kết thúc phải sau ngày bắt đầu" in backwards.text
+
+
+def test_clerks_and_strangers_may_not_see_red_flags(web: TestClient) -> None:
+    stranger = web.get("/red-flags", follow_redirects=False)
+    assert stranger.status_code == 303
+    assert stranger.headers["location"].startswith("/signin")
+    sign_in(web, "tiepnhan")
+    refused = web.get("/red-flags")
+    assert refused.status_code == 403
+    assert "dành cho thanh tra và quản trị viên" in refused.text
+    assert "Red flags" not in refused.text.split("<main")[0]  # not in a clerk's menu
