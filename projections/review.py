@@ -63,6 +63,19 @@ class ReviewView(ReadModel):
             statement += f" ORDER BY {order}"
         return [_normalised(r) for r in self._select(statement, params or {})]
 
+    def actions(self, *, officer: str | None = None, unit: str | None = None,
+                start: datetime, end: datetime, limit: int = 1000) -> list[Row]:
+        """What an officer (or everyone in a unit) did in [start, end), newest first."""
+        column, value = ("actor_id", officer) if officer else ("actor_unit", unit)
+        statement = (
+            "SELECT e.*, d.code, d.procedure_code FROM {p}review_event e "
+            "JOIN {p}review_dossier d ON d.dossier_id = e.dossier_id "
+            f"WHERE e.{column} = %(value)s AND e.occurred_at >= %(start)s "
+            "AND e.occurred_at < %(end)s ORDER BY e.occurred_at DESC LIMIT %(limit)s"
+        )
+        return [_normalised(r) for r in self._select(
+            statement, {"value": value, "start": start, "end": end, "limit": limit})]
+
     def out_of_order_events(self, where: str, params: dict[str, Any]) -> list[Row]:
         """Events whose business time is earlier than the dossier's previous event's."""
         statement = (

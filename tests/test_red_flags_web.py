@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
@@ -81,3 +82,30 @@ def test_clerks_and_strangers_may_not_see_red_flags(web: TestClient) -> None:
     assert refused.status_code == 403
     assert "dành cho thanh tra và quản trị viên" in refused.text
     assert "Red flags" not in refused.text.split("<main")[0]  # not in a clerk's menu
+
+
+def test_an_officers_history_lists_what_they_did_in_the_period(
+        web: TestClient, app: HosoApplication, clock: FakeClock) -> None:
+    first = receive(app)
+    clock.advance(days=2)
+    second = receive(app)
+    outcome = app.transfer(second.dossier_id, expected_version=None, actor_id="tiepnhan",
+                           to_unit="STP-HCTP")
+    settle(web, outcome.notification_id)
+    sign_in(web, "thanhtra")
+    page = web.get("/officers/tiepnhan")
+    assert page.status_code == 200
+    assert "Lịch sử thao tác của Nguyễn Thị Lan" in page.text
+    assert "Tiếp nhận hồ sơ <span class=\"en\">Dossier received</span>: 2" in page.text
+    assert "Chuyển hồ sơ <span class=\"en\">Dossier transferred</span>: 1" in page.text
+    codes = [app.dossier(d.dossier_id).code for d in (first, second)]
+    # Newest first; a period that ends before the second receipt shows only the first.
+    assert page.text.index(codes[1]) < page.text.index(codes[0])
+    day_one = clock().date() - timedelta(days=2)
+    narrow = web.get(f"/officers/tiepnhan?from={day_one}&to={day_one}")
+    assert codes[0] in narrow.text and codes[1] not in narrow.text
+    unit = web.get("/units/STP-HCTP")
+    assert "Không có thao tác nào trong kỳ" in unit.text  # nobody there acted yet
+    assert web.get("/officers/nobody").status_code == 404
+    sign_in(web, "tiepnhan")
+    assert web.get("/officers/tiepnhan").status_code == 403

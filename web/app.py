@@ -24,7 +24,7 @@ from domain.application import HosoApplication
 from domain.errors import DomainError
 from projections.runners import ReadModels
 from projections.store import Store
-from web import admin, clerk, counter, public, queue, red_flags
+from web import admin, clerk, counter, history, public, queue, red_flags
 from web.accounts import StaffAccounts, open_accounts
 from web.labels import Label
 from web.services import Services
@@ -152,6 +152,8 @@ def create_app(
         Route("/dossiers/{dossier_id}/apology/{number}", clerk.apology, methods=["GET"]),
         Route("/dossiers/{dossier_id}/{action}", clerk.act, methods=["POST"]),
         Route("/red-flags", red_flags.red_flag_page, methods=["GET"]),
+        Route("/officers/{user_id}", history.officer_history, methods=["GET"]),
+        Route("/units/{unit_code}", history.unit_history, methods=["GET"]),
         Route("/t/{token}", public.status_page, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
