@@ -40,3 +40,4 @@ clean:
 # Benchmarks: long, never part of `make test`. Needs PostgreSQL (HOSO_BENCH_POSTGRES_URL).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.queue_page
+	$(BIN)/python -m bench.analytics_pages

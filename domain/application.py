@@ -5,7 +5,9 @@ Knows no HTTP and no SQL: the store is chosen by the eventsourcing environment i
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,7 +17,18 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
+from eventsourcing.utils import get_topic
 
+from domain.audit import (
+    AuditTrail,
+    ControlSlip,
+    Moment,
+    audit_events,
+    compare,
+    control_slip,
+    moment_state,
+    require_reviewer,
+)
 from domain.dossier import (
     Action,
     Actor,
@@ -29,6 +42,7 @@ from domain.dossier import (
 )
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.organisation import Directory, Staff
+from domain.reading import Page, ReadingLog, ReadingNotRecorded
 from domain.register import REGISTER_ID, OrganisationRegister
 from domain.working_days import HCMC, WorkingCalendar
 
@@ -122,10 +136,19 @@ DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
     Dossier.Withdrawn,
     Dossier.Dispatched,
     Dossier.Delivered,
+    Dossier.Rated,
 )
+
+_DOSSIER_TOPICS = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
 
 # How many times a receipt is retried when another clerk took the same code number.
 _RECEIPT_ATTEMPTS = 20
+# How many times a rating is tried again when the dossier changed under it (most often the
+# same form sent twice: the second try then says "already rated").
+_RATING_ATTEMPTS = 5
+# How many times a reading is retried when the same viewer's log moved on meanwhile (the
+# same person opening pages in several tabs at once).
+_READING_ATTEMPTS = 10
 
 
 class HosoApplication(Application[UUID]):
@@ -367,6 +390,35 @@ class HosoApplication(Application[UUID]):
             ),
         )
 
+    def rate(
+        self,
+        token: str,
+        dossier_id: UUID,
+        *,
+        satisfaction: int,
+        came_back: bool,
+        unofficial_request: bool,
+        comment: str,
+        occurred_at: datetime | None = None,
+    ) -> Outcome:
+        """The citizen's rating; the tracking token is the right to give it, once.
+
+        A double submit saves one ``Rated`` event: the slower save conflicts on the
+        dossier's version, and running the command again on the saved dossier refuses it
+        with ``AlreadyRated``.
+        """
+        for _ in range(_RATING_ATTEMPTS):
+            dossier = self._dossier(dossier_id)
+            dossier.rate(token=token, satisfaction=satisfaction, came_back=came_back,
+                         unofficial_request=unofficial_request, comment=comment,
+                         now=self.clock(), occurred_at=occurred_at)
+            try:
+                recordings = self.save(dossier)
+            except IntegrityError:
+                continue
+            return Outcome(dossier.id, _last_dossier_notification(recordings))
+        raise ConcurrentChange()
+
     # ---- administration ----------------------------------------------------------------
 
     def appoint_staff(self, *, admin_id: str, user_id: str, full_name: str, unit_code: str,
@@ -461,6 +513,56 @@ class HosoApplication(Application[UUID]):
             history=[_history_entry(e) for e in events],
         )
 
+    def open_dossier(self, dossier_id: UUID, *, viewer_id: str,
+                     page: Page = Page.DOSSIER) -> DossierSnapshot:
+        """The snapshot a page shows, once the reading is recorded (who, which, when)."""
+        snapshot = self.snapshot(dossier_id, viewer_id=viewer_id)
+        self._record_reading(dossier_id, viewer_id, page)
+        return snapshot
+
+    def audit_trail(self, dossier_id: UUID, *, inspector_id: str, as_of: Moment | None = None,
+                    compare_to: Moment | None = None) -> AuditTrail:
+        """Every event with its step times; the state as recorded at ``as_of`` (a recording
+        time, or a number of events; default: now) rebuilt from the event store, and what
+        changed since or until ``compare_to``. Inspectors and administrators only; the view
+        is recorded."""
+        require_reviewer(self.directory.member(inspector_id))
+        events = self._dossier_events(dossier_id)
+        trail_events = audit_events(events, self.directory, self.calendar)
+
+        def rebuild(version: int) -> Dossier:
+            dossier: object = self.repository.get(dossier_id, version=version)
+            assert isinstance(dossier, Dossier)
+            return dossier
+
+        first = moment_state(events, as_of, rebuild)
+        second = moment_state(events, compare_to, rebuild) if compare_to is not None else None
+        self._record_reading(dossier_id, inspector_id, Page.AUDIT_TRAIL)
+        received = events[0]
+        assert isinstance(received, Dossier.Received)
+        return AuditTrail(
+            dossier_id=dossier_id, code=received.code, procedure_code=received.procedure_code,
+            events=trail_events, as_of=first, compare_to=second,
+            diff=compare(first, second) if second is not None else None,
+        )
+
+    def control_slip(self, dossier_id: UUID, *, inspector_id: str) -> ControlSlip:
+        """The *phiếu kiểm soát quá trình giải quyết hồ sơ*. Reviewers only; recorded."""
+        require_reviewer(self.directory.member(inspector_id))
+        events = self._dossier_events(dossier_id)
+        # The header from the same events as the rows, even if one was added meanwhile.
+        current: object = self.repository.get(dossier_id, version=len(events))
+        assert isinstance(current, Dossier)
+        slip = control_slip(events, audit_events(events, self.directory, self.calendar),
+                            self.directory, current)
+        self._record_reading(dossier_id, inspector_id, Page.CONTROL_SLIP)
+        return slip
+
+    def readings(self, viewer_id: str, day: date) -> list[ReadingLog.DossierOpened]:
+        """The dossiers one member of staff opened on one local day, in order."""
+        return [e for e in self.repository.event_store.get(ReadingLog.create_id(viewer_id, day))
+                if isinstance(e, ReadingLog.DossierOpened)]
+
     def dossier(self, dossier_id: UUID) -> Dossier:
         """The aggregate itself, for the application's own callers (tests, the CLI)."""
         return self._dossier(dossier_id)
@@ -494,7 +596,42 @@ class HosoApplication(Application[UUID]):
             return None
         assert isinstance(dossier, Dossier)
         # Waiting for the newest position is enough for the page to show this dossier.
-        return Outcome(dossier.id, self.recorder.max_notification_id() or 0)
+        return Outcome(dossier.id, self._newest_dossier_position())
+
+    def _newest_dossier_position(self) -> int:
+        """The newest log position of a dossier event: read models track only those, so
+        waiting on a later reading or counter would time out."""
+        newest = self.recorder.max_notification_id() or 0
+        recent = self.recorder.select_notifications(
+            start=max(newest - 999, 1), limit=1000, topics=_DOSSIER_TOPICS)
+        return recent[-1].id if recent else newest
+
+    def _record_reading(self, dossier_id: UUID, viewer_id: str, page: Page) -> None:
+        """Append the reading to the viewer's log for today, retrying if another of their
+        pages wrote first; never show a page whose reading could not be recorded."""
+        viewer = self.directory.member(viewer_id)
+        for attempt in range(_READING_ATTEMPTS):
+            now = self.clock()
+            day = ReadingLog.day_of(now)
+            try:
+                log: object = self.repository.get(ReadingLog.create_id(viewer_id, day))
+            except AggregateNotFoundError:
+                log = ReadingLog(viewer_id, day, timestamp=now)
+            assert isinstance(log, ReadingLog)
+            log.record_opening(dossier_id=dossier_id, viewer=viewer, page=page, opened_at=now)
+            try:
+                self.save(log)
+                return
+            except IntegrityError:
+                # Jitter, so tabs that collided do not collide again on the next try.
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise ReadingNotRecorded()
+
+    def _dossier_events(self, dossier_id: UUID) -> list[Dossier.Event]:
+        events = list(self.repository.event_store.get(dossier_id))
+        if not events or not isinstance(events[0], Dossier.Received):
+            raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.")
+        return [e for e in events if isinstance(e, Dossier.Event)]
 
     def _actor(self, user_id: str) -> Actor:
         return Actor.of(self.directory.member(user_id))

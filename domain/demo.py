@@ -8,13 +8,14 @@ every event type, including late dossiers with and without an apology.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from domain.application import HosoApplication
 from domain.organisation import Procedure
-from domain.working_days import HCMC
+from domain.working_days import HCMC, OFFICE_HOURS
 
 _NAMES = ("Nguyễn Văn An", "Trần Thị Bích", "Lê Hoàng Long", "Phạm Thị Thu", "Huỳnh Minh Khoa",
           "Võ Thị Ngọc Anh", "Đặng Quốc Bảo", "Bùi Thị Hạnh", "Đỗ Thành Nhân", "Hồ Thị Mỹ Linh")
@@ -24,17 +25,26 @@ _STREETS = ("Lê Lợi, phường Sài Gòn", "Nguyễn Trãi, phường Chợ Q
 
 # (scenario, weight): most dossiers go the usual way.
 SCENARIOS: tuple[tuple[str, int], ...] = (
-    ("usual", 10), ("supplement", 3), ("second_supplement", 1), ("waiting_for_supplement", 1),
+    ("usual", 6), ("usual_in_progress", 4), ("supplement", 3), ("second_supplement", 1),
+    ("waiting_for_supplement", 1),
     ("rejected", 2), ("refusal_being_returned", 1), ("in_the_post", 1),
     ("ready_at_the_counter", 1),
     ("withdrawn", 1), ("late_with_apology", 2), ("late_without_apology", 2), ("off_route", 1),
-    ("not_yet_accepted", 1),
+    ("not_yet_accepted", 1), ("extended_twice", 1), ("ping_pong", 1), ("back_dated", 1),
+    ("clock_gaming", 1), ("night_work", 1),
+    # Weight 0: exactly once, among the first dossiers; bad ratings are rare.
+    ("rated_well", 2), ("rated_came_back", 0), ("rated_unofficial_request", 0),
+    ("refusal_rated", 1),
 )
 
 Step = Callable[[datetime], object]
 
 
-def load_demo(app: HosoApplication, *, dossiers: int = 60, seed: int = 2026,
+# One desk's month with enough files for the red flags' minimum samples.
+CLUSTER = 48
+
+
+def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
               progress: Callable[[], None] | None = None) -> int:
     """Receive ``dossiers`` dossiers and walk each through a scenario; how many were made."""
     rng = random.Random(seed)
@@ -42,16 +52,65 @@ def load_demo(app: HosoApplication, *, dossiers: int = 60, seed: int = 2026,
     procedures = list(app.directory.procedures.values())
     names = [name for name, _ in SCENARIOS]
     weights = [weight for _, weight in SCENARIOS]
-    for n in range(dossiers):
+    with_cluster = dossiers >= CLUSTER + len(SCENARIOS)
+    for n in range(dossiers - CLUSTER if with_cluster else dossiers):
         # The first few dossiers take each scenario once, so a small demo has them all.
         scenario = names[n] if n < len(names) else rng.choices(names, weights)[0]
         procedure = rng.choice(procedures)
-        days_ago = rng.uniform(32, 45) if scenario.startswith("late") else rng.uniform(2, 40)
+        days_ago = (rng.uniform(32, 45) if scenario in _LATE
+                    else rng.uniform(15, 30) if scenario in _PATTERNS
+                    else rng.uniform(1, 8) if scenario in _UNFINISHED
+                    else rng.uniform(20, 40) if scenario in _RATED else rng.uniform(2, 40))
         received = _office_time(now - timedelta(days=days_ago), rng)
-        _Walk(app, procedure, rng, now).run(scenario, received)
+        with _recording(app) as record_at:
+            _Walk(app, procedure, rng, now, record_at).run(scenario, received)
         if progress:
             progress()
+    if with_cluster:
+        with _recording(app) as record_at:
+            made = _favours_and_a_broker(app, rng, now, record_at, progress)
+            # A clerk of another department looks into two of them: nothing to do with her.
+            for n, dossier_id in enumerate(made[:2]):
+                record_at.at(_within_office_hours(now - timedelta(days=3, hours=n), app),
+                             timedelta())
+                app.open_dossier(dossier_id, viewer_id="dkkd")
     return dossiers
+
+
+# Dossiers left part-way on purpose: recent, so they show work in progress, not neglect.
+_UNFINISHED = ("usual_in_progress", "not_yet_accepted", "waiting_for_supplement")
+# Patterns the red flags look for: told in full, well in the past.
+_PATTERNS = ("ping_pong", "back_dated", "night_work", "off_route")
+_LATE = ("late_with_apology", "late_without_apology", "extended_twice", "clock_gaming")
+# Rated ones: old enough for the whole walk, and the rating after it, to have happened.
+_RATED = ("rated_well", "rated_came_back", "rated_unofficial_request", "refusal_rated")
+
+
+class _RecordingClock:
+    """The demo tells history as if it were typed in as it happened, minutes after each step.
+
+    Without it every demo event would look recorded weeks late — back-dated.
+    """
+
+    def __init__(self) -> None:
+        self.moment: datetime | None = None
+
+    def __call__(self) -> datetime:
+        assert self.moment is not None
+        return self.moment
+
+    def at(self, occurred: datetime, delay: timedelta = timedelta(minutes=12)) -> None:
+        self.moment = occurred + delay
+
+
+@contextmanager
+def _recording(app: HosoApplication) -> Iterator[_RecordingClock]:
+    clock, real = _RecordingClock(), app.clock
+    app.clock = clock
+    try:
+        yield clock
+    finally:
+        app.clock = real
 
 
 def _office_time(moment: datetime, rng: random.Random) -> datetime:
@@ -64,8 +123,9 @@ def _office_time(moment: datetime, rng: random.Random) -> datetime:
 
 class _Walk:
     def __init__(self, app: HosoApplication, procedure: Procedure, rng: random.Random,
-                 now: datetime) -> None:
+                 now: datetime, record_at: _RecordingClock) -> None:
         self.app, self.procedure, self.rng, self.now = app, procedure, rng, now
+        self.record_at = record_at
         units = procedure.route_units
         self.reception, self.specialist, self.leader = units[0], units[1], units[2]
         self.dossier_id: UUID | None = None
@@ -77,6 +137,7 @@ class _Walk:
     def run(self, scenario: str, received: datetime) -> None:
         a, rng = self.app, self.rng
         rid = self.member(self.reception)
+        self.record_at.at(received)
         outcome = a.receive(
             actor_id=rid, procedure_code=self.procedure.code,
             applicant_name=rng.choice(_NAMES),
@@ -88,12 +149,20 @@ class _Walk:
         self.dossier_id = outcome.dossier_id
         # Hours between steps; a slow desk now and then makes some dossiers late.
         pace = self.procedure.processing_days * rng.choice((1.5, 2.5, 3.0))
-        slow = pace * 4 if scenario.startswith("late") else pace
+        slow = pace * 4 if scenario in _LATE else pace
         steps = self._script(scenario, rid)
         when = received
-        for gap_factor, step in steps:
+        for n, (gap_factor, step) in enumerate(steps):
             when = when + timedelta(hours=rng.uniform(0.3, 1.0) * gap_factor * slow)
+            when = _within_office_hours(when, self.app)
+            if scenario == "night_work" and n == 2:
+                when = _saturday_night_after(when)
             if when > self.now - timedelta(minutes=10):
+                return
+            # A paper transfer typed in three days later: what back-dating looks like.
+            late_entry = scenario == "back_dated" and n == 0
+            self.record_at.at(when, timedelta(days=3) if late_entry else timedelta(minutes=12))
+            if self.record_at.moment and self.record_at.moment > self.now:
                 return
             step(when)
 
@@ -118,6 +187,14 @@ class _Walk:
                 missing_items=["Bản sao có chứng thực giấy tờ tùy thân"],
                 reason="Bản sao nộp kèm chưa được chứng thực", justification=justification,
                 occurred_at=t)
+
+        def supplement_on_due_day(t: datetime) -> object:
+            # Asked for on the morning of the due date: the clock stops just in time.
+            due = a.dossier(d).due_date
+            moment = datetime.combine(due, datetime.min.time(), tzinfo=HCMC) + timedelta(
+                hours=9)
+            self.record_at.at(moment)
+            return supplement()(moment)
 
         def provided(t: datetime) -> object:
             return a.provide_supplement(d, expected_version=None, actor_id=rid,
@@ -153,6 +230,12 @@ class _Walk:
             return a.deliver(d, expected_version=None, actor_id=courier,
                              recipient_name="Người nộp hồ sơ", occurred_at=t)
 
+        def rate(satisfaction: int, *, came_back: bool = False,
+                 unofficial_request: bool = False, comment: str = "") -> Step:
+            return lambda t: a.rate(a.dossier(d).tracking_token, d, satisfaction=satisfaction,
+                                    came_back=came_back, unofficial_request=unofficial_request,
+                                    comment=comment, occurred_at=t)
+
         def withdraw(t: datetime) -> object:
             return a.withdraw(d, expected_version=None, actor_id=rid,
                               reason="Công dân có đơn xin rút hồ sơ", occurred_at=t)
@@ -163,9 +246,12 @@ class _Walk:
         back: Script = [(0.5, transfer(lead, self.reception, "Chuyển trả kết quả")),
                         (0.3, accept(rid))]
         finish: Script = [(0.5, dispatch), (1.0, deliver)]
+        to_result: Script = to_specialist + to_leader + [(0.5, sign)] + back + finish
         stop = self.rng.randint(0, 12)
         scripts: dict[str, list[tuple[float, Step]]] = {
-            "usual": (to_specialist + to_leader + [(0.5, sign)] + back + finish)[:stop],
+            "usual": to_specialist + to_leader + [(0.5, sign)] + back + finish,
+            "usual_in_progress": (to_specialist + to_leader + [(0.5, sign)] + back
+                                  + finish)[:stop],
             "supplement": to_specialist + [(0.5, supplement()), (1.5, provided)] + to_leader
             + [(0.5, sign)] + back + finish,
             "second_supplement": to_specialist + [
@@ -185,8 +271,134 @@ class _Walk:
             "off_route": [(0.3, transfer(rid, "STP-HCTP" if self.specialist != "STP-HCTP"
                                          else "STC-DKKD", "Xin ý kiến phối hợp"))],
             "not_yet_accepted": [(0.3, transfer(rid, self.specialist))],
+            "extended_twice": to_specialist + [(0.6, extend), (0.6, extend)],
+            "ping_pong": to_specialist + to_leader + [
+                (0.3, transfer(lead, self.specialist, "Trả lại để làm rõ ý kiến")),
+                (0.3, accept(spec)), (0.5, transfer(spec, self.leader, "Trình ký lại")),
+                (0.3, accept(lead)), (0.5, sign)],
+            "back_dated": to_specialist + to_leader,
+            "clock_gaming": to_specialist + [(0.1, supplement_on_due_day)],
+            "night_work": to_specialist + to_leader,
+            "rated_well": to_result + [(0.5, rate(self.rng.choice((4, 5, 5)),
+                                                  comment="Cán bộ hướng dẫn tận tình."))],
+            "rated_came_back": to_specialist + [
+                (0.5, supplement()), (1.0, provided),
+                (0.5, supplement("Bản sao đã bổ sung bị mờ, không đọc được")), (1.0, provided)]
+            + to_leader + [(0.5, sign)] + back + finish
+            + [(0.5, rate(2, came_back=True,
+                          comment="Phải lên bổ sung hai lần; lần đầu không được báo đủ."))],
+            "rated_unofficial_request": to_result + [
+                (0.5, rate(1, came_back=True, unofficial_request=True,
+                           comment="Được gợi ý nộp thêm “phí làm nhanh” không có biên lai."))],
+            "refusal_rated": to_specialist + [
+                (1.0, reject), (0.5, transfer(spec, self.reception, "Trả hồ sơ")),
+                (0.3, accept(rid)), (0.5, rate(3, comment="Lý do từ chối được giải thích rõ."))],
         }
         return scripts[scenario]
+
+
+def _within_office_hours(moment: datetime, app: HosoApplication) -> datetime:
+    """Staff act in office hours: a step due at night happens at the next opening."""
+    local = moment.astimezone(HCMC)
+    for _ in range(30):
+        day = local.date()
+        if app.calendar.is_working_day(day):
+            for opens, closes in OFFICE_HOURS:
+                start = datetime.combine(day, opens, tzinfo=HCMC)
+                end = datetime.combine(day, closes, tzinfo=HCMC)
+                if local < end:
+                    return max(local, start + timedelta(minutes=local.minute % 20 + 5))
+        local = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=HCMC)
+    return local
+
+
+def _saturday_night_after(moment: datetime) -> datetime:
+    local = moment.astimezone(HCMC)
+    saturday = local.date() + timedelta(days=(5 - local.weekday()) % 7)
+    return datetime.combine(saturday, datetime.min.time(), tzinfo=HCMC) + timedelta(hours=21)
+
+
+def _favours_and_a_broker(app: HosoApplication, rng: random.Random, now: datetime,
+                          record_at: _RecordingClock,
+                          progress: Callable[[], None] | None) -> list[UUID]:
+    """A month at the judicial records desk, with enough files for the red flags' samples.
+
+    A second specialist arrives; most of her files wait days, but two files sharing a phone
+    with three others fly through (possible favours, overtaking older files, a broker).
+    Her colleague asks for missing documents on almost every other file.
+    """
+    procedure = app.directory.procedure("2.000488")
+    reception, specialist, leader = procedure.route_units[:3]
+    walk = _Walk(app, procedure, rng, now, record_at)
+    rid, spec = walk.member(reception), walk.member(specialist)
+    lead = walk.member(leader, signer=True)
+    start = _office_time(now - timedelta(days=40), rng)
+    record_at.at(start - timedelta(days=1))
+    app.appoint_staff(admin_id="quantri", user_id="hctp2", full_name="Lê Văn Tín",
+                      unit_code=specialist, roles=["specialist"])
+    broker_phone = "0909123456"
+    made = []
+    for n in range(CLUSTER):
+        newcomer = n % 2 == 0
+        favoured = n in (40, 44)
+        received = _within_office_hours(start + timedelta(hours=9 * n), app)
+        officer = "hctp2" if newcomer else spec
+        record_at.at(received)
+        d = app.receive(
+            actor_id=rid, procedure_code=procedure.code, applicant_name=rng.choice(_NAMES),
+            applicant_phone=broker_phone if favoured or n in (6, 18, 30)
+            else f"09{rng.randint(10_000_000, 99_999_999)}",
+            applicant_address=f"{rng.randint(1, 300)} {rng.choice(_STREETS)}, TP.HCM",
+            channel="counter", documents=list(procedure.documents), occurred_at=received,
+        ).dossier_id
+        made.append(d)
+        handed = _within_office_hours(received + timedelta(hours=1), app)
+        done = _within_office_hours(
+            handed + (timedelta(minutes=50) if favoured else timedelta(days=4)), app)
+        asks = not newcomer and n % 4 == 1
+
+        plan = [(handed, "hand_over"), (handed + timedelta(minutes=20), "open")]
+        if asks:
+            plan += [(done, "ask"), (_within_office_hours(done + timedelta(days=2), app),
+                                     "provided")]
+            done = _within_office_hours(done + timedelta(days=3), app)
+        plan += [(done, "onward"), (_within_office_hours(done + timedelta(hours=2), app),
+                                    "leader_opens"),
+                 (_within_office_hours(done + timedelta(hours=5), app), "sign")]
+        for moment, what in plan:
+            if moment > now - timedelta(minutes=30):
+                break
+            record_at.at(moment)
+            _cluster_step(app, what, d, moment, rid=rid, officer=officer, lead=lead,
+                          specialist=specialist, leader=leader,
+                          decision=f"{rng.randint(100, 9999)}/PLLTP")
+        if progress:
+            progress()
+    return made
+
+
+def _cluster_step(app: HosoApplication, what: str, d: UUID, t: datetime, *, rid: str,
+                  officer: str, lead: str, specialist: str, leader: str, decision: str) -> None:
+    if what == "hand_over":
+        app.transfer(d, expected_version=None, actor_id=rid, to_unit=specialist, occurred_at=t)
+    elif what == "open":
+        app.accept_transfer(d, expected_version=None, actor_id=officer, occurred_at=t)
+    elif what == "ask":
+        app.request_supplement(d, expected_version=None, actor_id=officer,
+                               missing_items=["Bản sao có chứng thực giấy khai sinh"],
+                               reason="Cần đối chiếu thông tin nhân thân", justification="",
+                               occurred_at=t)
+    elif what == "provided":
+        app.provide_supplement(d, expected_version=None, actor_id=rid,
+                               documents=["Bản sao có chứng thực giấy khai sinh"], occurred_at=t)
+    elif what == "onward":
+        app.transfer(d, expected_version=None, actor_id=officer, to_unit=leader, note="Trình ký",
+                     occurred_at=t)
+    elif what == "leader_opens":
+        app.accept_transfer(d, expected_version=None, actor_id=lead, occurred_at=t)
+    elif what == "sign":
+        app.sign(d, expected_version=None, actor_id=lead, decision_number=decision,
+                 decision_title=app.directory.procedure("2.000488").name_vi, occurred_at=t)
 
 
 def _end_of(day: date) -> datetime:

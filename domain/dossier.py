@@ -16,7 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AccessDenied, DomainError
+from domain.errors import AccessDenied, DomainError, NotFound
 from domain.organisation import Allotment, Procedure, Role, RouteStep, Staff, Unit, UnitKind
 from domain.text import clean_phone, clean_text
 from domain.working_days import HCMC, WorkingCalendar
@@ -66,6 +66,13 @@ def is_late(*, stage: Stage, due_date: date, result_ready_at: datetime | None,
     return (ready or now) > due_date
 
 
+def is_rateable(*, stage: Stage, rejected: bool, rated: bool) -> bool:
+    """The citizen may rate once the service is over for them: the result reached them, or
+    the application was refused (a refusal is an answer too, even before its letter is
+    handed over)."""
+    return not rated and (stage is Stage.DELIVERED or rejected)
+
+
 def stage_after_dispatch(method: DispatchMethod) -> Stage:
     return Stage.IN_POSTAL_TRANSIT if method is DispatchMethod.POST else Stage.AWAITING_PICKUP
 
@@ -105,6 +112,20 @@ _COUNTER_ACTIONS = frozenset({Action.WITHDRAW, Action.PROVIDE_SUPPLEMENT})
 
 # A unit outside the procedure's route gets this long for its step.
 OFF_ROUTE_STEP = RouteStep("", 1, Allotment.WORKING_DAYS)
+
+# Who rated: the citizen has no staff account, and is the only one holding the token.
+CITIZEN = "citizen"
+# 1 = very dissatisfied … 5 = very satisfied.
+SATISFACTION_LEVELS = range(1, 6)
+RATING_COMMENT_MAX_LENGTH = 1000
+
+
+class AlreadyRated(DomainError):
+    """The one rating a dossier allows was already given (often: the same form sent twice)."""
+
+    def __init__(self) -> None:
+        super().__init__("Bạn đã đánh giá hồ sơ này rồi. Xin cảm ơn!",
+                         "You have already rated this service. Thank you!")
 
 
 @dataclass(frozen=True)
@@ -254,6 +275,14 @@ class Dossier(Aggregate):
     class Delivered(Event):
         recipient_name: str
 
+    class Rated(Event):
+        """The citizen's one rating of the service, given with the tracking token."""
+
+        satisfaction: int  # 1 = very dissatisfied … 5 = very satisfied
+        came_back: bool  # had to come back more often than the appointments required
+        unofficial_request: bool  # was asked for anything the law does not list
+        comment: str
+
     # ---- receiving -------------------------------------------------------------------
 
     @classmethod
@@ -374,6 +403,8 @@ class Dossier(Aggregate):
         self.delivered_at: datetime | None = None
         self.recipient_name: str | None = None
         self.withdrawn_at: datetime | None = None
+        self.rated_at: datetime | None = None
+        self.satisfaction: int | None = None
 
     # ---- what may happen now ---------------------------------------------------------
 
@@ -885,6 +916,61 @@ class Dossier(Aggregate):
         self.delivered_at = occurred_at
         self.last_occurred_at = occurred_at
         self.stage = Stage.DELIVERED
+
+    # ---- the citizen's rating ------------------------------------------------------------
+    # Not an ``Action``: no member of staff may take it, and it is the one thing allowed
+    # after delivery, so it stays outside ``refusal`` and its "nothing after delivery" rule.
+
+    @property
+    def rateable(self) -> bool:
+        return is_rateable(stage=self.stage, rejected=self.rejected_at is not None,
+                           rated=self.rated_at is not None)
+
+    def rate(
+        self, *, token: str, satisfaction: int, came_back: bool, unofficial_request: bool,
+        comment: str, now: datetime, occurred_at: datetime | None = None,
+    ) -> None:
+        """Record the citizen's rating. ``occurred_at`` is only for ratings recorded later
+        (the demo loader); the public page rates "now"."""
+        # Bytes, because compare_digest refuses non-ASCII text and a URL may carry any.
+        if not secrets.compare_digest(token.encode(), self.tracking_token.encode()):
+            # The same answer as for an unknown dossier: a guessed id learns nothing.
+            raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.")
+        if self.rated_at is not None:
+            raise AlreadyRated()
+        if not self.rateable:
+            raise DomainError(
+                "Bạn có thể đánh giá sau khi nhận kết quả (hoặc khi hồ sơ bị từ chối).",
+                "You can rate the service once you have received the result (or once the "
+                "application was refused).",
+            )
+        if satisfaction not in SATISFACTION_LEVELS:
+            raise DomainError(
+                "Vui lòng chọn mức độ hài lòng, từ 1 (rất không hài lòng) đến 5 (rất hài lòng).",
+                "Please choose how satisfied you are, from 1 (very dissatisfied) to 5 "
+                "(very satisfied).",
+            )
+        text = clean_text(comment, label_vi="góp ý", label_en="comment",
+                          max_length=RATING_COMMENT_MAX_LENGTH, required=False)
+        if occurred_at is None:
+            # A rating follows the result by definition; a clerk's clock running a little
+            # ahead must not make it look recorded out of order.
+            occurred_at = max(now, self.last_occurred_at)
+        else:
+            _check_occurred_at(occurred_at, now, previous=self.last_occurred_at)
+        self._rated(
+            actor_id=CITIZEN, actor_unit=self.receiving_unit, occurred_at=occurred_at,
+            timestamp=now, satisfaction=satisfaction, came_back=came_back,
+            unofficial_request=unofficial_request, comment=text,
+        )
+
+    @event(Rated)
+    def _rated(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+               timestamp: datetime, satisfaction: int, came_back: bool,
+               unofficial_request: bool, comment: str) -> None:
+        # The stage and the last action's time stay: rating is not a step of the handling.
+        self.rated_at = occurred_at
+        self.satisfaction = satisfaction
 
 
 def _refusal_by_role(action: Action, actor: Actor) -> AccessDenied | None:

@@ -22,11 +22,33 @@ class WorkingCalendar:
         # True: a working day by decision (e.g. a swapped Saturday); False: a day off.
         self._overrides = dict(overrides or {})
         self._holidays = holidays.country_holidays("VN", language="vi")
+        self._working: dict[date, bool] = {}
 
     def is_working_day(self, day: date) -> bool:
         if day in self._overrides:
             return self._overrides[day]
-        return bool(self._holidays.is_working_day(day))
+        # Analytics ask about the same few hundred days millions of times.
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = bool(self._holidays.is_working_day(day))
+        return known
+
+    def office_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """Office hours elapsed between two moments (nights and days off do not count)."""
+        total = timedelta()
+        if end <= start:
+            return total
+        local_start, local_end = start.astimezone(HCMC), end.astimezone(HCMC)
+        day = local_start.date()
+        while day <= local_end.date():
+            if self.is_working_day(day):
+                for opens, closes in OFFICE_HOURS:
+                    lo = max(local_start, datetime.combine(day, opens, tzinfo=HCMC))
+                    hi = min(local_end, datetime.combine(day, closes, tzinfo=HCMC))
+                    if hi > lo:
+                        total += hi - lo
+            day += timedelta(days=1)
+        return total
 
     def holiday_name(self, day: date) -> str | None:
         name = self._holidays.get(day)

@@ -89,3 +89,9 @@ def _(e: Dossier.Dispatched) -> dict[str, Any]:
 @common_changes.register
 def _(e: Dossier.Delivered) -> dict[str, Any]:
     return {"stage": Stage.DELIVERED.value}
+
+
+@common_changes.register
+def _(e: Dossier.Rated) -> dict[str, Any]:
+    # The citizen's rating moves nothing: no stage, no holder, no clock.
+    return {}

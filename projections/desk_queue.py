@@ -177,6 +177,14 @@ class DeskQueueProjection(DossierProjection[DeskQueueView]):
         dossier_id = str(e.originator_id)
         if isinstance(e, Dossier.Delivered | Dossier.Withdrawn):
             statement = row_delete("desk_queue", "dossier_id", dossier_id)
+        elif isinstance(e, Dossier.Rated):
+            # Nothing on the desk changes, but a refusal rated before it is handed over is
+            # still queued, and the accept button posts the version: a stale one would send
+            # the clerk round a "reload and try again" loop. An UPDATE never brings back a
+            # delivered dossier's row.
+            statement = row_change("desk_queue", "dossier_id",
+                                   {"dossier_id": dossier_id, "version": e.originator_version},
+                                   created=False)
         else:
             row = {"dossier_id": dossier_id, "version": e.originator_version,
                    "updated_at": e.occurred_at} | common_changes(e) | _desk_changes(e)

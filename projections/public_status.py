@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import singledispatch
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
-from domain.dossier import DispatchMethod, Dossier, Stage, is_late
+from domain.dossier import DispatchMethod, Dossier, Stage, is_late, is_rateable
 from projections.changes import common_changes
 from projections.dossier_projection import DossierProjection
 from projections.read_model import (
@@ -42,6 +43,7 @@ class PublicStep:
 
 @dataclass(frozen=True)
 class PublicStatus:
+    dossier_id: UUID  # for the page's own commands (the rating); never shown
     procedure_code: str
     stage: Stage
     holder_unit: str
@@ -56,11 +58,18 @@ class PublicStatus:
     due_date_basis: dict[str, Any]
     notice: dict[str, Any] | None
     steps: list[PublicStep]
+    rated_at: datetime | None
 
     def is_late(self, today: date) -> bool:
         return is_late(stage=self.stage, due_date=self.due_date,
                        result_ready_at=self.result_ready_at, paused_at=self.paused_at,
                        today=today)
+
+    @property
+    def rateable(self) -> bool:
+        return is_rateable(stage=self.stage,
+                           rejected=any(s.kind == "Rejected" for s in self.steps),
+                           rated=self.rated_at is not None)
 
 
 class PublicStatusView(ReadModel):
@@ -70,25 +79,24 @@ class PublicStatusView(ReadModel):
     def record(
         self, *, dossier_id: str, version: int, kind: str, unit_code: str,
         occurred_at: datetime, changes: dict[str, Any], tracking: Tracking,
-        created: bool = False,
+        created: bool = False, on_timeline: bool = True,
     ) -> None:
         row = {"dossier_id": dossier_id, "version": version, "updated_at": occurred_at} | changes
         step = {
             "dossier_id": dossier_id, "version": version, "kind": kind,
             "unit_code": unit_code, "occurred_at": occurred_at,
         }
-        self._write(
-            tracking,
-            row_change("public_status", "dossier_id", row, created=created),
-            (
+        statements = [row_change("public_status", "dossier_id", row, created=created)]
+        if on_timeline:
+            statements.append((
                 # The step shows the stage the dossier reached with this event.
                 "INSERT INTO {p}public_status_step "
                 "(dossier_id, version, kind, stage, unit_code, occurred_at) "
                 "SELECT dossier_id, %(version)s, %(kind)s, stage, %(unit_code)s, %(occurred_at)s "
                 "FROM {p}public_status WHERE dossier_id = %(dossier_id)s",
                 step,
-            ),
-        )
+            ))
+        self._write(tracking, *statements)
 
     def find(self, token: str) -> PublicStatus | None:
         rows = self._select(
@@ -106,6 +114,7 @@ class PublicStatusView(ReadModel):
         due_date = as_date(row["due_date"])
         assert received_at is not None and due_date is not None
         return PublicStatus(
+            dossier_id=UUID(str(row["dossier_id"])),
             procedure_code=row["procedure_code"],
             stage=Stage(row["stage"]),
             holder_unit=row["holder_unit"],
@@ -125,6 +134,7 @@ class PublicStatusView(ReadModel):
                            as_datetime(s["occurred_at"]))  # type: ignore[arg-type]
                 for s in steps
             ],
+            rated_at=as_datetime(row["rated_at"]),
         )
 
 
@@ -145,6 +155,11 @@ class PublicStatusProjection(DossierProjection[PublicStatusView]):
             kind=type(e).__name__, unit_code=_unit_shown(e), occurred_at=e.occurred_at,
             changes=common_changes(e) | _public_changes(e), tracking=tracking,
             created=isinstance(e, Dossier.Received),
+            # The timeline tells what the administration did. The rating is the citizen's
+            # word about it, not a step of it; and anyone the link was shared with (a
+            # relative, a go-between who "helped") would learn from it whether and when
+            # the citizen rated. The page only swaps the form for a thank-you.
+            on_timeline=not isinstance(e, Dossier.Rated),
         )
 
 
@@ -203,3 +218,9 @@ def _(e: Dossier.Dispatched) -> dict[str, Any]:
 @_public_changes.register
 def _(e: Dossier.Delivered) -> dict[str, Any]:
     return {"delivered_at": e.occurred_at}
+
+
+@_public_changes.register
+def _(e: Dossier.Rated) -> dict[str, Any]:
+    # When only: what the citizen said is for staff and inspectors, never the public page.
+    return {"rated_at": e.occurred_at}

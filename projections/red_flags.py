@@ -18,6 +18,7 @@ from typing import Any
 
 from domain.working_days import HCMC, WorkingCalendar
 from projections.read_model import Row
+from projections.readings import ReadingView
 from projections.review import ReviewView
 
 
@@ -31,17 +32,17 @@ class Thresholds:
     min_sample: int = 20
     # Queue jumping: finished while an older file of the same procedure, which arrived at
     # least this much earlier at the same unit, still waited.
-    queue_jump_grace: timedelta = timedelta(hours=4)
-    queue_jump_min_overtaken: int = 2
+    queue_jump_grace: timedelta = timedelta(hours=24)
+    queue_jump_min_overtaken: int = 3
     # Supplements: an officer asking this many times more often than the unit as a whole.
     supplement_rate_factor: float = 2.0
     # Favours: a few files handled in under this share of the officer's usual time…
     favour_fast_share: float = 0.25
     # …when they are at most this share of the officer's files, and the usual time is slow.
     favour_max_share: float = 0.15
-    favour_min_usual: timedelta = timedelta(hours=8)
-    # Transit: a paper not opened by the receiving unit within this time.
-    long_transit: timedelta = timedelta(hours=24)
+    favour_min_usual: timedelta = timedelta(hours=8)  # office hours: one working day
+    # Transit: a paper not opened by the receiving unit within this much office time.
+    long_transit: timedelta = timedelta(hours=8)
     # Ping-pong: this many transfers back and forth between the same two units.
     ping_pong_transfers: int = 3
     # Back-dating: recorded this long after it happened (the post office reports later).
@@ -52,6 +53,9 @@ class Thresholds:
     # Brokers: one phone behind this many dossiers, of which this many were fast or jumped.
     broker_dossiers: int = 4
     broker_suspicious: int = 2
+
+
+_CALENDAR = WorkingCalendar()
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class Period:
 
 @dataclass(frozen=True)
 class Step:
+    """One stay at a desk; durations in office hours (nights and days off do not count)."""
+
     dossier_id: str
     procedure_code: str
     unit_code: str
@@ -104,19 +110,12 @@ class Step:
     left_at: datetime | None
     left_by: str | None
     officer_id: str | None
+    accepted_by: str | None
     paused: timedelta
-
-    def worked(self, now: datetime) -> timedelta | None:
-        """Time at the desk since it was opened, less any wait for the citizen's documents."""
-        if self.accepted_at is None:
-            return None
-        return (self.left_at or now) - self.accepted_at - self.paused
-
-    @property
-    def allowance(self) -> timedelta | None:
-        if self.accepted_at is None or self.step_due_at is None:
-            return None
-        return self.step_due_at - self.accepted_at
+    # Time at the desk since it was opened, less any wait for the citizen's documents.
+    worked: timedelta | None
+    allowance: timedelta | None
+    transit: timedelta | None
 
 
 @dataclass
@@ -129,9 +128,13 @@ class ReviewData:
     pauses: list[Row]
     events: list[Row]
     out_of_order: list[Row] = field(default_factory=list)
+    readings_without_a_part: list[Row] = field(default_factory=list)
 
     @classmethod
-    def load(cls, view: ReviewView, period: Period, now: datetime) -> ReviewData:
+    def load(cls, view: ReviewView, period: Period, now: datetime,
+             calendar: WorkingCalendar | None = None,
+             readings: ReadingView | None = None) -> ReviewData:
+        calendar = calendar or _CALENDAR
         window = {"start": period.start_utc(), "end": period.end_utc()}
         in_period = "received_at >= %(start)s AND received_at < %(end)s"
         of_dossiers = ("dossier_id IN (SELECT dossier_id FROM {p}review_dossier "
@@ -146,8 +149,11 @@ class ReviewData:
             "OR kind IN ('Transferred', 'Rejected'))",
             window, order="dossier_id, version")
         data = cls(now=now, dossiers=dossiers, steps=[], pauses=pauses, events=events,
-                   out_of_order=view.out_of_order_events(of_dossiers, window))
-        data.steps = [_step(r, data.pauses_of(r["dossier_id"]), now) for r in step_rows]
+                   out_of_order=view.out_of_order_events(of_dossiers, window),
+                   readings_without_a_part=readings.readings_without_a_part(
+                       window["start"], window["end"]) if readings else [])
+        data.steps = [_step(r, data.pauses_of(r["dossier_id"]), now, calendar)
+                      for r in step_rows]
         if period.unit_code:
             data.steps = [s for s in data.steps if s.unit_code == period.unit_code]
         return data
@@ -161,29 +167,39 @@ class ReviewData:
         return self._pauses_by_dossier.get(dossier_id, [])
 
 
-def _step(row: Row, pauses: list[Row], now: datetime) -> Step:
-    start = row["accepted_at"]
-    end = row["left_at"]
+def _step(row: Row, pauses: list[Row], now: datetime, calendar: WorkingCalendar) -> Step:
+    start, end, due = row["accepted_at"], row["left_at"], row["step_due_at"]
     paused = timedelta()
+    paused_office = timedelta()
     if start is not None:
         for p in pauses:
             lo = max(start, p["requested_at"])
             hi = min(end or now, p["provided_at"] or now)
             if hi > lo:
                 paused += hi - lo
+                paused_office += calendar.office_time_between(lo, hi)
+    worked = None if start is None else (
+        calendar.office_time_between(start, end or now) - paused_office)
+    transit = None if row["from_unit"] is None else calendar.office_time_between(
+        row["arrived_at"], start or now)
     return Step(
         dossier_id=row["dossier_id"], procedure_code=row["procedure_code"],
         unit_code=row["unit_code"], from_unit=row["from_unit"], off_route=bool(row["off_route"]),
-        arrived_at=row["arrived_at"], accepted_at=start, step_due_at=row["step_due_at"],
-        left_at=end, left_by=row["left_by"], officer_id=row["officer_id"], paused=paused,
+        arrived_at=row["arrived_at"], accepted_at=start, step_due_at=due,
+        left_at=end, left_by=row["left_by"], officer_id=row["officer_id"],
+        accepted_by=row.get("accepted_by"), paused=paused,
+        worked=worked,
+        allowance=None if start is None or due is None else calendar.office_time_between(
+            start, due),
+        transit=transit,
     )
 
 
 def red_flags(data: ReviewData, thresholds: Thresholds = Thresholds(),
               calendar: WorkingCalendar | None = None) -> list[RedFlag]:
-    calendar = calendar or WorkingCalendar()
+    calendar = calendar or _CALENDAR
     t = thresholds
-    jumps = queue_jumping(data, t)
+    jumps = queue_jumping(data, t, calendar)
     favours = favours_flag(data, t)
     return [
         stuck(data, t),
@@ -202,6 +218,7 @@ def red_flags(data: ReviewData, thresholds: Thresholds = Thresholds(),
         brokers(data, t, suspicious={f.dossier_id for f in jumps.dossiers + favours.dossiers}),
         off_hours(data, t),
         bad_ratings(data),
+        reading_without_a_part(data),
     ]
 
 
@@ -217,8 +234,9 @@ def _flagged(data: ReviewData, dossier_id: str, detail: str) -> FlaggedDossier:
 
 
 def _hours(delta: timedelta) -> str:
+    """Office time in words: a working day is eight office hours."""
     hours = delta.total_seconds() / 3600
-    return f"{hours / 24:.1f} ngày" if hours >= 48 else f"{hours:.1f} giờ"
+    return f"{hours / 8:.1f} ngày làm việc" if hours >= 16 else f"{hours:.1f} giờ làm việc"
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -250,15 +268,13 @@ def _finished(steps: Iterable[Step]) -> Iterator[Step]:
 def stuck(data: ReviewData, t: Thresholds) -> RedFlag:
     usual: dict[tuple[str, str], list[float]] = defaultdict(list)
     for s in _finished(data.steps):
-        worked = s.worked(data.now)
-        assert worked is not None
-        usual[(s.unit_code, s.procedure_code)].append(worked.total_seconds())
+        assert s.worked is not None
+        usual[(s.unit_code, s.procedure_code)].append(s.worked.total_seconds())
     flagged = []
     for s in data.steps:
-        worked = s.worked(data.now)
+        worked, allowance = s.worked, s.allowance
         if worked is None:
             continue
-        allowance = s.allowance
         if allowance and allowance > timedelta() and worked > allowance * t.stuck_allowance_factor:
             flagged.append(_flagged(data, s.dossier_id, (
                 f"{_hours(worked)} tại {s.unit_code}, gấp {worked / allowance:.1f} lần "
@@ -276,12 +292,17 @@ def stuck(data: ReviewData, t: Thresholds) -> RedFlag:
     return RedFlag("stuck", flagged)
 
 
-def queue_jumping(data: ReviewData, t: Thresholds) -> RedFlag:
-    """Files finished while older files of the same procedure still waited at the same unit."""
-    groups: dict[tuple[str, str], list[Step]] = defaultdict(list)
+def queue_jumping(data: ReviewData, t: Thresholds, calendar: WorkingCalendar) -> RedFlag:
+    """Files finished while older files of the same procedure still waited at the same desk.
+
+    A desk is the officer who opened the file at the unit (or the unit, when nobody has).
+    An older file counts as waiting only until it is stuck (then it is the stuck flag's
+    business, and everyone after it would otherwise look like a jumper).
+    """
+    groups: dict[tuple[str, str, str], list[Step]] = defaultdict(list)
     for s in data.steps:
         if s.accepted_at is not None:
-            groups[(s.unit_code, s.procedure_code)].append(s)
+            groups[(s.unit_code, s.accepted_by or "", s.procedure_code)].append(s)
     never = datetime.max.replace(tzinfo=UTC)
     flagged, jumped, finished = [], Counter[str](), Counter[str]()
     units: dict[str, str] = {}
@@ -296,7 +317,7 @@ def queue_jumping(data: ReviewData, t: Thresholds) -> RedFlag:
                 o = steps[older]
                 # A file waiting for the citizen's documents may rightly be overtaken.
                 if o.paused == timedelta():
-                    bisect.insort(waiting_until, o.left_at or never)
+                    bisect.insort(waiting_until, _waiting_until(o, t, calendar) or never)
                 older += 1
             if s.left_at is None or s.officer_id is None:
                 continue
@@ -310,6 +331,14 @@ def queue_jumping(data: ReviewData, t: Thresholds) -> RedFlag:
                     f"{overtaken} hồ sơ cùng thủ tục đến trước vẫn đang chờ")))
     return RedFlag("queue_jumping", flagged,
                    _rates(jumped, finished, units, t.min_sample))
+
+
+def _waiting_until(step: Step, t: Thresholds, calendar: WorkingCalendar) -> datetime | None:
+    if step.allowance is None or step.accepted_at is None:
+        return step.left_at
+    stuck_from = calendar.add_working_hours(
+        step.accepted_at, step.allowance.total_seconds() / 3600 * t.stuck_allowance_factor)
+    return min(step.left_at, stuck_from) if step.left_at else stuck_from
 
 
 def repeated_supplements(data: ReviewData, t: Thresholds) -> RedFlag:
@@ -326,30 +355,29 @@ def repeated_supplements(data: ReviewData, t: Thresholds) -> RedFlag:
 
 
 def supplement_rates(data: ReviewData, t: Thresholds) -> RedFlag:
-    """Officers who ask for supplements far more often than their unit."""
-    requested = Counter(p["officer_id"] for p in data.pauses if p["request_number"] == 1)
+    """Officers who ask for supplements far more often than their colleagues in the unit."""
+    first_requests = [p for p in data.pauses if p["request_number"] == 1]
+    requested = Counter(p["officer_id"] for p in first_requests)
     handled: Counter[str] = Counter()
     units: dict[str, str] = {}
-    unit_requests: Counter[str] = Counter()
-    unit_handled: Counter[str] = Counter()
     for s in _finished(data.steps):
         if s.officer_id:
             handled[s.officer_id] += 1
             units[s.officer_id] = s.unit_code
-            unit_handled[s.unit_code] += 1
-    for officer, n in requested.items():
-        # A request also ends a desk's work on the file for a while: count it as handled.
-        handled[officer] += n
-        unit_requests[units.get(officer, "")] += n
-        unit_handled[units.get(officer, "")] += n
+    for p in first_requests:
+        # Asking for documents is itself a way of dealing with a file.
+        handled[p["officer_id"]] += 1
+        units[p["officer_id"]] = p["unit_code"]
     officers = []
     for officer, n in handled.items():
-        unit = units.get(officer, "")
-        unit_n = unit_handled[unit]
-        if n < t.min_sample or unit_n < t.min_sample or not requested[officer]:
+        unit = units[officer]
+        peers = [o for o in handled if o != officer and units[o] == unit]
+        peer_n = sum(handled[o] for o in peers)
+        if n < t.min_sample or peer_n < t.min_sample:
             continue
-        rate, unit_rate = requested[officer] / n, unit_requests[unit] / unit_n
-        if rate > t.supplement_rate_factor * unit_rate:
+        rate = requested[officer] / n
+        peer_rate = sum(requested[o] for o in peers) / peer_n
+        if rate >= t.supplement_rate_factor * peer_rate and rate - peer_rate >= 0.1:
             officers.append(OfficerRate(officer, unit, requested[officer], n, rate))
     return RedFlag("supplement_rates", [], sorted(officers, key=lambda r: -(r.rate or 0)))
 
@@ -393,9 +421,8 @@ def favours_flag(data: ReviewData, t: Thresholds) -> RedFlag:
     """A few files handled very fast by an officer whose other files of the kind wait long."""
     groups: dict[tuple[str, str], list[tuple[Step, timedelta]]] = defaultdict(list)
     for s in _finished(data.steps):
-        worked = s.worked(data.now)
-        if s.officer_id and worked is not None:
-            groups[(s.officer_id, s.procedure_code)].append((s, worked))
+        if s.officer_id and s.worked is not None:
+            groups[(s.officer_id, s.procedure_code)].append((s, s.worked))
     flagged = []
     for (officer, procedure), handled in groups.items():
         if len(handled) < t.min_sample:
@@ -435,9 +462,9 @@ def ping_pong(data: ReviewData, t: Thresholds) -> RedFlag:
 def long_transit(data: ReviewData, t: Thresholds) -> RedFlag:
     flagged = []
     for s in data.steps:
-        if s.from_unit is None:
+        transit = s.transit
+        if transit is None:
             continue
-        transit = (s.accepted_at or data.now) - s.arrived_at
         if transit > t.long_transit:
             state = "" if s.accepted_at else " — chưa được tiếp nhận"
             flagged.append(_flagged(data, s.dossier_id, (
@@ -500,8 +527,8 @@ def brokers(data: ReviewData, t: Thresholds, suspicious: set[str]) -> RedFlag:
 def off_hours(data: ReviewData, t: Thresholds) -> RedFlag:
     flagged, counts, units = [], Counter[str](), {}
     for e in data.events:
-        if not e["off_hours"] or e["kind"] == "Delivered":
-            continue  # results reach citizens whenever they are home
+        if not e["off_hours"] or e["kind"] in ("Delivered", "Rated"):
+            continue  # results reach citizens whenever they are home; citizens rate any time
         dossier = data.dossiers.get(e["dossier_id"])
         if e["kind"] == "Received" and dossier and dossier["channel"] == "online":
             continue  # citizens file online at any hour
@@ -530,3 +557,17 @@ def bad_ratings(data: ReviewData) -> RedFlag:
 
 def with_thresholds(base: Thresholds, **overrides: Any) -> Thresholds:
     return replace(base, **overrides)
+
+
+def reading_without_a_part(data: ReviewData) -> RedFlag:
+    counts: Counter[str] = Counter()
+    units: dict[str, str] = {}
+    flagged = []
+    for r in data.readings_without_a_part:
+        counts[r["viewer_id"]] += 1
+        units[r["viewer_id"]] = r["viewer_unit"]
+        flagged.append(FlaggedDossier(r["dossier_id"], r["code"], (
+            f"{r['viewer_id']} ({r['viewer_unit']}) mở hồ sơ lúc {_local(r['opened_at'])} "
+            "dù đơn vị mình chưa từng giữ hồ sơ và chưa thao tác gì trên đó")))
+    return RedFlag("reading_without_a_part", flagged,
+                   [OfficerRate(o, units[o], n, n, None) for o, n in counts.most_common()])

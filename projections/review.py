@@ -7,14 +7,18 @@ INSERT/UPDATE statements keyed by the dossier, so the projection never reads whi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from datetime import date, datetime, timedelta
 from functools import singledispatch
 from typing import Any
+from uuid import uuid4
 
 from eventsourcing.persistence import Tracking
 
 from domain.dossier import Dossier
 from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
+from projections.analytics import ReviewRows
 from projections.desk_queue import phone_hash
 from projections.dossier_projection import DossierProjection
 from projections.read_model import (
@@ -81,10 +85,83 @@ class ReviewView(ReadModel):
         statement = (
             "SELECT * FROM (SELECT e.*, LAG(e.occurred_at) OVER ("
             "PARTITION BY e.dossier_id ORDER BY e.version) AS previous_occurred_at "
-            f"FROM {{p}}review_event e WHERE {where}) w "
+            # The citizen's rating runs on its own clock: staff steps may precede it.
+            f"FROM {{p}}review_event e WHERE {where} AND e.kind <> 'Rated') w "
             "WHERE w.occurred_at < w.previous_occurred_at ORDER BY w.dossier_id, w.version"
         )
         return [_normalised(r) for r in self._select(statement, params)]
+
+    # ---- analytics: selections only; projections/analytics.py does the arithmetic --------
+
+    def analytics_rows(self, *, start: datetime, end: datetime, as_of: datetime,
+                       unit: str | None = None) -> ReviewRows:
+        """Stays ended in [start, end) or open at ``as_of``; dossiers resolved in [start, end)
+        or open at ``as_of`` (of the unit: received there or passed through it); supplement
+        waits begun by ``as_of``. Stays and dossiers are fetched as they are read."""
+        params = {"start": start, "end": end, "as_of": as_of, "unit": unit}
+        steps = self._stream(
+            f"SELECT {_STEP_COLUMNS} FROM {{p}}review_step WHERE ((left_at >= %(start)s AND "
+            "(left_at < %(end)s OR arrived_at <= %(as_of)s)) OR (left_at IS NULL AND "
+            "arrived_at <= %(as_of)s))" + (" AND unit_code = %(unit)s" if unit else ""),
+            params, _STEP_TIMES)
+        dossiers = self._stream(
+            f"SELECT {_DOSSIER_COLUMNS} FROM {{p}}review_dossier WHERE ((result_ready_at >= "
+            "%(start)s AND result_ready_at < %(end)s) OR (received_at <= %(as_of)s AND "
+            "(result_ready_at IS NULL OR result_ready_at > %(as_of)s) AND (withdrawn_at IS NULL "
+            "OR withdrawn_at > %(as_of)s)))" + (
+                " AND (receiving_unit = %(unit)s OR dossier_id IN (SELECT dossier_id FROM "
+                "{p}review_step WHERE unit_code = %(unit)s))" if unit else ""),
+            params, _DOSSIER_TIMES)
+        pauses = [_normalised(r) for r in self._select(
+            "SELECT CAST(dossier_id AS TEXT) AS dossier_id, requested_at, provided_at "
+            "FROM {p}review_pause "
+            "WHERE requested_at <= %(as_of)s", params)]
+        return ReviewRows(steps=steps, pauses=pauses, dossiers=dossiers)
+
+    def public_rows(self) -> Iterator[Row]:
+        """Every dossier, without anything that could name a person: for public statistics."""
+        return self._stream(
+            "SELECT procedure_code, receiving_unit, received_at, first_due_date, due_date, "
+            "paused_working_days, supplement_requests, result_ready_at, withdrawn_at, "
+            "satisfaction, rated_at FROM {p}review_dossier", {}, _DOSSIER_TIMES + ("rated_at",))
+
+    def _stream(self, statement: str, params: dict[str, Any],
+                times: tuple[str, ...]) -> Iterator[Row]:
+        """Rows fetched a chunk at a time while they are read: a year of stays is too many to
+        hold at once. Nothing runs until the first row is asked for."""
+        with self._transaction(commit=False) as cursor, self._chunked(cursor) as chunked:
+            self._execute(chunked, statement, params)
+            while chunk := chunked.fetchmany(_CHUNK):
+                for row in chunk:
+                    yield _normalised_times(row, times)
+
+    def _chunked(self, cursor: Any) -> AbstractContextManager[Any]:
+        """A cursor that can ``fetchmany``, for the store at hand."""
+        raise NotImplementedError
+
+
+_CHUNK = 5000
+# Ids as text from the database: cheaper than a UUID object per row, then a string.
+_STEP_COLUMNS = ("CAST(dossier_id AS TEXT) AS dossier_id, opened_version, procedure_code, "
+                 "unit_code, route_position, arrived_at, accepted_at, accepted_by, "
+                 "step_due_at, left_at, left_by, officer_id")
+_STEP_TIMES = ("arrived_at", "accepted_at", "step_due_at", "left_at")
+_DOSSIER_COLUMNS = ("CAST(dossier_id AS TEXT) AS dossier_id, procedure_code, receiving_unit, "
+                    "received_at, first_due_date, due_date, paused_working_days, "
+                    "supplement_requests, result_ready_at, withdrawn_at")
+_DOSSIER_TIMES = ("received_at", "result_ready_at", "withdrawn_at", "first_due_date",
+                  "due_date")
+
+
+def _normalised_times(row: Any, times: tuple[str, ...]) -> Row:
+    """``_normalised`` for many rows: only the named columns (ids come as text), in place."""
+    out: Row = row if isinstance(row, dict) else dict(row)
+    for key in times:
+        value = out[key]
+        if isinstance(value, str):
+            out[key] = (date.fromisoformat(value) if key.endswith("_date")
+                        else datetime.fromisoformat(value))
+    return out
 
 
 def _normalised(row: Row) -> Row:
@@ -102,11 +179,17 @@ def _normalised(row: Row) -> Row:
 
 
 class SQLiteReviewView(ReviewView, SQLiteReadModel):
-    pass
+    def _chunked(self, cursor: Any) -> AbstractContextManager[Any]:
+        return nullcontext(cursor.sqlite_cursor)  # the library's wrapper has no fetchmany
 
 
 class PostgresReviewView(ReviewView, PostgresReadModel):
-    pass
+    def _chunked(self, cursor: Any) -> AbstractContextManager[Any]:
+        # A server-side cursor: the rows stay on the server until fetched, and each fetch
+        # keeps the session from looking idle in its transaction (ended after 5 s).
+        named: AbstractContextManager[Any] = cursor.connection.cursor(
+            name=f"hoso_review_{uuid4().hex}")
+        return named
 
 
 class ReviewProjection(DossierProjection[ReviewView]):
@@ -137,13 +220,15 @@ def _close_step(e: Dossier.Event) -> Statement:
 
 
 def _open_step(e: Dossier.Event, *, procedure_code: str | SqlExpression, unit_code: str,
-               accepted_at: datetime | None, step_due_at: datetime | None,
+               accepted_at: datetime | None, accepted_by: str | None,
+               step_due_at: datetime | None,
                from_unit: str | None = None, route_position: int | None = None,
                off_route: bool = False) -> Statement:
     params = {"dossier_id": str(e.originator_id), "opened_version": e.originator_version,
               "unit_code": unit_code, "from_unit": from_unit, "route_position": route_position,
               "off_route": int(off_route), "arrived_at": e.occurred_at,
-              "accepted_at": accepted_at, "step_due_at": step_due_at}
+              "accepted_at": accepted_at, "accepted_by": accepted_by,
+              "step_due_at": step_due_at}
     columns = ", ".join(["procedure_code", *params])
     values = ", ".join([
         procedure_code.sql if isinstance(procedure_code, SqlExpression) else "%(procedure_code)s",
@@ -180,7 +265,8 @@ def _(e: Dossier.Received) -> list[Statement]:
     return [
         row_change("review_dossier", "dossier_id", dossier, created=True),
         _open_step(e, procedure_code=e.procedure_code, unit_code=e.receiving_unit,
-                   accepted_at=e.occurred_at, step_due_at=e.step_due_at, route_position=0),
+                   accepted_at=e.occurred_at, accepted_by=e.actor_id,
+                   step_due_at=e.step_due_at, route_position=0),
     ]
 
 
@@ -190,6 +276,7 @@ def _(e: Dossier.Transferred) -> list[Statement]:
         _close_step(e),
         _open_step(e, procedure_code=_PROCEDURE_OF_DOSSIER, unit_code=e.to_unit,
                    accepted_at=None if e.awaits_acceptance else e.occurred_at,
+                   accepted_by=None if e.awaits_acceptance else e.to_officer,
                    step_due_at=None, from_unit=e.from_unit, route_position=e.route_position,
                    off_route=e.off_route),
     ]
@@ -198,9 +285,9 @@ def _(e: Dossier.Transferred) -> list[Statement]:
 @_review_statements.register
 def _(e: Dossier.TransferAccepted) -> list[Statement]:
     return [(
-        "UPDATE {p}review_step SET accepted_at = %(accepted_at)s, step_due_at = %(step_due_at)s "
-        "WHERE dossier_id = %(dossier_id)s AND left_at IS NULL",
-        {"accepted_at": e.occurred_at, "step_due_at": e.step_due_at,
+        "UPDATE {p}review_step SET accepted_at = %(accepted_at)s, accepted_by = %(accepted_by)s, "
+        "step_due_at = %(step_due_at)s WHERE dossier_id = %(dossier_id)s AND left_at IS NULL",
+        {"accepted_at": e.occurred_at, "accepted_by": e.actor_id, "step_due_at": e.step_due_at,
          "dossier_id": str(e.originator_id)},
     )]
 
@@ -226,6 +313,10 @@ def _(e: Dossier.SupplementProvided) -> list[Statement]:
         ("UPDATE {p}review_pause SET provided_at = %(provided_at)s "
          "WHERE dossier_id = %(dossier_id)s AND provided_at IS NULL",
          {"provided_at": e.occurred_at, "dossier_id": str(e.originator_id)}),
+        # The open stay's due time moves on by its share of the wait (computed by the domain).
+        ("UPDATE {p}review_step SET step_due_at = %(step_due_at)s "
+         "WHERE dossier_id = %(dossier_id)s AND left_at IS NULL",
+         {"step_due_at": e.step_due_at, "dossier_id": str(e.originator_id)}),
         _dossier_update(e, {
             "due_date": e.due_date,
             "paused_working_days": SqlExpression(
@@ -276,3 +367,11 @@ def _(e: Dossier.Dispatched) -> list[Statement]:
 @_review_statements.register
 def _(e: Dossier.Delivered) -> list[Statement]:
     return [_dossier_update(e, {"delivered_at": e.occurred_at})]
+
+
+@_review_statements.register
+def _(e: Dossier.Rated) -> list[Statement]:
+    # The comment stays in the event: the review tables hold no free text from citizens.
+    return [_dossier_update(e, {"satisfaction": e.satisfaction, "came_back": int(e.came_back),
+                                "unofficial_request": int(e.unofficial_request),
+                                "rated_at": e.occurred_at})]

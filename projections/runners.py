@@ -33,6 +33,7 @@ from projections.dossier_list import (
     PostgresDossierListView,
     SQLiteDossierListView,
 )
+from projections.dossier_projection import DossierProjection
 from projections.follow_lock import FollowLock
 from projections.public_status import (
     PostgresPublicStatusView,
@@ -41,6 +42,12 @@ from projections.public_status import (
     SQLitePublicStatusView,
 )
 from projections.read_model import ReadModel
+from projections.readings import (
+    PostgresReadingView,
+    ReadingProjection,
+    ReadingView,
+    SQLiteReadingView,
+)
 from projections.review import (
     PostgresReviewView,
     ReviewProjection,
@@ -73,6 +80,9 @@ PROJECTIONS: tuple[ProjectionKind, ...] = (
     ProjectionKind(ReviewProjection,
                    {Dialect.SQLITE: SQLiteReviewView,
                     Dialect.POSTGRESQL: PostgresReviewView}),
+    ProjectionKind(ReadingProjection,
+                   {Dialect.SQLITE: SQLiteReadingView,
+                    Dialect.POSTGRESQL: PostgresReadingView}),
 )
 
 
@@ -190,6 +200,12 @@ class ReadModels:
         assert isinstance(view, ReviewView)
         return view
 
+    @property
+    def readings(self) -> ReadingView:
+        view = self.views[ReadingProjection.name]
+        assert isinstance(view, ReadingView)
+        return view
+
     def follow(self) -> None:
         """Start keeping every read model up to date in background threads."""
         self._stopping.clear()
@@ -257,15 +273,18 @@ class ReadModels:
         self._follow_lock.release()
 
     def wait(self, notification_id: int, timeout: float = 3.0) -> bool:
-        """Block until every read model has applied ``notification_id``; False on timeout.
+        """Block until every dossier read model has applied the dossier event at
+        ``notification_id``; False on timeout.
 
-        Polls from 2 ms up (the library's own wait starts at 100 ms, which a clerk would
-        feel on every click).
+        Read models of other events (who read what) never record a dossier event's
+        position, so they are not waited for. Polls from 2 ms up (the library's own wait
+        starts at 100 ms, which a clerk would feel on every click).
         """
         deadline = time.monotonic() + timeout
         for poller in self._pollers:
             poller.wake()
-        pending = list(self.views.values())
+        pending = [self.views[k.projection.name] for k in PROJECTIONS
+                   if issubclass(k.projection, DossierProjection)]
         interval = 0.002
         while pending:
             pending = [v for v in pending if not v.has_tracking_id(self.app.name, notification_id)]

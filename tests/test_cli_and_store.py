@@ -40,7 +40,7 @@ def test_migrate_demo_and_rebuild_are_idempotent(store: Store, monkeypatch: pyte
     monkeypatch.setenv("HOSO_DATABASE_URL", url)
     cli.main(["migrate"])
     assert "schema up to date" in capsys.readouterr().out
-    count = 60 if store.dialect is Dialect.SQLITE else 12
+    count = 120 if store.dialect is Dialect.SQLITE else 12
     cli.main(["demo", "--dossiers", str(count), "--if-empty"])
     assert "password: hoso-demo" in capsys.readouterr().out
     app = HosoApplication(env=store.eventsourcing_env())

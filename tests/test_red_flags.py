@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -15,10 +16,18 @@ from projections.red_flags import Period, RedFlag, ReviewData, Thresholds, red_f
 from projections.runners import ReadModels
 from projections.store import Store
 from tests.conftest import FakeClock
-from tests.helpers import APPLICANT, PROCEDURE, hand_over, receive, walk_to_signed
+from tests.helpers import (
+    APPLICANT,
+    PROCEDURE,
+    hand_over,
+    receive,
+    walk_to_delivered_by_post,
+    walk_to_signed,
+)
 
 Flags = Callable[..., dict[str, RedFlag]]
-SMALL = Thresholds(min_sample=3, broker_dossiers=3, broker_suspicious=1)
+SMALL = Thresholds(min_sample=3, broker_dossiers=3, broker_suspicious=1,
+                   queue_jump_grace=timedelta(hours=4), queue_jump_min_overtaken=2)
 
 
 @pytest.fixture
@@ -30,7 +39,7 @@ def flags(store: Store, app: HosoApplication, clock: FakeClock) -> Iterator[Flag
         today = clock().astimezone(HCMC).date()
         window = Period(period.get("start", today - timedelta(days=120)),
                         period.get("end", today + timedelta(days=1)), period.get("unit"))
-        data = ReviewData.load(models.review, window, clock())
+        data = ReviewData.load(models.review, window, clock(), None, models.readings)
         return {f.key: f for f in red_flags(data, thresholds)}
 
     yield compute
@@ -130,21 +139,22 @@ def test_a_second_supplement_request_is_flagged(app: HosoApplication, clock: Fak
     assert result.dossiers[0].detail == "2 lần yêu cầu bổ sung (có giải trình)"
 
 
-def test_an_officer_asking_for_supplements_far_more_than_the_unit(
+def test_an_officer_asking_for_supplements_far_more_than_colleagues(
         app: HosoApplication, clock: FakeClock, flags: Flags) -> None:
-    # Two specialists' worth of work: hctp asks for documents on every file it handles.
-    for _n in range(4):
+    app.appoint_staff(admin_id="quantri", user_id="hctp2", full_name="Lê Văn Tín",
+                      unit_code="STP-HCTP", roles=["specialist"])
+    for _ in range(4):
         d = receive(app).dossier_id
         hand_over(app, d, "tiepnhan", "STP-HCTP", "hctp")
-        ask_supplement(app, d)
-    for _n in range(8):
+        ask_supplement(app, d)  # hctp asks on every file
         d = receive(app).dossier_id
-        transfer(app, d, "tiepnhan", "STP-HCTP")  # reception hands over without asking
-    result = flags(Thresholds(min_sample=3))["supplement_rates"]
-    # The unit (STP-HCTP) asked on every file it handled: nobody stands out against it.
-    assert result.officers == []
-    rates = flags(Thresholds(min_sample=3, supplement_rate_factor=0.5))["supplement_rates"]
-    assert [(o.officer_id, o.flagged, o.sample) for o in rates.officers] == [("hctp", 4, 4)]
+        hand_over(app, d, "tiepnhan", "STP-HCTP", "hctp2")
+        transfer(app, d, "hctp2", "STP-BGD")  # hctp2 deals with every file as it is
+    rates = flags()["supplement_rates"]
+    assert [(o.officer_id, o.flagged, o.sample, o.rate) for o in rates.officers] == [
+        ("hctp", 4, 4, 1.0)]
+    # With fewer files than the minimum on either side, nobody is compared.
+    assert flags(Thresholds(min_sample=5))["supplement_rates"].officers == []
 
 
 def test_late_without_apology_and_due_dates_moved_twice(
@@ -312,6 +322,36 @@ def test_rates_below_the_minimum_sample_are_not_ranked(app: HosoApplication, clo
     late_comer = receive(app).dossier_id
     hand_over(app, late_comer, "tiepnhan", "STP-HCTP", "hctp")
     transfer(app, late_comer, "hctp", "STP-BGD")
-    officers = flags(Thresholds(min_sample=20))["queue_jumping"].officers
+    officers = flags(replace(SMALL, min_sample=20))["queue_jumping"].officers
     assert [(o.officer_id, o.flagged, o.sample, o.rate) for o in officers] == [
         ("hctp", 1, 1, None)]
+
+
+def test_complaints_in_a_rating_are_flagged(app: HosoApplication, clock: FakeClock,
+                                            flags: Flags) -> None:
+    unhappy, happy = receive(app).dossier_id, receive(app).dossier_id
+    for d in (unhappy, happy):
+        walk_to_delivered_by_post(app, d)
+    app.rate(app.dossier(unhappy).tracking_token, unhappy, satisfaction=2, came_back=True,
+             unofficial_request=True, comment="Phải lên ba lần")
+    app.rate(app.dossier(happy).tracking_token, happy, satisfaction=5, came_back=False,
+             unofficial_request=False, comment="")
+    result = flags()["bad_ratings"]
+    assert codes(result) == {str(unhappy)}
+    assert result.dossiers[0].detail == ("Công dân đánh giá: phải đi lại nhiều lần, "
+                                         "bị đòi hỏi ngoài quy định")
+
+
+def test_reading_a_dossier_one_has_no_part_in(app: HosoApplication, clock: FakeClock,
+                                              flags: Flags) -> None:
+    d = receive(app).dossier_id
+    hand_over(app, d, "tiepnhan", "STP-HCTP", "hctp")
+    app.open_dossier(d, viewer_id="hctp")  # holds it
+    app.open_dossier(d, viewer_id="tiepnhan2")  # a colleague of the unit that received it
+    app.audit_trail(d, inspector_id="thanhtra")  # oversight is not curiosity
+    clock.advance(minutes=5)
+    app.open_dossier(d, viewer_id="dkkd")  # another department altogether
+    result = flags()["reading_without_a_part"]
+    assert codes(result) == {str(d)}
+    assert "dkkd (STC-DKKD) mở hồ sơ" in result.dossiers[0].detail
+    assert [(o.officer_id, o.flagged) for o in result.officers] == [("dkkd", 1)]

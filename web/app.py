@@ -24,7 +24,7 @@ from domain.application import HosoApplication
 from domain.errors import DomainError
 from projections.runners import ReadModels
 from projections.store import Store
-from web import admin, clerk, counter, history, public, queue, red_flags
+from web import admin, analytics, audit, clerk, counter, history, public, queue, red_flags, stats
 from web.accounts import StaffAccounts, open_accounts
 from web.labels import Label
 from web.services import Services
@@ -89,6 +89,10 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def home(request: Request) -> Response:
+    user = request.session.get("user") or {}
+    # Inspectors hold no dossiers: their desk is the red-flag page.
+    if user.get("reviews") and not user.get("administers"):
+        return RedirectResponse("/red-flags", status_code=303)
     return RedirectResponse("/queue", status_code=303)
 
 
@@ -150,11 +154,18 @@ def create_app(
         Route("/dossiers/{dossier_id}", clerk.dossier, methods=["GET"]),
         Route("/dossiers/{dossier_id}/receipt", clerk.receipt, methods=["GET"]),
         Route("/dossiers/{dossier_id}/apology/{number}", clerk.apology, methods=["GET"]),
+        Route("/dossiers/{dossier_id}/audit", audit.audit_trail, methods=["GET"]),
+        Route("/dossiers/{dossier_id}/control-slip", audit.control_slip, methods=["GET"]),
         Route("/dossiers/{dossier_id}/{action}", clerk.act, methods=["POST"]),
         Route("/red-flags", red_flags.red_flag_page, methods=["GET"]),
         Route("/officers/{user_id}", history.officer_history, methods=["GET"]),
         Route("/units/{unit_code}", history.unit_history, methods=["GET"]),
+        Route("/analytics", analytics.analytics, methods=["GET"]),
+        Route("/analytics/{table}.csv", analytics.analytics_csv, methods=["GET"]),
+        Route("/stats", stats.stats, methods=["GET"]),
+        Route("/open-data/summary.csv", stats.open_data_summary, methods=["GET"]),
         Route("/t/{token}", public.status_page, methods=["GET"]),
+        Route("/t/{token}/rating", public.rate, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     web = Starlette(

@@ -21,12 +21,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from domain.application import DossierSnapshot, Outcome
-from domain.dossier import Action
+from domain.dossier import CITIZEN, Action
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.organisation import Role, Staff, UnitKind
 from domain.portal import PortalReport, portal_report
+from domain.reading import Page, ReadingNotRecorded
 from web.formatting import local_time, parse_local_datetime
-from web.labels import EVENTS, Label, label
+from web.labels import EVENTS, SATISFACTION, Label, label
 from web.qr import qr_svg
 from web.services import Services
 from web.templating import render
@@ -87,11 +88,20 @@ def refuse_access(request: Request, staff: Staff | None, error: DomainError) -> 
     return render(request, "error.html", {"error": error}, status_code=403)
 
 
-def _load_snapshot(request: Request, staff: Staff) -> DossierSnapshot | Response:
-    """The dossier as this staff member may see it, or the page that says why not."""
+def _load_snapshot(request: Request, staff: Staff,
+                   page: Page = Page.DOSSIER) -> DossierSnapshot | Response:
+    """The dossier as this staff member may see it, or the page that says why not.
+
+    Opening a page (GET) is recorded as a reading; the panel sent back after an action is
+    not, since the action itself is on record.
+    """
+    app = services_of(request).app
     try:
-        return services_of(request).app.snapshot(_dossier_id(request),
-                                                 viewer_id=staff.user_id)
+        if request.method == "GET":
+            return app.open_dossier(_dossier_id(request), viewer_id=staff.user_id, page=page)
+        return app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
+    except ReadingNotRecorded as unrecorded:
+        return render(request, "error.html", {"error": unrecorded}, status_code=503)
     except NotFound as missing:
         return render(request, "error.html", {"error": missing}, status_code=404)
     except AccessDenied as denied:
@@ -300,6 +310,11 @@ def _summary(kind: str, details: dict[str, Any], services: Services) -> str:
                 f"{details['due_date']:%d/%m/%Y} — {details['reason']}")
     if kind == "Rejected":
         return details["reasons"]
+    if kind == "Rated":
+        text = f"{SATISFACTION[details['satisfaction']].vi} ({details['satisfaction']}/5)"
+        text += "; phải đi lại nhiều lần" if details["came_back"] else ""
+        text += "; bị đòi hỏi ngoài quy định" if details["unofficial_request"] else ""
+        return text + (f" — “{details['comment']}”" if details["comment"] else "")
     if kind == "Withdrawn":
         return details["reason"]
     if kind == "Received":
@@ -337,7 +352,8 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
         history=[
             HistoryRow(
                 event=label(EVENTS, h.kind), occurred_at=h.occurred_at, recorded_at=h.recorded_at,
-                actor_name=d.staff[h.actor_id].full_name if h.actor_id in d.staff else h.actor_id,
+                actor_name=d.staff[h.actor_id].full_name if h.actor_id in d.staff
+                else "Công dân" if h.actor_id == CITIZEN else h.actor_id,
                 unit_name=d.unit_name(h.actor_unit), summary=_summary(h.kind, h.details, services),
                 print_link=f"/dossiers/{snapshot.id}/apology/{h.details['extension_number']}"
                 if h.kind == "Extended" else None,
@@ -487,7 +503,7 @@ class Receipt:
 @staff_only
 def receipt(request: Request, staff: Staff) -> Response:
     services = services_of(request)
-    snapshot = _load_snapshot(request, staff)
+    snapshot = _load_snapshot(request, staff, Page.RECEIPT)
     if isinstance(snapshot, Response):
         return snapshot
     d = services.directory
@@ -527,7 +543,7 @@ class ApologyLetter:
 def apology(request: Request, staff: Staff) -> Response:
     """The printable *phiếu xin lỗi và hẹn lại ngày trả kết quả* for one extension."""
     services = services_of(request)
-    snapshot = _load_snapshot(request, staff)
+    snapshot = _load_snapshot(request, staff, Page.APOLOGY)
     if isinstance(snapshot, Response):
         return snapshot
     number = request.path_params["number"]

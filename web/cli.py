@@ -46,12 +46,6 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     store = _store()
     app = HosoApplication(env=store.eventsourcing_env())
-    accounts = open_accounts(store)
-    created = [s.user_id for s in app.directory.staff.values()
-               if not accounts.has_account(s.user_id)]
-    for user_id in created:
-        accounts.set_password(user_id, DEMO_PASSWORD)
-    accounts.close()
     if args.if_empty and app.recorder.max_notification_id():
         print("demo: the store already has dossiers; nothing added")
     else:
@@ -62,9 +56,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
         with tqdm(desc="read models", unit="event") as bar:
             models.catch_up(progress=bar.update)
         models.close()
+    # After the demo, which appoints staff of its own.
+    accounts = open_accounts(store)
+    for staff in app.directory.staff.values():
+        if not accounts.has_account(staff.user_id):
+            accounts.set_password(staff.user_id, DEMO_PASSWORD)
+    accounts.close()
     print("Demo sign-in — user names: " + ", ".join(app.directory.staff)
           + f"; password: {DEMO_PASSWORD}")
-    print("  e.g. tiepnhan (reception), hctp (specialist), gd.stp (signs), buudien (post)")
+    print("  e.g. tiepnhan (reception), hctp (specialist), gd.stp (signs), buudien (post),"
+          " thanhtra (inspector)")
     app.close()
 
 
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         func=cmd_migrate)
 
     demo = commands.add_parser("demo", help="add demo staff accounts and dossiers")
-    demo.add_argument("--dossiers", type=int, default=60)
+    demo.add_argument("--dossiers", type=int, default=120)
     demo.add_argument("--seed", type=int, default=2026)
     demo.add_argument("--if-empty", action="store_true",
                       help="add dossiers only when the store has none")

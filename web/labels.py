@@ -35,6 +35,16 @@ EVENTS: dict[str, Label] = {
     "Signed": Label("Ký duyệt kết quả", "Decision signed"),
     "Dispatched": Label("Trả kết quả / gửi đi", "Result dispatched"),
     "Delivered": Label("Công dân đã nhận kết quả", "Result delivered to the citizen"),
+    "Rated": Label("Công dân đánh giá", "Rated by the citizen"),
+}
+
+# How satisfied the citizen was with the service, 1 (worst) to 5 (best).
+SATISFACTION: dict[int, Label] = {
+    1: Label("Rất không hài lòng", "Very dissatisfied"),
+    2: Label("Không hài lòng", "Dissatisfied"),
+    3: Label("Bình thường", "Neither satisfied nor dissatisfied"),
+    4: Label("Hài lòng", "Satisfied"),
+    5: Label("Rất hài lòng", "Very satisfied"),
 }
 
 CHANNELS: dict[str, Label] = {

@@ -1,4 +1,7 @@
-"""The citizen's status page: no sign-in, no personal data, officers only by unit."""
+"""The citizen's status page: no sign-in, no personal data, officers only by unit.
+
+Once the service is over for them, the same page takes the citizen's one rating.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,27 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from domain.dossier import RATING_COMMENT_MAX_LENGTH, AlreadyRated
+from domain.errors import ConcurrentChange, DomainError, NotFound
 from projections.public_status import PublicStatus
-from web.labels import PUBLIC_EVENTS, STAGES, Label, label
+from web.labels import PUBLIC_EVENTS, SATISFACTION, STAGES, Label, label
 from web.services import Services
 from web.templating import render
 
 _TOKEN_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_HEADERS = {"X-Robots-Tag": "noindex", "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer"}
+# A full comment, percent-encoded, is at most about 12 KB; nothing honest is larger.
+_MAX_RATING_BODY = 64 * 1024
+_TOO_LARGE = Label(
+    f"Nội dung gửi quá dài; góp ý tối đa {RATING_COMMENT_MAX_LENGTH} ký tự.",
+    f"What you sent is too long; a comment has at most {RATING_COMMENT_MAX_LENGTH} characters.",
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,37 @@ class DueDateReason:
 
 
 @dataclass(frozen=True)
+class RatingEntry:
+    """What the citizen chose and typed, kept when the rating is refused."""
+
+    satisfaction: int | None = None
+    came_back: bool = False
+    unofficial_request: bool = False
+    comment: str = ""
+
+    @classmethod
+    def of(cls, form: FormData) -> RatingEntry:
+        try:
+            satisfaction: int | None = int(str(form.get("satisfaction", "")))
+        except ValueError:
+            satisfaction = None
+        return cls(satisfaction=satisfaction,
+                   came_back=form.get("came_back") == "yes",
+                   unofficial_request=form.get("unofficial_request") == "yes",
+                   comment=str(form.get("comment", "")))
+
+
+@dataclass(frozen=True)
+class RatingPanel:
+    url: str
+    open: bool  # the form is shown
+    thanked: bool  # rated: a thank-you instead of the form
+    entered: RatingEntry
+    levels: tuple[tuple[int, Label], ...] = tuple(sorted(SATISFACTION.items()))
+    comment_max_length: int = RATING_COMMENT_MAX_LENGTH
+
+
+@dataclass(frozen=True)
 class PublicStatusPage:
     procedure_vi: str
     procedure_en: str
@@ -47,6 +93,7 @@ class PublicStatusPage:
     notice: dict[str, Any] | None
     due_date_reason: DueDateReason | None
     steps: list[PublicStepView]
+    rating: RatingPanel
 
 
 def _reason(basis: dict[str, Any]) -> DueDateReason | None:
@@ -61,8 +108,10 @@ def _reason(basis: dict[str, Any]) -> DueDateReason | None:
     )
 
 
-def _page(status: PublicStatus, services: Services) -> PublicStatusPage:
+def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool = False,
+          entered: RatingEntry | None = None) -> PublicStatusPage:
     directory = services.directory
+    thanked = thanked or status.rated_at is not None
     procedure = directory.procedures.get(status.procedure_code)
     return PublicStatusPage(
         procedure_vi=procedure.name_vi if procedure else status.procedure_code,
@@ -81,19 +130,76 @@ def _page(status: PublicStatus, services: Services) -> PublicStatusPage:
                            s.occurred_at)
             for s in reversed(status.steps)
         ],
+        rating=RatingPanel(url=f"/t/{token}/rating", open=status.rateable and not thanked,
+                           thanked=thanked, entered=entered or RatingEntry()),
     )
+
+
+def _find(services: Services, token: str) -> PublicStatus | None:
+    # Malformed and unknown tokens get the same answer.
+    if 16 <= len(token) <= 64 and set(token) <= _TOKEN_CHARS:
+        return services.read_models.public_status.find(token)
+    return None
+
+
+def _not_found(request: Request) -> Response:
+    return render(request, "public/not_found.html", {}, status_code=404, headers=_HEADERS)
 
 
 def status_page(request: Request) -> Response:
     services: Services = request.app.state.services
     token = request.path_params["token"]
-    # Malformed and unknown tokens get the same answer.
-    status = None
-    if 16 <= len(token) <= 64 and set(token) <= _TOKEN_CHARS:
-        status = services.read_models.public_status.find(token)
-    headers = {"X-Robots-Tag": "noindex", "Cache-Control": "no-store",
-               "Referrer-Policy": "no-referrer"}
+    status = _find(services, token)
     if status is None:
-        return render(request, "public/not_found.html", {}, status_code=404, headers=headers)
-    return render(request, "public/status.html", {"page": _page(status, services)},
-                  headers=headers)
+        return _not_found(request)
+    return render(request, "public/status.html", {"page": _page(status, services, token)},
+                  headers=_HEADERS)
+
+
+def _render_rating(request: Request, page: PublicStatusPage, error: DomainError | Label | None,
+                   status_code: int) -> Response:
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "public/_rating.html", {"rating": page.rating, "error": error},
+                      status_code=status_code, headers=_HEADERS)
+    return render(request, "public/status.html", {"page": page, "error": error},
+                  status_code=status_code, headers=_HEADERS)
+
+
+async def rate(request: Request) -> Response:
+    """The citizen's rating: parse, one application call, the page again with thanks or
+    with the refusal in words."""
+    services: Services = request.app.state.services
+    token = request.path_params["token"]
+    status = await run_in_threadpool(_find, services, token)
+    if status is None:
+        return _not_found(request)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > _MAX_RATING_BODY:
+        return _render_rating(request, _page(status, services, token), _TOO_LARGE, 413)
+    entered = RatingEntry.of(await request.form())
+    try:
+        outcome = await run_in_threadpool(
+            lambda: services.app.rate(
+                token, status.dossier_id,
+                # Not a number at all: refused in the same words as a level out of range.
+                satisfaction=entered.satisfaction or 0,
+                came_back=entered.came_back, unofficial_request=entered.unofficial_request,
+                comment=entered.comment,
+            )
+        )
+    except NotFound:
+        return _not_found(request)
+    except AlreadyRated as already:
+        return _render_rating(request, _page(status, services, token, thanked=True), already,
+                              409)
+    except ConcurrentChange as conflict:
+        return _render_rating(request, _page(status, services, token, entered=entered),
+                              conflict, 409)
+    except DomainError as refusal:
+        return _render_rating(request, _page(status, services, token, entered=entered),
+                              refusal, 400)
+    await run_in_threadpool(services.read_models.wait, outcome.notification_id)
+    fresh = await run_in_threadpool(_find, services, token)
+    # Thanked even if the read model has not caught up yet: the rating is saved.
+    return _render_rating(request, _page(fresh or status, services, token, thanked=True),
+                          None, 200)

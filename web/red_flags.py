@@ -59,10 +59,12 @@ def flag_texts(t: Thresholds) -> dict[str, tuple[Label, Label]]:
             "twice or more.")),
         "supplement_rates": (Label("Cán bộ hay yêu cầu bổ sung", "Officers often asking for more"),
                              Label(
-            f"Cán bộ yêu cầu bổ sung nhiều hơn {t.supplement_rate_factor:g} lần tỷ lệ chung của "
-            f"đơn vị (chỉ so khi cả hai có ít nhất {t.min_sample} hồ sơ).",
-            f"An officer asks for documents more than {t.supplement_rate_factor:g}× as often as "
-            f"the unit as a whole (compared only with at least {t.min_sample} files each).")),
+            f"Cán bộ yêu cầu bổ sung từ {t.supplement_rate_factor:g} lần tỷ lệ của các đồng "
+            "nghiệp cùng đơn vị trở lên, và cao hơn ít nhất 10 điểm phần trăm (chỉ so khi mỗi "
+            f"bên có ít nhất {t.min_sample} hồ sơ).",
+            f"An officer asks for documents {t.supplement_rate_factor:g}× as often as their "
+            "colleagues in the unit or more, and at least 10 points more (compared only with "
+            f"at least {t.min_sample} files on each side).")),
         "late_without_apology": (Label("Trễ hạn không xin lỗi", "Late without an apology"), Label(
             "Hồ sơ có kết quả sau ngày hẹn trả, hoặc đã quá hẹn mà chưa có kết quả, và không "
             "có phiếu xin lỗi và hẹn lại ngày trả kết quả.",
@@ -119,6 +121,12 @@ def flag_texts(t: Thresholds) -> dict[str, tuple[Label, Label]]:
             "công dân nộp trực tuyến).",
             "Actions at night, at weekends or on public holidays (except postal deliveries "
             "and online filings).")),
+        "reading_without_a_part": (Label("Xem hồ sơ không liên quan",
+                                         "Reading files one has no part in"), Label(
+            "Cán bộ mở xem hồ sơ mà đơn vị mình chưa từng giữ và bản thân chưa thao tác gì "
+            "(không tính thanh tra khi kiểm tra).",
+            "Staff opened a file their unit never held and they never acted on (inspectors "
+            "auditing are not counted).")),
         "bad_ratings": (Label("Công dân phản ánh", "Citizens' complaints"), Label(
             "Công dân đánh giá rằng phải đi lại nhiều lần hoặc bị đòi hỏi ngoài quy định.",
             "The citizen said they had to come back or were asked for something unofficial.")),
@@ -201,7 +209,8 @@ async def red_flag_page(request: Request, staff: Staff) -> Response:
                       status_code=400)
     thresholds = Thresholds()
     data = await run_in_threadpool(ReviewData.load, services.read_models.review, period,
-                                   services.now())
+                                   services.now(), services.app.calendar,
+                                   services.read_models.readings)
     flags = await run_in_threadpool(red_flags, data, thresholds, services.app.calendar)
     page = RedFlagPage(period=period, units=units, sections=_sections(flags, d, thresholds),
                        dossiers_reviewed=len(data.dossiers))

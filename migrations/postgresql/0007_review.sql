@@ -31,6 +31,8 @@ CREATE TABLE review_step (
     left_at timestamptz,
     left_by TEXT,
     officer_id TEXT,
+    -- Whose desk: who opened it (for a receipt, the clerk who received it).
+    accepted_by TEXT,
     PRIMARY KEY (dossier_id, opened_version)
 );
 CREATE INDEX review_step_unit ON review_step (unit_code, arrived_at);

@@ -1,0 +1,423 @@
+"""Inspectors' pages: a dossier's audit trail with its replay, and the control slip.
+
+Read only: these pages carry no action forms. Each view is recorded by the application
+before anything is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+
+from domain.audit import (
+    AuditEvent,
+    AuditTrail,
+    ControlSlip,
+    FieldChange,
+    Handoff,
+    MomentState,
+    Party,
+    Span,
+    StepTiming,
+    Verdict,
+)
+from domain.dossier import Channel, DispatchMethod, Stage
+from domain.errors import AccessDenied, DomainError, NotFound
+from domain.organisation import Directory, Staff
+from domain.reading import ReadingNotRecorded
+from domain.working_days import HCMC
+from web.clerk import _dossier_id, _summary, access_log, is_htmx, services_of, staff_only
+from web.formatting import datetime_local_input, local_date, local_time, parse_local_datetime
+from web.labels import CHANNELS, DISPATCH_METHODS, EVENTS, STAGES, Label, label
+from web.services import Services
+from web.templating import render
+
+# What each state field is called on screen (same names as DossierState's fields).
+FIELDS: dict[str, Label] = {
+    "code": Label("Mã hồ sơ", "Code"),
+    "procedure_code": Label("Thủ tục", "Procedure"),
+    "applicant": Label("Người nộp", "Applicant"),
+    "channel": Label("Kênh tiếp nhận", "Channel"),
+    "documents": Label("Giấy tờ", "Documents"),
+    "receiving_unit": Label("Nơi tiếp nhận", "Received at unit"),
+    "holder_unit": Label("Đơn vị đang giữ", "Held by unit"),
+    "holder_officer": Label("Cán bộ đang giữ", "Held by officer"),
+    "stage": Label("Giai đoạn", "Stage"),
+    "received_at": Label("Tiếp nhận lúc", "Received at"),
+    "due_date": Label("Hẹn trả", "Due date"),
+    "decision_number": Label("Số quyết định", "Decision number"),
+    "decision_title": Label("Trích yếu quyết định", "Decision title"),
+    "signed_at": Label("Ký lúc", "Signed at"),
+    "rejected_at": Label("Từ chối lúc", "Refused at"),
+    "rejection_reasons": Label("Lý do từ chối", "Reasons for refusal"),
+    "step_due_at": Label("Hạn bước hiện tại", "Current step due"),
+    "pending_from_unit": Label("Chờ nhận, chuyển từ", "Awaiting acceptance, sent by"),
+    "supplement_requests": Label("Số lần yêu cầu bổ sung", "Supplement requests"),
+    "paused_at": Label("Tạm dừng từ", "Paused since"),
+    "extensions": Label("Số lần gia hạn", "Extensions"),
+    "dispatch_method": Label("Cách trả kết quả", "Dispatch method"),
+    "postal_tracking_number": Label("Mã bưu gửi", "Postal tracking number"),
+    "recipient_name": Label("Người nhận kết quả", "Recipient"),
+    "delivered_at": Label("Trao kết quả lúc", "Delivered at"),
+}
+
+SPANS: dict[str, Label] = {
+    Span.DESK: Label("Thời gian tại đơn vị", "Desk time"),
+    Span.TRANSIT: Label("Thời gian đi đường", "Transit time"),
+    Span.HANDOUT: Label("Thời gian trả kết quả", "Hand-out time"),
+}
+
+VERDICTS: dict[str, Label] = {
+    Verdict.EARLY: Label("Trước hạn", "Ahead of time"),
+    Verdict.ON_TIME: Label("Đúng hạn", "On time"),
+    Verdict.LATE: Label("Quá hạn", "Late"),
+}
+
+# The oldest and newest moment a person could mean; anything else is a typing mistake.
+_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+# ---- view objects ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TimingView:
+    span: Label
+    unit_name: str
+    office_hours: str
+    elapsed: str
+    due_at: datetime | None
+    verdict: Label | None
+    late: bool
+
+
+@dataclass(frozen=True)
+class EventRow:
+    position: int
+    event: Label
+    actor_name: str
+    actor_id: str
+    unit_name: str
+    occurred_at: datetime
+    recorded_at: str  # to the second: several events are often recorded in one minute
+    summary: str
+    timing: TimingView | None
+    starts_step_due_at: datetime | None
+    included: bool  # already recorded at the chosen moment
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    label: Label
+    value: str
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    label: Label
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class MomentView:
+    requested: str | None  # the moment asked for; None when chosen on the slider
+    position: int
+    recorded_at: str | None  # when the last event included was recorded
+    fields: list[FieldRow]
+    message: DomainError | None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    dossier_id: UUID
+    code: str
+    procedure_vi: str
+    procedure_en: str
+    events: list[EventRow]
+    as_of: MomentView
+    compare_to: MomentView | None
+    diff: list[DiffRow] | None
+    first_recorded_at: str
+    last_recorded_at: str
+    inputs: dict[str, str]  # what was typed, to show it again
+    previous_link: str | None  # the slider's neighbours, for use without JavaScript
+    next_link: str | None
+
+
+@dataclass(frozen=True)
+class SlipRow:
+    number: int
+    giver: str
+    receiver: str
+    handed_at: datetime
+    received_at: datetime | None
+    due_at: datetime | None
+    due_is_date: bool
+    verdict: Label | None
+    late: bool
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class SlipPage:
+    dossier_id: UUID
+    code: str
+    procedure_vi: str
+    receiving_unit_name: str
+    applicant_name: str
+    received_at: datetime
+    due_date: date
+    rows: list[SlipRow]
+    printed_at: datetime
+
+
+# ---- formatting --------------------------------------------------------------------------
+
+def local_seconds(value: datetime | None) -> str:
+    return "—" if value is None else value.astimezone(HCMC).strftime("%H:%M:%S %d/%m/%Y")
+
+
+def _value(name: str, value: Any, d: Directory) -> str:
+    if value is None or value == "":
+        return "—"
+    if name in {"receiving_unit", "holder_unit", "pending_from_unit"}:
+        return f"{d.unit_name(value)} ({value})"
+    if name == "holder_officer":
+        member = d.staff.get(value)
+        return f"{member.full_name} ({value})" if member else value
+    if name == "procedure_code":
+        procedure = d.procedures.get(value)
+        return f"{procedure.name_vi} ({value})" if procedure else value
+    if isinstance(value, Stage):
+        return label(STAGES, value.value).vi
+    if isinstance(value, Channel):
+        return label(CHANNELS, value.value).vi
+    if isinstance(value, DispatchMethod):
+        return label(DISPATCH_METHODS, value.value).vi
+    if isinstance(value, datetime):
+        return local_time(value)
+    if isinstance(value, date):
+        return local_date(value)
+    if isinstance(value, dict):
+        return " · ".join(str(v) for v in value.values() if v)
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def _office_hours(hours: float) -> str:
+    text = f"{hours:.1f} giờ hành chính".replace(".", ",")
+    if hours >= 8:
+        text += f" (≈ {hours / 8:.1f} ngày làm việc)".replace(".", ",")
+    return text
+
+
+def _elapsed(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    text = f"{hours / 24:.1f} ngày" if hours >= 24 else f"{hours:.1f} giờ"
+    return text.replace(".", ",") + " thực tế"
+
+
+def _timing(t: StepTiming, d: Directory) -> TimingView:
+    return TimingView(
+        span=SPANS[t.span], unit_name=d.unit_name(t.unit_code),
+        office_hours=_office_hours(t.office_hours), elapsed=_elapsed(t.elapsed),
+        due_at=t.due_at, verdict=VERDICTS[t.verdict] if t.verdict else None,
+        late=t.verdict is Verdict.LATE,
+    )
+
+
+def _moment_view(m: MomentState, d: Directory) -> MomentView:
+    rows = [] if m.state is None else [
+        FieldRow(FIELDS[name], _value(name, getattr(m.state, name), d)) for name in FIELDS
+    ]
+    return MomentView(local_seconds(m.requested) if m.requested else None, m.position,
+                      local_seconds(m.recorded_at) if m.recorded_at else None, rows, m.message)
+
+
+def _diff(changes: list[FieldChange], d: Directory) -> list[DiffRow]:
+    return [DiffRow(FIELDS.get(c.name, Label(c.name, c.name)), _value(c.name, c.before, d),
+                    _value(c.name, c.after, d)) for c in changes]
+
+
+def _event_row(e: AuditEvent, services: Services, position: int) -> EventRow:
+    d = services.directory
+    return EventRow(
+        position=e.position, event=label(EVENTS, e.kind), actor_name=e.actor_name,
+        actor_id=e.actor_id, unit_name=e.unit_name, occurred_at=e.occurred_at,
+        recorded_at=local_seconds(e.recorded_at), summary=_summary(e.kind, e.details, services),
+        timing=_timing(e.timing, d) if e.timing else None,
+        starts_step_due_at=e.starts_step_due_at, included=e.position <= position,
+    )
+
+
+def _link(dossier_id: UUID, **params: str | int) -> str:
+    return f"/dossiers/{dossier_id}/audit?{urlencode(params)}"
+
+
+def _audit_page(trail: AuditTrail, services: Services, inputs: dict[str, str]) -> AuditPage:
+    d = services.directory
+    procedure = d.procedures.get(trail.procedure_code)
+    position = trail.as_of.position
+    keep = {k: v for k, v in inputs.items() if k in ("compare_to", "compare_position") and v}
+    return AuditPage(
+        dossier_id=trail.dossier_id, code=trail.code,
+        procedure_vi=procedure.name_vi if procedure else trail.procedure_code,
+        procedure_en=procedure.name_en if procedure else trail.procedure_code,
+        events=[_event_row(e, services, position) for e in trail.events],
+        as_of=_moment_view(trail.as_of, d),
+        compare_to=_moment_view(trail.compare_to, d) if trail.compare_to else None,
+        diff=_diff(trail.diff, d) if trail.diff is not None else None,
+        first_recorded_at=local_seconds(trail.events[0].recorded_at),
+        last_recorded_at=local_seconds(trail.events[-1].recorded_at),
+        inputs=inputs,
+        previous_link=_link(trail.dossier_id, position=position - 1, **keep)
+        if position > 0 else None,
+        next_link=_link(trail.dossier_id, position=position + 1, **keep)
+        if position < len(trail.events) else None,
+    )
+
+
+def _party(p: Party | None) -> str:
+    if p is None:
+        return "Chưa nhận (not accepted yet)"
+    if p.unit_code is None:
+        return f"Công dân: {p.officer_name}"
+    return f"{p.officer_name} — {p.unit_name}" if p.officer_name else p.unit_name
+
+
+def _notes(h: Handoff, services: Services) -> list[str]:
+    notes = []
+    if h.kind == "Transferred":
+        if h.handoff.details.get("off_route"):
+            notes.append("Ngoài quy trình (off route)")
+        if h.handoff.details.get("note"):
+            notes.append(str(h.handoff.details["note"]))
+    if h.kind == "Dispatched":
+        notes.append(_summary(h.kind, h.handoff.details, services))
+    if h.kind == "Withdrawn":
+        notes.append(f"Rút hồ sơ: {h.handoff.details['reason']}")
+    for e in h.during:
+        text = _summary(e.kind, e.details, services)
+        notes.append(f"{label(EVENTS, e.kind).vi}" + (f": {text}" if text else ""))
+    return notes
+
+
+def _slip_page(slip: ControlSlip, services: Services) -> SlipPage:
+    d = services.directory
+    procedure = d.procedures.get(slip.procedure_code)
+    return SlipPage(
+        dossier_id=slip.dossier_id, code=slip.code,
+        procedure_vi=procedure.name_vi if procedure else slip.procedure_code,
+        receiving_unit_name=d.unit_name(slip.receiving_unit), applicant_name=slip.applicant_name,
+        received_at=slip.received_at, due_date=slip.due_date,
+        rows=[SlipRow(
+            number=h.number, giver=_party(h.giver), receiver=_party(h.receiver),
+            handed_at=h.handed_at, received_at=h.received_at, due_at=h.due_at,
+            due_is_date=h.kind == "Delivered",
+            verdict=VERDICTS[h.verdict] if h.verdict else None,
+            late=h.verdict is Verdict.LATE, notes=_notes(h, services),
+        ) for h in slip.rows],
+        printed_at=services.now(),
+    )
+
+
+# ---- reading the moments from the query ----------------------------------------------------
+
+def _moment(params: QueryParams, position_name: str, time_name: str) -> datetime | int | None:
+    """A position from the slider, or a datetime-local field as the end of the minute (or
+    second) typed: an event shown as recorded at 14:30 is part of the record "at 14:30"."""
+    position = (params.get(position_name) or "").strip()
+    if position:
+        if not position.isdigit() or len(position) > 6:
+            raise DomainError("Vị trí trên thanh thời gian không hợp lệ.",
+                              "The position on the time slider is not valid.")
+        return int(position)
+    text = (params.get(time_name) or "").strip()
+    moment = parse_local_datetime(text)
+    if moment is None:
+        return None
+    try:
+        in_range = _EARLIEST <= moment <= _LATEST
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise DomainError("Thời điểm nằm ngoài khoảng có thể có hồ sơ.",
+                          "That moment is outside any time a dossier could exist.")
+    clock_part = text.partition("T")[2] or text.partition(" ")[2]
+    if clock_part.count(":") < 2:
+        return moment + timedelta(minutes=1, microseconds=-1)
+    if "." not in clock_part:
+        return moment + timedelta(seconds=1, microseconds=-1)
+    return moment
+
+
+def _refused(request: Request, staff: Staff, error: DomainError) -> Response:
+    access_log.warning("access refused: user=%s unit=%s %s %s: %s", staff.user_id,
+                       staff.unit_code, request.method, request.url.path, error.en)
+    return render(request, "error.html", {"error": error}, status_code=403)
+
+
+def _failed(request: Request, staff: Staff, error: DomainError) -> Response | None:
+    """The page for errors that show no dossier at all, or None for a bad moment."""
+    if isinstance(error, AccessDenied):
+        return _refused(request, staff, error)
+    if isinstance(error, NotFound):
+        return render(request, "error.html", {"error": error}, status_code=404)
+    if isinstance(error, ReadingNotRecorded):
+        return render(request, "error.html", {"error": error}, status_code=503)
+    return None
+
+
+# ---- handlers ----------------------------------------------------------------------------
+
+@staff_only
+def audit_trail(request: Request, staff: Staff) -> Response:
+    services = services_of(request)
+    params = request.query_params
+    inputs = {k: params.get(k, "") for k in ("as_of", "compare_to", "position",
+                                             "compare_position")}
+    problem: DomainError | None = None
+    try:
+        dossier_id = _dossier_id(request)
+        as_of = _moment(params, "position", "as_of")
+        compare_to = _moment(params, "compare_position", "compare_to")
+    except NotFound as missing:
+        return render(request, "error.html", {"error": missing}, status_code=404)
+    except DomainError as bad_input:
+        problem, as_of, compare_to = bad_input, None, None
+    try:
+        trail = services.app.audit_trail(dossier_id, inspector_id=staff.user_id, as_of=as_of,
+                                         compare_to=compare_to)
+    except DomainError as error:
+        if (failure := _failed(request, staff, error)) is not None:
+            return failure
+        problem = error  # a position beyond the dossier's events: show it as it is now
+        try:
+            trail = services.app.audit_trail(dossier_id, inspector_id=staff.user_id)
+        except DomainError as again:
+            return _failed(request, staff, again) or render(
+                request, "error.html", {"error": again}, status_code=422)
+    page = _audit_page(trail, services, inputs)
+    context = {"page": page, "error": problem,
+               "now_input": datetime_local_input(services.now())}
+    template = "audit/_replay.html" if is_htmx(request) else "audit.html"
+    return render(request, template, context, status_code=422 if problem else 200)
+
+
+@staff_only
+def control_slip(request: Request, staff: Staff) -> Response:
+    services = services_of(request)
+    try:
+        slip = services.app.control_slip(_dossier_id(request), inspector_id=staff.user_id)
+    except DomainError as error:
+        return _failed(request, staff, error) or render(
+            request, "error.html", {"error": error}, status_code=422)
+    return render(request, "control_slip.html", {"slip": _slip_page(slip, services)})
