@@ -11,6 +11,7 @@ with made-up tracking positions, in batches. Then it times, in-process through t
 - ``/analytics`` (the default last 90 days, and a whole year), each computed afresh (cache
   emptied) and as served again before the read model moves (cached);
 - ``/stats`` (public), afresh and cached;
+- ``/red-flags`` (the last 90 days, and a whole year), computed on every request;
 
 against two baselines of the same run: ``SELECT count(*) FROM review_step`` through psycopg,
 and the bare ``/healthz`` route through the same client. Prints the figures and writes them
@@ -282,6 +283,10 @@ def main() -> None:
             figures[f"{name}_afresh"] = summary(timed(afresh(path), args.repeat))
             figures[f"{name}_cached"] = summary(timed(lambda p=path: client.get(p), 50))  # type: ignore[misc]
             figures[f"{name}_bytes"] = len(client.get(path).content)
+        # Red flags are computed on every request (no cache): one figure.
+        for name, path in (("red_flags_90_days", "/red-flags"),
+                           ("red_flags_year", year.replace("/analytics", "/red-flags"))):
+            figures[f"{name}_afresh"] = summary(timed(afresh(path), args.repeat))
         baseline_route = summary(timed(lambda: client.get("/healthz"), 200))
 
     result = {

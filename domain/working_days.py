@@ -33,23 +33,6 @@ class WorkingCalendar:
             known = self._working[day] = bool(self._holidays.is_working_day(day))
         return known
 
-    def office_time_between(self, start: datetime, end: datetime) -> timedelta:
-        """Office hours elapsed between two moments (nights and days off do not count)."""
-        total = timedelta()
-        if end <= start:
-            return total
-        local_start, local_end = start.astimezone(HCMC), end.astimezone(HCMC)
-        day = local_start.date()
-        while day <= local_end.date():
-            if self.is_working_day(day):
-                for opens, closes in OFFICE_HOURS:
-                    lo = max(local_start, datetime.combine(day, opens, tzinfo=HCMC))
-                    hi = min(local_end, datetime.combine(day, closes, tzinfo=HCMC))
-                    if hi > lo:
-                        total += hi - lo
-            day += timedelta(days=1)
-        return total
-
     def holiday_name(self, day: date) -> str | None:
         name = self._holidays.get(day)
         return str(name) if name else None

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from domain.working_days import HCMC, WorkingCalendar
+from projections.analytics import OfficeClock
 from projections.read_model import Row
 from projections.readings import ReadingView
 from projections.review import ReviewView
@@ -146,14 +147,14 @@ class ReviewData:
         events = view.rows(
             "review_event",
             f"{of_dossiers} AND (off_hours = 1 OR recording_delay_s > 3600 "
-            "OR kind IN ('Transferred', 'Rejected'))",
+            "OR kind = 'Rejected')",
             window, order="dossier_id, version")
         data = cls(now=now, dossiers=dossiers, steps=[], pauses=pauses, events=events,
                    out_of_order=view.out_of_order_events(of_dossiers, window),
                    readings_without_a_part=readings.readings_without_a_part(
                        window["start"], window["end"]) if readings else [])
-        data.steps = [_step(r, data.pauses_of(r["dossier_id"]), now, calendar)
-                      for r in step_rows]
+        clock = OfficeClock(calendar)
+        data.steps = [_step(r, data.pauses_of(r["dossier_id"]), now, clock) for r in step_rows]
         if period.unit_code:
             data.steps = [s for s in data.steps if s.unit_code == period.unit_code]
         return data
@@ -167,8 +168,12 @@ class ReviewData:
         return self._pauses_by_dossier.get(dossier_id, [])
 
 
-def _step(row: Row, pauses: list[Row], now: datetime, calendar: WorkingCalendar) -> Step:
+def _step(row: Row, pauses: list[Row], now: datetime, clock: OfficeClock) -> Step:
     start, end, due = row["accepted_at"], row["left_at"], row["step_due_at"]
+
+    def office(a: datetime, b: datetime) -> timedelta:
+        return timedelta(seconds=clock.seconds_between(a.timestamp(), b.timestamp()))
+
     paused = timedelta()
     paused_office = timedelta()
     if start is not None:
@@ -177,11 +182,9 @@ def _step(row: Row, pauses: list[Row], now: datetime, calendar: WorkingCalendar)
             hi = min(end or now, p["provided_at"] or now)
             if hi > lo:
                 paused += hi - lo
-                paused_office += calendar.office_time_between(lo, hi)
-    worked = None if start is None else (
-        calendar.office_time_between(start, end or now) - paused_office)
-    transit = None if row["from_unit"] is None else calendar.office_time_between(
-        row["arrived_at"], start or now)
+                paused_office += office(lo, hi)
+    worked = None if start is None else office(start, end or now) - paused_office
+    transit = None if row["from_unit"] is None else office(row["arrived_at"], start or now)
     return Step(
         dossier_id=row["dossier_id"], procedure_code=row["procedure_code"],
         unit_code=row["unit_code"], from_unit=row["from_unit"], off_route=bool(row["off_route"]),
@@ -189,8 +192,7 @@ def _step(row: Row, pauses: list[Row], now: datetime, calendar: WorkingCalendar)
         left_at=end, left_by=row["left_by"], officer_id=row["officer_id"],
         accepted_by=row.get("accepted_by"), paused=paused,
         worked=worked,
-        allowance=None if start is None or due is None else calendar.office_time_between(
-            start, due),
+        allowance=None if start is None or due is None else office(start, due),
         transit=transit,
     )
 
@@ -271,6 +273,7 @@ def stuck(data: ReviewData, t: Thresholds) -> RedFlag:
         assert s.worked is not None
         usual[(s.unit_code, s.procedure_code)].append(s.worked.total_seconds())
     flagged = []
+    p90s: dict[tuple[str, str], float] = {}
     for s in data.steps:
         worked, allowance = s.worked, s.allowance
         if worked is None:
@@ -283,7 +286,8 @@ def stuck(data: ReviewData, t: Thresholds) -> RedFlag:
             continue
         peers = usual[(s.unit_code, s.procedure_code)]
         if s.left_at is None and len(peers) >= t.min_sample:
-            p90 = _percentile(peers, t.stuck_percentile)
+            p90 = p90s.get((s.unit_code, s.procedure_code)) or p90s.setdefault(
+                (s.unit_code, s.procedure_code), _percentile(peers, t.stuck_percentile))
             if worked.total_seconds() > p90:
                 flagged.append(_flagged(data, s.dossier_id, (
                     f"Đang nằm {_hours(worked)} tại {s.unit_code}, lâu hơn 90% hồ sơ cùng "
@@ -317,7 +321,7 @@ def queue_jumping(data: ReviewData, t: Thresholds, calendar: WorkingCalendar) ->
                 o = steps[older]
                 # A file waiting for the citizen's documents may rightly be overtaken.
                 if o.paused == timedelta():
-                    bisect.insort(waiting_until, _waiting_until(o, t, calendar) or never)
+                    bisect.insort(waiting_until, _waiting_until(o, t) or never)
                 older += 1
             if s.left_at is None or s.officer_id is None:
                 continue
@@ -333,11 +337,13 @@ def queue_jumping(data: ReviewData, t: Thresholds, calendar: WorkingCalendar) ->
                    _rates(jumped, finished, units, t.min_sample))
 
 
-def _waiting_until(step: Step, t: Thresholds, calendar: WorkingCalendar) -> datetime | None:
-    if step.allowance is None or step.accepted_at is None:
+def _waiting_until(step: Step, t: Thresholds) -> datetime | None:
+    if step.step_due_at is None or step.accepted_at is None:
         return step.left_at
-    stuck_from = calendar.add_working_hours(
-        step.accepted_at, step.allowance.total_seconds() / 3600 * t.stuck_allowance_factor)
+    # The allowance stretched on the calendar: close enough to office time for this purpose,
+    # and cheap for hundreds of thousands of stays.
+    stuck_from = step.accepted_at + (step.step_due_at - step.accepted_at) * \
+        t.stuck_allowance_factor
     return min(step.left_at, stuck_from) if step.left_at else stuck_from
 
 

@@ -65,7 +65,14 @@ class ReviewView(ReadModel):
             statement += f" WHERE {where}"
         if order:
             statement += f" ORDER BY {order}"
-        return [_normalised(r) for r in self._select(statement, params or {})]
+        rows = self._select(statement, params or {})
+        if isinstance(self, PostgresReadModel):
+            # PostgreSQL already gives times and dates; only the uuid needs to become text.
+            for r in rows:
+                if "dossier_id" in r:
+                    r["dossier_id"] = str(r["dossier_id"])
+            return rows
+        return [_normalised(r) for r in rows]
 
     def actions(self, *, officer: str | None = None, unit: str | None = None,
                 start: datetime, end: datetime, limit: int = 1000) -> list[Row]:

@@ -33,7 +33,14 @@ from domain.errors import AccessDenied, DomainError, NotFound
 from domain.organisation import Directory, Staff
 from domain.reading import ReadingNotRecorded
 from domain.working_days import HCMC
-from web.clerk import _dossier_id, _summary, access_log, is_htmx, services_of, staff_only
+from web.clerk import (
+    access_log,
+    dossier_id_of,
+    event_summary,
+    is_htmx,
+    services_of,
+    staff_only,
+)
 from web.formatting import datetime_local_input, local_date, local_time, parse_local_datetime
 from web.labels import CHANNELS, DISPATCH_METHODS, EVENTS, STAGES, Label, label
 from web.services import Services
@@ -252,7 +259,8 @@ def _event_row(e: AuditEvent, services: Services, position: int) -> EventRow:
     return EventRow(
         position=e.position, event=label(EVENTS, e.kind), actor_name=e.actor_name,
         actor_id=e.actor_id, unit_name=e.unit_name, occurred_at=e.occurred_at,
-        recorded_at=local_seconds(e.recorded_at), summary=_summary(e.kind, e.details, services),
+        recorded_at=local_seconds(e.recorded_at),
+        summary=event_summary(e.kind, e.details, services),
         timing=_timing(e.timing, d) if e.timing else None,
         starts_step_due_at=e.starts_step_due_at, included=e.position <= position,
     )
@@ -301,11 +309,11 @@ def _notes(h: Handoff, services: Services) -> list[str]:
         if h.handoff.details.get("note"):
             notes.append(str(h.handoff.details["note"]))
     if h.kind == "Dispatched":
-        notes.append(_summary(h.kind, h.handoff.details, services))
+        notes.append(event_summary(h.kind, h.handoff.details, services))
     if h.kind == "Withdrawn":
         notes.append(f"Rút hồ sơ: {h.handoff.details['reason']}")
     for e in h.during:
-        text = _summary(e.kind, e.details, services)
+        text = event_summary(e.kind, e.details, services)
         notes.append(f"{label(EVENTS, e.kind).vi}" + (f": {text}" if text else ""))
     return notes
 
@@ -386,7 +394,7 @@ def audit_trail(request: Request, staff: Staff) -> Response:
                                              "compare_position")}
     problem: DomainError | None = None
     try:
-        dossier_id = _dossier_id(request)
+        dossier_id = dossier_id_of(request)
         as_of = _moment(params, "position", "as_of")
         compare_to = _moment(params, "compare_position", "compare_to")
     except NotFound as missing:
@@ -416,7 +424,7 @@ def audit_trail(request: Request, staff: Staff) -> Response:
 def control_slip(request: Request, staff: Staff) -> Response:
     services = services_of(request)
     try:
-        slip = services.app.control_slip(_dossier_id(request), inspector_id=staff.user_id)
+        slip = services.app.control_slip(dossier_id_of(request), inspector_id=staff.user_id)
     except DomainError as error:
         return _failed(request, staff, error) or render(
             request, "error.html", {"error": error}, status_code=422)

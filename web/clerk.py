@@ -98,8 +98,8 @@ def _load_snapshot(request: Request, staff: Staff,
     app = services_of(request).app
     try:
         if request.method == "GET":
-            return app.open_dossier(_dossier_id(request), viewer_id=staff.user_id, page=page)
-        return app.snapshot(_dossier_id(request), viewer_id=staff.user_id)
+            return app.open_dossier(dossier_id_of(request), viewer_id=staff.user_id, page=page)
+        return app.snapshot(dossier_id_of(request), viewer_id=staff.user_id)
     except ReadingNotRecorded as unrecorded:
         return render(request, "error.html", {"error": unrecorded}, status_code=503)
     except NotFound as missing:
@@ -278,7 +278,7 @@ class DossierPage:
     public_link: str
 
 
-def _summary(kind: str, details: dict[str, Any], services: Services) -> str:
+def event_summary(kind: str, details: dict[str, Any], services: Services) -> str:
     d = services.directory
     if kind == "Transferred":
         to = d.unit_name(details["to_unit"])
@@ -354,7 +354,8 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
                 event=label(EVENTS, h.kind), occurred_at=h.occurred_at, recorded_at=h.recorded_at,
                 actor_name=d.staff[h.actor_id].full_name if h.actor_id in d.staff
                 else "Công dân" if h.actor_id == CITIZEN else h.actor_id,
-                unit_name=d.unit_name(h.actor_unit), summary=_summary(h.kind, h.details, services),
+                unit_name=d.unit_name(h.actor_unit),
+                summary=event_summary(h.kind, h.details, services),
                 print_link=f"/dossiers/{snapshot.id}/apology/{h.details['extension_number']}"
                 if h.kind == "Extended" else None,
             )
@@ -370,7 +371,7 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
     )
 
 
-def _dossier_id(request: Request) -> UUID:
+def dossier_id_of(request: Request) -> UUID:
     try:
         return UUID(request.path_params["dossier_id"])
     except ValueError:
@@ -458,7 +459,7 @@ async def act(request: Request, staff: Staff) -> Response:
     services = services_of(request)
     command = _command(form, action)
     try:
-        dossier_id = _dossier_id(request)
+        dossier_id = dossier_id_of(request)
         outcome: Outcome = await run_in_threadpool(
             lambda: command(
                 services.app, dossier_id, expected_version=_expected_version(form),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,6 +20,7 @@ from projections.red_flags import (
     Thresholds,
     red_flags,
 )
+from web.analytics import cached
 from web.clerk import refuse_access, services_of, staff_only
 from web.labels import Label
 from web.templating import render
@@ -208,11 +209,15 @@ async def red_flag_page(request: Request, staff: Staff) -> Response:
         return render(request, "red_flags.html", {"page": None, "units": units, "error": error},
                       status_code=400)
     thresholds = Thresholds()
-    data = await run_in_threadpool(ReviewData.load, services.read_models.review, period,
-                                   services.now(), services.app.calendar,
-                                   services.read_models.readings)
-    flags = await run_in_threadpool(red_flags, data, thresholds, services.app.calendar)
+
+    def compute(now: datetime) -> tuple[list[RedFlag], int]:
+        data = ReviewData.load(services.read_models.review, period, now,
+                               services.app.calendar, services.read_models.readings)
+        return red_flags(data, thresholds, services.app.calendar), len(data.dossiers)
+
+    # A year of a city's files takes seconds: recent results are shared, like analytics'.
+    flags, reviewed = await run_in_threadpool(cached, request, ("red_flags", period), compute)
     page = RedFlagPage(period=period, units=units, sections=_sections(flags, d, thresholds),
-                       dossiers_reviewed=len(data.dossiers))
+                       dossiers_reviewed=reviewed)
     return render(request, "red_flags.html", {"page": page, "units": units, "error": None,
                                               "last_day": period.end - timedelta(days=1)})
