@@ -26,6 +26,15 @@ class ReadingView(ReadModel):
     def record(self, *, row: dict[str, Any], tracking: Tracking) -> None:
         self._write(tracking, row_change("review_reading", "log_id", row, created=True))
 
+    def readings_of(self, dossier_id: str, limit: int = 200) -> list[Row]:
+        """Who opened one dossier, newest first."""
+        rows = self._select(
+            "SELECT viewer_id, viewer_unit, purpose, page, opened_at FROM {p}review_reading "
+            "WHERE dossier_id = %(dossier_id)s ORDER BY opened_at DESC LIMIT %(limit)s",
+            {"dossier_id": dossier_id, "limit": limit})
+        return [r | {"opened_at": r["opened_at"] if isinstance(r["opened_at"], datetime)
+                     else datetime.fromisoformat(r["opened_at"])} for r in rows]
+
     def readings_without_a_part(self, start: datetime, end: datetime) -> list[Row]:
         """Work readings of dossiers received in [start, end) by someone whose unit never held
         the dossier and who never acted on it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from uuid import UUID
 
@@ -230,3 +231,21 @@ def test_strangers_are_sent_to_sign_in(web: TestClient, path: str) -> None:
     response = web.get(path, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/signin?next=")
+
+
+def test_the_audit_page_lists_who_opened_the_file(web: TestClient, dossier: str,
+                                                  app: HosoApplication) -> None:
+    sign_in(web, "hctp")
+    assert web.get(f"/dossiers/{dossier}").status_code == 200
+    sign_in(web, "thanhtra")
+    models = web.app.state.services.read_models  # type: ignore[attr-defined]
+    assert web.get(f"/dossiers/{dossier}/audit").status_code == 200
+    # The readings model follows on its own; wait until it has the clerk's and this view.
+    deadline = time.monotonic() + 10
+    while len(models.readings.readings_of(dossier)) < 2:
+        assert time.monotonic() < deadline, "readings never arrived"
+        time.sleep(0.02)
+    section = web.get(f"/dossiers/{dossier}/audit").text.split('id="readings"')[1].split(
+        "</section>")[0]
+    assert "Lê Thị Hoa" in section and "Công việc" in section  # the specialist, at work
+    assert "Mai Văn Chính" in section and "Thanh tra" in section  # the inspector, auditing

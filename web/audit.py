@@ -384,6 +384,28 @@ def _failed(request: Request, staff: Staff, error: DomainError) -> Response | No
     return None
 
 
+@dataclass(frozen=True)
+class ReadingLine:
+    opened_at: datetime
+    viewer_name: str
+    unit_name: str
+    purpose: str
+    page: str
+
+
+def _readings(services: Services, dossier_id: UUID) -> list[ReadingLine]:
+    """Who opened this file (the readings read model may trail the last second's views)."""
+    d = services.directory
+    return [
+        ReadingLine(opened_at=r["opened_at"],
+                    viewer_name=d.staff[r["viewer_id"]].full_name if r["viewer_id"] in d.staff
+                    else r["viewer_id"],
+                    unit_name=d.unit_name(r["viewer_unit"]), purpose=r["purpose"],
+                    page=r["page"])
+        for r in services.read_models.readings.readings_of(str(dossier_id))
+    ]
+
+
 # ---- handlers ----------------------------------------------------------------------------
 
 @staff_only
@@ -415,7 +437,8 @@ def audit_trail(request: Request, staff: Staff) -> Response:
                 request, "error.html", {"error": again}, status_code=422)
     page = _audit_page(trail, services, inputs)
     context = {"page": page, "error": problem,
-               "now_input": datetime_local_input(services.now())}
+               "now_input": datetime_local_input(services.now()),
+               "readings": [] if is_htmx(request) else _readings(services, dossier_id)}
     template = "audit/_replay.html" if is_htmx(request) else "audit.html"
     return render(request, template, context, status_code=422 if problem else 200)
 
