@@ -97,6 +97,8 @@ class ReadModel(SqlAccess, TrackingRecorder):
     tracking_name: ClassVar[str] = ""
     # Tables emptied by a rebuild, children first.
     tables: ClassVar[tuple[str, ...]] = ()
+    # A record rather than a cache (the transparency log): never reset, never rebuilt.
+    append_only: ClassVar[bool] = False
 
     def _track(self, cursor: Cursor, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]

@@ -21,6 +21,13 @@ from eventsourcing.projection import Projection, ProjectionRunner
 from eventsourcing.utils import Environment
 
 from domain.application import HosoApplication
+from projections.checkpoints import (
+    CheckpointView,
+    PostgresCheckpointView,
+    SQLiteCheckpointView,
+    TransparencyLog,
+    installation_signer,
+)
 from projections.desk_queue import (
     DeskQueueProjection,
     DeskQueueView,
@@ -55,6 +62,12 @@ from projections.review import (
     SQLiteReviewView,
 )
 from projections.store import Dialect, Store
+from projections.transparency_log import (
+    PostgresTransparencyLogView,
+    SQLiteTransparencyLogView,
+    TransparencyLogProjection,
+    TransparencyLogView,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +96,19 @@ PROJECTIONS: tuple[ProjectionKind, ...] = (
     ProjectionKind(ReadingProjection,
                    {Dialect.SQLITE: SQLiteReadingView,
                     Dialect.POSTGRESQL: PostgresReadingView}),
+    ProjectionKind(TransparencyLogProjection,
+                   {Dialect.SQLITE: SQLiteTransparencyLogView,
+                    Dialect.POSTGRESQL: PostgresTransparencyLogView}),
 )
+
+
+def open_checkpoints(store: Store) -> CheckpointView:
+    env = Environment("log_checkpoints", store.eventsourcing_env())
+    factory = InfrastructureFactory[Any].construct(env)
+    view = factory.tracking_recorder(
+        SQLiteCheckpointView if store.dialect is Dialect.SQLITE else PostgresCheckpointView)
+    assert isinstance(view, CheckpointView)
+    return view
 
 
 def open_view(store: Store, kind: ProjectionKind, *, create_tables: bool = False) -> ReadModel:
@@ -206,6 +231,18 @@ class ReadModels:
         assert isinstance(view, ReadingView)
         return view
 
+    @property
+    def transparency_log(self) -> TransparencyLogView:
+        view = self.views[TransparencyLogProjection.name]
+        assert isinstance(view, TransparencyLogView)
+        return view
+
+    def transparency(self) -> TransparencyLog:
+        """The log's origin, the installation's key and its checkpoints."""
+        origin = self.transparency_log.settings().origin
+        return TransparencyLog(origin=origin, checkpoints=open_checkpoints(self.store),
+                               signer=installation_signer(origin, self.store.sqlite_path))
+
     def follow(self) -> None:
         """Start keeping every read model up to date in background threads."""
         self._stopping.clear()
@@ -277,14 +314,16 @@ class ReadModels:
         ``notification_id``; False on timeout.
 
         Read models of other events (who read what) never record a dossier event's
-        position, so they are not waited for. Polls from 2 ms up (the library's own wait
-        starts at 100 ms, which a clerk would feel on every click).
+        position, so they are not waited for; nor is the transparency log, which no page
+        reads back. Polls from 2 ms up (the library's own wait starts at 100 ms, which a
+        clerk would feel on every click).
         """
         deadline = time.monotonic() + timeout
         for poller in self._pollers:
             poller.wake()
-        pending = [self.views[k.projection.name] for k in PROJECTIONS
-                   if issubclass(k.projection, DossierProjection)]
+        pending = [view for k in PROJECTIONS
+                   if issubclass(k.projection, DossierProjection)
+                   and not (view := self.views[k.projection.name]).append_only]
         interval = 0.002
         while pending:
             pending = [v for v in pending if not v.has_tracking_id(self.app.name, notification_id)]
@@ -300,6 +339,9 @@ class ReadModels:
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Empty every read model and apply the whole log again; how many events applied.
 
+        The transparency log is append-only and is not emptied: it only catches up on the
+        events it has not logged yet.
+
         Run it with no other process following the log (stop ``hoso serve`` first): a
         follower applying the same events at the same time would collide with it.
         """
@@ -309,7 +351,8 @@ class ReadModels:
         lock.hold_exclusive()
         try:
             for view in self.views.values():
-                view.reset(self.app.name)
+                if not view.append_only:
+                    view.reset(self.app.name)
             return self.catch_up(progress)
         finally:
             lock.release()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,7 +25,19 @@ from domain.application import HosoApplication
 from domain.errors import DomainError
 from projections.runners import ReadModels
 from projections.store import Store
-from web import admin, analytics, audit, clerk, counter, history, public, queue, red_flags, stats
+from web import (
+    admin,
+    analytics,
+    audit,
+    clerk,
+    counter,
+    history,
+    public,
+    queue,
+    red_flags,
+    stats,
+    transparency,
+)
 from web.accounts import StaffAccounts, open_accounts
 from web.labels import Label
 from web.services import Services
@@ -33,6 +46,7 @@ from web.templating import render
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+CHECKPOINT_SECONDS = float(os.environ.get("HOSO_CHECKPOINT_SECONDS", "300"))
 
 
 def _secret_key(store: Store) -> str:
@@ -122,15 +136,35 @@ def create_app(
         read_models=read_models,
         accounts=accounts,
         public_url=os.environ.get("HOSO_PUBLIC_URL", "http://127.0.0.1:8000"),
+        transparency=read_models.transparency(),
     )
+    stop_signing = threading.Event()
+
+    def sign_checkpoints() -> None:
+        # Within a few minutes of new events: what outsiders copy is never far behind.
+        while not stop_signing.wait(CHECKPOINT_SECONDS):
+            try:
+                services.transparency.make_checkpoint(application.clock())
+            except Exception:  # the next round tries again; serving goes on
+                log.exception("could not make a checkpoint")
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        signer_thread = None
         if follow:
             read_models.follow()
+            if services.transparency.signer is None:
+                log.warning("HOSO_LOG_SIGNING_KEY is not set: no checkpoints are signed")
+            else:
+                signer_thread = threading.Thread(target=sign_checkpoints, daemon=True,
+                                                 name="hoso-checkpoints")
+                signer_thread.start()
         try:
             yield
         finally:
+            stop_signing.set()
+            if signer_thread is not None:
+                signer_thread.join(timeout=10)
             read_models.close()
             if owns_accounts:
                 accounts.close()
@@ -164,6 +198,9 @@ def create_app(
         Route("/analytics/{table}.csv", analytics.analytics_csv, methods=["GET"]),
         Route("/stats", stats.stats, methods=["GET"]),
         Route("/open-data/summary.csv", stats.open_data_summary, methods=["GET"]),
+        Route("/log", transparency.log_page, methods=["GET"]),
+        Route("/log/checkpoint", transparency.latest_checkpoint, methods=["GET"]),
+        Route("/log/key", transparency.verifier_key, methods=["GET"]),
         Route("/t/{token}", public.status_page, methods=["GET"]),
         Route("/t/{token}/rating", public.rate, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -1,4 +1,4 @@
-"""The ``hoso`` command: serve, migrate, demo, rebuild, set-password."""
+"""The ``hoso`` command: serve, migrate, demo, rebuild, verify, set-password."""
 
 from __future__ import annotations
 
@@ -6,15 +6,19 @@ import argparse
 import getpass
 import logging
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
 from domain.application import HosoApplication
 from domain.demo import load_demo
+from domain.transparency.checkpoint import NoteVerifier
+from projections.checkpoints import check_checkpoints
 from projections.follow_lock import LogInUse
 from projections.migrate import migrate
 from projections.runners import ReadModels
 from projections.store import Store, StoreConfigError
+from projections.verify import verify
 
 DEMO_PASSWORD = "hoso-demo"
 
@@ -84,6 +88,57 @@ def cmd_rebuild(args: argparse.Namespace) -> None:
     print(f"rebuilt from zero: {applied} events applied")
 
 
+def cmd_verify(args: argparse.Namespace) -> None:
+    store = _store()
+    app = HosoApplication(env=store.eventsourcing_env())
+    models = ReadModels(store, app)
+    leaves: list[bytes] = []
+    try:
+        with tqdm(total=app.recorder.max_notification_id() or 0, desc="verifying",
+                  unit="event") as bar:
+            report = verify(app, models.transparency_log, progress=bar.update,
+                            on_leaf=lambda _, leaf: leaves.append(leaf))
+        log = models.transparency()
+        notes = [(f"#{c.tree_size} stored", c.note) for c in log.checkpoints.checkpoints()]
+        notes += [(path, Path(path).read_text()) for path in args.against]
+        verifier = (NoteVerifier.parse(_key_text(args.key)) if args.key
+                    else log.signer.verifier if log.signer else None)
+        problems = check_checkpoints(leaves, notes, verifier, log.origin)
+    finally:
+        models.close()
+        app.close()
+    for finding in report.findings:
+        print(finding)
+    for problem in problems:
+        print(problem)
+    print(report.summary() + f"; {len(notes)} checkpoints checked, {len(problems)} failed")
+    if not report.ok or problems:
+        sys.exit(1)
+
+
+def _key_text(value: str) -> str:
+    """A verifier key given as itself, or as a file holding it."""
+    path = Path(value)
+    return path.read_text().strip() if path.exists() else value.strip()
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> None:
+    store = _store()
+    app = HosoApplication(env=store.eventsourcing_env())
+    models = ReadModels(store, app)
+    try:
+        models.catch_up()
+        log = models.transparency()
+        if log.signer is None:
+            print("no signing key: set HOSO_LOG_SIGNING_KEY", file=sys.stderr)
+            sys.exit(2)
+        made = log.make_checkpoint(app.clock())
+        print(made.note if made else "the log has not grown since the last checkpoint\n", end="")
+    finally:
+        models.close()
+        app.close()
+
+
 def cmd_set_password(args: argparse.Namespace) -> None:
     from web.accounts import open_accounts
 
@@ -127,6 +182,18 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("rebuild", help="rebuild every read model from zero (stop serve first)"
                         ).set_defaults(func=cmd_rebuild)
+
+    verify_parser = commands.add_parser(
+        "verify", help="check every stored dossier event against the transparency log and "
+        "its signed checkpoints (non-zero exit on any finding)")
+    verify_parser.add_argument("--against", nargs="*", default=[], metavar="FILE",
+                               help="checkpoints kept by an outsider, one signed note per file")
+    verify_parser.add_argument("--key", help="the verifier key (text or file); default: the "
+                               "installation's own")
+    verify_parser.set_defaults(func=cmd_verify)
+
+    commands.add_parser("checkpoint", help="sign a checkpoint of the log now (serve does it "
+                        "every few minutes)").set_defaults(func=cmd_checkpoint)
 
     setpw = commands.add_parser("set-password", help="set a staff member's password")
     setpw.add_argument("user")

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from domain.application import HosoApplication
 from domain.organisation import Directory
 from domain.working_days import HCMC
+from projections.checkpoints import TransparencyLog
 from projections.runners import ReadModels
 from web.accounts import StaffAccounts
 
@@ -19,6 +20,7 @@ class Services:
     read_models: ReadModels
     accounts: StaffAccounts
     public_url: str
+    transparency: TransparencyLog
 
     @property
     def directory(self) -> Directory:

@@ -1,0 +1,240 @@
+"""``hoso verify``: does the event store still say what the transparency log recorded?
+
+Every dossier event is read again in notification order and its entry recomputed with the
+same code the projection used, then compared with the entry logged at that position. The
+stored log is checked on its own as well: each entry's leaf hash, and each dossier's chain of
+``previous`` links and versions.
+
+Findings, each with the dossier's code:
+
+* **modified** — the stored event no longer gives the logged entry (or cannot be read);
+* **deleted** — a logged entry whose event is gone from the store;
+* **inserted** — an event with no log entry at a position the log has already passed, or
+  one claiming a version of its dossier that is already logged elsewhere;
+* **reordered** — an event holding what was logged for another version of its dossier (two
+  events swapped), or a stored chain whose versions or ``previous`` links are out of order.
+
+Events after the log's tracked position are *pending*, not findings: the projection has not
+reached them yet (it logs every dossier event up to the position it tracks, and that position
+and the entries commit together). What is appended at the end of the store is therefore
+trusted from the moment it is logged — signed checkpoints of the log are what then stop
+anyone rewriting it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from domain.application import HosoApplication
+from domain.dossier import Dossier
+from domain.transparency.entry import jcs, leaf_hash, log_entry
+from domain.transparency.merkle import EMPTY_ROOT, CompactRange
+from projections.dossier_projection import DossierProjection
+from projections.transparency_log import LoggedEntry, TransparencyLogView
+
+BATCH = 1000
+
+
+class FindingKind(StrEnum):
+    MODIFIED = "modified"
+    DELETED = "deleted"
+    INSERTED = "inserted"
+    REORDERED = "reordered"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: FindingKind
+    position: int
+    dossier_id: UUID
+    dossier_code: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.position} {self.dossier_code}: {self.detail}"
+
+
+@dataclass
+class VerifyReport:
+    tracked_position: int
+    events_checked: int = 0
+    entries_checked: int = 0
+    pending: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    # The RFC 9162 tree head over the stored log's leaves in log order, each leaf checked
+    # against its entry's bytes: what signed checkpoints are to be compared with.
+    tree_size: int = 0
+    root: bytes = EMPTY_ROOT
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def summary(self) -> str:
+        counts = {kind: sum(f.kind is kind for f in self.findings) for kind in FindingKind}
+        found = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no findings"
+        return (f"{self.events_checked} events and {self.entries_checked} log entries checked "
+                f"up to position {self.tracked_position}; {self.pending} pending; "
+                f"tree size {self.tree_size}, root {self.root.hex()}; {found}")
+
+
+# Called with each stored leaf's index in the tree and its hash, in log order: where the
+# checkpoint check plugs in (a checkpoint of size n must have the root of leaves [0, n)).
+LeafSink = Callable[[int, bytes], None]
+
+
+def _parse(entry: bytes) -> dict[str, Any]:
+    parsed = json.loads(entry)
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+def _body(parsed: dict[str, Any]) -> bytes:
+    """What an event says, apart from where it sits in its dossier's chain."""
+    return jcs({k: v for k, v in parsed.items() if k not in ("version", "previous")})
+
+
+class _Verifier:
+    """Two passes over the log and one over the event store, each streamed in position order:
+    memory grows with the number of dossiers, not of events."""
+
+    def __init__(self, app: HosoApplication, log: TransparencyLogView) -> None:
+        self.app = app
+        self.log = log
+        self.settings = log.settings()
+        self.report = VerifyReport(tracked_position=log.max_tracking_id(app.name) or 0)
+        self.codes: dict[UUID, str] = {}
+        # Each dossier's last logged version: a later event may not claim one up to it.
+        self.logged_head: dict[UUID, int] = {}
+        # Bodies of the logged entries of the few dossiers with a mismatch, for telling a
+        # swap from an edit.
+        self.bodies: dict[UUID, dict[bytes, int]] = {}
+
+    def find(self, kind: FindingKind, position: int, dossier_id: UUID, detail: str) -> None:
+        code = self.codes.get(dossier_id, str(dossier_id))
+        self.report.findings.append(Finding(kind, position, dossier_id, code, detail))
+
+    def check_log(self, on_leaf: LeafSink | None) -> None:
+        """The stored log alone: leaf hashes, versions and previous links, the tree head."""
+        last: dict[UUID, LoggedEntry] = {}
+        tree = CompactRange()
+        for logged in self.log.all_entries(BATCH):
+            self.report.entries_checked += 1
+            if on_leaf:
+                on_leaf(tree.size, logged.leaf_hash)
+            tree.append(logged.leaf_hash)
+            parsed = _parse(logged.entry)
+            if parsed.get("type") == "Received":
+                self.codes[logged.dossier_id] = str(parsed["fields"].get("code", ""))
+            self.logged_head[logged.dossier_id] = max(
+                logged.version, self.logged_head.get(logged.dossier_id, 0))
+            if leaf_hash(logged.entry) != logged.leaf_hash:
+                self.find(FindingKind.MODIFIED, logged.position, logged.dossier_id,
+                          "the logged entry no longer matches its leaf hash")
+            before = last.get(logged.dossier_id)
+            expected_version = before.version + 1 if before else 1
+            expected_previous = before.leaf_hash.hex() if before else None
+            if logged.version != expected_version or parsed.get("version") != logged.version:
+                self.find(FindingKind.REORDERED, logged.position, logged.dossier_id,
+                          f"logged as version {logged.version} after version "
+                          f"{before.version if before else 'none'}")
+            elif parsed.get("previous") != expected_previous:
+                self.find(FindingKind.REORDERED, logged.position, logged.dossier_id,
+                          f"version {logged.version} does not link to the entry before it")
+            last[logged.dossier_id] = logged
+        self.report.tree_size, self.report.root = tree.size, tree.root()
+
+    def check_events(self, progress: Callable[[int], None] | None) -> None:
+        """Every dossier event against the entry at its position (a merge of two streams)."""
+        entries = iter(self.log.all_entries(BATCH))
+        pending_entry = next(entries, None)
+        after = 0
+        while batch := self.app.recorder.select_notifications(
+                start=after, limit=BATCH, topics=DossierProjection.topics,
+                inclusive_of_start=False):
+            for notification in batch:
+                while pending_entry is not None and pending_entry.position < notification.id:
+                    self.deleted(pending_entry)
+                    pending_entry = next(entries, None)
+                logged = None
+                if pending_entry is not None and pending_entry.position == notification.id:
+                    logged, pending_entry = pending_entry, next(entries, None)
+                self.check_event(notification, logged)
+            if progress:
+                progress(batch[-1].id - after)
+            after = batch[-1].id
+        while pending_entry is not None:
+            self.deleted(pending_entry)
+            pending_entry = next(entries, None)
+
+    def deleted(self, logged: LoggedEntry) -> None:
+        self.find(FindingKind.DELETED, logged.position, logged.dossier_id,
+                  f"version {logged.version} is logged but its event is gone")
+
+    def check_event(self, notification: Any, logged: LoggedEntry | None) -> None:
+        position = int(notification.id)
+        dossier_id = UUID(str(notification.originator_id))
+        version = int(notification.originator_version)
+        if position > self.report.tracked_position:
+            self.report.pending += 1
+            if version <= self.logged_head.get(dossier_id, 0):
+                self.find(FindingKind.INSERTED, position, dossier_id,
+                          f"version {version} is already in the log at another position")
+            return
+        self.report.events_checked += 1
+        try:
+            event = self.app.mapper.to_domain_event(notification)
+            if not isinstance(event, Dossier.Event):
+                raise TypeError(f"not a dossier event: {type(event).__qualname__}")
+        except Exception as error:  # a damaged payload is a finding, not a crash
+            kind = FindingKind.MODIFIED if logged else FindingKind.INSERTED
+            self.find(kind, position, dossier_id,
+                      f"version {version} cannot be read ({type(error).__name__})")
+            return
+        if isinstance(event, Dossier.Received):
+            self.codes.setdefault(dossier_id, event.code)
+        if logged is None:
+            self.find(FindingKind.INSERTED, position, dossier_id,
+                      f"version {version} was never logged")
+            return
+        if (logged.dossier_id, logged.version) != (dossier_id, version):
+            self.find(FindingKind.MODIFIED, position, dossier_id,
+                      f"version {version} sits where version {logged.version} of "
+                      f"{self.codes.get(logged.dossier_id, logged.dossier_id)} was logged")
+            return
+        # Chained on the previous leaf as logged (its link is checked in check_log), so one
+        # altered event is one finding, not a cascade down the rest of its dossier.
+        previous = _parse(logged.entry).get("previous")
+        entry = log_entry(event, origin=self.settings.origin, salt=self.settings.salt,
+                          previous_leaf=bytes.fromhex(previous) if previous else None)
+        if entry == logged.entry:
+            return
+        elsewhere = self.logged_bodies(dossier_id).get(_body(_parse(entry)))
+        if elsewhere is not None and elsewhere != version:
+            self.find(FindingKind.REORDERED, position, dossier_id,
+                      f"version {version} holds what was logged as version {elsewhere}")
+        else:
+            self.find(FindingKind.MODIFIED, position, dossier_id,
+                      f"version {version} ({type(event).__name__}) differs from its log entry")
+
+    def logged_bodies(self, dossier_id: UUID) -> dict[bytes, int]:
+        if dossier_id not in self.bodies:
+            self.bodies[dossier_id] = {_body(_parse(e.entry)): e.version
+                                       for e in self.log.dossier_entries(dossier_id)}
+        return self.bodies[dossier_id]
+
+
+def verify(app: HosoApplication, log: TransparencyLogView,
+           progress: Callable[[int], None] | None = None,
+           on_leaf: LeafSink | None = None) -> VerifyReport:
+    """Check the whole event store against the transparency log; every finding reported."""
+    verifier = _Verifier(app, log)
+    verifier.check_log(on_leaf)
+    verifier.check_events(progress)
+    verifier.report.findings.sort(key=lambda f: (f.position, f.kind))
+    return verifier.report
