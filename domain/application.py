@@ -9,7 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -22,6 +22,7 @@ from eventsourcing.utils import get_topic
 from domain.audit import (
     AuditTrail,
     ControlSlip,
+    DossierState,
     Moment,
     audit_events,
     compare,
@@ -37,7 +38,6 @@ from domain.dossier import (
     DispatchMethod,
     Dossier,
     DossierCodeSequence,
-    Stage,
     is_late,
 )
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
@@ -83,37 +83,11 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
-class DossierSnapshot:
-    """A clerk's view of one dossier (includes private applicant data)."""
+class DossierSnapshot(DossierState):
+    """A clerk's view of one dossier (includes private applicant data): its state now, with
+    what only the present adds."""
 
-    id: UUID
-    version: int
-    code: str
     tracking_token: str
-    procedure_code: str
-    applicant: dict[str, str]
-    channel: Channel
-    documents: list[str]
-    receiving_unit: str
-    holder_unit: str
-    holder_officer: str | None
-    stage: Stage
-    received_at: datetime
-    due_date: date
-    decision_number: str | None
-    decision_title: str | None
-    signed_at: datetime | None
-    rejected_at: datetime | None
-    rejection_reasons: str | None
-    step_due_at: datetime | None
-    pending_from_unit: str | None
-    supplement_requests: int
-    paused_at: datetime | None
-    extensions: int
-    dispatch_method: DispatchMethod | None
-    postal_tracking_number: str | None
-    recipient_name: str | None
-    delivered_at: datetime | None
     allowed_actions: list[Action]
     history: list[HistoryEntry]
 
@@ -480,35 +454,10 @@ class HosoApplication(Application[UUID]):
                 "You may not view this dossier (only those handed to the post).",
             )
         events = self.repository.event_store.get(dossier_id)
+        state = DossierState.of(dossier)
         return DossierSnapshot(
-            id=dossier.id,
-            version=dossier.version,
-            code=dossier.code,
+            **{f.name: getattr(state, f.name) for f in fields(DossierState)},
             tracking_token=dossier.tracking_token,
-            procedure_code=dossier.procedure_code,
-            applicant=dossier.applicant,
-            channel=dossier.channel,
-            documents=dossier.documents,
-            receiving_unit=dossier.receiving_unit,
-            holder_unit=dossier.holder_unit,
-            holder_officer=dossier.holder_officer,
-            stage=dossier.stage,
-            received_at=dossier.received_at,
-            due_date=dossier.due_date,
-            decision_number=dossier.decision_number,
-            decision_title=dossier.decision_title,
-            signed_at=dossier.signed_at,
-            rejected_at=dossier.rejected_at,
-            rejection_reasons=dossier.rejection_reasons,
-            step_due_at=dossier.step_due_at,
-            pending_from_unit=dossier.pending_from_unit,
-            supplement_requests=dossier.supplement_requests,
-            paused_at=dossier.paused_at,
-            extensions=dossier.extensions,
-            dispatch_method=dossier.dispatch_method,
-            postal_tracking_number=dossier.postal_tracking_number,
-            recipient_name=dossier.recipient_name,
-            delivered_at=dossier.delivered_at,
             allowed_actions=dossier.allowed_actions(viewer),
             history=[_history_entry(e) for e in events],
         )

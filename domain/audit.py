@@ -18,8 +18,9 @@ from uuid import UUID
 
 from domain.dossier import Channel, DispatchMethod, Dossier, Stage
 from domain.errors import AccessDenied, DomainError
+from domain.office_time import OfficeClock
 from domain.organisation import Directory, Staff
-from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
+from domain.working_days import HCMC, WorkingCalendar
 
 # A step measured in working days is due at the end of an 8-hour office day.
 OFFICE_HOURS_PER_DAY = 8.0
@@ -65,21 +66,9 @@ def day_verdict(done_on: date, due_on: date) -> Verdict:
     return Verdict.EARLY if done_on < due_on else Verdict.ON_TIME
 
 
-def office_hours_between(calendar: WorkingCalendar, start: datetime, end: datetime) -> float:
+def office_hours_between(clock: OfficeClock, start: datetime, end: datetime) -> float:
     """Hours of office time (07:30–11:30, 13:00–17:00 on working days) in [start, end]."""
-    if end <= start:
-        return 0.0
-    total = timedelta()
-    day, last = start.astimezone(HCMC).date(), end.astimezone(HCMC).date()
-    while day <= last:
-        if calendar.is_working_day(day):
-            for opens, closes in OFFICE_HOURS:
-                begin = max(start, datetime.combine(day, opens, tzinfo=HCMC))
-                finish = min(end, datetime.combine(day, closes, tzinfo=HCMC))
-                if finish > begin:
-                    total += finish - begin
-        day += timedelta(days=1)
-    return total.total_seconds() / 3600
+    return clock.hours(start, end) if end > start else 0.0
 
 
 class Span(StrEnum):
@@ -289,6 +278,7 @@ def audit_events(events: Sequence[Dossier.Event], directory: Directory,
                  calendar: WorkingCalendar) -> list[AuditEvent]:
     """Every event in recording order, each with the stretch of time it ends."""
     names = _Names(directory)
+    clock = OfficeClock(calendar)
     rows: list[AuditEvent] = []
     dossier: Dossier | None = None
     dispatched_at: datetime | None = None
@@ -298,7 +288,7 @@ def audit_events(events: Sequence[Dossier.Event], directory: Directory,
             dossier.step_due_at)
         dossier = e.mutate(dossier)
         assert isinstance(dossier, Dossier)
-        timing = _timing(e, before, dispatched_at, dossier, calendar)
+        timing = _timing(e, before, dispatched_at, dossier, calendar, clock)
         if isinstance(e, Dossier.Dispatched):
             dispatched_at = e.occurred_at
         starts = e.step_due_at if isinstance(e, Dossier.Received | Dossier.TransferAccepted) \
@@ -325,24 +315,25 @@ def _details(e: Dossier.Event) -> dict[str, Any]:
 
 
 def _timing(e: Dossier.Event, before: _Before | None, dispatched_at: datetime | None,
-            after: Dossier, calendar: WorkingCalendar) -> StepTiming | None:
+            after: Dossier, calendar: WorkingCalendar,
+            clock: OfficeClock) -> StepTiming | None:
     if before is None:
         return None
     if isinstance(e, Dossier.TransferAccepted):
         return StepTiming(Span.TRANSIT, e.actor_unit, e.transferred_at, e.occurred_at,
-                          office_hours_between(calendar, e.transferred_at, e.occurred_at),
+                          office_hours_between(clock, e.transferred_at, e.occurred_at),
                           None, None)
     if isinstance(e, Dossier.Transferred | Dossier.Dispatched | Dossier.Withdrawn):
         start = before.step_started_at or before.arrived_at
         due = before.step_due_at
         return StepTiming(Span.DESK, before.holder_unit, start, e.occurred_at,
-                          office_hours_between(calendar, start, e.occurred_at), due,
+                          office_hours_between(clock, start, e.occurred_at), due,
                           step_verdict(e.occurred_at, due) if due else None)
     if isinstance(e, Dossier.Delivered) and dispatched_at is not None:
         ready = after.result_ready_at
         return StepTiming(
             Span.HANDOUT, before.holder_unit, dispatched_at, e.occurred_at,
-            office_hours_between(calendar, dispatched_at, e.occurred_at),
+            office_hours_between(clock, dispatched_at, e.occurred_at),
             calendar.end_of_working_day(after.due_date),
             day_verdict(ready.astimezone(HCMC).date(), after.due_date) if ready else None)
     return None

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from domain.office_time import OfficeClock
 from domain.working_days import HCMC, WorkingCalendar
-from projections.analytics import OfficeClock
 from projections.read_model import Row
 from projections.readings import ReadingView
 from projections.review import ReviewView

@@ -17,6 +17,7 @@ from domain.application import DossierSnapshot, HosoApplication
 from domain.audit import DossierState, Span, Verdict, office_hours_between
 from domain.dossier import Stage
 from domain.errors import AccessDenied, DomainError, NotFound
+from domain.office_time import OfficeClock
 from domain.reading import ReadingLog, ReadingNotRecorded
 from domain.working_days import HCMC, WorkingCalendar
 from projections.store import Store
@@ -212,10 +213,10 @@ def test_a_transfer_not_yet_accepted_has_no_receiver(app: HosoApplication,
 def test_office_hours_skip_nights_lunch_and_weekends() -> None:
     calendar = WorkingCalendar()
     friday, monday = local("2026-11-27T16:00"), local("2026-11-30T08:30")
-    assert office_hours_between(calendar, friday, monday) == 2.0
-    assert office_hours_between(calendar, local("2026-11-23T11:00"),
+    assert office_hours_between(OfficeClock(calendar), friday, monday) == 2.0
+    assert office_hours_between(OfficeClock(calendar), local("2026-11-23T11:00"),
                                 local("2026-11-23T13:30")) == 1.0
-    assert office_hours_between(calendar, monday, friday) == 0.0
+    assert office_hours_between(OfficeClock(calendar), monday, friday) == 0.0
 
 
 def _readings(app: HosoApplication, viewer: str, clock: FakeClock) -> list[tuple[str, str, str]]:
