@@ -36,6 +36,7 @@ from uuid import uuid4
 import psycopg
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import Tracking
 from psycopg import sql
 from starlette.testclient import TestClient
@@ -45,6 +46,7 @@ from bench.queue_page import summary, timed
 from domain.application import HosoApplication
 from domain.dossier import Actor, Applicant, Channel, DispatchMethod, Dossier
 from domain.organisation import Directory, Procedure, Role
+from domain.signing import UnlockedKey, key_id_of
 from domain.working_days import HCMC, WorkingCalendar
 from projections.migrate import migrate
 from projections.review import ReviewProjection
@@ -69,10 +71,20 @@ class Synthesiser:
         self.rng = random.Random(seed)
         self.procedures = list(directory.procedures.values())
         self.numbers: dict[tuple[str, date], int] = {}
+        self.keys: dict[str, UnlockedKey] = {}
 
     def _actor(self, unit: str) -> Actor:
         desk = [s for s in self.d.members_of(unit) if s.roles & _DESK_ROLES]
         return Actor.of(self.rng.choice(desk))
+
+    def _key(self, signer: Actor) -> UnlockedKey:
+        """One signing key per officer for the whole run (unregistered: the pages measured
+        here do not check signatures)."""
+        if signer.user_id not in self.keys:
+            private = Ed25519PrivateKey.generate()
+            public = private.public_key().public_bytes_raw()
+            self.keys[signer.user_id] = UnlockedKey(key_id_of(signer.user_id, public), private)
+        return self.keys[signer.user_id]
 
     def _office_time(self, day: date) -> datetime:
         while not self.calendar.is_working_day(day):
@@ -168,8 +180,8 @@ class Synthesiser:
                 if (t := step(pace / 3)) is None:
                     return
                 dossier.sign(decision_number=f"{rng.randint(1, 9999)}/QĐ",
-                             decision_title=procedure.name_vi, actor=holder, occurred_at=t,
-                             recorded_at=t)
+                             decision_title=procedure.name_vi, unlock_key=lambda: self._key(holder),
+                             actor=holder, occurred_at=t, recorded_at=t)
             back = hand_over(reception, holder)
             if back is None or (t := step(2)) is None:
                 return

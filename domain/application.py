@@ -39,11 +39,23 @@ from domain.dossier import (
     Dossier,
     DossierCodeSequence,
     is_late,
+    signed_statement,
 )
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
+from domain.keyring import OfficerKeyring
 from domain.organisation import Directory, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
 from domain.register import REGISTER_ID, OrganisationRegister
+from domain.signing import (
+    DecisionSignature,
+    KeyVault,
+    NoKeyVault,
+    RegisteredKey,
+    UnlockedKey,
+    generate_key,
+    owner_of,
+    unseal,
+)
 from domain.working_days import HCMC, WorkingCalendar
 
 Clock = Callable[[], datetime]
@@ -135,9 +147,11 @@ class HosoApplication(Application[UUID]):
         clock: Clock = utc_now,
         calendar: WorkingCalendar | None = None,
         directory: Directory | None = None,
+        key_vault: KeyVault | None = None,
     ) -> None:
         super().__init__(env)
         self.clock = clock
+        self.key_vault: KeyVault = key_vault or NoKeyVault()
         self.calendar = calendar or WorkingCalendar()
         self._seed_directory = directory or Directory()
         self._directory: tuple[int, Directory] = (0, self._seed_directory)
@@ -318,13 +332,17 @@ class HosoApplication(Application[UUID]):
         actor_id: str,
         decision_number: str,
         decision_title: str,
+        passphrase: str,
+        document: bytes | None = None,
         occurred_at: datetime | None = None,
     ) -> Outcome:
+        """Sign with the officer's own key, unlocked by the passphrase they type now."""
         return self._act(
             dossier_id, expected_version, actor_id, occurred_at,
             lambda d, actor, when, now: d.sign(
-                decision_number=decision_number, decision_title=decision_title, actor=actor,
-                occurred_at=when, recorded_at=now,
+                decision_number=decision_number, decision_title=decision_title,
+                unlock_key=lambda: self._unlocked_key(actor_id, passphrase),
+                document=document, actor=actor, occurred_at=when, recorded_at=now,
             ),
         )
 
@@ -392,6 +410,91 @@ class HosoApplication(Application[UUID]):
                 continue
             return Outcome(dossier.id, _last_dossier_notification(recordings))
         raise ConcurrentChange()
+
+    # ---- signing keys ------------------------------------------------------------------
+
+    def register_signing_key(self, *, officer_id: str, passphrase: str) -> RegisteredKey:
+        """A new key pair: the public half registered by an event, the private half sealed
+        with the passphrase in the key vault."""
+        officer = self.directory.member(officer_id)
+        keyring = self._keyring(officer_id) or OfficerKeyring.open(
+            officer=officer, recorded_at=self.clock())
+        new = generate_key(officer_id, passphrase)
+        keyring.register(officer=officer, key_id=new.key_id, public_key=new.public_key,
+                         recorded_at=self.clock())
+        # Vault first: a registered key whose private half was lost could never sign.
+        self.key_vault.put(new.key_id, new.sealed)
+        try:
+            self.save(keyring)
+        except IntegrityError:
+            self.key_vault.discard(new.key_id)
+            raise DomainError("Khóa ký vừa được thay đổi ở nơi khác; hãy tải lại trang.",
+                              "The signing keys just changed elsewhere; reload the page.") \
+                from None
+        return keyring.keys[new.key_id]
+
+    def revoke_signing_key(self, *, actor_id: str, key_id: str, reason: str) -> None:
+        """Revoked from now on; the sealed private key is destroyed. Decisions signed
+        before stay valid, those claiming a later time do not."""
+        keyring = self._keyring(owner_of(key_id))
+        if keyring is None:
+            raise DomainError("Không có khóa ký này.", "There is no such signing key.")
+        keyring.revoke(by=self.directory.member(actor_id), key_id=key_id, reason=reason,
+                       recorded_at=self.clock())
+        try:
+            self.save(keyring)
+        except IntegrityError:
+            raise DomainError("Khóa ký vừa được thay đổi ở nơi khác; hãy tải lại trang.",
+                              "The signing keys just changed elsewhere; reload the page.") \
+                from None
+        self.key_vault.discard(key_id)
+
+    def signing_keys(self, user_id: str) -> list[RegisteredKey]:
+        keyring = self._keyring(user_id)
+        return list(keyring.keys.values()) if keyring else []
+
+    def registered_key(self, key_id: str) -> RegisteredKey | None:
+        keyring = self._keyring(owner_of(key_id))
+        return keyring.keys.get(key_id) if keyring else None
+
+    def decision_signatures(self, dossier_id: UUID) -> list[DecisionSignature]:
+        """Each recorded decision of the dossier with its signature checked now, against
+        the key as registered and revoked in the log."""
+        checked = []
+        for e in self._dossier_events(dossier_id):
+            if not isinstance(e, Dossier.Signed):
+                continue
+            signed = signed_statement(e)
+            statement, signature = signed if signed else (None, None)
+            checked.append(DecisionSignature.checked(
+                statement, signature, unit_code=e.actor_unit,
+                decision_number=e.decision_number, signed_at=e.timestamp,
+                key=self.registered_key(statement.key_id) if statement else None))
+        return checked
+
+    def _unlocked_key(self, officer_id: str, passphrase: str) -> UnlockedKey:
+        keyring = self._keyring(officer_id)
+        key = keyring.active_key if keyring else None
+        if key is None:
+            raise DomainError(
+                "Bạn chưa có khóa ký số. Hãy đăng ký tại trang “Khóa ký của tôi” rồi ký lại.",
+                "You have no signing key. Register one on the “My signing key” page, "
+                "then sign again.")
+        sealed = self.key_vault.get(key.key_id)
+        if sealed is None:
+            raise DomainError(
+                "Khóa ký của bạn không còn trên máy chủ; hãy thu hồi và đăng ký khóa mới.",
+                "Your signing key is no longer on the server; revoke it and register "
+                "a new one.")
+        return UnlockedKey(key.key_id, unseal(sealed, key.key_id, passphrase))
+
+    def _keyring(self, user_id: str) -> OfficerKeyring | None:
+        try:
+            keyring: object = self.repository.get(OfficerKeyring.create_id(user_id))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(keyring, OfficerKeyring)
+        return keyring
 
     # ---- administration ----------------------------------------------------------------
 

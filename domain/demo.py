@@ -42,6 +42,8 @@ Step = Callable[[datetime], object]
 
 # One desk's month with enough files for the red flags' minimum samples.
 CLUSTER = 48
+# What every demo signing officer types to unlock their signing key.
+DEMO_SIGNING_PASSPHRASE = "hoso-demo-ky-so"
 
 
 def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
@@ -53,6 +55,10 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
     names = [name for name, _ in SCENARIOS]
     weights = [weight for _, weight in SCENARIOS]
     with_cluster = dossiers >= CLUSTER + len(SCENARIOS)
+    with _recording(app) as record_at:
+        # Well before the oldest demo dossier, so every demo decision is signed in force.
+        record_at.at(_within_office_hours(now - timedelta(days=60), app), timedelta())
+        register_demo_signing_keys(app)
     for n in range(dossiers - CLUSTER if with_cluster else dossiers):
         # The first few dossiers take each scenario once, so a small demo has them all.
         scenario = names[n] if n < len(names) else rng.choices(names, weights)[0]
@@ -75,6 +81,14 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
                              timedelta())
                 app.open_dossier(dossier_id, viewer_id="dkkd")
     return dossiers
+
+
+def register_demo_signing_keys(app: HosoApplication) -> None:
+    for staff in app.directory.staff.values():
+        if staff.may_sign and not any(k.revoked_at is None
+                                      for k in app.signing_keys(staff.user_id)):
+            app.register_signing_key(officer_id=staff.user_id,
+                                     passphrase=DEMO_SIGNING_PASSPHRASE)
 
 
 # Dossiers left part-way on purpose: recent, so they show work in progress, not neglect.
@@ -211,7 +225,8 @@ class _Walk:
         def sign(t: datetime) -> object:
             return a.sign(d, expected_version=None, actor_id=lead,
                           decision_number=f"{self.rng.randint(100, 9999)}/QĐ",
-                          decision_title=self.procedure.name_vi, occurred_at=t)
+                          decision_title=self.procedure.name_vi,
+                          passphrase=DEMO_SIGNING_PASSPHRASE, occurred_at=t)
 
         def reject(t: datetime) -> object:
             return a.reject(d, expected_version=None, actor_id=spec, occurred_at=t,
@@ -398,7 +413,8 @@ def _cluster_step(app: HosoApplication, what: str, d: UUID, t: datetime, *, rid:
         app.accept_transfer(d, expected_version=None, actor_id=lead, occurred_at=t)
     elif what == "sign":
         app.sign(d, expected_version=None, actor_id=lead, decision_number=decision,
-                 decision_title=app.directory.procedure("2.000488").name_vi, occurred_at=t)
+                 decision_title=app.directory.procedure("2.000488").name_vi,
+                 passphrase=DEMO_SIGNING_PASSPHRASE, occurred_at=t)
 
 
 def _end_of(day: date) -> datetime:

@@ -7,7 +7,9 @@ identical to the one that was saved.
 
 from __future__ import annotations
 
+import base64
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -18,6 +20,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AccessDenied, DomainError, NotFound
 from domain.organisation import Allotment, Procedure, Role, RouteStep, Staff, Unit, UnitKind
+from domain.signing import DecisionStatement, UnlockedKey, document_digest, owner_of
 from domain.text import clean_phone, clean_text
 from domain.working_days import HCMC, WorkingCalendar
 
@@ -260,6 +263,16 @@ class Dossier(Aggregate):
     class Signed(Event):
         decision_number: str
         decision_title: str
+        # Since version 2, the officer's signature over the decision statement (see
+        # domain/signing.py); version 1 events were recorded before hoso kept signatures.
+        document_sha256: str | None
+        key_id: str | None
+        signature: str | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(document_sha256=None, key_id=None, signature=None)
 
     class Rejected(Event):
         reasons: str
@@ -786,23 +799,45 @@ class Dossier(Aggregate):
         *,
         decision_number: str,
         decision_title: str,
+        unlock_key: Callable[[], UnlockedKey],
+        document: bytes | None = None,
         actor: Actor,
         occurred_at: datetime,
         recorded_at: datetime,
     ) -> None:
+        """``unlock_key`` opens the officer's key (asking for the passphrase) once the
+        rules say they may sign this dossier now."""
         self._ensure(Action.SIGN, actor, occurred_at, recorded_at)
-        self._signed(
-            **self._common(actor, occurred_at, recorded_at),
+        key = unlock_key()
+        if owner_of(key.key_id) != actor.user_id:
+            raise AccessDenied("Chỉ được ký bằng khóa ký của chính mình.",
+                               "A decision is signed with one's own signing key only.")
+        statement = DecisionStatement(
+            dossier_id=self.id,
+            version=self.version + 1,
             decision_number=clean_text(decision_number, label_vi="số quyết định",
                                        label_en="decision number", max_length=50),
             decision_title=clean_text(decision_title, label_vi="trích yếu quyết định",
                                       label_en="decision title", max_length=300),
+            document_sha256=document_digest(document),
+            unit=actor.unit_code,
+            key_id=key.key_id,
+            signed_at=recorded_at,
+        )
+        self._signed(
+            **self._common(actor, occurred_at, recorded_at),
+            decision_number=statement.decision_number,
+            decision_title=statement.decision_title,
+            document_sha256=statement.document_sha256,
+            key_id=key.key_id,
+            signature=base64.b64encode(key.sign(statement)).decode("ascii"),
         )
 
     @event(Signed)
     def _signed(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
-                timestamp: datetime,
-                decision_number: str, decision_title: str) -> None:
+                timestamp: datetime, decision_number: str, decision_title: str,
+                document_sha256: str | None, key_id: str | None,
+                signature: str | None) -> None:
         self.decision_number = decision_number
         self.decision_title = decision_title
         self.signed_at = occurred_at
@@ -1049,3 +1084,21 @@ class DossierCodeSequence(Aggregate):
     @event("Issued")
     def _issued(self, number: int) -> None:
         self.last_number = number
+
+
+def signed_statement(signed: Dossier.Signed) -> tuple[DecisionStatement, bytes] | None:
+    """What the officer signed and the signature, rebuilt from the recorded event; None for
+    a decision recorded before hoso kept signatures."""
+    if signed.key_id is None or signed.signature is None:
+        return None
+    statement = DecisionStatement(
+        dossier_id=signed.originator_id, version=signed.originator_version,
+        decision_number=signed.decision_number, decision_title=signed.decision_title,
+        document_sha256=signed.document_sha256, unit=signed.actor_unit,
+        key_id=signed.key_id, signed_at=signed.timestamp)
+    try:
+        signature = base64.b64decode(signed.signature, validate=True)
+    except ValueError:
+        signature = b""  # unreadable: checked as an invalid signature, loudly
+    return statement, signature
+

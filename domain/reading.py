@@ -32,10 +32,11 @@ class Page(StrEnum):
     APOLOGY = "apology"
     AUDIT_TRAIL = "audit_trail"
     CONTROL_SLIP = "control_slip"
+    PROOF_BUNDLE = "proof_bundle"  # the downloaded entries: as revealing as the audit trail
 
 
 # Pages that exist only for oversight.
-_AUDIT_PAGES = frozenset({Page.AUDIT_TRAIL, Page.CONTROL_SLIP})
+_AUDIT_PAGES = frozenset({Page.AUDIT_TRAIL, Page.CONTROL_SLIP, Page.PROOF_BUNDLE})
 
 # Roles that handle dossiers; someone holding one of them reads for work even if they also
 # inspect, so an inspector's readings are never mixed with their own casework.

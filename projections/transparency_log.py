@@ -19,12 +19,15 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
+from eventsourcing.utils import get_topic
 
 from domain.dossier import Dossier
-from domain.transparency.entry import leaf_hash, log_entry
+from domain.keyring import KEYRING_EVENT_CLASSES, OfficerKeyring
+from domain.transparency.entry import LoggedEvent, leaf_hash, log_entry
 from projections.dossier_projection import DossierProjection
 from projections.read_model import (
     Cursor,
@@ -112,7 +115,7 @@ class TransparencyLogView(ReadModel):
         with super().batch():
             yield
 
-    def append(self, event: Dossier.Event, tracking: Tracking) -> None:
+    def append(self, event: LoggedEvent, tracking: Tracking) -> None:
         settings = self.settings()
         cursor = getattr(self._batch, "cursor", None)
         if cursor is not None:
@@ -121,7 +124,7 @@ class TransparencyLogView(ReadModel):
         with self._transaction(commit=True) as cursor:
             self._append(cursor, settings, event, tracking)
 
-    def _append(self, cursor: Cursor, settings: LogSettings, event: Dossier.Event,
+    def _append(self, cursor: Cursor, settings: LogSettings, event: LoggedEvent,
                 tracking: Tracking) -> None:
         # Read in the writing transaction: the previous entry is the one this transaction
         # (or an earlier, committed one) wrote, never one a concurrent writer is about to.
@@ -180,7 +183,16 @@ class PostgresTransparencyLogView(TransparencyLogView, PostgresReadModel):
 
 
 class TransparencyLogProjection(DossierProjection[TransparencyLogView]):
+    """Every dossier event, and every event of the officers' keyrings: a signature is only
+    as trustworthy as the record of which keys were in force when."""
+
     name = "transparency_log"
+    topics = DossierProjection.topics + tuple(get_topic(c) for c in KEYRING_EVENT_CLASSES)
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        if not isinstance(domain_event, Dossier.Event | OfficerKeyring.Event):
+            raise TypeError(f"{self.name} does not handle {type(domain_event).__qualname__}")
+        self.view.append(domain_event, tracking)
 
     def apply(self, e: Dossier.Event, tracking: Tracking) -> None:
         self.view.append(e, tracking)

@@ -32,10 +32,16 @@ from uuid import UUID
 
 from domain.application import HosoApplication
 from domain.dossier import Dossier
-from domain.transparency.entry import jcs, leaf_hash, log_entry
+from domain.keyring import OfficerKeyring
+from domain.transparency.entry import LoggedEvent, jcs, leaf_hash, log_entry
 from domain.transparency.merkle import EMPTY_ROOT, CompactRange
 from projections.dossier_projection import DossierProjection
-from projections.transparency_log import LoggedEntry, TransparencyLogView
+from projections.transparency_log import (
+    LoggedEntry,
+    LogSettings,
+    TransparencyLogProjection,
+    TransparencyLogView,
+)
 
 BATCH = 1000
 
@@ -90,13 +96,50 @@ LeafSink = Callable[[int, bytes], None]
 
 def _parse(entry: bytes) -> dict[str, Any]:
     parsed = json.loads(entry)
-    assert isinstance(parsed, dict)
+    if not isinstance(parsed, dict):
+        raise ValueError("a log entry is a JSON object")
     return parsed
 
 
 def _body(parsed: dict[str, Any]) -> bytes:
     """What an event says, apart from where it sits in its dossier's chain."""
     return jcs({k: v for k, v in parsed.items() if k not in ("version", "previous")})
+
+
+def _broken_link(logged: LoggedEntry, parsed: dict[str, Any],
+                 before: LoggedEntry | None) -> str | None:
+    """Why a stored entry does not follow its dossier's entry before it, if it does not."""
+    expected_version = before.version + 1 if before else 1
+    expected_previous = before.leaf_hash.hex() if before else None
+    if logged.version != expected_version or parsed.get("version") != logged.version:
+        return (f"logged as version {logged.version} after version "
+                f"{before.version if before else 'none'}")
+    if parsed.get("previous") != expected_previous:
+        return f"version {logged.version} does not link to the entry before it"
+    return None
+
+
+def _mismatch(event: LoggedEvent, logged: LoggedEntry, settings: LogSettings,
+              logged_bodies: Callable[[], dict[bytes, int]]) -> tuple[FindingKind, str] | None:
+    """How a stored event differs from its logged entry, if it does.
+
+    The entry is recomputed chained on the previous leaf as logged (the link itself is
+    checked on the stored log alone), so one altered event is one finding, not a cascade
+    down the rest of its dossier. ``logged_bodies`` is only called on a mismatch, to tell an
+    event swapped with another version from one edited.
+    """
+    previous = _parse(logged.entry).get("previous")
+    entry = log_entry(event, origin=settings.origin, salt=settings.salt,
+                      previous_leaf=bytes.fromhex(previous) if previous else None)
+    if entry == logged.entry:
+        return None
+    version = event.originator_version
+    elsewhere = logged_bodies().get(_body(_parse(entry)))
+    if elsewhere is not None and elsewhere != version:
+        return (FindingKind.REORDERED,
+                f"version {version} holds what was logged as version {elsewhere}")
+    return (FindingKind.MODIFIED,
+            f"version {version} ({type(event).__name__}) differs from its log entry")
 
 
 class _Verifier:
@@ -131,21 +174,15 @@ class _Verifier:
             parsed = _parse(logged.entry)
             if parsed.get("type") == "Received":
                 self.codes[logged.dossier_id] = str(parsed["fields"].get("code", ""))
+            elif parsed.get("type") == "Opened":
+                self.codes[logged.dossier_id] = f"keyring {parsed['fields'].get('user_id', '')}"
             self.logged_head[logged.dossier_id] = max(
                 logged.version, self.logged_head.get(logged.dossier_id, 0))
             if leaf_hash(logged.entry) != logged.leaf_hash:
                 self.find(FindingKind.MODIFIED, logged.position, logged.dossier_id,
                           "the logged entry no longer matches its leaf hash")
-            before = last.get(logged.dossier_id)
-            expected_version = before.version + 1 if before else 1
-            expected_previous = before.leaf_hash.hex() if before else None
-            if logged.version != expected_version or parsed.get("version") != logged.version:
-                self.find(FindingKind.REORDERED, logged.position, logged.dossier_id,
-                          f"logged as version {logged.version} after version "
-                          f"{before.version if before else 'none'}")
-            elif parsed.get("previous") != expected_previous:
-                self.find(FindingKind.REORDERED, logged.position, logged.dossier_id,
-                          f"version {logged.version} does not link to the entry before it")
+            if (broken := _broken_link(logged, parsed, last.get(logged.dossier_id))):
+                self.find(FindingKind.REORDERED, logged.position, logged.dossier_id, broken)
             last[logged.dossier_id] = logged
         self.report.tree_size, self.report.root = tree.size, tree.root()
 
@@ -155,7 +192,7 @@ class _Verifier:
         pending_entry = next(entries, None)
         after = 0
         while batch := self.app.recorder.select_notifications(
-                start=after, limit=BATCH, topics=DossierProjection.topics,
+                start=after, limit=BATCH, topics=TransparencyLogProjection.topics,
                 inclusive_of_start=False):
             for notification in batch:
                 while pending_entry is not None and pending_entry.position < notification.id:
@@ -189,8 +226,8 @@ class _Verifier:
         self.report.events_checked += 1
         try:
             event = self.app.mapper.to_domain_event(notification)
-            if not isinstance(event, Dossier.Event):
-                raise TypeError(f"not a dossier event: {type(event).__qualname__}")
+            if not isinstance(event, Dossier.Event | OfficerKeyring.Event):
+                raise TypeError(f"not a logged event: {type(event).__qualname__}")
         except Exception as error:  # a damaged payload is a finding, not a crash
             kind = FindingKind.MODIFIED if logged else FindingKind.INSERTED
             self.find(kind, position, dossier_id,
@@ -198,6 +235,8 @@ class _Verifier:
             return
         if isinstance(event, Dossier.Received):
             self.codes.setdefault(dossier_id, event.code)
+        elif isinstance(event, OfficerKeyring.Opened):
+            self.codes.setdefault(dossier_id, f"keyring {event.user_id}")
         if logged is None:
             self.find(FindingKind.INSERTED, position, dossier_id,
                       f"version {version} was never logged")
@@ -207,20 +246,11 @@ class _Verifier:
                       f"version {version} sits where version {logged.version} of "
                       f"{self.codes.get(logged.dossier_id, logged.dossier_id)} was logged")
             return
-        # Chained on the previous leaf as logged (its link is checked in check_log), so one
-        # altered event is one finding, not a cascade down the rest of its dossier.
-        previous = _parse(logged.entry).get("previous")
-        entry = log_entry(event, origin=self.settings.origin, salt=self.settings.salt,
-                          previous_leaf=bytes.fromhex(previous) if previous else None)
-        if entry == logged.entry:
-            return
-        elsewhere = self.logged_bodies(dossier_id).get(_body(_parse(entry)))
-        if elsewhere is not None and elsewhere != version:
-            self.find(FindingKind.REORDERED, position, dossier_id,
-                      f"version {version} holds what was logged as version {elsewhere}")
-        else:
-            self.find(FindingKind.MODIFIED, position, dossier_id,
-                      f"version {version} ({type(event).__name__}) differs from its log entry")
+        mismatch = _mismatch(event, logged, self.settings,
+                             lambda: self.logged_bodies(dossier_id))
+        if mismatch is not None:
+            kind, detail = mismatch
+            self.find(kind, position, dossier_id, detail)
 
     def logged_bodies(self, dossier_id: UUID) -> dict[bytes, int]:
         if dossier_id not in self.bodies:
@@ -238,3 +268,118 @@ def verify(app: HosoApplication, log: TransparencyLogView,
     verifier.check_events(progress)
     verifier.report.findings.sort(key=lambda f: (f.position, f.kind))
     return verifier.report
+
+
+@dataclass(frozen=True)
+class DossierFinding:
+    kind: FindingKind
+    version: int
+    detail: str  # as ``hoso verify`` words it
+    event_type: str | None = None  # Received, Transferred…, when it can be read
+
+
+@dataclass(frozen=True)
+class DossierChain:
+    """One dossier's stored events against its logged entries: ``hoso verify`` for one file."""
+
+    events: int
+    logged: int
+    pending: int  # events the log has not reached yet
+    findings: list[DossierFinding]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def verify_dossier(app: HosoApplication, log: TransparencyLogView,
+                   dossier_id: UUID) -> DossierChain:
+    """Recompute each of the dossier's entries from the event store, with the log's settings
+    and the same code as ``verify``, and compare them with the entries logged; check the
+    stored chain alone too. Never raises on what it reads: damage is a finding."""
+    settings = log.settings()
+    # The tracked position first, then the entries, then the events: each read sees at least
+    # what the one before did, so an event logged meanwhile is never taken for a deleted one.
+    tracked = log.max_tracking_id(app.name) or 0
+    logged = log.dossier_entries(dossier_id)
+    records = app.recorder.select_events(dossier_id)
+    findings = _stored_chain_findings(logged)
+    by_version = {entry.version: entry for entry in logged}
+    bodies: dict[bytes, int] = {}
+
+    def logged_bodies() -> dict[bytes, int]:
+        if not bodies:
+            bodies.update({_body(_parse(e.entry)): e.version for e in logged})
+        return bodies
+
+    unlogged: list[int] = []
+    for record in records:
+        version = int(record.originator_version)
+        entry = by_version.pop(version, None)
+        try:
+            event = app.mapper.to_domain_event(record)
+            if not isinstance(event, Dossier.Event):
+                raise TypeError(f"not a dossier event: {type(event).__qualname__}")
+        except Exception as error:  # a damaged payload is a finding, not a crash
+            findings.append(DossierFinding(
+                FindingKind.MODIFIED if entry else FindingKind.INSERTED, version,
+                f"version {version} cannot be read ({type(error).__name__})"))
+            continue
+        if entry is None:
+            unlogged.append(version)
+            continue
+        try:
+            mismatch = _mismatch(event, entry, settings, logged_bodies)
+        except ValueError:  # the logged entry is no longer JSON: it was edited
+            mismatch = (FindingKind.MODIFIED, f"version {version}'s log entry cannot be read")
+        if mismatch is not None:
+            findings.append(DossierFinding(mismatch[0], version, mismatch[1],
+                                           type(event).__name__))
+    findings += [DossierFinding(FindingKind.DELETED, entry.version,
+                                f"version {entry.version} is logged but its event is gone",
+                                _logged_type(entry))
+                 for entry in by_version.values()]
+    pending = 0
+    if unlogged and _log_caught_up(app, tracked):
+        findings += [DossierFinding(FindingKind.INSERTED, version,
+                                    f"version {version} was never logged")
+                     for version in unlogged]
+    else:
+        pending = len(unlogged)
+    findings.sort(key=lambda f: (f.version, f.kind))
+    return DossierChain(events=len(records), logged=len(logged), pending=pending,
+                        findings=findings)
+
+
+def _stored_chain_findings(logged: list[LoggedEntry]) -> list[DossierFinding]:
+    findings = []
+    before: LoggedEntry | None = None
+    for entry in logged:
+        kind = _logged_type(entry)
+        if leaf_hash(entry.entry) != entry.leaf_hash:
+            findings.append(DossierFinding(FindingKind.MODIFIED, entry.version,
+                                           "the logged entry no longer matches its leaf hash",
+                                           kind))
+        try:
+            broken = _broken_link(entry, _parse(entry.entry), before)
+        except ValueError:
+            broken = f"version {entry.version}'s log entry cannot be read"
+        if broken:
+            findings.append(DossierFinding(FindingKind.REORDERED, entry.version, broken, kind))
+        before = entry
+    return findings
+
+
+def _logged_type(entry: LoggedEntry) -> str | None:
+    try:
+        kind = _parse(entry.entry).get("type")
+    except ValueError:
+        return None
+    return kind if isinstance(kind, str) else None
+
+
+def _log_caught_up(app: HosoApplication, tracked: int) -> bool:
+    """No dossier event beyond the log's position: an event it has not logged never will be,
+    so it was slipped in behind the log's back."""
+    return not app.recorder.select_notifications(
+        start=tracked, limit=1, topics=DossierProjection.topics, inclusive_of_start=False)

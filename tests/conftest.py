@@ -26,6 +26,7 @@ from argon2.profiles import CHEAPEST
 from psycopg import sql
 
 from domain.application import HosoApplication
+from domain.signing import MemoryKeyVault
 from projections.migrate import migrate
 from projections.store import Store
 from web.accounts import StaffAccounts, open_accounts
@@ -141,7 +142,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def app(store: Store, clock: FakeClock) -> Iterator[HosoApplication]:
-    application = HosoApplication(env=store.eventsourcing_env(), clock=clock)
+    application = HosoApplication(env=store.eventsourcing_env(), clock=clock,
+                                  key_vault=MemoryKeyVault())
     yield application
     application.close()
 

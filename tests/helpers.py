@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from domain.application import HosoApplication, Outcome
+from domain.signing import UnlockedKey, key_id_of
 
 PROCEDURE = "2.000488"  # criminal record certificate: TTHCC → STP-HCTP → STP-BGD → TTHCC
 APPLICANT = {
@@ -27,11 +32,41 @@ def hand_over(app: HosoApplication, dossier_id: UUID, sender: str, to_unit: str,
     return app.accept_transfer(dossier_id, expected_version=None, actor_id=receiver)
 
 
+_TEST_KEYS: dict[str, UnlockedKey] = {}
+
+
+def unlocked(user_id: str) -> Callable[[], UnlockedKey]:
+    """A key for aggregate tests, which sign without an application or a vault."""
+    if user_id not in _TEST_KEYS:
+        private = Ed25519PrivateKey.generate()
+        _TEST_KEYS[user_id] = UnlockedKey(
+            key_id_of(user_id, private.public_key().public_bytes_raw()), private)
+    return lambda: _TEST_KEYS[user_id]
+
+
+SIGNING_PASSPHRASE = "mật khẩu ký thử nghiệm"
+
+
+def ensure_signing_key(app: HosoApplication, officer_id: str = "gd.stp") -> None:
+    if not any(k.revoked_at is None for k in app.signing_keys(officer_id)):
+        app.register_signing_key(officer_id=officer_id, passphrase=SIGNING_PASSPHRASE)
+
+
+def sign(app: HosoApplication, dossier_id: UUID, *, actor_id: str = "gd.stp",
+         expected_version: int | None = None, decision_number: str = "15/PLLTP",
+         decision_title: str = "Phiếu lý lịch tư pháp số 1", document: bytes | None = None,
+         occurred_at: datetime | None = None) -> Outcome:
+    """Sign as the officer would: with their registered key, unlocked by the passphrase."""
+    ensure_signing_key(app, actor_id)
+    return app.sign(dossier_id, expected_version=expected_version, actor_id=actor_id,
+                    decision_number=decision_number, decision_title=decision_title,
+                    passphrase=SIGNING_PASSPHRASE, document=document, occurred_at=occurred_at)
+
+
 def walk_to_signed(app: HosoApplication, dossier_id: UUID) -> None:
     hand_over(app, dossier_id, "tiepnhan", "STP-HCTP", "hctp")
     hand_over(app, dossier_id, "hctp", "STP-BGD", "gd.stp")
-    app.sign(dossier_id, expected_version=None, actor_id="gd.stp",
-             decision_number="15/PLLTP", decision_title="Phiếu lý lịch tư pháp số 1")
+    sign(app, dossier_id)
     hand_over(app, dossier_id, "gd.stp", "TTHCC", "tiepnhan")
 
 

@@ -35,7 +35,7 @@ from projections.analytics import (
 from projections.runners import ReadModels
 from projections.store import Store
 from tests.conftest import FakeClock
-from tests.helpers import APPLICANT, PROCEDURE
+from tests.helpers import APPLICANT, PROCEDURE, sign
 
 CALENDAR = WorkingCalendar()
 
@@ -82,9 +82,9 @@ class Walk:
 
     def sign(self, signed: datetime) -> Walk:
         self.to("hctp", "STP-BGD", "gd.stp", signed, signed)
-        self.last = self.app.sign(
-            self.id, expected_version=None, actor_id="gd.stp", decision_number="1/QĐ",
-            decision_title="Phiếu lý lịch tư pháp", occurred_at=signed).notification_id
+        self.last = sign(self.app, self.id, decision_number="1/QĐ",
+                         decision_title="Phiếu lý lịch tư pháp",
+                         occurred_at=signed).notification_id
         return self
 
     def delivered_and_rated(self, delivered: datetime, stars: int) -> Walk:

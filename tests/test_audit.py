@@ -22,7 +22,7 @@ from domain.reading import ReadingLog, ReadingNotRecorded
 from domain.working_days import HCMC, WorkingCalendar
 from projections.store import Store
 from tests.conftest import FakeClock
-from tests.helpers import receive
+from tests.helpers import receive, sign
 
 STATE_FIELDS = [f.name for f in fields(DossierState)]
 
@@ -57,8 +57,7 @@ def _walk(app: HosoApplication, d: UUID) -> list[Callable[[], object]]:
         lambda: app.transfer(d, expected_version=None, actor_id="hctp", to_unit="STP-BGD",
                              note="Trình ký"),
         lambda: app.accept_transfer(d, expected_version=None, actor_id="gd.stp"),
-        lambda: app.sign(d, expected_version=None, actor_id="gd.stp",
-                         decision_number="15/PLLTP", decision_title="Phiếu LLTP số 1"),
+        lambda: sign(app, d, decision_title="Phiếu LLTP số 1"),
         lambda: app.transfer(d, expected_version=None, actor_id="gd.stp", to_unit="TTHCC"),
         lambda: app.accept_transfer(d, expected_version=None, actor_id="tiepnhan"),
         lambda: app.dispatch(d, expected_version=None, actor_id="tiepnhan",
@@ -156,8 +155,7 @@ def test_control_slip_one_row_per_handoff_with_on_time_and_late_steps(
     clock.advance(hours=1)
     app.accept_transfer(d, expected_version=None, actor_id="gd.stp")  # due Thu 26/11 17:00
     clock.advance(days=7)  # Tuesday 01/12: late
-    app.sign(d, expected_version=None, actor_id="gd.stp", decision_number="15/PLLTP",
-             decision_title="Phiếu LLTP")
+    sign(app, d, decision_title="Phiếu LLTP")
     app.transfer(d, expected_version=None, actor_id="gd.stp", to_unit="TTHCC")
     clock.advance(minutes=30)
     app.accept_transfer(d, expected_version=None, actor_id="tiepnhan")

@@ -14,7 +14,7 @@ from domain.application import HosoApplication
 from domain.working_days import HCMC
 from projections.store import Store
 from tests.conftest import FakeClock
-from tests.helpers import receive
+from tests.helpers import receive, sign
 from web.accounts import StaffAccounts
 from web.app import create_app
 
@@ -46,8 +46,7 @@ def dossier(app: HosoApplication, clock: FakeClock) -> str:
     clock.advance(hours=1)
     app.accept_transfer(d, expected_version=None, actor_id="gd.stp")
     clock.advance(days=8)
-    app.sign(d, expected_version=None, actor_id="gd.stp", decision_number="15/PLLTP",
-             decision_title="Phiếu LLTP")
+    sign(app, d, decision_title="Phiếu LLTP")
     outcome = app.transfer(d, expected_version=None, actor_id="gd.stp", to_unit="TTHCC")
     return str(outcome.dossier_id)
 

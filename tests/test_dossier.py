@@ -20,6 +20,7 @@ from domain.dossier import (
 from domain.errors import DomainError
 from domain.organisation import Directory
 from domain.working_days import WorkingCalendar
+from tests.helpers import unlocked
 
 d = Directory()
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 09:00 in Ho Chi Minh City
@@ -65,7 +66,8 @@ def transferred(dossier: Dossier, actor: Actor, to: str, hours: float) -> Dossie
 def signed() -> Dossier:
     dossier = transferred(transferred(received(), RECEPTION, "STP-HCTP", 1), SPECIALIST,
                           "STP-BGD", 2)
-    dossier.sign(decision_number="12/QĐ", decision_title="Phiếu LLTP", actor=SIGNER, **at(3))
+    dossier.sign(decision_number="12/QĐ", decision_title="Phiếu LLTP", actor=SIGNER,
+                 unlock_key=unlocked(SIGNER.user_id), **at(3))
     return transferred(dossier, SIGNER, "TTHCC", 4)
 
 
@@ -128,7 +130,8 @@ def test_sign_records_the_decision() -> None:
     dossier = transferred(transferred(received(), RECEPTION, "STP-HCTP", 1), SPECIALIST,
                           "STP-BGD", 2)
     dossier.collect_events()
-    dossier.sign(decision_number=" 12/QĐ ", decision_title="Phiếu LLTP", actor=SIGNER, **at(3))
+    dossier.sign(decision_number=" 12/QĐ ", decision_title="Phiếu LLTP", actor=SIGNER,
+                 unlock_key=unlocked(SIGNER.user_id), **at(3))
     [event] = new_events(dossier)
     assert isinstance(event, Dossier.Signed)
     assert (event.decision_number, event.actor_id) == ("12/QĐ", "gd.stp")
@@ -196,13 +199,15 @@ def test_only_the_holding_unit_may_act() -> None:
 def test_only_an_entitled_officer_signs() -> None:
     dossier = transferred(received(), RECEPTION, "STP-HCTP", 1)
     with refused("không có thẩm quyền ký"):
-        dossier.sign(decision_number="1", decision_title="x", actor=SPECIALIST, **at(2))
+        dossier.sign(decision_number="1", decision_title="x", actor=SPECIALIST,
+                     unlock_key=unlocked(SPECIALIST.user_id), **at(2))
 
 
 def test_nothing_is_signed_twice() -> None:
     dossier = signed()
     with refused(r"đã được ký \(quyết định số 12/QĐ\); không thể ký lại"):
-        dossier.sign(decision_number="13", decision_title="x", actor=SIGNER, **at(6))
+        dossier.sign(decision_number="13", decision_title="x", actor=SIGNER,
+                     unlock_key=unlocked(SIGNER.user_id), **at(6))
 
 
 def test_dispatch_only_after_signing() -> None:
@@ -241,7 +246,8 @@ def test_nothing_after_delivery(action: Action) -> None:
             dossier.transfer(to_unit=d.unit("TTHCC"), to_officer=None, note="", actor=POSTMAN,
                              **at(31))
         elif action is Action.SIGN:
-            dossier.sign(decision_number="1", decision_title="x", actor=POSTMAN, **at(31))
+            dossier.sign(decision_number="1", decision_title="x", actor=POSTMAN,
+                         unlock_key=unlocked(POSTMAN.user_id), **at(31))
         elif action is Action.DISPATCH:
             dossier.dispatch(method=DispatchMethod.POST, postal_tracking_number="EB1",
                              post_office=d.post_office(), actor=POSTMAN, **at(31))

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from domain.dossier import Action, DispatchMethod, Dossier, Stage
 from domain.working_days import WorkingCalendar
+from tests.helpers import unlocked
 from tests.test_dossier import (
     NOW,
     POSTMAN,
@@ -117,7 +118,8 @@ def test_a_supplement_pauses_the_clock_and_resumes_it() -> None:
     assert (event.request_number, event.missing_items) == (1, ["Bản sao hộ khẩu"])
     assert dossier.stage is Stage.AWAITING_SUPPLEMENT
     with refused("đang chờ bổ sung; chưa thể ký"):
-        dossier.sign(decision_number="1", decision_title="x", actor=SIGNER, **at(3))
+        dossier.sign(decision_number="1", decision_title="x", actor=SIGNER,
+                     unlock_key=unlocked(SIGNER.user_id), **at(3))
     # The citizen comes back to the counter three working days later (Thu 26 Nov... 24 Nov
     # is a holiday, so Mon 23 → Fri 27 Nov is 3 working days).
     dossier.provide_supplement(documents=["Bản sao hộ khẩu"], actor=RECEPTION,
@@ -192,7 +194,8 @@ def test_a_refusal_is_dispatched_and_delivered_like_a_result() -> None:
                    **at(2))
     assert dossier.stage is Stage.REJECTED
     with refused("đã bị từ chối; không thể ký"):
-        dossier.sign(decision_number="1", decision_title="x", actor=SIGNER, **at(3))
+        dossier.sign(decision_number="1", decision_title="x", actor=SIGNER,
+                     unlock_key=unlocked(SIGNER.user_id), **at(3))
     dossier.transfer(to_unit=d.unit("TTHCC"), to_officer=None, note="Trả văn bản từ chối",
                      actor=SPECIALIST, **at(3))
     dossier.accept_transfer(actor=RECEPTION, calendar=calendar, **at(3.5))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from domain.application import HosoApplication
+from domain.signing import MemoryKeyVault
 from domain.dossier import CITIZEN, AlreadyRated, DispatchMethod, Dossier, Stage
 from domain.errors import NotFound
 from domain.working_days import WorkingCalendar
@@ -200,7 +201,8 @@ def test_the_application_saves_the_rating(app: HosoApplication) -> None:
 
 
 def test_a_double_submit_saves_one_rating(store: Store, clock: FakeClock) -> None:
-    seed = HosoApplication(env=store.eventsourcing_env(), clock=clock)
+    seed = HosoApplication(env=store.eventsourcing_env(), clock=clock,
+                           key_vault=MemoryKeyVault())
     dossier_id, token = _delivered(seed)
     apps = [HosoApplication(env=store.eventsourcing_env(), clock=clock) for _ in range(4)]
     results: list[str] = []

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
 from projections.store import Store
-from tests.helpers import APPLICANT, PROCEDURE
+from tests.helpers import APPLICANT, PROCEDURE, SIGNING_PASSPHRASE
 from web.accounts import StaffAccounts
 from web.app import create_app
 
@@ -115,7 +115,8 @@ def test_walk_to_delivery_and_the_citizen_sees_each_stage(web: TestClient) -> No
         ("hctp", "accept_transfer", {}, "Đang giải quyết"),
         ("hctp", "transfer", {"to_unit": "STP-BGD", "note": "Trình ký"}, "Đang giải quyết"),
         ("gd.stp", "accept_transfer", {}, "Đang giải quyết"),
-        ("gd.stp", "sign", {"decision_number": "15/PLLTP", "decision_title": "Phiếu LLTP"},
+        ("gd.stp", "sign", {"decision_number": "15/PLLTP", "decision_title": "Phiếu LLTP",
+                            "passphrase": SIGNING_PASSPHRASE},
          "Đã có kết quả (đã ký)"),
         ("gd.stp", "transfer", {"to_unit": "TTHCC"}, "Đã có kết quả (đã ký)"),
         ("tiepnhan", "accept_transfer", {}, "Đã có kết quả (đã ký)"),
@@ -123,6 +124,10 @@ def test_walk_to_delivery_and_the_citizen_sees_each_stage(web: TestClient) -> No
          "Kết quả đang chuyển qua bưu điện"),
         ("buudien", "deliver", {"recipient_name": "Trần Thị Bích Ngọc"}, "Đã trả kết quả"),
     ]
+    sign_in(web, "gd.stp")
+    registered = web.post("/signing-key/register", data={
+        "passphrase": SIGNING_PASSPHRASE, "passphrase_again": SIGNING_PASSPHRASE})
+    assert "Đã đăng ký khóa ký mới" in registered.text
     for user, action, fields, public_stage in steps:
         sign_in(web, user)
         version = version_of(web, dossier_id)
@@ -136,6 +141,8 @@ def test_walk_to_delivery_and_the_citizen_sees_each_stage(web: TestClient) -> No
     assert "EB123456789VN" in page
     assert page.count("<li>") == 10  # every step on the timeline
     assert "Công dân đã nhận kết quả" in page and "Vì sao hẹn ngày này?" in page
+    assert re.search(r"Quyết định số 15/PLLTP ký bởi Ban Giám đốc[^<]*— <strong>chữ ký hợp lệ",
+                     page), page
     sign_in(web, "tiepnhan")
     assert "Bạn không có thao tác nào" in web.get(f"/dossiers/{dossier_id}").text
 

@@ -8,6 +8,7 @@ import secrets
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from domain.application import HosoApplication
 from domain.errors import DomainError
+from projections.checkpoint_schedule import next_checkpoint, sleep_until, utc_now
 from projections.runners import ReadModels
 from projections.store import Store
 from web import (
@@ -35,10 +37,12 @@ from web import (
     public,
     queue,
     red_flags,
+    signing_keys,
     stats,
     transparency,
 )
 from web.accounts import StaffAccounts, open_accounts
+from web.key_vault import open_key_vault
 from web.labels import Label
 from web.services import Services
 from web.templating import render
@@ -127,7 +131,9 @@ def create_app(
 ) -> Starlette:
     store = store or Store.from_environment()
     owns_application = application is None
-    application = application or HosoApplication(env=store.eventsourcing_env())
+    key_vault = open_key_vault(store) if owns_application else None
+    application = application or HosoApplication(env=store.eventsourcing_env(),
+                                                  key_vault=key_vault)
     read_models = ReadModels(store, application)
     owns_accounts = accounts is None
     accounts = accounts or open_accounts(store)
@@ -141,8 +147,10 @@ def create_app(
     stop_signing = threading.Event()
 
     def sign_checkpoints() -> None:
-        # Within a few minutes of new events: what outsiders copy is never far behind.
-        while not stop_signing.wait(CHECKPOINT_SECONDS):
+        # Within a few minutes of new events, so what outsiders copy is never far behind,
+        # and at local midnight exactly, closing the day.
+        interval = timedelta(seconds=CHECKPOINT_SECONDS)
+        while sleep_until(next_checkpoint(utc_now(), interval), stop_signing):
             try:
                 services.transparency.make_checkpoint(application.clock())
             except Exception:  # the next round tries again; serving goes on
@@ -170,6 +178,8 @@ def create_app(
                 accounts.close()
             if owns_application:
                 application.close()
+            if key_vault is not None:
+                key_vault.close()
 
     routes = [
         Route("/", home),
@@ -181,6 +191,9 @@ def create_app(
         Route("/incoming", queue.incoming, methods=["GET"]),
         Route("/counter", counter.counter, methods=["GET"]),
         Route("/admin", admin.admin_page, methods=["GET"]),
+        Route("/signing-key", signing_keys.signing_key_page, methods=["GET"]),
+        Route("/signing-key/register", signing_keys.register_key, methods=["POST"]),
+        Route("/signing-key/revoke", signing_keys.revoke_key, methods=["POST"]),
         Route("/admin/{action}", admin.admin_action, methods=["POST"]),
         Route("/dossiers", clerk.dossier_list, methods=["GET"]),
         Route("/dossiers", clerk.receive, methods=["POST"]),
@@ -190,6 +203,7 @@ def create_app(
         Route("/dossiers/{dossier_id}/apology/{number}", clerk.apology, methods=["GET"]),
         Route("/dossiers/{dossier_id}/audit", audit.audit_trail, methods=["GET"]),
         Route("/dossiers/{dossier_id}/control-slip", audit.control_slip, methods=["GET"]),
+        Route("/dossiers/{dossier_id}/proof-bundle.json", audit.proof_bundle, methods=["GET"]),
         Route("/dossiers/{dossier_id}/{action}", clerk.act, methods=["POST"]),
         Route("/red-flags", red_flags.red_flag_page, methods=["GET"]),
         Route("/officers/{user_id}", history.officer_history, methods=["GET"]),

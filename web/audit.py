@@ -1,13 +1,15 @@
-"""Inspectors' pages: a dossier's audit trail with its replay, and the control slip.
+"""Inspectors' pages: a dossier's audit trail with its replay and log integrity, the control
+slip, and the dossier's proof bundle.
 
-Read only: these pages carry no action forms. Each view is recorded by the application
-before anything is shown.
+Read only: these pages carry no action forms. Each view (a bundle download too) is recorded
+by the application before anything is shown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -27,12 +29,16 @@ from domain.audit import (
     Span,
     StepTiming,
     Verdict,
+    require_reviewer,
 )
 from domain.dossier import Channel, DispatchMethod, Stage
 from domain.errors import AccessDenied, DomainError, NotFound
 from domain.organisation import Directory, Staff
-from domain.reading import ReadingNotRecorded
+from domain.reading import Page, ReadingNotRecorded
+from domain.transparency.bundle import BundleCheck, check_bundle
 from domain.working_days import HCMC
+from projections.checkpoints import DossierProof
+from projections.verify import DossierChain, DossierFinding, FindingKind, verify_dossier
 from web.clerk import (
     access_log,
     dossier_id_of,
@@ -44,6 +50,7 @@ from web.clerk import (
 from web.formatting import datetime_local_input, local_date, local_time, parse_local_datetime
 from web.labels import CHANNELS, DISPATCH_METHODS, EVENTS, STAGES, Label, label
 from web.services import Services
+from web.signatures import SignatureLine
 from web.templating import render
 
 # What each state field is called on screen (same names as DossierState's fields).
@@ -183,6 +190,48 @@ class SlipPage:
     due_date: date
     rows: list[SlipRow]
     printed_at: datetime
+
+
+class Inclusion(StrEnum):
+    """Where the dossier stands against the latest signed checkpoint."""
+
+    VERIFIED = "verified"
+    FAILED = "failed"
+    NOT_YET = "not_yet"  # its entries are newer than the latest checkpoint
+    NO_CHECKPOINT = "no_checkpoint"
+    UNCHECKED = "unchecked"  # no verifier key to check the signature with
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    what: Label
+    detail: str  # the verifier's own words, for whoever digs further
+
+
+@dataclass(frozen=True)
+class ChainView:
+    ok: bool
+    events: int
+    pending: int
+    problems: list[ChainProblem]
+
+
+@dataclass(frozen=True)
+class InclusionView:
+    state: Inclusion
+    tree_size: int | None
+    made_at: datetime | None
+    root_prefix: str | None
+    covered: int  # the dossier's entries in the checkpoint
+    logged: int
+    problems: list[str]  # the offline verifier's lines, word for word
+
+
+@dataclass(frozen=True)
+class IntegrityView:
+    chain: ChainView
+    inclusion: InclusionView
+    bundle_link: str | None
 
 
 # ---- formatting --------------------------------------------------------------------------
@@ -337,6 +386,74 @@ def _slip_page(slip: ControlSlip, services: Services) -> SlipPage:
     )
 
 
+# ---- log integrity -----------------------------------------------------------------------
+
+_FINDINGS: dict[str, Label] = {
+    FindingKind.MODIFIED: Label(
+        "sự kiện đang lưu không còn khớp với mục đã ghi trong sổ nhật ký (bị sửa)",
+        "the stored event no longer matches its log entry (modified)"),
+    FindingKind.DELETED: Label(
+        "đã ghi trong sổ nhật ký nhưng sự kiện đã bị xóa khỏi kho (bị xóa)",
+        "logged, but its event is gone from the store (deleted)"),
+    FindingKind.INSERTED: Label(
+        "có trong kho nhưng chưa từng được ghi vào sổ nhật ký (bị chèn)",
+        "in the store but never logged (inserted)"),
+    FindingKind.REORDERED: Label(
+        "sai thứ tự hoặc không nối với mục trước nó (bị đảo)",
+        "out of order, or not linked to the entry before it (reordered)"),
+}
+
+
+def _chain_problem(f: DossierFinding) -> ChainProblem:
+    kind = label(EVENTS, f.event_type) if f.event_type else Label("không đọc được",
+                                                                  "unreadable")
+    what = _FINDINGS[f.kind]
+    return ChainProblem(
+        Label(f"Phiên bản {f.version} ({kind.vi}): {what.vi}.",
+              f"Version {f.version} ({kind.en}): {what.en}."), f.detail)
+
+
+def _chain_view(chain: DossierChain) -> ChainView:
+    return ChainView(ok=chain.ok, events=chain.events, pending=chain.pending,
+                     problems=[_chain_problem(f) for f in chain.findings])
+
+
+def _inclusion_state(proof: DossierProof, check: BundleCheck | None) -> Inclusion:
+    if proof.problem is not None or (check is not None and not check.ok):
+        return Inclusion.FAILED
+    if proof.checkpoint is None:
+        return Inclusion.NO_CHECKPOINT
+    if proof.covered == 0:
+        return Inclusion.NOT_YET
+    return Inclusion.VERIFIED if check is not None else Inclusion.UNCHECKED
+
+
+def _inclusion_view(proof: DossierProof, check: BundleCheck | None) -> InclusionView:
+    checkpoint = proof.checkpoint
+    problems = [proof.problem] if proof.problem else check.failures if check else []
+    return InclusionView(
+        state=_inclusion_state(proof, check),
+        tree_size=checkpoint.tree_size if checkpoint else None,
+        made_at=checkpoint.made_at if checkpoint else None,
+        root_prefix=checkpoint.root_hash.hex()[:16] if checkpoint else None,
+        covered=proof.covered, logged=proof.logged, problems=problems)
+
+
+def _integrity(services: Services, dossier_id: UUID, code: str) -> IntegrityView:
+    """The dossier's events recomputed against its log entries, and those entries checked
+    against the latest checkpoint exactly as an outsider checks the downloaded bundle, with
+    the installation's key (kept outside the database)."""
+    chain = verify_dossier(services.app, services.read_models.transparency_log, dossier_id)
+    log = services.transparency
+    proof = log.dossier_proof(dossier_id, code)
+    check = (check_bundle(proof.bundle, trusted_key=log.verifier_key)
+             if proof.bundle is not None else None)
+    return IntegrityView(
+        chain=_chain_view(chain), inclusion=_inclusion_view(proof, check),
+        bundle_link=f"/dossiers/{dossier_id}/proof-bundle.json"
+        if proof.bundle is not None else None)
+
+
 # ---- reading the moments from the query ----------------------------------------------------
 
 def _moment(params: QueryParams, position_name: str, time_name: str) -> datetime | int | None:
@@ -436,10 +553,16 @@ def audit_trail(request: Request, staff: Staff) -> Response:
             return _failed(request, staff, again) or render(
                 request, "error.html", {"error": again}, status_code=422)
     page = _audit_page(trail, services, inputs)
+    whole_page = not is_htmx(request)
     context = {"page": page, "error": problem,
                "now_input": datetime_local_input(services.now()),
-               "readings": [] if is_htmx(request) else _readings(services, dossier_id)}
-    template = "audit/_replay.html" if is_htmx(request) else "audit.html"
+               "readings": _readings(services, dossier_id) if whole_page else [],
+               "integrity": _integrity(services, dossier_id, trail.code) if whole_page
+               else None,
+               "signatures": [SignatureLine.of(s, services.directory)
+                              for s in services.app.decision_signatures(dossier_id)]
+               if whole_page else []}
+    template = "audit.html" if whole_page else "audit/_replay.html"
     return render(request, template, context, status_code=422 if problem else 200)
 
 
@@ -452,3 +575,35 @@ def control_slip(request: Request, staff: Staff) -> Response:
         return _failed(request, staff, error) or render(
             request, "error.html", {"error": error}, status_code=422)
     return render(request, "control_slip.html", {"slip": _slip_page(slip, services)})
+
+
+_NO_BUNDLE = DomainError(
+    "Chưa có gói bằng chứng: chưa có mục nào của hồ sơ này nằm trong một điểm kiểm tra đã ký. "
+    "Vui lòng thử lại sau khi điểm kiểm tra tiếp theo được ký.",
+    "No proof bundle yet: none of this dossier's log entries is in a signed checkpoint. "
+    "Please try again once the next checkpoint is signed.")
+
+
+@staff_only
+def proof_bundle(request: Request, staff: Staff) -> Response:
+    """The dossier's proof bundle, for ``python -m domain.transparency.check_bundle``; the
+    same readers as the audit trail, and recorded like it."""
+    services = services_of(request)
+    try:
+        dossier_id = dossier_id_of(request)
+        require_reviewer(staff)
+        snapshot = services.app.open_dossier(dossier_id, viewer_id=staff.user_id,
+                                             page=Page.PROOF_BUNDLE)
+    except DomainError as error:
+        return _failed(request, staff, error) or render(
+            request, "error.html", {"error": error}, status_code=422)
+    proof = services.transparency.dossier_proof(dossier_id, snapshot.code)
+    if proof.problem is not None:
+        return render(request, "error.html", {"error": DomainError(
+            "Không lập được gói bằng chứng: sổ nhật ký không còn như lúc ký "
+            "(xem mục Toàn vẹn nhật ký của trang thanh tra).",
+            f"No proof bundle can be made: {proof.problem}.")}, status_code=409)
+    if proof.bundle is None:
+        return render(request, "error.html", {"error": _NO_BUNDLE}, status_code=404)
+    return Response(proof.bundle_json(), media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="hoso-proof-{snapshot.code}.json"'})

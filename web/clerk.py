@@ -16,7 +16,7 @@ from urllib.parse import quote
 from uuid import UUID, uuid4
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -148,6 +148,7 @@ async def signin(request: Request) -> Response:
         # For the menu only; every route checks roles itself.
         "administers": Role.ADMINISTRATOR in staff.roles,
         "reviews": staff.may_review,
+        "signs": staff.may_sign,
     }
     return RedirectResponse(next_path, status_code=303)
 
@@ -412,6 +413,22 @@ def _date(form: FormData, name: str) -> date:
         raise DomainError("Ngày không hợp lệ.", "The date is not valid.") from None
 
 
+# A decision document is a signed PDF of a few pages; anything far larger is a mistake.
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
+def _document(form: FormData, name: str) -> bytes | None:
+    """The attached file's bytes (only its SHA-256 is recorded), or None if none."""
+    upload = form.get(name)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    content = upload.file.read(MAX_DOCUMENT_BYTES + 1)
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise DomainError("Tệp quyết định quá lớn (tối đa 20 MB).",
+                          "The decision file is too large (at most 20 MB).")
+    return content or None
+
+
 def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
     """The application call for one action, with its fields read from the form."""
 
@@ -434,7 +451,8 @@ def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
             apology=text("apology"), **common),
         Action.SIGN: lambda app, dossier_id, **common: app.sign(
             dossier_id, decision_number=text("decision_number"),
-            decision_title=text("decision_title"), **common),
+            decision_title=text("decision_title"), passphrase=text("passphrase"),
+            document=_document(form, "document"), **common),
         Action.REJECT: lambda app, dossier_id, **common: app.reject(
             dossier_id, reasons=text("reasons"), **common),
         Action.WITHDRAW: lambda app, dossier_id, **common: app.withdraw(

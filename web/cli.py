@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from domain.application import HosoApplication
-from domain.demo import load_demo
+from domain.demo import DEMO_SIGNING_PASSPHRASE, load_demo
 from domain.transparency.checkpoint import NoteVerifier
 from projections.checkpoints import check_checkpoints
 from projections.follow_lock import LogInUse
@@ -19,6 +19,7 @@ from projections.migrate import migrate
 from projections.runners import ReadModels
 from projections.store import Store, StoreConfigError
 from projections.verify import verify
+from web.key_vault import open_key_vault
 
 DEMO_PASSWORD = "hoso-demo"
 
@@ -49,7 +50,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from web.accounts import open_accounts
 
     store = _store()
-    app = HosoApplication(env=store.eventsourcing_env())
+    vault = open_key_vault(store)
+    app = HosoApplication(env=store.eventsourcing_env(), key_vault=vault)
     if args.if_empty and app.recorder.max_notification_id():
         print("demo: the store already has dossiers; nothing added")
     else:
@@ -67,10 +69,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
             accounts.set_password(staff.user_id, DEMO_PASSWORD)
     accounts.close()
     print("Demo sign-in — user names: " + ", ".join(app.directory.staff)
-          + f"; password: {DEMO_PASSWORD}")
+          + f"; password: {DEMO_PASSWORD}; signing passphrase: {DEMO_SIGNING_PASSPHRASE}")
     print("  e.g. tiepnhan (reception), hctp (specialist), gd.stp (signs), buudien (post),"
           " thanhtra (inspector)")
     app.close()
+    vault.close()
 
 
 def cmd_rebuild(args: argparse.Namespace) -> None:

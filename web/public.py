@@ -19,6 +19,7 @@ from domain.errors import ConcurrentChange, DomainError, NotFound
 from projections.public_status import PublicStatus
 from web.labels import PUBLIC_EVENTS, SATISFACTION, STAGES, Label, label
 from web.services import Services
+from web.signatures import SignatureLine
 from web.templating import render
 
 _TOKEN_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -94,6 +95,7 @@ class PublicStatusPage:
     due_date_reason: DueDateReason | None
     steps: list[PublicStepView]
     rating: RatingPanel
+    signatures: list[SignatureLine]
 
 
 def _reason(basis: dict[str, Any]) -> DueDateReason | None:
@@ -132,6 +134,11 @@ def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool
         ],
         rating=RatingPanel(url=f"/t/{token}/rating", open=status.rateable and not thanked,
                            thanked=thanked, entered=entered or RatingEntry()),
+        # Checked against the event store and the key register on every view, so a decision
+        # or key changed behind hoso's back shows here at once.
+        signatures=[SignatureLine.of(s, directory)
+                    for s in services.app.decision_signatures(status.dossier_id)]
+        if any(step.kind == "Signed" for step in status.steps) else [],
     )
 
 
