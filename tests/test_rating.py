@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from domain.application import HosoApplication
-from domain.signing import MemoryKeyVault
 from domain.dossier import CITIZEN, AlreadyRated, DispatchMethod, Dossier, Stage
 from domain.errors import NotFound
+from domain.signing import MemoryKeyVault
 from domain.working_days import WorkingCalendar
 from projections.desk_queue import QueueFilter
 from projections.dossier_projection import DossierProjection

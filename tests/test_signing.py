@@ -4,9 +4,9 @@ signing, the signature checked on every view and loud when it fails."""
 from __future__ import annotations
 
 import base64
-import re
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
@@ -79,7 +79,8 @@ def test_check_signature_says_why_it_fails() -> None:
     assert check_signature(statement, signature, key) is SignatureStatus.VALID
     edited = DecisionStatement(**{**vars(statement), "decision_number": "16/QĐ-STP"})
     assert check_signature(edited, signature, key) is SignatureStatus.INVALID
-    assert check_signature(statement, signature[:-1] + b"\x00", key) is SignatureStatus.INVALID
+    flipped = bytes([signature[0] ^ 1]) + signature[1:]
+    assert check_signature(statement, flipped, key) is SignatureStatus.INVALID
     assert check_signature(statement, b"", key) is SignatureStatus.INVALID
     assert check_signature(statement, signature, None) is SignatureStatus.UNKNOWN_KEY
     other = _key(Ed25519PrivateKey.generate())
