@@ -505,8 +505,22 @@ class HosoApplication(Application[UUID]):
             roles=list(roles), current=current, now=now))
 
     def deactivate_staff(self, *, admin_id: str, user_id: str, reason: str) -> None:
-        self._administer(admin_id, lambda register, admin, current, now: register.deactivate(
-            admin=admin, user_id=user_id, reason=reason, current=current, now=now))
+        """Deactivated, and their signing key revoked in the same transaction: nobody signs
+        in the name of someone who has left."""
+        keyring = self._keyring(user_id)
+        active = keyring.active_key if keyring else None
+
+        def deactivate(register: OrganisationRegister, admin: Staff, current: Directory,
+                       now: datetime) -> None:
+            register.deactivate(admin=admin, user_id=user_id, reason=reason, current=current,
+                                now=now)
+            if keyring is not None and active is not None:
+                keyring.revoke(by=admin, key_id=active.key_id,
+                               reason=f"Vô hiệu hóa tài khoản: {reason}"[:500], recorded_at=now)
+
+        self._administer(admin_id, deactivate, also=keyring)
+        if active is not None:
+            self.key_vault.discard(active.key_id)
 
     def add_unit(self, *, admin_id: str, code: str, agency_code: str, name_vi: str,
                  name_en: str, kind: str) -> None:
@@ -536,13 +550,14 @@ class HosoApplication(Application[UUID]):
     def _administer(
         self, admin_id: str,
         change: Callable[[OrganisationRegister, Staff, Directory, datetime], None],
+        also: OfficerKeyring | None = None,
     ) -> None:
         current = self.directory
         admin = current.member(admin_id)
         register = self._register() or OrganisationRegister()
         change(register, admin, current, self.clock())
         try:
-            self.save(register)
+            self.save(register, *([also] if also is not None else []))
         except IntegrityError:
             raise ConcurrentChange() from None
 

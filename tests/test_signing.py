@@ -315,3 +315,12 @@ def test_the_audit_page_names_the_key_and_says_valid(web: TestClient,
     [key] = app.signing_keys("gd.stp")
     assert key.key_id in audit and "Phạm Văn Đức" in audit
     assert re.search(r"ký bởi Ban Giám đốc Sở Tư pháp[^<]*— <strong>chữ ký hợp lệ", audit)
+
+
+def test_deactivating_an_officer_revokes_their_key_at_once(app: HosoApplication) -> None:
+    ensure_signing_key(app)
+    [key] = app.signing_keys("gd.stp")
+    app.deactivate_staff(admin_id="quantri", user_id="gd.stp", reason="Nghỉ hưu")
+    [revoked] = app.signing_keys("gd.stp")
+    assert revoked.revoked_at is not None and "Nghỉ hưu" in revoked.revoke_reason
+    assert app.key_vault.get(key.key_id) is None
