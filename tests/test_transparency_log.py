@@ -299,3 +299,14 @@ def test_verify_finds_a_rewritten_log(store: Store, app: HosoApplication,
         (FindingKind.REORDERED, entries[1].position, code),
     }
     assert report.root != clean.root
+
+
+def test_the_fast_string_encoder_follows_the_rfc_rule_for_every_code_point() -> None:
+    from domain.transparency import jcs as canonical
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for start in range(0, len(every), 4096):
+        chunk = every[start:start + 4096]
+        assert canonical._string(chunk) == canonical._reference_string(chunk)
+    for char in ('"', "\\", "\x00", "\x1f", "\x7f", "\u2028", "é", "\U0001f600"):
+        assert canonical._string(char) == canonical._reference_string(char)

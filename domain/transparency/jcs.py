@@ -7,8 +7,9 @@ events hold have a canonical form: a new type must be given one here before it i
 
 from __future__ import annotations
 
+import json
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
@@ -66,7 +67,7 @@ _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n
                   "\r": "\\r", "\t": "\\t"}
 
 
-def _string(text: str) -> str:
+def _reference_string(text: str) -> str:
     # RFC 8785 §3.2.2.2: only '"', '\' and controls are escaped, the latter in short form
     # where JSON has one, else as lowercase \u00xx; everything else is written as itself.
     out = ['"']
@@ -79,6 +80,12 @@ def _string(text: str) -> str:
             out.append(char)
     out.append('"')
     return "".join(out)
+
+
+# The standard library's C encoder (non-ASCII kept as itself) escapes exactly as RFC 8785 asks,
+# about 12x faster than the loop above, which stays as the readable rule it is tested against
+# (tests/test_transparency_log.py, every code point).
+_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def _utf16_key(name: str) -> bytes:
