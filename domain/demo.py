@@ -8,14 +8,16 @@ every event type, including late dossiers with and without an apology.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from uuid import UUID
 
-from domain.application import HosoApplication
-from domain.organisation import Procedure
-from domain.working_days import HCMC, OFFICE_HOURS
+from domain.application import HosoApplication, Outcome
+from domain.dossier import Dossier
+from domain.organisation import Directory, Procedure
+from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
 
 _NAMES = ("Nguyễn Văn An", "Trần Thị Bích", "Lê Hoàng Long", "Phạm Thị Thu", "Huỳnh Minh Khoa",
           "Võ Thị Ngọc Anh", "Đặng Quốc Bảo", "Bùi Thị Hạnh", "Đỗ Thành Nhân", "Hồ Thị Mỹ Linh")
@@ -38,6 +40,65 @@ SCENARIOS: tuple[tuple[str, int], ...] = (
 )
 
 Step = Callable[[datetime], object]
+
+
+class DemoDesk(Protocol):
+    """The clerks' commands a demo walk uses, as ``HosoApplication`` offers them; the bulk
+    demo (``domain/bulk_demo.py``) offers the same on dossiers it saves many at a time."""
+
+    calendar: WorkingCalendar
+
+    @property
+    def directory(self) -> Directory: ...
+
+    def dossier(self, dossier_id: UUID) -> Dossier: ...
+
+    def receive(self, *, actor_id: str, procedure_code: str, applicant_name: str,
+                applicant_phone: str, applicant_address: str, applicant_id_number: str = "",
+                channel: str = ..., documents: Sequence[str],
+                occurred_at: datetime | None = None,
+                idempotency_key: str | None = None) -> Outcome: ...
+
+    def transfer(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+                 to_unit: str, to_officer: str | None = None, note: str = "",
+                 occurred_at: datetime | None = None) -> Outcome: ...
+
+    def accept_transfer(self, dossier_id: UUID, *, expected_version: int | None,
+                        actor_id: str, occurred_at: datetime | None = None) -> Outcome: ...
+
+    def request_supplement(self, dossier_id: UUID, *, expected_version: int | None,
+                           actor_id: str, missing_items: Sequence[str], reason: str,
+                           justification: str = "",
+                           occurred_at: datetime | None = None) -> Outcome: ...
+
+    def provide_supplement(self, dossier_id: UUID, *, expected_version: int | None,
+                           actor_id: str, documents: Sequence[str],
+                           occurred_at: datetime | None = None) -> Outcome: ...
+
+    def extend(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+               new_due_date: date, reason: str, apology: str,
+               occurred_at: datetime | None = None) -> Outcome: ...
+
+    def reject(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+               reasons: str, occurred_at: datetime | None = None) -> Outcome: ...
+
+    def withdraw(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+                 reason: str, occurred_at: datetime | None = None) -> Outcome: ...
+
+    def sign(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+             decision_number: str, decision_title: str, passphrase: str,
+             document: bytes | None = None, occurred_at: datetime | None = None) -> Outcome: ...
+
+    def dispatch(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+                 method: str, postal_tracking_number: str | None = None,
+                 occurred_at: datetime | None = None) -> Outcome: ...
+
+    def deliver(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+                recipient_name: str, occurred_at: datetime | None = None) -> Outcome: ...
+
+    def rate(self, token: str, dossier_id: UUID, *, satisfaction: int, came_back: bool,
+             unofficial_request: bool, comment: str,
+             occurred_at: datetime | None = None) -> Outcome: ...
 
 
 # One desk's month with enough files for the red flags' minimum samples.
@@ -73,14 +134,21 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
         if progress:
             progress()
     if with_cluster:
-        with _recording(app) as record_at:
-            made = _favours_and_a_broker(app, rng, now, record_at, progress)
-            # A clerk of another department looks into two of them: nothing to do with her.
-            for n, dossier_id in enumerate(made[:2]):
-                record_at.at(_within_office_hours(now - timedelta(days=3, hours=n), app),
-                             timedelta())
-                app.open_dossier(dossier_id, viewer_id="dkkd")
+        add_cluster(app, rng, now, progress)
     return dossiers
+
+
+def add_cluster(app: HosoApplication, rng: random.Random, now: datetime,
+                progress: Callable[[], None] | None = None) -> None:
+    """The judicial records desk's month (``CLUSTER`` dossiers), and a clerk of another
+    department reading two of its files: through the application, one command at a time."""
+    with _recording(app) as record_at:
+        made = _favours_and_a_broker(app, rng, now, record_at, progress)
+        # A clerk of another department looks into two of them: nothing to do with her.
+        for n, dossier_id in enumerate(made[:2]):
+            record_at.at(_within_office_hours(now - timedelta(days=3, hours=n), app),
+                         timedelta())
+            app.open_dossier(dossier_id, viewer_id="dkkd")
 
 
 def register_demo_signing_keys(app: HosoApplication) -> None:
@@ -136,10 +204,15 @@ def _office_time(moment: datetime, rng: random.Random) -> datetime:
 
 
 class _Walk:
-    def __init__(self, app: HosoApplication, procedure: Procedure, rng: random.Random,
-                 now: datetime, record_at: _RecordingClock) -> None:
+    """One dossier's scenario. ``to_the_end``: once the scenario's pattern is told, the file
+    goes on to its result and delivery (a year of files left half-way would be a year of
+    neglect); the small demo's files are recent and stop where their story does."""
+
+    def __init__(self, app: DemoDesk, procedure: Procedure, rng: random.Random,
+                 now: datetime, record_at: _RecordingClock, *, to_the_end: bool = False) -> None:
         self.app, self.procedure, self.rng, self.now = app, procedure, rng, now
         self.record_at = record_at
+        self.to_the_end = to_the_end
         units = procedure.route_units
         self.reception, self.specialist, self.leader = units[0], units[1], units[2]
         self.dossier_id: UUID | None = None
@@ -179,6 +252,8 @@ class _Walk:
             if self.record_at.moment and self.record_at.moment > self.now:
                 return
             step(when)
+            if self.to_the_end:  # a step may have happened later than planned (on the due day)
+                when = max(when, self.app.dossier(self.dossier_id).last_occurred_at)
 
     def _script(self, scenario: str, rid: str) -> list[tuple[float, Step]]:
         a, d = self.app, self.dossier_id
@@ -309,10 +384,34 @@ class _Walk:
                 (1.0, reject), (0.5, transfer(spec, self.reception, "Trả hồ sơ")),
                 (0.3, accept(rid)), (0.5, rate(3, comment="Lý do từ chối được giải thích rõ."))],
         }
-        return scripts[scenario]
+        if not self.to_the_end:
+            return scripts[scenario]
+        other = "STP-HCTP" if self.specialist != "STP-HCTP" else "STC-DKKD"
+        helper = self.member(other)
+        to_result_from_desk: Script = to_leader + [(0.5, sign)] + back + finish
+        returned: Script = [(0.5, transfer(spec, self.reception, "Trả hồ sơ")),
+                            (0.3, accept(rid))] + finish
+        rest: dict[str, Script] = {
+            "second_supplement": to_result_from_desk,
+            "late_with_apology": to_result_from_desk,
+            "late_without_apology": to_result_from_desk,
+            "extended_twice": to_result_from_desk,
+            "clock_gaming": [(1.5, provided)] + to_result_from_desk,
+            "back_dated": [(0.5, sign)] + back + finish,
+            "night_work": [(0.5, sign)] + back + finish,
+            "ping_pong": back + finish,
+            "refusal_being_returned": returned,
+            "in_the_post": finish[1:],
+            "ready_at_the_counter": finish[1:],
+            "refusal_rated": finish,
+            "off_route": [(0.3, accept(helper)),
+                          (0.5, transfer(helper, self.specialist, "Gửi lại sau khi phối hợp")),
+                          (0.3, accept(spec))] + to_result_from_desk,
+        }
+        return scripts[scenario] + rest.get(scenario, [])
 
 
-def _within_office_hours(moment: datetime, app: HosoApplication) -> datetime:
+def _within_office_hours(moment: datetime, app: DemoDesk) -> datetime:
     """Staff act in office hours: a step due at night happens at the next opening."""
     local = moment.astimezone(HCMC)
     for _ in range(30):

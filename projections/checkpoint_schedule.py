@@ -1,4 +1,5 @@
-"""When ``hoso serve`` signs the next checkpoint: within a few minutes, and at local midnight.
+"""When the follower (``hoso project``, or ``hoso serve`` following in-process) signs the next
+checkpoint: within a few minutes, and at local midnight.
 
 A checkpoint is due at the earlier of ``now + interval`` and the next midnight in
 Asia/Ho_Chi_Minh, so the signer wakes at 00:00 local time exactly — not up to an interval
@@ -9,11 +10,14 @@ is prompt, and waits again if it woke before the wall clock reached the time due
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from domain.working_days import HCMC
+
+log = logging.getLogger(__name__)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -49,3 +53,29 @@ def sleep_until(due: datetime, stop: threading.Event,
         if stop.wait(left):
             return False
     return not stop.is_set()
+
+
+class CheckpointSigner:
+    """A thread that calls ``make`` (sign a checkpoint if the log grew) on the schedule above
+    until stopped; a failed round is logged and the next one tries again."""
+
+    def __init__(self, make: Callable[[], object], interval: timedelta) -> None:
+        self.make = make
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="hoso-checkpoints")
+
+    def _run(self) -> None:
+        while sleep_until(next_checkpoint(utc_now(), self.interval), self._stop):
+            try:
+                self.make()
+            except Exception:  # the next round tries again; following goes on
+                log.exception("could not make a checkpoint")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)

@@ -4,6 +4,12 @@ On PostgreSQL the library's ``ProjectionRunner`` follows the log through its sub
 (LISTEN/NOTIFY). SQLite has no subscription, so a thread polls the notification log from the
 position the read model has reached. Both apply each event exactly once: the read model's rows
 and its tracking record commit together.
+
+Exactly one process follows the log of a store (``FollowLock``): ``hoso serve`` in its
+single-process form, or ``hoso project`` beside web processes started with ``--no-follow``.
+Those only query the read models, and after a command wait until the follower's tracking
+rows show the event applied (``ReadModels.wait``), which works across processes. Queries may
+go to a read replica (``read_store``); applying always goes to the primary store.
 """
 
 from __future__ import annotations
@@ -78,6 +84,10 @@ BATCH_SIZE = 500
 class ProjectionKind:
     projection: type[Projection[Any]]
     views: dict[Dialect, type[ReadModel]]
+    # Its pages may read from a read replica. Not the transparency log: its integrity checks
+    # compare it with the event store and the checkpoints, all read from the primary, and a
+    # lagging copy would look like entries missing.
+    replica_reads: bool = True
 
 
 PROJECTIONS: tuple[ProjectionKind, ...] = (
@@ -98,8 +108,11 @@ PROJECTIONS: tuple[ProjectionKind, ...] = (
                     Dialect.POSTGRESQL: PostgresReadingView}),
     ProjectionKind(TransparencyLogProjection,
                    {Dialect.SQLITE: SQLiteTransparencyLogView,
-                    Dialect.POSTGRESQL: PostgresTransparencyLogView}),
+                    Dialect.POSTGRESQL: PostgresTransparencyLogView},
+                   replica_reads=False),
 )
+
+_KINDS = {kind.projection.name: kind for kind in PROJECTIONS}
 
 
 def open_checkpoints(store: Store) -> CheckpointView:
@@ -189,51 +202,89 @@ def _close_runner(runner: ProjectionRunner[Any, Any]) -> None:
 
 
 class ReadModels:
-    """The read models one process queries, and (optionally) keeps up to date."""
+    """The read models one process queries, and (optionally) keeps up to date.
 
-    def __init__(self, store: Store, app: HosoApplication) -> None:
+    ``views`` are on ``store`` (the primary) and are what events are applied to;
+    ``read_views`` are what pages query: on ``read_store`` (a read replica) when one is
+    given, else the same objects. The read views open at once (a bad store fails here, not
+    on the first page); the primary's copies of replicated ones only when first used, so a
+    web process reading from a replica opens no pools it never uses.
+    """
+
+    def __init__(self, store: Store, app: HosoApplication,
+                 read_store: Store | None = None) -> None:
         self.store = store
         self.app = app
-        self.views = {kind.projection.name: open_view(store, kind) for kind in PROJECTIONS}
+        self.read_store = read_store
+        self._opened: dict[tuple[str, bool], ReadModel] = {}
+        self._open_lock = threading.Lock()
+        self.read_views  # noqa: B018
         self._followers: list[Follower] = []
         self._pollers: list[PollingRunner] = []
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
         self._follow_lock = FollowLock(store)
 
+    def _view(self, kind: ProjectionKind, *, read: bool) -> ReadModel:
+        on_replica = read and kind.replica_reads and self.read_store is not None
+        key = (kind.projection.name, on_replica)
+        with self._open_lock:
+            if key not in self._opened:
+                store = self.read_store if on_replica else self.store
+                assert store is not None
+                self._opened[key] = open_view(store, kind)
+            return self._opened[key]
+
+    @property
+    def views(self) -> dict[str, ReadModel]:
+        """Every read model on the primary store: what events are applied to."""
+        return {kind.projection.name: self._view(kind, read=False) for kind in PROJECTIONS}
+
+    @property
+    def read_views(self) -> dict[str, ReadModel]:
+        """Every read model where pages query it (the read replica, if any)."""
+        return {kind.projection.name: self._view(kind, read=True) for kind in PROJECTIONS}
+
+    def _read(self, projection: type[Projection[Any]]) -> ReadModel:
+        return self._view(_KINDS[projection.name], read=True)
+
+    def positions(self) -> dict[str, int | None]:
+        """How far each read model has applied the log (its tracked position)."""
+        return {name: view.max_tracking_id(self.app.name) for name, view in self.views.items()}
+
     @property
     def public_status(self) -> PublicStatusView:
-        view = self.views[PublicStatusProjection.name]
+        view = self._read(PublicStatusProjection)
         assert isinstance(view, PublicStatusView)
         return view
 
     @property
     def desk_queue(self) -> DeskQueueView:
-        view = self.views[DeskQueueProjection.name]
+        view = self._read(DeskQueueProjection)
         assert isinstance(view, DeskQueueView)
         return view
 
     @property
     def dossier_list(self) -> DossierListView:
-        view = self.views[DossierListProjection.name]
+        view = self._read(DossierListProjection)
         assert isinstance(view, DossierListView)
         return view
 
     @property
     def review(self) -> ReviewView:
-        view = self.views[ReviewProjection.name]
+        view = self._read(ReviewProjection)
         assert isinstance(view, ReviewView)
         return view
 
     @property
     def readings(self) -> ReadingView:
-        view = self.views[ReadingProjection.name]
+        view = self._read(ReadingProjection)
         assert isinstance(view, ReadingView)
         return view
 
     @property
     def transparency_log(self) -> TransparencyLogView:
-        view = self.views[TransparencyLogProjection.name]
+        view = self._read(TransparencyLogProjection)
         assert isinstance(view, TransparencyLogView)
         return view
 
@@ -244,9 +295,12 @@ class ReadModels:
                                signer=installation_signer(origin, self.store.sqlite_path))
 
     def follow(self) -> None:
-        """Start keeping every read model up to date in background threads."""
+        """Start keeping every read model up to date in background threads.
+
+        Raises ``AlreadyFollowed`` if another process follows this store's log.
+        """
         self._stopping.clear()
-        self._follow_lock.hold_shared()
+        self._follow_lock.hold_shared(sole_follower=True)
         for kind in PROJECTIONS:
             if self.store.dialect is Dialect.POSTGRESQL:
                 self._followers.append(self._subscribe(kind))
@@ -313,6 +367,9 @@ class ReadModels:
         """Block until every dossier read model has applied the dossier event at
         ``notification_id``; False on timeout.
 
+        It reads the tracking rows, so the follower may be this process or another
+        (``hoso project``); with a read replica it reads the replica's rows, which is what
+        the next page shows, and replica lag beyond ``timeout`` shows as a timeout (logged).
         Read models of other events (who read what) never record a dossier event's
         position, so they are not waited for; nor is the transparency log, which no page
         reads back. Polls from 2 ms up (the library's own wait starts at 100 ms, which a
@@ -323,7 +380,7 @@ class ReadModels:
             poller.wake()
         pending = [view for k in PROJECTIONS
                    if issubclass(k.projection, DossierProjection)
-                   and not (view := self.views[k.projection.name]).append_only]
+                   and not (view := self._view(k, read=True)).append_only]
         interval = 0.002
         while pending:
             pending = [v for v in pending if not v.has_tracking_id(self.app.name, notification_id)]
@@ -370,7 +427,10 @@ class ReadModels:
 
     def close(self) -> None:
         self.stop()
-        for view in self.views.values():
+        with self._open_lock:
+            opened = list(self._opened.values())
+            self._opened.clear()
+        for view in opened:
             view.datastore.close()  # type: ignore[attr-defined]
 
 

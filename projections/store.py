@@ -2,6 +2,10 @@
 
 ``sqlite:///var/hoso.sqlite3`` (relative) or ``sqlite:////abs/path.sqlite3``;
 ``postgresql://user:password@host:5432/dbname`` with an optional ``?schema=name``.
+
+``HOSO_READ_DATABASE_URL`` (optional, PostgreSQL only) names a read replica of that store:
+the read models' page queries go there, while commands, the event store and the processes
+that write the read models use ``HOSO_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -70,6 +74,20 @@ class Store:
     @classmethod
     def from_environment(cls) -> Store:
         return cls.from_url(os.environ.get("HOSO_DATABASE_URL") or DEFAULT_DATABASE_URL)
+
+    @classmethod
+    def read_replica_from_environment(cls, primary: Store) -> Store | None:
+        """The store page queries read from (``HOSO_READ_DATABASE_URL``), or None to read
+        from ``primary``."""
+        url = os.environ.get("HOSO_READ_DATABASE_URL")
+        if not url:
+            return None
+        replica = cls.from_url(url)
+        if Dialect.SQLITE in (primary.dialect, replica.dialect):
+            raise StoreConfigError(
+                "HOSO_READ_DATABASE_URL needs PostgreSQL for both stores (a replica of "
+                "HOSO_DATABASE_URL); SQLite has no read replicas: leave it unset")
+        return replica
 
     def eventsourcing_env(self, *, create_tables: bool = False) -> dict[str, str]:
         """Settings for the library's infrastructure factory (application and views)."""

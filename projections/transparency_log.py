@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -107,6 +107,11 @@ class TransparencyLogView(ReadModel):
         if wanted_salt and bytes.fromhex(wanted_salt) != stored.salt:
             raise LogSettingsConflict("HOSO_LOG_SALT differs from the salt the log was begun with")
         return stored
+
+    def _pipeline(self, cursor: Cursor) -> AbstractContextManager[Any]:
+        # Never pipelined: each entry reads its dossier's previous leaf back from the batch's
+        # cursor, and a pipelined cursor could hand back an earlier statement's result.
+        return nullcontext()
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -279,18 +279,21 @@ def test_the_follow_lock_is_taken_again_after_a_database_restart(
 
     import psycopg
 
-    from projections.follow_lock import FollowLock, LogInUse
+    from projections.follow_lock import AlreadyFollowed, FollowLock, LogInUse
 
     monkeypatch.setenv("PGAPPNAME", f"hoso-{store.schema}")
     with following(models):
         with psycopg.connect(store.conninfo(), autocommit=True) as conn:
+            # One session holds both advisory locks (rebuild guard, sole follower).
             killed = conn.execute(
-                "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l "
-                "JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND a.application_name = %s",
+                "SELECT count(pg_terminate_backend(pid)) FROM (SELECT DISTINCT l.pid "
+                "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND a.application_name = %s) AS holders",
                 (f"hoso-{store.schema}",)).fetchone()
         assert killed and killed[0] == 1
         time.sleep(3)  # the supervisor looks every second
         rebuild_lock = FollowLock(store)
         with pytest.raises(LogInUse):
             rebuild_lock.hold_exclusive()
+        with pytest.raises(AlreadyFollowed):  # and still the only follower
+            FollowLock(store).hold_shared(sole_follower=True)

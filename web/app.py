@@ -1,14 +1,18 @@
-"""The Starlette application: routes, sessions, error pages, and the read-model followers."""
+"""The Starlette application: routes, sessions, error pages, and the read-model followers.
+
+``create_app_from_environment`` is the factory ``hoso serve`` hands to uvicorn (by import
+string, so that several worker processes can each build their own): HOSO_DATABASE_URL,
+HOSO_READ_DATABASE_URL, and HOSO_FOLLOW=0 for web processes that leave following the log
+and signing checkpoints to a separate ``hoso project``.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import secrets
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +28,8 @@ from starlette.staticfiles import StaticFiles
 
 from domain.application import HosoApplication
 from domain.errors import DomainError
-from projections.checkpoint_schedule import next_checkpoint, sleep_until, utc_now
+from projections.follow_lock import AlreadyFollowed
+from projections.projector import Projector
 from projections.runners import ReadModels
 from projections.store import Store
 from web import (
@@ -50,7 +55,7 @@ from web.templating import render
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-CHECKPOINT_SECONDS = float(os.environ.get("HOSO_CHECKPOINT_SECONDS", "300"))
+FOLLOW_ENV = "HOSO_FOLLOW"
 
 
 def _secret_key(store: Store) -> str:
@@ -128,13 +133,18 @@ def create_app(
     accounts: StaffAccounts | None = None,
     *,
     follow: bool = True,
+    read_store: Store | None = None,
 ) -> Starlette:
+    """The web app on ``store``. With ``follow`` (one process serving alone) it keeps the read
+    models up to date and signs checkpoints itself; without, another process (``hoso
+    project``) does, and pages wait for it through the tracking rows. Page queries of the
+    read models go to ``read_store`` (a read replica) when given."""
     store = store or Store.from_environment()
     owns_application = application is None
     key_vault = open_key_vault(store) if owns_application else None
     application = application or HosoApplication(env=store.eventsourcing_env(),
                                                   key_vault=key_vault)
-    read_models = ReadModels(store, application)
+    read_models = ReadModels(store, application, read_store=read_store)
     owns_accounts = accounts is None
     accounts = accounts or open_accounts(store)
     services = Services(
@@ -144,35 +154,25 @@ def create_app(
         public_url=os.environ.get("HOSO_PUBLIC_URL", "http://127.0.0.1:8000"),
         transparency=read_models.transparency(),
     )
-    stop_signing = threading.Event()
-
-    def sign_checkpoints() -> None:
-        # Within a few minutes of new events, so what outsiders copy is never far behind,
-        # and at local midnight exactly, closing the day.
-        interval = timedelta(seconds=CHECKPOINT_SECONDS)
-        while sleep_until(next_checkpoint(utc_now(), interval), stop_signing):
-            try:
-                services.transparency.make_checkpoint(application.clock())
-            except Exception:  # the next round tries again; serving goes on
-                log.exception("could not make a checkpoint")
+    # Checkpoints within a few minutes of new events, so what outsiders copy is never far
+    # behind, and at local midnight exactly, closing the day.
+    projector = Projector(read_models, services.transparency, application.clock)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        signer_thread = None
         if follow:
-            read_models.follow()
-            if services.transparency.signer is None:
-                log.warning("HOSO_LOG_SIGNING_KEY is not set: no checkpoints are signed")
-            else:
-                signer_thread = threading.Thread(target=sign_checkpoints, daemon=True,
-                                                 name="hoso-checkpoints")
-                signer_thread.start()
+            try:
+                projector.start()
+            except AlreadyFollowed as error:
+                log.error("%s; start the web processes with `hoso serve --no-follow`", error)
+                raise
+        else:
+            log.info("not following the log: `hoso project` keeps the read models up to date "
+                     "and signs checkpoints")
         try:
             yield
         finally:
-            stop_signing.set()
-            if signer_thread is not None:
-                signer_thread.join(timeout=10)
+            projector.stop()
             read_models.close()
             if owns_accounts:
                 accounts.close()
@@ -235,3 +235,15 @@ def create_app(
     )
     web.state.services = services
     return web
+
+
+def create_app_from_environment() -> Starlette:
+    """The app as ``hoso serve`` runs it: ``uvicorn --factory web.app:create_app_from_environment``.
+
+    HOSO_DATABASE_URL, HOSO_READ_DATABASE_URL (optional read replica), and HOSO_FOLLOW
+    (``0`` when a separate ``hoso project`` follows the log; default ``1``).
+    """
+    store = Store.from_environment()
+    follow = os.environ.get(FOLLOW_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    return create_app(store, follow=follow,
+                      read_store=Store.read_replica_from_environment(store))

@@ -1,27 +1,36 @@
-"""The ``hoso`` command: serve, migrate, demo, rebuild, verify, set-password."""
+"""The ``hoso`` command: serve, project, migrate, demo, rebuild, verify, set-password."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import logging
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
+from types import FrameType
 
 from tqdm import tqdm
 
 from domain.application import HosoApplication
+from domain.bulk_demo import BULK_THRESHOLD, load_bulk_demo
 from domain.demo import DEMO_SIGNING_PASSPHRASE, load_demo
 from domain.transparency.checkpoint import NoteVerifier
 from projections.checkpoints import check_checkpoints
-from projections.follow_lock import LogInUse
+from projections.follow_lock import AlreadyFollowed, LogInUse
 from projections.migrate import migrate
+from projections.projector import Projector
 from projections.runners import ReadModels
-from projections.store import Store, StoreConfigError
+from projections.store import Dialect, Store, StoreConfigError
 from projections.verify import verify
 from web.key_vault import open_key_vault
 
 DEMO_PASSWORD = "hoso-demo"
+
+log = logging.getLogger("hoso")
 
 
 def _store() -> Store:
@@ -41,9 +50,73 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    print(f"hoso serving {_store().describe()} on http://{args.host}:{args.port}")
-    uvicorn.run("web.app:create_app", factory=True, host=args.host, port=args.port,
-                proxy_headers=True, log_level="info")
+    from web.app import FOLLOW_ENV
+
+    store = _store()
+    try:
+        replica = Store.read_replica_from_environment(store)
+    except StoreConfigError as error:
+        sys.exit(f"hoso: {error}")
+    if args.workers < 1:
+        sys.exit("hoso: --workers must be at least 1")
+    if args.workers > 1 and store.dialect is Dialect.SQLITE:
+        sys.exit("hoso: SQLite serves from one process (one writer at a time on one file): "
+                 "drop --workers, or use PostgreSQL (HOSO_DATABASE_URL=postgresql://…) for "
+                 "several web workers")
+    if args.workers > 1 and not os.environ.get("HOSO_SECRET_KEY"):
+        sys.exit("hoso: several workers need one HOSO_SECRET_KEY, or a sign-in made on one "
+                 "worker is refused by the others")
+    follow = args.workers == 1 and args.follow
+    # Read by create_app_from_environment in each worker process.
+    os.environ[FOLLOW_ENV] = "1" if follow else "0"
+    print(f"hoso serving {store.describe()} on http://{args.host}:{args.port}"
+          + (f", {args.workers} workers" if args.workers > 1 else "")
+          + (f", page queries from {replica.describe()}" if replica else "")
+          + ("" if follow else "; not following the log: run `hoso project` beside it"))
+    uvicorn.run("web.app:create_app_from_environment", factory=True, host=args.host,
+                port=args.port, workers=args.workers, proxy_headers=True, log_level="info")
+
+
+def cmd_project(args: argparse.Namespace) -> None:
+    """Follow the log in this process until SIGTERM or SIGINT."""
+    store = _store()
+    app = HosoApplication(env=store.eventsourcing_env())
+    models = ReadModels(store, app)
+    projector = Projector(models, models.transparency(), app.clock)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+
+    def tracked() -> str:
+        return ", ".join(f"{name} {position or 0}" for name, position in models.positions().items())
+
+    resumed_from = tracked()
+    try:
+        projector.start()
+    except AlreadyFollowed as error:
+        models.close()
+        app.close()
+        sys.exit(f"hoso: {error}")
+    try:
+        how = "LISTEN/NOTIFY" if store.dialect is Dialect.POSTGRESQL else "polling"
+        signing = (f"checkpoints signed every {projector.interval.total_seconds():g} s and at "
+                   "midnight" if projector.signs_checkpoints else "no checkpoints signed")
+        log.info("hoso project: following %s by %s, resuming from the tracked positions "
+                 "%s (last event in the log %s); %s", store.describe(), how, resumed_from,
+                 app.recorder.max_notification_id() or 0, signing)
+        while not stop.wait(60):
+            if not models.healthy():
+                log.warning("a read model is not following the log; it is being restarted")
+    finally:
+        projector.stop()
+        log.info("hoso project stopped; tracked positions: %s", tracked())
+        models.close()
+        app.close()
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -55,12 +128,18 @@ def cmd_demo(args: argparse.Namespace) -> None:
     if args.if_empty and app.recorder.max_notification_id():
         print("demo: the store already has dossiers; nothing added")
     else:
+        # Large demos take the bulk path: hundreds of dossiers saved per transaction.
+        bulk = args.dossiers > BULK_THRESHOLD if args.bulk is None else args.bulk
+        load = load_bulk_demo if bulk else load_demo
+        before, started = app.recorder.max_notification_id() or 0, time.perf_counter()
         with tqdm(total=args.dossiers, desc="demo dossiers", unit="dossier") as bar:
-            load_demo(app, dossiers=args.dossiers, seed=args.seed, progress=bar.update)
+            load(app, dossiers=args.dossiers, seed=args.seed, progress=bar.update)
+        _rate("demo", (app.recorder.max_notification_id() or 0) - before, started)
         # Catch the read models up so the first page shows everything.
         models = ReadModels(store, app)
+        started = time.perf_counter()
         with tqdm(desc="read models", unit="event") as bar:
-            models.catch_up(progress=bar.update)
+            _rate("read models", models.catch_up(progress=bar.update), started)
         models.close()
     # After the demo, which appoints staff of its own.
     accounts = open_accounts(store)
@@ -74,6 +153,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
           " thanhtra (inspector)")
     app.close()
     vault.close()
+
+
+def _rate(what: str, events: int, started: float) -> None:
+    seconds = time.perf_counter() - started
+    print(f"{what}: {events:,} events in {seconds:,.1f} s ({events / seconds:,.0f} events/s)")
 
 
 def cmd_rebuild(args: argparse.Namespace) -> None:
@@ -171,7 +255,18 @@ def main(argv: list[str] | None = None) -> None:
     serve = commands.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="web worker processes (PostgreSQL only); with more than one, run "
+                       "`hoso project` beside them")
+    serve.add_argument("--no-follow", dest="follow", action="store_false",
+                       help="leave following the log and signing checkpoints to a separate "
+                       "`hoso project`")
     serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser(
+        "project", help="keep the read models and the transparency log up to date and sign "
+        "checkpoints, in a process of its own (beside `hoso serve --no-follow`)"
+    ).set_defaults(func=cmd_project)
 
     commands.add_parser("migrate", help="create or update the store's tables").set_defaults(
         func=cmd_migrate)
@@ -181,6 +276,9 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--seed", type=int, default=2026)
     demo.add_argument("--if-empty", action="store_true",
                       help="add dossiers only when the store has none")
+    demo.add_argument("--bulk", action=argparse.BooleanOptionalAction, default=None,
+                      help="save hundreds of dossiers per transaction, over a year "
+                      f"(default: above {BULK_THRESHOLD:,} dossiers)")
     demo.set_defaults(func=cmd_demo)
 
     commands.add_parser("rebuild", help="rebuild every read model from zero (stop serve first)"

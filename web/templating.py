@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,9 @@ from starlette.templating import Jinja2Templates
 from web import formatting, labels
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# Templates ship with the code: checking their files for changes on every render cost the
+# public page measurable time under load. HOSO_TEMPLATE_RELOAD=1 while editing them.
+templates.env.auto_reload = os.environ.get("HOSO_TEMPLATE_RELOAD") == "1"
 templates.env.filters["local_time"] = formatting.local_time
 templates.env.filters["local_date"] = formatting.local_date
 templates.env.globals["STAGES"] = labels.STAGES
