@@ -3,10 +3,11 @@
     make bench            # or: .venv/bin/python -m bench.analytics_pages --events 1000000
 
 Fills a fresh PostgreSQL schema with a year of dossiers. The events are synthetic — made by the
-``Dossier`` aggregate's own commands (so every rule and computed value is the real one), at
-made-up times, by the seed staff — but they are not saved to the event store: each goes
-straight through ``ReviewProjection.apply``, the code that follows the log in production,
-with made-up tracking positions, in batches. Then it times, in-process through the ASGI app:
+``Dossier`` aggregate's own commands (``domain.bulk_demo.Synthesiser``; so every rule and
+computed value is the real one), at made-up times, by the seed staff — but they are not saved
+to the event store: each goes straight through ``ReviewProjection.apply``, the code that
+follows the log in production, with made-up tracking positions, in batches. Then it times,
+in-process through the ASGI app:
 
 - ``/analytics`` (the default last 90 days, and a whole year), each computed afresh (cache
   emptied) and as served again before the read model moves (cached);
@@ -24,19 +25,16 @@ import argparse
 import json
 import os
 import platform
-import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import psycopg
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import Tracking
 from psycopg import sql
 from starlette.testclient import TestClient
@@ -44,10 +42,8 @@ from tqdm import tqdm
 
 from bench.queue_page import summary, timed
 from domain.application import HosoApplication
-from domain.dossier import Actor, Applicant, Channel, DispatchMethod, Dossier
-from domain.organisation import Directory, Procedure, Role
-from domain.signing import UnlockedKey, key_id_of
-from domain.working_days import HCMC, WorkingCalendar
+from domain.bulk_demo import Synthesiser
+from domain.working_days import HCMC
 from projections.migrate import migrate
 from projections.review import ReviewProjection
 from projections.runners import ReadModels
@@ -57,157 +53,6 @@ from web.app import create_app
 
 SCHEMA = "hoso_bench_analytics"
 DAYS = 365
-_DESK_ROLES = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.SIGNING_OFFICER})
-
-
-class Synthesiser:
-    """Dossiers of a year at the city's counters, walked by the seed staff through the
-    aggregate's commands: most the usual way, some with supplement requests (a few twice),
-    extensions, refusals and withdrawals; the newest still open."""
-
-    def __init__(self, directory: Directory, calendar: WorkingCalendar, now: datetime,
-                 seed: int = 2026) -> None:
-        self.d, self.calendar, self.now = directory, calendar, now
-        self.rng = random.Random(seed)
-        self.procedures = list(directory.procedures.values())
-        self.numbers: dict[tuple[str, date], int] = {}
-        self.keys: dict[str, UnlockedKey] = {}
-
-    def _actor(self, unit: str) -> Actor:
-        desk = [s for s in self.d.members_of(unit) if s.roles & _DESK_ROLES]
-        return Actor.of(self.rng.choice(desk))
-
-    def _key(self, signer: Actor) -> UnlockedKey:
-        """One signing key per officer for the whole run (unregistered: the pages measured
-        here do not check signatures)."""
-        if signer.user_id not in self.keys:
-            private = Ed25519PrivateKey.generate()
-            public = private.public_key().public_bytes_raw()
-            self.keys[signer.user_id] = UnlockedKey(key_id_of(signer.user_id, public), private)
-        return self.keys[signer.user_id]
-
-    def _office_time(self, day: date) -> datetime:
-        while not self.calendar.is_working_day(day):
-            day += timedelta(days=1)
-        minutes = self.rng.randint(7 * 60 + 30, 16 * 60 + 50)
-        return datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=HCMC)
-
-    def _later(self, when: datetime, office_hours: float) -> datetime:
-        return self.calendar.add_working_hours(when, office_hours)
-
-    def dossier(self) -> list[Dossier.Event]:
-        rng, d = self.rng, self.d
-        procedure: Procedure = rng.choice(self.procedures)
-        reception, specialist, leader = procedure.route_units[:3]
-        received = self._office_time(
-            (self.now - timedelta(days=rng.uniform(0, DAYS))).astimezone(HCMC).date())
-        if received > self.now:
-            received = self.now - timedelta(hours=1)
-        unit = d.unit(reception)
-        key = (unit.agency_code, received.date())
-        self.numbers[key] = self.numbers.get(key, 0) + 1
-        clerk = self._actor(reception)
-        dossier = Dossier.receive(
-            procedure=procedure,
-            applicant=Applicant("Nguyễn Văn A", f"09{rng.randint(10**7, 10**8 - 1)}", "TP.HCM"),
-            channel=Channel.COUNTER, documents=["Tờ khai"], actor=clerk, receiving_unit=unit,
-            occurred_at=received, recorded_at=received, sequence_number=self.numbers[key],
-            calendar=self.calendar, idempotency_key=uuid4().hex)
-        when = received
-        # Each desk's pace: usually well within its allotment, a slow one now and then.
-        pace = rng.choice((0.3, 0.5, 0.8, 1.0, 1.5)) * procedure.processing_days * 8 / 4
-
-        def step(hours: float) -> datetime | None:
-            nonlocal when
-            when = self._later(when, max(0.1, rng.expovariate(1 / hours)))
-            return when if when < self.now else None
-
-        def hand_over(to: str, sender: Actor) -> Actor | None:
-            if (t := step(0.5)) is None:
-                return None
-            dossier.transfer(to_unit=d.unit(to), to_officer=None, note="Trình", actor=sender,
-                             occurred_at=t, recorded_at=t)
-            receiver = self._actor(to)
-            if (t := step(1.0)) is None:
-                return None
-            dossier.accept_transfer(actor=receiver, occurred_at=t, recorded_at=t,
-                                    calendar=self.calendar)
-            return receiver
-
-        def walk() -> None:
-            roll = rng.random()
-            officer = hand_over(specialist, clerk)
-            if officer is None:
-                return
-            if roll < 0.01:
-                if (t := step(pace)) is not None:
-                    dossier.withdraw(reason="Công dân xin rút", actor=clerk, occurred_at=t,
-                                     recorded_at=t)
-                return
-            requests = 2 if roll < 0.03 else 1 if roll < 0.13 else 0
-            for n in range(requests):
-                if (t := step(pace / 2)) is None:
-                    return
-                dossier.request_supplement(
-                    missing_items=["Bản sao có chứng thực"], reason="Bản sao chưa chứng thực",
-                    justification="Bản bổ sung bị mờ" if n else "", actor=officer,
-                    occurred_at=t, recorded_at=t)
-                if (t := step(16)) is None:
-                    return
-                dossier.provide_supplement(documents=["Bản sao có chứng thực"], actor=clerk,
-                                           occurred_at=t, recorded_at=t, calendar=self.calendar)
-            if 0.13 <= roll < 0.16 and (t := step(pace / 2)) is not None:
-                due_end = datetime.combine(dossier.due_date, datetime.min.time(), tzinfo=HCMC)
-                t = min(t, due_end + timedelta(hours=16))
-                if t >= dossier.last_occurred_at:
-                    dossier.extend(new_due_date=self.calendar.add_working_days(
-                        dossier.due_date, 5), reason="Cần xác minh", apology="Xin lỗi",
-                        actor=officer, occurred_at=t, recorded_at=t, calendar=self.calendar)
-            if (t := step(pace)) is None:
-                return
-            if roll > 0.97:
-                dossier.reject(reasons="Không đủ điều kiện", actor=officer, occurred_at=t,
-                               recorded_at=t)
-                holder = officer
-            else:
-                dossier.transfer(to_unit=d.unit(leader), to_officer=None, note="Trình ký",
-                                 actor=officer, occurred_at=t, recorded_at=t)
-                holder = self._actor(leader)
-                if (t := step(1.0)) is None:
-                    return
-                dossier.accept_transfer(actor=holder, occurred_at=t, recorded_at=t,
-                                        calendar=self.calendar)
-                if (t := step(pace / 3)) is None:
-                    return
-                dossier.sign(decision_number=f"{rng.randint(1, 9999)}/QĐ",
-                             decision_title=procedure.name_vi, unlock_key=lambda: self._key(holder),
-                             actor=holder, occurred_at=t, recorded_at=t)
-            back = hand_over(reception, holder)
-            if back is None or (t := step(2)) is None:
-                return
-            dossier.dispatch(method=DispatchMethod.COUNTER_PICKUP, postal_tracking_number=None,
-                             post_office=d.post_office(), actor=back, occurred_at=t,
-                             recorded_at=t)
-            if (t := step(8)) is not None:
-                dossier.deliver(recipient_name="Nguyễn Văn A", actor=back, occurred_at=t,
-                                recorded_at=t)
-
-        walk()
-        return list(dossier.collect_events())  # type: ignore[arg-type]
-
-    def batches(self, events: int, size: int = 20_000) -> Iterator[list[Dossier.Event]]:
-        made, batch = 0, []
-        while made < events:
-            new = self.dossier()
-            batch.extend(new)
-            made += len(new)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-
 def fill(store: Store, app: HosoApplication, events: int, threads: int) -> tuple[int, float]:
     """Project about ``events`` synthetic events; how many, and the events per second.
 

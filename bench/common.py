@@ -1,0 +1,130 @@
+"""Small helpers shared by the benchmarks added for "Performance and scale".
+
+The older modules (``queue_page``, ``analytics_pages``, ``verify_log``) keep their own copies;
+these write the same results file the same way (one key per benchmark, other keys kept).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import resource
+import statistics
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from projections.store import Store
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def bench_url() -> str:
+    return os.environ.get("HOSO_BENCH_POSTGRES_URL", DEFAULT_URL)
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def results_path(day: date | None = None) -> Path:
+    return BENCH / f"results-{(day or date.today()).isoformat()}.json"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Several benchmarks may finish at once: read, merge and write under a file lock."""
+    with open(Path(tempfile.gettempdir()) / f"hoso-bench-{path.stem}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def merge_results(key: str, result: dict[str, Any]) -> Path:
+    """Write ``result`` under ``key`` in today's results file, keeping every other key."""
+    out = results_path()
+    with _locked(out):
+        results = json.loads(out.read_text()) if out.exists() else {}
+        results[key] = result
+        tmp = out.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        tmp.replace(out)
+    return out
+
+
+def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
+    """Median, p99 and count of latencies in milliseconds."""
+    if not samples_ms:
+        return {"n": 0, "p50_ms": 0.0, "p99_ms": 0.0, "mean_ms": 0.0}
+    ordered = sorted(samples_ms)
+    p99 = ordered[min(len(ordered) - 1, max(0, round(len(ordered) * 0.99) - 1))]
+    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 3),
+            "p99_ms": round(p99, 3), "mean_ms": round(statistics.fmean(ordered), 3)}
+
+
+def own_peak_rss_mib() -> float:
+    """Peak RSS of this process (ru_maxrss is in KiB on Linux)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def proc_status_mib(pid: int, field: str = "VmHWM") -> float:
+    """A memory line of /proc/<pid>/status (VmHWM: peak RSS; VmRSS: now) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise ValueError(f"no {field} for process {pid}")
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+
+def processes_cpu_seconds(name: str) -> float:
+    """CPU seconds used so far by every live process called ``name`` (e.g. all PostgreSQL
+    backends: includes other clients' work on a shared server)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == name:
+                total += proc_cpu_seconds(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+    return total
+
+
+def fresh_schema(store: Store) -> None:
+    with psycopg.connect(store.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+            sql.Identifier(store.schema)))
+
+
+def schema_table(schema: str, name: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+
+
+def ratio(figure: float, baseline: float, digits: int = 2) -> float:
+    return round(figure / baseline, digits) if baseline else 0.0
+
+
+def print_table(rows: Sequence[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
