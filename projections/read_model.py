@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -28,6 +28,7 @@ class Cursor(Protocol):
     def execute(self, statement: Any, params: Any = ...) -> Any: ...
     def fetchall(self) -> Any: ...
     def fetchone(self) -> Any: ...
+    def executemany(self, statement: Any, params_seq: Any) -> Any: ...
 
 
 class SqlAccess:
@@ -46,6 +47,11 @@ class SqlAccess:
 
     def _execute(self, cursor: Cursor, statement: str, params: Mapping[str, Any] = {}) -> None:
         cursor.execute(self._sql(statement), {k: self._param(v) for k, v in params.items()})
+
+    def _execute_many(self, cursor: Cursor, statement: str,
+                      rows: Sequence[Mapping[str, Any]]) -> None:
+        cursor.executemany(self._sql(statement),
+                           [{k: self._param(v) for k, v in row.items()} for row in rows])
 
     def _select(self, statement: str, params: Mapping[str, Any] = {}) -> list[Row]:
         with self._transaction(commit=False) as cursor:

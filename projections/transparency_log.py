@@ -118,7 +118,17 @@ class TransparencyLogView(ReadModel):
         # Before the batch takes the writer: SQLite has one, and settings() needs it.
         self.settings()
         with super().batch():
-            yield
+            state = self._batch
+            # A dossier's latest leaf written in this batch, and the rows not yet sent: a
+            # catch-up then reads each dossier's previous leaf once per batch and sends every
+            # entry in one executemany, not two round trips an event.
+            state.leaves, state.pending = {}, []
+            try:
+                yield
+                if state.pending:
+                    self._insert_entries(state.cursor, state.pending)
+            finally:
+                state.leaves = state.pending = None
 
     def append(self, event: LoggedEvent, tracking: Tracking) -> None:
         settings = self.settings()
@@ -131,27 +141,47 @@ class TransparencyLogView(ReadModel):
 
     def _append(self, cursor: Cursor, settings: LogSettings, event: LoggedEvent,
                 tracking: Tracking) -> None:
+        batch = self._batch
+        leaves: dict[UUID, bytes] | None = getattr(batch, "leaves", None)
+        pending: list[dict[str, Any]] | None = getattr(batch, "pending", None)
+        dossier_id = event.originator_id
+        previous = leaves.get(dossier_id) if leaves is not None else None
+        if previous is None:
+            previous = self._latest_leaf(cursor, dossier_id)
+        entry = log_entry(event, origin=settings.origin, salt=settings.salt,
+                          previous_leaf=previous)
+        leaf = leaf_hash(entry)
+        row = {"position": tracking.notification_id, "dossier_id": dossier_id,
+               "version": event.originator_version, "entry": entry.decode("utf-8"),
+               "leaf": leaf.hex()}
+        if leaves is None or pending is None:
+            self._insert_entries(cursor, [row])
+        else:
+            leaves[dossier_id] = leaf
+            pending.append(row)
+        self._track(cursor, tracking)
+
+    def _latest_leaf(self, cursor: Cursor, dossier_id: UUID) -> bytes | None:
         # Read in the writing transaction: the previous entry is the one this transaction
         # (or an earlier, committed one) wrote, never one a concurrent writer is about to.
+        # Inside a batch only dossiers the batch has not logged yet come here, so entries
+        # still waiting to be sent are never the ones missed.
         self._execute(
             cursor,
             "SELECT leaf_hash FROM {p}log_entry WHERE dossier_id = %(d)s "
             "ORDER BY version DESC LIMIT 1",
-            {"d": event.originator_id},
+            {"d": dossier_id},
         )
         row = cursor.fetchone()
-        previous = bytes.fromhex(str(row["leaf_hash"])) if row else None
-        entry = log_entry(event, origin=settings.origin, salt=settings.salt,
-                          previous_leaf=previous)
-        self._execute(
+        return bytes.fromhex(str(row["leaf_hash"])) if row else None
+
+    def _insert_entries(self, cursor: Cursor, rows: list[dict[str, Any]]) -> None:
+        self._execute_many(
             cursor,
             "INSERT INTO {p}log_entry (position, dossier_id, version, entry, leaf_hash) "
             "VALUES (%(position)s, %(dossier_id)s, %(version)s, %(entry)s, %(leaf)s)",
-            {"position": tracking.notification_id, "dossier_id": event.originator_id,
-             "version": event.originator_version, "entry": entry.decode("utf-8"),
-             "leaf": leaf_hash(entry).hex()},
+            rows,
         )
-        self._track(cursor, tracking)
 
     def entries(self, *, after: int = 0, limit: int = 1000) -> list[LoggedEntry]:
         """Logged entries in log order, from just after ``after``."""

@@ -25,7 +25,7 @@ from projections.runners import ReadModels
 from projections.store import Dialect, Store
 from projections.verify import FindingKind, verify
 from tests.conftest import FakeClock
-from tests.helpers import APPLICANT, receive, walk_to_signed
+from tests.helpers import APPLICANT, hand_over, receive, walk_to_signed
 from web import cli
 
 # The vector of docs/transparency-log.md.
@@ -113,6 +113,32 @@ def test_private_data_never_logged_and_chain_links(app: HosoApplication,
     for before, after in itertools.pairwise(entries):
         assert json.loads(after.entry)["previous"] == before.leaf_hash.hex()
         assert leaf_hash(after.entry) == after.leaf_hash
+
+
+def test_chain_links_across_batches_and_interleaved_dossiers(
+        app: HosoApplication, models: ReadModels) -> None:
+    # A batch remembers each dossier's latest leaf and sends its entries at the end: an entry
+    # must still link to the one before it whether that was written in the same batch (not
+    # yet sent) or in an earlier, committed one.
+    from projections.runners import catch_up
+    from projections.transparency_log import TransparencyLogProjection
+
+    first, second = receive(app).dossier_id, receive(app).dossier_id
+    hand_over(app, first, "tiepnhan", "STP-HCTP", "hctp")
+    walk_to_signed(app, second)
+    projection = TransparencyLogProjection(view=models.transparency_log)
+    batches = []
+    while applied := catch_up(app, projection, limit=3):
+        batches.append(applied)
+    assert len(batches) > 3
+    for dossier_id in (first, second):
+        entries = models.transparency_log.dossier_entries(dossier_id)
+        assert [e.version for e in entries] == list(range(1, len(entries) + 1))
+        assert json.loads(entries[0].entry)["previous"] is None
+        for before, after in itertools.pairwise(entries):
+            assert json.loads(after.entry)["previous"] == before.leaf_hash.hex()
+    report = verify(app, models.transparency_log)
+    assert report.ok, report.findings
 
 
 def test_rebuild_leaves_the_log_untouched(app: HosoApplication, models: ReadModels) -> None:
