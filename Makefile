@@ -39,10 +39,4 @@ clean:
 
 # Benchmarks: long, never part of `make test`. Needs PostgreSQL (HOSO_BENCH_POSTGRES_URL).
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench.queue_page
-	$(BIN)/python -m bench.analytics_pages
-	$(BIN)/python -m bench.verify_log
-	$(BIN)/python -m bench.record_actions
-	$(BIN)/python -m bench.public_page_load
-	$(BIN)/python -m bench.audit_replay
-	$(BIN)/python -m bench.report
+	$(BIN)/python -m bench.all

@@ -12,8 +12,12 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -128,3 +132,54 @@ def print_table(rows: Sequence[tuple[str, str]]) -> None:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
+
+
+class ProjectionWorker:
+    """``hoso project`` in a process of its own, following a bench schema while the bench
+    records: how far behind the log it falls (sampled twice a second), how long it takes to
+    catch up once the load stops, and its peak RSS."""
+
+    def __init__(self, database_url: str, lag: Callable[[], int]) -> None:
+        self.database_url = database_url
+        self.lag = lag  # events the worker has yet to apply
+        self.max_lag = 0
+        self._stop = threading.Event()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._sampler: threading.Thread | None = None
+
+    def __enter__(self) -> ProjectionWorker:
+        env = os.environ | {"HOSO_DATABASE_URL": self.database_url}
+        env.pop("HOSO_LOG_SIGNING_KEY", None)  # the read models are what is measured
+        # Its log goes to a file: a worker that misbehaves can be read about afterwards.
+        self.log_path = Path(tempfile.gettempdir()) / "hoso-bench-projection-worker.log"
+        with open(self.log_path, "wb") as log:
+            self._process = subprocess.Popen([sys.executable, "-m", "web.cli", "project"],
+                                             cwd=ROOT, env=env, stderr=log)
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self.max_lag = max(self.max_lag, self.lag())
+
+    def finish(self, timeout: float = 300.0) -> dict[str, Any]:
+        """Stop sampling, wait until the worker has applied everything, then stop it."""
+        assert self._process is not None
+        self._stop.set()
+        started = time.perf_counter()
+        while (lag := self.lag()) and time.perf_counter() - started < timeout:
+            time.sleep(0.05)
+        caught_up_s = time.perf_counter() - started
+        peak = proc_status_mib(self._process.pid)
+        self._process.terminate()
+        self._process.wait(30)
+        return {"peak_rss_mib": peak, "max_lag_events": self.max_lag,
+                "seconds_to_catch_up_after_load": round(caught_up_s, 2),
+                "lag_at_end": lag}
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(30)

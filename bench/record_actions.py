@@ -56,6 +56,7 @@ from psycopg import sql
 
 import domain.application as application_module
 from bench.common import (
+    ProjectionWorker,
     bench_url,
     fresh_schema,
     machine,
@@ -70,7 +71,8 @@ from domain.application import HosoApplication, Outcome
 from domain.dossier import DossierCodeSequence
 from domain.working_days import HCMC
 from projections.migrate import migrate
-from projections.store import Store
+from projections.runners import PROJECTIONS
+from projections.store import Dialect, Store
 from web.key_vault import open_key_vault
 
 SCHEMA = "hoso_bench_record"
@@ -162,6 +164,20 @@ def _max_id(conn: psycopg.Connection[Any], table: str) -> int:
     row = conn.execute(sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
         schema_table(SCHEMA, table))).fetchone()
     return int(row[0]) if row else 0
+
+
+def _unapplied(conn: psycopg.Connection[Any]) -> int:
+    """Events some read model has yet to apply (each counts only the topics it follows)."""
+    total = 0
+    for kind in PROJECTIONS:
+        tracking = schema_table(SCHEMA, f"{kind.views[Dialect.POSTGRESQL].tracking_name}_tracking")
+        row = conn.execute(sql.SQL(
+            "SELECT count(*) FROM {} WHERE notification_id > "
+            "(SELECT coalesce(max(notification_id), 0) FROM {}) AND topic = ANY(%s)").format(
+            schema_table(SCHEMA, EVENTS_TABLE), tracking),
+            (list(kind.projection.topics),)).fetchone()
+        total += int(row[0]) if row else 0
+    return total
 
 
 def _sequence_length(conn: psycopg.Connection[Any]) -> int:
@@ -451,9 +467,19 @@ def main() -> None:
 
     runs: dict[str, dict[str, Any]] = {}
     rows: list[tuple[UUID, int, str, bytes]] = []
+    worker: dict[str, Any] = {}
     for clients in (1, args.threads):
         print(f"{clients} client(s): application …", flush=True)
-        runs[f"app_{clients}"] = run_app(app, conn, clients, args.seconds)
+        if clients == 1:
+            # A projection worker follows the single client's run (only that one: the
+            # baselines below write rows no projection should see).
+            with psycopg.connect(store.conninfo(), autocommit=True) as lag_conn, \
+                    ProjectionWorker(f"{args.url}?schema={SCHEMA}",
+                                     functools.partial(_unapplied, lag_conn)) as follower:
+                runs["app_1"] = run_app(app, conn, 1, args.seconds)
+                worker = follower.finish()
+        else:
+            runs[f"app_{clients}"] = run_app(app, conn, clients, args.seconds)
         # Both baselines replay the single client's rows (the library's own table gets
         # the library run's copies, so they are not read back from it later).
         rows = rows or recorded_rows(conn, runs["app_1"]["notification_ids"])
@@ -496,6 +522,9 @@ def main() -> None:
     headline.append({"what": "recording client (this process) peak RSS", "figure": rss,
                      "unit": "MiB", "baseline": None, "ratio": None, "target": None,
                      "met": None})
+    headline.append({"what": "projection worker (hoso project) peak RSS while 1 client "
+                             "records", "figure": worker["peak_rss_mib"], "unit": "MiB",
+                     "baseline": None, "ratio": None, "target": None, "met": None})
     one = headline[0]
     result: dict[str, Any] = {
         "benchmark": "recording actions through HosoApplication vs raw INSERT + COMMIT "
@@ -513,6 +542,7 @@ def main() -> None:
         "payload_bytes": percentiles([float(p) for p in payloads]) | {
             "max": max(payloads, default=0)},
         "recording_client_peak_rss_mib": rss,
+        "projection_worker": worker,
         "settings": {"seconds_per_run": args.seconds, "threads": args.threads,
                      "mix": "receive, transfer+accept, 15% supplement request+answer, "
                             "transfer+accept, 95% sign / 5% reject, transfer+accept, "
@@ -559,6 +589,10 @@ def main() -> None:
                          (f"{calls} calls, " if calls is not None else "")
                          + f"{part['ms_per_command']} ms ({part['share']:.0%})"))
     rows_out.append(("recording client peak RSS", f"{rss} MiB"))
+    rows_out.append(("projection worker (1 client)",
+                     f"peak RSS {worker['peak_rss_mib']} MiB, at most "
+                     f"{worker['max_lag_events']} events behind, caught up "
+                     f"{worker['seconds_to_catch_up_after_load']} s after the load"))
     print_table(rows_out)
     if profile_text:
         print(profile_text)

@@ -5,17 +5,18 @@ Knows no HTTP and no SQL: the store is chosen by the eventsourcing environment i
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 from eventsourcing.utils import get_topic
 
@@ -137,8 +138,19 @@ _RATING_ATTEMPTS = 5
 _READING_ATTEMPTS = 10
 
 
+log = logging.getLogger(__name__)
+
+SNAPSHOT_INTERVAL = 100
+
+
 class HosoApplication(Application[UUID]):
     name = "hoso"
+    # A day's code sequence and a reader's day log grow by one event per receipt or page
+    # view; without snapshots every receipt replayed the whole day (p50 3.8 ms for the first
+    # receipt of a day, 69 ms for the 3,000th on PostgreSQL). The dossiers themselves stay
+    # short and are not snapshotted, so an audit replay reads only events.
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
+        DossierCodeSequence: SNAPSHOT_INTERVAL, ReadingLog: SNAPSHOT_INTERVAL}
 
     def __init__(
         self,
@@ -156,6 +168,16 @@ class HosoApplication(Application[UUID]):
         self._seed_directory = directory or Directory()
         self._directory: tuple[int, Directory] = (0, self._seed_directory)
         self._directory_lock = threading.Lock()
+
+    def take_snapshot(self, aggregate_id: UUID, version: int | None = None,
+                      projector_func: Any = project_aggregate) -> None:
+        # Called by save() after the events are committed: a snapshot is only a shortcut,
+        # so failing to write one must not turn a recorded action into an error.
+        try:
+            super().take_snapshot(aggregate_id, version, projector_func)
+        except Exception:  # any store error: logged, and the next interval tries again
+            log.warning("no snapshot of %s at version %s", aggregate_id, version,
+                        exc_info=True)
 
     @property
     def directory(self) -> Directory:
