@@ -188,7 +188,7 @@ def test_a_days_code_sequence_is_snapshotted(app: HosoApplication, clock: FakeCl
     assert app.snapshots is not None
     assert [s.originator_version for s in app.snapshots.get(sequence_id)] == [
         SNAPSHOT_INTERVAL]
-    sequence = app.repository.get(sequence_id)
+    sequence: object = app.repository.get(sequence_id)
     assert isinstance(sequence, DossierCodeSequence)
     assert sequence.last_number == SNAPSHOT_INTERVAL + 5
 
@@ -205,7 +205,7 @@ def test_a_snapshot_that_cannot_be_written_does_not_fail_the_receipt(
     # The receipt that reached the interval is recorded and answered like the others.
     last = app.dossier(outcomes[-1].dossier_id)
     assert last.code
-    sequence = app.repository.get(_day_sequence_id(app, clock))
+    sequence: object = app.repository.get(_day_sequence_id(app, clock))
     assert isinstance(sequence, DossierCodeSequence)
     assert sequence.last_number == SNAPSHOT_INTERVAL
     assert list(app.snapshots.get(_day_sequence_id(app, clock))) == []
