@@ -467,19 +467,19 @@ def main() -> None:
 
     runs: dict[str, dict[str, Any]] = {}
     rows: list[tuple[UUID, int, str, bytes]] = []
-    worker: dict[str, Any] = {}
+    # First, one client with a projection worker (hoso project) following in its own
+    # process, as in production: its memory, how far behind it falls, and what sharing the
+    # two cores with it costs. Before the baselines, which write rows no projection should
+    # see; the headline runs below have the machine to themselves, like the baselines.
+    print("1 client(s) with a projection worker following …", flush=True)
+    with psycopg.connect(store.conninfo(), autocommit=True) as lag_conn, \
+            ProjectionWorker(f"{args.url}?schema={SCHEMA}",
+                             functools.partial(_unapplied, lag_conn)) as follower:
+        runs["app_1_with_projection_worker"] = run_app(app, conn, 1, args.seconds)
+        worker = follower.finish()
     for clients in (1, args.threads):
         print(f"{clients} client(s): application …", flush=True)
-        if clients == 1:
-            # A projection worker follows the single client's run (only that one: the
-            # baselines below write rows no projection should see).
-            with psycopg.connect(store.conninfo(), autocommit=True) as lag_conn, \
-                    ProjectionWorker(f"{args.url}?schema={SCHEMA}",
-                                     functools.partial(_unapplied, lag_conn)) as follower:
-                runs["app_1"] = run_app(app, conn, 1, args.seconds)
-                worker = follower.finish()
-        else:
-            runs[f"app_{clients}"] = run_app(app, conn, clients, args.seconds)
+        runs[f"app_{clients}"] = run_app(app, conn, clients, args.seconds)
         # Both baselines replay the single client's rows (the library's own table gets
         # the library run's copies, so they are not read back from it later).
         rows = rows or recorded_rows(conn, runs["app_1"]["notification_ids"])
@@ -589,6 +589,10 @@ def main() -> None:
                          (f"{calls} calls, " if calls is not None else "")
                          + f"{part['ms_per_command']} ms ({part['share']:.0%})"))
     rows_out.append(("recording client peak RSS", f"{rss} MiB"))
+    w = runs["app_1_with_projection_worker"]
+    rows_out.append(("app, 1, worker following",
+                     f"{w['events_per_s']:,.0f} events/s, p50 "
+                     f"{w['latency_all_commands']['p50_ms']} ms per command"))
     rows_out.append(("projection worker (1 client)",
                      f"peak RSS {worker['peak_rss_mib']} MiB, at most "
                      f"{worker['max_lag_events']} events behind, caught up "
