@@ -5,6 +5,7 @@ Knows no HTTP and no SQL: the store is chosen by the eventsourcing environment i
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -47,6 +48,7 @@ from domain.keyring import OfficerKeyring
 from domain.organisation import Directory, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
 from domain.register import REGISTER_ID, OrganisationRegister
+from domain.requests import HandledRequest, Request, check_key
 from domain.signing import (
     DecisionSignature,
     KeyVault,
@@ -143,6 +145,13 @@ log = logging.getLogger(__name__)
 SNAPSHOT_INTERVAL = 100
 
 
+class StoreUnreadable(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "the stored events cannot be read with this cipher setting: HOSO_CIPHER_KEY is "
+            "missing, wrong, or was set for a store that was begun without one")
+
+
 class HosoApplication(Application[UUID]):
     name = "hoso"
     # A day's code sequence and a reader's day log grow by one event per receipt or page
@@ -178,6 +187,18 @@ class HosoApplication(Application[UUID]):
         except Exception:  # any store error: logged, and the next interval tries again
             log.warning("no snapshot of %s at version %s", aggregate_id, version,
                         exc_info=True)
+
+    def check_store_readable(self) -> None:
+        """Read the first stored event back, so that a missing or wrong cipher key (or a
+        key given to a store begun without one) stops the process at start, in words,
+        instead of failing on every page."""
+        first = self.recorder.select_notifications(start=1, limit=1)
+        if not first:
+            return
+        try:
+            self.mapper.to_domain_event(first[0])
+        except Exception as error:
+            raise StoreUnreadable() from error
 
     @property
     def directory(self) -> Directory:
@@ -217,10 +238,7 @@ class HosoApplication(Application[UUID]):
     ) -> Outcome:
         """Receive a dossier. Submitting the same ``idempotency_key`` again (a double click,
         a retry after a lost answer) returns the dossier already received, never a second."""
-        key = idempotency_key or uuid4().hex
-        if not 8 <= len(key) <= 100 or not key.isascii():
-            raise DomainError("Mã yêu cầu không hợp lệ; hãy tải lại biểu mẫu.",
-                              "The request key is not valid; reload the form.")
+        key = check_key(idempotency_key or uuid4().hex)
         if (existing := self._existing_receipt(key)) is not None:
             return existing
         actor = self._actor(actor_id)
@@ -271,11 +289,14 @@ class HosoApplication(Application[UUID]):
         to_officer: str | None = None,
         note: str = "",
         occurred_at: datetime | None = None,
+        request_key: str | None = None,
     ) -> Outcome:
         unit = self.directory.unit(to_unit)
         officer = self.directory.member(to_officer) if to_officer else None
+        request = self._request(request_key, actor_id, "transfer", dossier_id, occurred_at,
+                                to_unit=to_unit, to_officer=to_officer, note=note)
         return self._act(
-            dossier_id, expected_version, actor_id, occurred_at,
+            dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.transfer(
                 to_unit=unit, to_officer=officer, note=note, actor=actor,
                 occurred_at=when, recorded_at=now,
@@ -285,9 +306,11 @@ class HosoApplication(Application[UUID]):
     def accept_transfer(
         self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
         occurred_at: datetime | None = None,
+        request_key: str | None = None,
     ) -> Outcome:
+        request = self._request(request_key, actor_id, "accept_transfer", dossier_id, occurred_at)
         return self._act(
-            dossier_id, expected_version, actor_id, occurred_at,
+            dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.accept_transfer(
                 actor=actor, occurred_at=when, recorded_at=now, calendar=self.calendar),
         )
@@ -296,9 +319,13 @@ class HosoApplication(Application[UUID]):
         self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
         missing_items: Sequence[str], reason: str, justification: str = "",
         occurred_at: datetime | None = None,
+        request_key: str | None = None,
     ) -> Outcome:
+        request = self._request(
+            request_key, actor_id, "request_supplement", dossier_id, occurred_at,
+            missing_items=list(missing_items), reason=reason, justification=justification)
         return self._act(
-            dossier_id, expected_version, actor_id, occurred_at,
+            dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.request_supplement(
                 missing_items=list(missing_items), reason=reason, justification=justification,
                 actor=actor, occurred_at=when, recorded_at=now),
@@ -307,9 +334,12 @@ class HosoApplication(Application[UUID]):
     def provide_supplement(
         self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
         documents: Sequence[str], occurred_at: datetime | None = None,
+        request_key: str | None = None,
     ) -> Outcome:
+        request = self._request(request_key, actor_id, "provide_supplement", dossier_id,
+                                occurred_at, documents=list(documents))
         return self._act(
-            dossier_id, expected_version, actor_id, occurred_at,
+            dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.provide_supplement(
                 documents=list(documents), actor=actor, occurred_at=when, recorded_at=now,
                 calendar=self.calendar),
@@ -318,9 +348,12 @@ class HosoApplication(Application[UUID]):
     def extend(
         self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
         new_due_date: date, reason: str, apology: str, occurred_at: datetime | None = None,
+        request_key: str | None = None,
     ) -> Outcome:
+        request = self._request(request_key, actor_id, "extend", dossier_id, occurred_at,
+                                new_due_date=new_due_date, reason=reason, apology=apology)
         return self._act(
-            dossier_id, expected_version, actor_id, occurred_at,
+            dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.extend(
                 new_due_date=new_due_date, reason=reason, apology=apology, actor=actor,
                 occurred_at=when, recorded_at=now, calendar=self.calendar),
@@ -329,9 +362,12 @@ class HosoApplication(Application[UUID]):
     def reject(
         self, dossier_id: UUID, *, expected_version: int | None, actor_id: str, reasons: str,
         occurred_at: datetime | None = None,
+        request_key: str | None = None,
     ) -> Outcome:
+        request = self._request(request_key, actor_id, "reject", dossier_id, occurred_at,
+                                reasons=reasons)
         return self._act(
-            dossier_id, expected_version, actor_id, occurred_at,
+            dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.reject(
                 reasons=reasons, actor=actor, occurred_at=when, recorded_at=now),
         )
@@ -339,9 +375,12 @@ class HosoApplication(Application[UUID]):
     def withdraw(
         self, dossier_id: UUID, *, expected_version: int | None, actor_id: str, reason: str,
         occurred_at: datetime | None = None,
+        request_key: str | None = None,
     ) -> Outcome:
+        request = self._request(request_key, actor_id, "withdraw", dossier_id, occurred_at,
+                                reason=reason)
         return self._act(
-            dossier_id, expected_version, actor_id, occurred_at,
+            dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.withdraw(
                 reason=reason, actor=actor, occurred_at=when, recorded_at=now),
         )
@@ -357,10 +396,15 @@ class HosoApplication(Application[UUID]):
         passphrase: str,
         document: bytes | None = None,
         occurred_at: datetime | None = None,
+        request_key: str | None = None,
     ) -> Outcome:
         """Sign with the officer's own key, unlocked by the passphrase they type now."""
+        request = self._request(request_key, actor_id, "sign", dossier_id, occurred_at,
+                                decision_number=decision_number, decision_title=decision_title,
+                                document=None if document is None
+                                else hashlib.sha256(document).hexdigest())
         return self._act(
-            dossier_id, expected_version, actor_id, occurred_at,
+            dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.sign(
                 decision_number=decision_number, decision_title=decision_title,
                 unlock_key=lambda: self._unlocked_key(actor_id, passphrase),
@@ -377,11 +421,14 @@ class HosoApplication(Application[UUID]):
         method: str,
         postal_tracking_number: str | None = None,
         occurred_at: datetime | None = None,
+        request_key: str | None = None,
     ) -> Outcome:
         method_value = _parse_enum(DispatchMethod, method, "cách trả kết quả", "dispatch method")
         post_office = self.directory.post_office()
+        request = self._request(request_key, actor_id, "dispatch", dossier_id, occurred_at,
+                                method=method, postal_tracking_number=postal_tracking_number)
         return self._act(
-            dossier_id, expected_version, actor_id, occurred_at,
+            dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.dispatch(
                 method=method_value, postal_tracking_number=postal_tracking_number,
                 post_office=post_office, actor=actor, occurred_at=when, recorded_at=now,
@@ -396,9 +443,12 @@ class HosoApplication(Application[UUID]):
         actor_id: str,
         recipient_name: str,
         occurred_at: datetime | None = None,
+        request_key: str | None = None,
     ) -> Outcome:
+        request = self._request(request_key, actor_id, "deliver", dossier_id, occurred_at,
+                                recipient_name=recipient_name)
         return self._act(
-            dossier_id, expected_version, actor_id, occurred_at,
+            dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.deliver(
                 recipient_name=recipient_name, actor=actor, occurred_at=when, recorded_at=now,
             ),
@@ -658,25 +708,55 @@ class HosoApplication(Application[UUID]):
 
     # ---- helpers -----------------------------------------------------------------------
 
+    def _request(self, key: str | None, actor_id: str, action: str, dossier_id: UUID,
+                 occurred_at: datetime | None, **fields: Any) -> Request | None:
+        if key is None:
+            return None  # the application's own callers (demo, tests) need no key
+        return Request.of(key, actor_id=actor_id, action=action, dossier_id=dossier_id,
+                          fields=fields | {"occurred_at": occurred_at})
+
     def _act(
         self,
         dossier_id: UUID,
         expected_version: int | None,
         actor_id: str,
         occurred_at: datetime | None,
+        request: Request | None,
         command: Callable[[Dossier, Actor, datetime, datetime], None],
     ) -> Outcome:
-        actor = self._actor(actor_id)
-        dossier = self._dossier(dossier_id)
-        if expected_version is not None and dossier.version != expected_version:
-            raise ConcurrentChange()
-        now = self.clock()
-        command(dossier, actor, occurred_at or now, now)
+        # A request already handled gets its first answer, before the version check: its
+        # repeat carries the version the dossier had before the first one was recorded.
+        if request is not None and (answer := self._handled(request)) is not None:
+            return answer
         try:
-            recordings = self.save(dossier)
-        except IntegrityError:
-            raise ConcurrentChange() from None
+            actor = self._actor(actor_id)
+            dossier = self._dossier(dossier_id)
+            if expected_version is not None and dossier.version != expected_version:
+                raise ConcurrentChange()
+            now = self.clock()
+            command(dossier, actor, occurred_at or now, now)
+            handled = [] if request is None else [
+                HandledRequest.record(request, dossier.version)]
+            try:
+                recordings = self.save(dossier, *handled)
+            except IntegrityError:
+                raise ConcurrentChange() from None
+        except DomainError:
+            # A concurrent repeat of this very request may have been recorded in between
+            # (the dossier moved on, or its save won): then this is its answer, not an error.
+            if request is not None and (answer := self._handled(request)) is not None:
+                return answer
+            raise
         return Outcome(dossier.id, _last_dossier_notification(recordings))
+
+    def _handled(self, request: Request) -> Outcome | None:
+        try:
+            handled: object = self.repository.get(HandledRequest.create_id(request.key))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(handled, HandledRequest)
+        handled.confirm_repeat(request)
+        return Outcome(handled.dossier_id, self._newest_dossier_position())
 
     def _existing_receipt(self, key: str) -> Outcome | None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +25,8 @@ templates.env.globals["CHANNELS"] = labels.CHANNELS
 templates.env.globals["DISPATCH_METHODS"] = labels.DISPATCH_METHODS
 templates.env.globals["ACTIONS"] = labels.ACTIONS
 templates.env.globals["label"] = labels.label
+# A fresh idempotency key for each state-changing form shown (see domain/requests.py).
+templates.env.globals["new_request_key"] = lambda: uuid4().hex
 
 
 def render(
@@ -33,8 +36,10 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    context = {"user": request.session.get("user") if "session" in request.scope else None,
-               **context}
+    session = request.scope.get("session") or {}
+    # The session's anti-forgery token, for the hidden field of every staff form and for
+    # htmx's header (web/csrf.py).
+    context = {"user": session.get("user"), "csrf_token": session.get("csrf"), **context}
     return templates.TemplateResponse(
         request, name, context, status_code=status_code, headers=headers
     )
