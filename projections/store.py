@@ -10,6 +10,7 @@ that write the read models use ``HOSO_DATABASE_URL``.
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,6 +27,29 @@ class Dialect(StrEnum):
 
 class StoreConfigError(ValueError):
     pass
+
+
+CIPHER_KEY_ENV = "HOSO_CIPHER_KEY"
+
+
+def cipher_settings() -> dict[str, str]:
+    """The library's AES-GCM cipher over every stored event's state, when HOSO_CIPHER_KEY
+    holds a key (base64 of 16, 24 or 32 bytes: ``hoso cipher-key`` makes one).
+
+    Events then rest encrypted, personal data included; topics, ids and versions stay clear
+    (the projections select by topic). Set it before the first event: a store begun without a
+    key cannot be read with one, nor the other way round (``check_cipher`` says so at start).
+    """
+    key = os.environ.get(CIPHER_KEY_ENV, "").strip()
+    if not key:
+        return {}
+    try:
+        length = len(base64.b64decode(key, validate=True))
+    except ValueError:
+        length = 0
+    if length not in (16, 24, 32):
+        raise StoreConfigError(f"{CIPHER_KEY_ENV} must be the base64 of a 16, 24 or 32-byte key")
+    return {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": key}
 
 
 @dataclass(frozen=True)
@@ -91,7 +115,7 @@ class Store:
 
     def eventsourcing_env(self, *, create_tables: bool = False) -> dict[str, str]:
         """Settings for the library's infrastructure factory (application and views)."""
-        env = {"CREATE_TABLE": "y" if create_tables else "n"}
+        env = {"CREATE_TABLE": "y" if create_tables else "n"} | cipher_settings()
         if self.dialect is Dialect.SQLITE:
             assert self.sqlite_path is not None
             env |= {
@@ -110,7 +134,9 @@ class Store:
                 "POSTGRES_SCHEMA": self.schema,
                 "POSTGRES_POOL_SIZE": str(self.pool_size),
                 "POSTGRES_MAX_OVERFLOW": str(self.max_overflow),
-                "POSTGRES_CONNECT_TIMEOUT": "10",
+                # Also how long a request waits for a pooled connection: short, so that an
+                # outage becomes a 503 "try again" quickly (web/security.py).
+                "POSTGRES_CONNECT_TIMEOUT": "5",
                 # Kept off on purpose: with DB functions on, subscriptions skipped events
                 # under concurrent writers (see shared notes).
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",

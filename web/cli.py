@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from eventsourcing.cryptography import AESCipher
 from tqdm import tqdm
 
-from domain.application import HosoApplication
+from domain.application import HosoApplication, StoreUnreadable
 from domain.bulk_demo import BULK_THRESHOLD, load_bulk_demo
 from domain.demo import DEMO_SIGNING_PASSPHRASE, load_demo
 from domain.transparency.checkpoint import NoteVerifier
@@ -35,7 +36,9 @@ log = logging.getLogger("hoso")
 
 def _store() -> Store:
     try:
-        return Store.from_environment()
+        store = Store.from_environment()
+        store.eventsourcing_env()  # a malformed HOSO_CIPHER_KEY is said here, not mid-way
+        return store
     except StoreConfigError as error:
         sys.exit(f"hoso: {error}")
 
@@ -63,9 +66,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
         sys.exit("hoso: SQLite serves from one process (one writer at a time on one file): "
                  "drop --workers, or use PostgreSQL (HOSO_DATABASE_URL=postgresql://…) for "
                  "several web workers")
-    if args.workers > 1 and not os.environ.get("HOSO_SECRET_KEY"):
-        sys.exit("hoso: several workers need one HOSO_SECRET_KEY, or a sign-in made on one "
-                 "worker is refused by the others")
     follow = args.workers == 1 and args.follow
     # Read by create_app_from_environment in each worker process.
     os.environ[FOLLOW_ENV] = "1" if follow else "0"
@@ -77,10 +77,18 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 port=args.port, workers=args.workers, proxy_headers=True, log_level="info")
 
 
+def cmd_cipher_key(args: argparse.Namespace) -> None:
+    print(AESCipher.create_key(32))
+
+
 def cmd_project(args: argparse.Namespace) -> None:
     """Follow the log in this process until SIGTERM or SIGINT."""
     store = _store()
     app = HosoApplication(env=store.eventsourcing_env())
+    try:
+        app.check_store_readable()
+    except StoreUnreadable as error:
+        sys.exit(f"hoso: {error}")
     models = ReadModels(store, app)
     projector = Projector(models, models.transparency(), app.clock)
     stop = threading.Event()
@@ -300,6 +308,9 @@ def main(argv: list[str] | None = None) -> None:
     setpw.add_argument("user")
     setpw.add_argument("--stdin", action="store_true", help="read the password from stdin")
     setpw.set_defaults(func=cmd_set_password)
+
+    commands.add_parser("cipher-key", help="print a new key for HOSO_CIPHER_KEY (events "
+                        "encrypted at rest)").set_defaults(func=cmd_cipher_key)
 
     args = parser.parse_args(argv)
     args.func(args)
