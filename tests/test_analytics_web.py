@@ -17,6 +17,7 @@ from projections.store import Store
 from tests.conftest import FakeClock
 from tests.helpers import APPLICANT, PROCEDURE
 from tests.test_analytics import Walk, local
+from tests.web_helpers import sign_in_as
 from web.accounts import StaffAccounts
 from web.app import create_app
 
@@ -49,9 +50,7 @@ def web(store: Store, app: HosoApplication, accounts: StaffAccounts, clock: Fake
 
 
 def sign_in(client: TestClient, user: str) -> None:
-    client.cookies.clear()
-    response = client.post("/signin", data={"username": user, "password": PASSWORD})
-    assert response.status_code == 200, response.text
+    sign_in_as(client, user, PASSWORD)
 
 
 def parsed(response_text: str) -> list[list[str]]:

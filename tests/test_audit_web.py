@@ -15,6 +15,7 @@ from domain.working_days import HCMC
 from projections.store import Store
 from tests.conftest import FakeClock
 from tests.helpers import receive, sign
+from tests.web_helpers import sign_in_as
 from web.accounts import StaffAccounts
 from web.app import create_app
 
@@ -52,9 +53,7 @@ def dossier(app: HosoApplication, clock: FakeClock) -> str:
 
 
 def sign_in(client: TestClient, user: str) -> None:
-    client.cookies.clear()
-    response = client.post("/signin", data={"username": user, "password": PASSWORD})
-    assert response.status_code == 200, response.text
+    sign_in_as(client, user, PASSWORD)
 
 
 def readings(app: HosoApplication, clock: FakeClock, viewer: str) -> list[tuple[str, str]]:
@@ -186,7 +185,7 @@ def test_control_slip_prints_one_row_per_handoff(web: TestClient, dossier: str,
     assert "Trước hạn" in rows[2] and "Trình ký" in rows[2]
     assert "Quá hạn" in rows[3] and "Ký duyệt kết quả" in rows[3]
     assert "Chưa nhận" in rows[3]  # the file is on its way back to the counter
-    assert "window.print()" in html and "/static/audit.css" in html
+    assert "data-print" in html and "/static/audit.css" in html
     assert readings(app, clock, "thanhtra") == [("audit", "control_slip")]
 
 

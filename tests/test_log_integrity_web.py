@@ -23,6 +23,7 @@ from projections.store import Dialect, Store
 from tests.conftest import FakeClock
 from tests.helpers import receive, walk_to_delivered_by_post
 from tests.test_transparency_log import _edit, _row, _set_state
+from tests.web_helpers import sign_in_as
 from web.accounts import StaffAccounts
 from web.app import create_app
 from web.services import Services
@@ -62,9 +63,7 @@ def delivered(app: HosoApplication) -> UUID:
 
 
 def sign_in(client: TestClient, user: str) -> None:
-    client.cookies.clear()
-    response = client.post("/signin", data={"username": user, "password": PASSWORD})
-    assert response.status_code == 200, response.text
+    sign_in_as(client, user, PASSWORD)
 
 
 def integrity(web: TestClient, dossier: UUID) -> str:

@@ -24,6 +24,7 @@ from projections.runners import ReadModels
 from projections.store import Dialect, Store, StoreConfigError
 from tests.conftest import _free_port
 from tests.helpers import APPLICANT, PROCEDURE, receive
+from tests.web_helpers import sign_in_as
 from web import cli
 from web.accounts import StaffAccounts
 from web.app import create_app_from_environment
@@ -87,9 +88,7 @@ def test_serve_refuses_what_cannot_work(store: Store, monkeypatch: pytest.Monkey
             cli.main(["serve"])
         monkeypatch.delenv("HOSO_READ_DATABASE_URL")
     else:
-        with pytest.raises(SystemExit, match="HOSO_SECRET_KEY"):
-            cli.main(["serve", "--workers", "2"])
-        monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
+        # Sessions live in the database: any worker knows a sign-in made on another.
         cli.main(["serve", "--workers", "3"])
         assert started[-1]["workers"] == 3 and os.environ["HOSO_FOLLOW"] == "0"
     cli.main(["serve"])  # one process follows by itself …
@@ -136,7 +135,7 @@ def test_pages_read_from_the_read_replica(store: Store, accounts: StaffAccounts,
     with TestClient(web) as client:
         # The follower applies on the primary (pool max 9), and pages wait on the replica.
         assert all(pool_max(view) == 9 for view in models.views.values())
-        client.post("/signin", data={"username": "tiepnhan", "password": PASSWORD})
+        sign_in_as(client, "tiepnhan", PASSWORD)
         response = client.post("/dossiers", data=receive_form())
         assert response.status_code == 200 and "Phiếu hẹn" in response.text
         assert waited_on, "wait() must look at the replica's tracking rows"
@@ -227,8 +226,7 @@ def processes(store: Store, tmp_path: Path) -> Iterator[Processes]:
 
 def signed_in(base: str, user: str) -> httpx2.Client:
     client = httpx2.Client(base_url=base, follow_redirects=True, timeout=10)
-    response = client.post("/signin", data={"username": user, "password": PASSWORD})
-    assert response.status_code == 200, response.text
+    sign_in_as(client, user, PASSWORD)
     return client
 
 

@@ -42,6 +42,7 @@ from tests.helpers import (
     walk_to_signed,
 )
 from tests.test_transparency_log import _edit, _raw, _row, _set_state
+from tests.web_helpers import sign_in_as
 from web.accounts import StaffAccounts
 from web.app import create_app
 
@@ -252,9 +253,7 @@ def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
 
 
 def _sign_in(client: TestClient, user: str) -> None:
-    client.cookies.clear()
-    assert client.post("/signin", data={"username": user, "password": "mat-khau-thu"}
-                       ).status_code == 200
+    sign_in_as(client, user, "mat-khau-thu")
 
 
 def test_the_signing_key_page(web: TestClient, app: HosoApplication) -> None:

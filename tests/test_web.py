@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from domain.application import HosoApplication
 from projections.store import Store
 from tests.helpers import APPLICANT, PROCEDURE, SIGNING_PASSPHRASE
+from tests.web_helpers import sign_in_as
 from web.accounts import StaffAccounts
 from web.app import create_app
 
@@ -30,9 +31,7 @@ def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
 
 
 def sign_in(client: TestClient, user: str) -> None:
-    client.cookies.clear()
-    response = client.post("/signin", data={"username": user, "password": PASSWORD})
-    assert response.status_code == 200, response.text
+    sign_in_as(client, user, PASSWORD)
 
 
 def receive_form(**overrides: Any) -> dict[str, Any]:

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -47,46 +43,23 @@ from web import (
     transparency,
 )
 from web.accounts import StaffAccounts, open_accounts
+from web.csrf import CsrfMiddleware
 from web.key_vault import open_key_vault
 from web.labels import Label
+from web.security import (
+    STORE_UNAVAILABLE,
+    DeadlineMiddleware,
+    SecurityHeadersMiddleware,
+    store_unavailable,
+)
 from web.services import Services
+from web.sessions import ServerSessionMiddleware, open_sessions
 from web.templating import render
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 FOLLOW_ENV = "HOSO_FOLLOW"
-
-
-def _secret_key(store: Store) -> str:
-    """HOSO_SECRET_KEY, or a key kept beside the SQLite file so sessions survive restarts."""
-    if key := os.environ.get("HOSO_SECRET_KEY"):
-        return key
-    if store.sqlite_path is not None:
-        path = store.sqlite_path.parent / "secret_key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
-        return path.read_text().strip()
-    log.warning("HOSO_SECRET_KEY is not set: sessions end when the server restarts")
-    return secrets.token_urlsafe(32)
-
-
-class SameOriginMiddleware(BaseHTTPMiddleware):
-    """Refuse state-changing requests sent by another site (cross-site request forgery)."""
-
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            origin = request.headers.get("origin")
-            cross_site = request.headers.get("sec-fetch-site") == "cross-site"
-            if cross_site or (origin and urlsplit(origin).netloc != request.headers.get("host")):
-                return render(request, "error.html", {"error": Label(
-                    "Yêu cầu bị từ chối vì không gửi từ trang của hoso.",
-                    "Request refused: it was not sent from a hoso page.")}, status_code=403)
-        return await call_next(request)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -96,6 +69,13 @@ async def _not_found(request: Request, exc: Exception) -> Response:
             "Thao tác không hợp lệ.", "Method not allowed.")}, status_code=405)
     return render(request, "error.html", {"error": Label(
         "Không tìm thấy trang này.", "Page not found.")}, status_code=404)
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    # Starlette's form parser refuses malformed bodies and oversized fields with a 400.
+    return render(request, "error.html", {"error": Label(
+        "Dữ liệu gửi lên không hợp lệ hoặc quá lớn; không có gì được ghi nhận.",
+        "What was sent is malformed or too large; nothing was recorded.")}, status_code=400)
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
@@ -147,10 +127,12 @@ def create_app(
     read_models = ReadModels(store, application, read_store=read_store)
     owns_accounts = accounts is None
     accounts = accounts or open_accounts(store)
+    sessions = open_sessions(store)
     services = Services(
         app=application,
         read_models=read_models,
         accounts=accounts,
+        sessions=sessions,
         public_url=os.environ.get("HOSO_PUBLIC_URL", "http://127.0.0.1:8000"),
         transparency=read_models.transparency(),
     )
@@ -160,6 +142,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        application.check_store_readable()
         if follow:
             try:
                 projector.start()
@@ -176,6 +159,7 @@ def create_app(
             read_models.close()
             if owns_accounts:
                 accounts.close()
+            sessions.close()
             if owns_application:
                 application.close()
             if key_vault is not None:
@@ -222,14 +206,15 @@ def create_app(
     web = Starlette(
         routes=routes,
         middleware=[
-            Middleware(SessionMiddleware, secret_key=_secret_key(store),
-                       session_cookie="hoso_session", same_site="lax",
-                       https_only=os.environ.get("HOSO_SECURE_COOKIES") == "1",
-                       max_age=12 * 3600),
-            Middleware(SameOriginMiddleware),
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(DeadlineMiddleware),
+            Middleware(ServerSessionMiddleware, sessions=sessions),
+            Middleware(CsrfMiddleware),
         ],
         exception_handlers={
-            404: _not_found, 405: _not_found, DomainError: _domain_error, 500: _server_error,
+            400: _bad_request, 404: _not_found, 405: _not_found,
+            DomainError: _domain_error, 500: _server_error,
+            **dict.fromkeys(STORE_UNAVAILABLE, store_unavailable),
         },
         lifespan=lifespan,
     )

@@ -19,6 +19,7 @@ from domain.errors import ConcurrentChange, DomainError, NotFound
 from projections.public_status import PublicStatus
 from web.labels import PUBLIC_EVENTS, SATISFACTION, STAGES, Label, label
 from web.services import Services
+from web.sessions import client_address
 from web.signatures import SignatureLine
 from web.templating import render
 
@@ -31,6 +32,11 @@ _TOO_LARGE = Label(
     f"Nội dung gửi quá dài; góp ý tối đa {RATING_COMMENT_MAX_LENGTH} ký tự.",
     f"What you sent is too long; a comment has at most {RATING_COMMENT_MAX_LENGTH} characters.",
 )
+
+
+_SLOW_DOWN = Label(
+    "Bạn tra cứu quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau ít phút.",
+    "Too many lookups in a short time. Please try again in a few minutes.")
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,10 @@ def _not_found(request: Request) -> Response:
 
 def status_page(request: Request) -> Response:
     services: Services = request.app.state.services
+    allowed, retry_after = services.public_limit.allow(client_address(request.scope))
+    if not allowed:
+        return render(request, "error.html", {"error": _SLOW_DOWN}, status_code=429,
+                      headers=_HEADERS | {"Retry-After": str(retry_after)})
     token = request.path_params["token"]
     status = _find(services, token)
     if status is None:
@@ -176,13 +186,18 @@ async def rate(request: Request) -> Response:
     """The citizen's rating: parse, one application call, the page again with thanks or
     with the refusal in words."""
     services: Services = request.app.state.services
+    allowed, retry_after = services.public_limit.allow(client_address(request.scope))
+    if not allowed:
+        return render(request, "error.html", {"error": _SLOW_DOWN}, status_code=429,
+                      headers=_HEADERS | {"Retry-After": str(retry_after)})
     token = request.path_params["token"]
     status = await run_in_threadpool(_find, services, token)
     if status is None:
         return _not_found(request)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > _MAX_RATING_BODY:
-        return _render_rating(request, _page(status, services, token), _TOO_LARGE, 413)
+        return _render_rating(request, await run_in_threadpool(_page, status, services, token),
+                              _TOO_LARGE, 413)
     entered = RatingEntry.of(await request.form())
     try:
         outcome = await run_in_threadpool(
@@ -197,16 +212,16 @@ async def rate(request: Request) -> Response:
     except NotFound:
         return _not_found(request)
     except AlreadyRated as already:
-        return _render_rating(request, _page(status, services, token, thanked=True), already,
-                              409)
+        return _render_rating(request, await run_in_threadpool(
+            lambda: _page(status, services, token, thanked=True)), already, 409)
     except ConcurrentChange as conflict:
-        return _render_rating(request, _page(status, services, token, entered=entered),
-                              conflict, 409)
+        return _render_rating(request, await run_in_threadpool(
+            lambda: _page(status, services, token, entered=entered)), conflict, 409)
     except DomainError as refusal:
-        return _render_rating(request, _page(status, services, token, entered=entered),
-                              refusal, 400)
+        return _render_rating(request, await run_in_threadpool(
+            lambda: _page(status, services, token, entered=entered)), refusal, 400)
     await run_in_threadpool(services.read_models.wait, outcome.notification_id)
     fresh = await run_in_threadpool(_find, services, token)
     # Thanked even if the read model has not caught up yet: the rating is saved.
-    return _render_rating(request, _page(fresh or status, services, token, thanked=True),
-                          None, 200)
+    return _render_rating(request, await run_in_threadpool(
+        lambda: _page(fresh or status, services, token, thanked=True)), None, 200)

@@ -201,7 +201,7 @@ async def red_flag_page(request: Request, staff: Staff) -> Response:
     if not staff.may_review:
         return refuse_access(request, staff, NOT_A_REVIEWER)
     services = services_of(request)
-    d = services.directory
+    d = await run_in_threadpool(lambda: services.directory)  # may read the store
     units = [(u.code, u.name_vi) for u in d.units.values()]
     try:
         period = parse_period(request, services.today())

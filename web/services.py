@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from domain.application import HosoApplication
@@ -12,6 +12,8 @@ from domain.working_days import HCMC
 from projections.checkpoints import TransparencyLog
 from projections.runners import ReadModels
 from web.accounts import StaffAccounts
+from web.rate_limit import SlidingWindow, public_limit_from_environment
+from web.sessions import StaffSessions
 
 
 @dataclass
@@ -19,8 +21,10 @@ class Services:
     app: HosoApplication
     read_models: ReadModels
     accounts: StaffAccounts
+    sessions: StaffSessions
     public_url: str
     transparency: TransparencyLog
+    public_limit: SlidingWindow = field(default_factory=public_limit_from_environment)
 
     @property
     def directory(self) -> Directory:

@@ -1,0 +1,130 @@
+"""Response headers every page carries, and the answer given while the database is away.
+
+A plain ASGI middleware rather than Starlette's ``BaseHTTPMiddleware``: it only adds headers
+to the response start, without the extra task and body streaming the latter costs every
+request (measured on the public page, issue 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+
+import psycopg
+import psycopg_pool
+from eventsourcing.persistence import OperationalError as StoreOperationalError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web.labels import Label
+from web.templating import render
+
+log = logging.getLogger(__name__)
+
+# No inline script or style anywhere (htmx is configured for it in base.html: no eval, no
+# script tags, no indicator styles, requests to this origin only, no history cache).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = tuple(
+    (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+    ))
+_NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in _NAMES]
+                message["headers"] = headers + list(SECURITY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# What a request meets while the database is down, restarting or out of connections.
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    StoreOperationalError, psycopg.OperationalError, psycopg_pool.PoolTimeout,
+    sqlite3.OperationalError,
+)
+RETRY_AFTER_SECONDS = 5
+
+
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """503 "try again", never a 500. Nothing is half-recorded (each action is one
+    transaction); if the commit happened and only its answer was lost, the form's request key
+    makes the retry return that first answer. The pools reconnect once the database is back."""
+    log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return render(request, "error.html", {"error": Label(
+        "Hệ thống tạm thời không kết nối được cơ sở dữ liệu. Vui lòng thử lại sau ít giây: "
+        "gửi lại cùng biểu mẫu không bao giờ ghi nhận hai lần.",
+        "The system cannot reach its database right now. Please try again in a few seconds: "
+        "sending the same form again never records it twice.")},
+        status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class DeadlineMiddleware:
+    """Answer 503 "try again" when a request has not begun its answer within
+    HOSO_REQUEST_DEADLINE seconds (default 8), instead of letting the browser hang.
+
+    While the database is away the library retries each store call (ten attempts, each
+    waiting for a pooled connection), which would hold a request for a minute or more. The
+    handler is left to finish in the background and its late answer is dropped: an action it
+    then records is found again by its request key when the clerk retries, so nothing is
+    recorded twice.
+    """
+
+    def __init__(self, app: ASGIApp, seconds: float | None = None) -> None:
+        self.app = app
+        self.seconds = seconds if seconds is not None else float(
+            os.environ.get("HOSO_REQUEST_DEADLINE", "8"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = abandoned = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if abandoned:
+                return  # the 503 was sent instead
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
+        done, _ = await asyncio.wait({task}, timeout=self.seconds)
+        if task in done or started:
+            await task
+            return
+        abandoned = True
+        task.add_done_callback(_log_abandoned)
+        log.warning("no answer within %.0f s on %s %s: answered 503", self.seconds,
+                    scope["method"], scope["path"])
+        response = await store_unavailable(Request(scope, receive), TimeoutError())
+        await response(scope, receive, send)
+
+
+def _log_abandoned(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("a request answered 503 ended later with %r", error)
