@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export HOSO_DATABASE_URL ?= sqlite:///var/hoso.sqlite3
 
-.PHONY: run test lint typecheck check clean bench
+.PHONY: run test lint typecheck check clean bench soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,9 @@ clean:
 # Benchmarks: long, never part of `make test`. Needs PostgreSQL (HOSO_BENCH_POSTGRES_URL).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.all
+
+# The long form of the fault tests: the crash-mid-write run for 10 minutes with 6 clients,
+# and the state machine with many more examples. Needs PostgreSQL.
+soak: $(VENV)/.installed-dev
+	HOSO_CRASH_SECONDS=600 HOSO_CRASH_CLIENTS=6 HOSO_MACHINE_EXAMPLES=1000 \
+		$(BIN)/pytest -q -s tests/reliability

@@ -1,0 +1,141 @@
+"""Every route × every role and anonymous → the expected status, htmx partials included.
+
+The table is the access policy in one place. A route the app serves that is missing here
+fails the walk, so a new page cannot ship without saying who may see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from domain.application import HosoApplication
+from projections.store import Dialect, Store
+from tests.helpers import receive
+from tests.web_helpers import sign_in_as
+from web.accounts import StaffAccounts
+from web.app import create_app
+
+PASSWORD = "mat-khau-thu-nghiem"
+# Anonymous, then a counter clerk, a specialist, a signing officer, a post agent, an
+# inspector and an administrator.
+USERS: tuple[str | None, ...] = (None, "tiepnhan", "hctp", "gd.stp", "buudien", "thanhtra",
+                                 "quantri")
+STAFF_ONLY = 303  # anonymous visitors are sent to sign in
+
+EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
+    ("GET", "/"): (303, 303, 303, 303, 303, 303, 303),
+    ("GET", "/healthz"): (200,) * 7,
+    ("GET", "/signin"): (200,) * 7,
+    ("POST", "/signout"): (303,) * 7,
+    ("GET", "/queue"): (STAFF_ONLY, 200, 200, 200, 200, 200, 200),
+    ("GET", "/incoming"): (STAFF_ONLY, 200, 200, 200, 200, 200, 200),
+    ("GET", "/counter"): (STAFF_ONLY, 200, 403, 403, 403, 403, 403),
+    ("GET", "/admin"): (STAFF_ONLY, 403, 403, 403, 403, 403, 200),
+    ("POST", "/admin/{action}"): (STAFF_ONLY, 403, 403, 403, 403, 403, 422),
+    ("GET", "/signing-key"): (STAFF_ONLY, 403, 403, 200, 403, 403, 200),
+    ("POST", "/signing-key/register"): (STAFF_ONLY, 403, 403, 422, 403, 403, 422),
+    ("POST", "/signing-key/revoke"): (STAFF_ONLY, 403, 403, 422, 403, 403, 422),
+    ("GET", "/dossiers"): (STAFF_ONLY, 200, 200, 200, 200, 200, 200),
+    ("POST", "/dossiers"): (STAFF_ONLY, 422, 403, 403, 403, 403, 403),
+    ("GET", "/dossiers/new"): (STAFF_ONLY, 200, 403, 403, 403, 403, 403),
+    # A post agent sees only files handed to the post.
+    ("GET", "/dossiers/{dossier_id}"): (STAFF_ONLY, 200, 200, 200, 403, 200, 200),
+    ("GET", "/dossiers/{dossier_id}/receipt"): (STAFF_ONLY, 200, 200, 200, 403, 200, 200),
+    ("GET", "/dossiers/{dossier_id}/apology/{number}"):
+        (STAFF_ONLY, 404, 404, 404, 403, 404, 404),  # no apology letter was printed
+    # Inspectors' pages.
+    ("GET", "/dossiers/{dossier_id}/audit"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    ("GET", "/dossiers/{dossier_id}/control-slip"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    ("GET", "/dossiers/{dossier_id}/proof-bundle.json"):
+        (STAFF_ONLY, 403, 403, 403, 403, 404, 404),  # no checkpoint covers it yet
+    # Only the counter that holds the new file may send it on.
+    ("POST", "/dossiers/{dossier_id}/{action}"): (STAFF_ONLY, 303, 403, 403, 403, 403, 403),
+    ("GET", "/red-flags"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    ("GET", "/officers/{user_id}"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    ("GET", "/units/{unit_code}"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    ("GET", "/analytics"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    ("GET", "/analytics/{table}.csv"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    # Public pages.
+    ("GET", "/stats"): (200,) * 7,
+    ("GET", "/open-data/summary.csv"): (200,) * 7,
+    ("GET", "/log"): (200,) * 7,
+    ("GET", "/log/checkpoint"): (404,) * 7,  # none signed yet
+    ("GET", "/log/key"): (200,) * 7,
+    ("GET", "/t/{token}"): (200,) * 7,
+    ("POST", "/t/{token}/rating"): (400,) * 7,  # nothing to rate before the result
+}
+NOT_WALKED = {("POST", "/signin")}  # its limits and records: tests/test_sessions_and_csrf.py
+HTMX_PARTIALS = ("/queue", "/incoming", "/counter", "/dossiers")
+
+
+@pytest.fixture
+def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    if store.dialect is not Dialect.SQLITE:
+        pytest.skip("the policy is the same on both stores")
+    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
+    for user in USERS:
+        if user:
+            accounts.set_password(user, PASSWORD)
+    with TestClient(create_app(store, app, accounts)) as client:
+        yield client
+
+
+def _path(template: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def test_every_route_and_role_gets_the_expected_status(web: TestClient,
+                                                       app: HosoApplication) -> None:
+    served = {(method, route.path) for route in web.app.routes  # type: ignore[attr-defined]
+              if isinstance(route, Route) for method in route.methods or () if method != "HEAD"}
+    assert served - NOT_WALKED == set(EXPECTED), "routes and the policy table differ"
+    dossier = receive(app).dossier_id
+    values = {"dossier_id": str(dossier), "token": app.dossier(dossier).tracking_token,
+              "number": "1", "user_id": "hctp", "unit_code": "STP-HCTP", "table": "procedures"}
+    found: dict[tuple[str, str], list[int]] = {}
+    for user in USERS:
+        web.cookies.clear()
+        web.headers.pop("X-CSRF-Token", None)
+        if user:
+            sign_in_as(web, user, PASSWORD)
+        for (method, template), _ in EXPECTED.items():
+            form: dict[str, Any] | None = {} if method == "POST" else None
+            path_values = dict(values)
+            if template == "/dossiers/{dossier_id}/{action}":
+                # A file of its own for each visitor, which the counter may transfer.
+                path_values |= {"dossier_id": str(receive(app).dossier_id),
+                                "action": "transfer"}
+                form = {"to_unit": "STP-HCTP"}
+            elif template == "/admin/{action}":
+                path_values["action"] = "appoint"
+            response = web.request(method, _path(template, path_values), data=form,
+                                   follow_redirects=False)
+            found.setdefault((method, template), []).append(response.status_code)
+            if response.status_code >= 400:
+                assert "<html" in response.text.lower() or template.endswith(
+                    (".csv", ".json", "/checkpoint")), (method, template, user)
+            if template == "/signout" and user:
+                sign_in_as(web, user, PASSWORD)  # signed out: sign in again for the rest
+    mismatches = {k: (tuple(v), EXPECTED[k]) for k, v in found.items()
+                  if tuple(v) != EXPECTED[k]}
+    assert mismatches == {}, "found vs expected, per (anonymous, *users)"
+
+
+@pytest.mark.parametrize("path", HTMX_PARTIALS)
+def test_htmx_partials_follow_the_same_policy(web: TestClient, path: str) -> None:
+    partial = {"HX-Request": "true"}
+    anonymous = web.get(path, headers=partial, follow_redirects=False)
+    # htmx would swap a sign-in page into the middle of the page: it is told to go there.
+    assert anonymous.status_code == 401
+    assert anonymous.headers["hx-redirect"] == f"/signin?next={path}"
+    sign_in_as(web, "buudien", PASSWORD)
+    expected = EXPECTED[("GET", path)][USERS.index("buudien")]
+    assert web.get(path, headers=partial).status_code == expected
