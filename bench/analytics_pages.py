@@ -1,8 +1,11 @@
 """The analytics pages over a million dossier events, against same-run baselines.
 
-    make bench            # or: .venv/bin/python -m bench.analytics_pages --events 1000000
+    make bench            # over the rebuild benchmark's store (--schema hoso_bench_rebuild --reuse)
+    .venv/bin/python -m bench.analytics_pages --events 1000000     # a store of its own
 
-Fills a fresh PostgreSQL schema with a year of dossiers. The events are synthetic — made by the
+``make bench`` runs it over the million events the rebuild benchmark saved (the bulk demo: a
+year of realistic histories), whose review rows that rebuild has just written. Alone, it
+fills a fresh PostgreSQL schema with a year of dossiers. The events are synthetic — made by the
 ``Dossier`` aggregate's own commands (``domain.bulk_demo.Synthesiser``; so every rule and
 computed value is the real one), at made-up times, by the seed staff — but they are not saved
 to the event store: each goes straight through ``ReviewProjection.apply``, the code that
@@ -92,21 +95,25 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--reuse", action="store_true",
                         help="time the pages over the schema the last run filled")
+    parser.add_argument("--schema", default=SCHEMA,
+                        help="the schema (with --reuse: e.g. the rebuild benchmark's, whose "
+                             "review rows the rebuild wrote)")
     parser.add_argument("--url", default=os.environ.get(
         "HOSO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
 
-    store = Store.from_url(f"{args.url}?schema={SCHEMA}&pool_size={args.threads + 1}")
+    schema = args.schema
+    store = Store.from_url(f"{args.url}?schema={schema}&pool_size={args.threads + 1}")
     if not args.reuse:
         with psycopg.connect(store.conninfo(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                sql.Identifier(SCHEMA)))
+                sql.Identifier(schema)))
         migrate(store)
     app = HosoApplication(env=store.eventsourcing_env())
     events_per_s = 0.0 if args.reuse else fill(store, app, args.events, args.threads)[1]
 
     def table(name: str) -> sql.Composed:
-        return sql.SQL("{}.{}").format(sql.Identifier(SCHEMA), sql.Identifier(name))
+        return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
 
     with psycopg.connect(store.conninfo(), autocommit=True) as conn:
         counts = {}

@@ -49,20 +49,21 @@ def bare_app() -> Starlette:
 
 
 def bare_app_with_hoso_middleware() -> Starlette:
-    """The bare app behind the middleware hoso puts in front of every page (sessions, and a
-    ``BaseHTTPMiddleware`` like its same-origin check): what that stack costs a request."""
+    """The bare app behind the middleware hoso puts in front of every page (security
+    headers, server-side sessions, the anti-forgery check): what that stack costs a request
+    that carries no session cookie, as a citizen's does."""
     from starlette.middleware import Middleware
-    from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-    from starlette.middleware.sessions import SessionMiddleware
 
-    class PassThrough(BaseHTTPMiddleware):
-        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint
-                           ) -> Response:
-            return await call_next(request)
+    from projections.store import Store
+    from web.csrf import CsrfMiddleware
+    from web.security import SecurityHeadersMiddleware
+    from web.sessions import ServerSessionMiddleware, open_sessions
 
     app = bare_app()
     return Starlette(routes=app.routes, middleware=[
-        Middleware(SessionMiddleware, secret_key="bench-only"), Middleware(PassThrough)])
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(ServerSessionMiddleware, sessions=open_sessions(Store.from_environment())),
+        Middleware(CsrfMiddleware)])
 
 
 @dataclass
