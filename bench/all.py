@@ -6,7 +6,7 @@
 Each benchmark runs in its own process (one at a time: the machine has two cores, and a
 benchmark sharing them with another would measure the other). The million-event store is
 filled once: ``rebuild_projections`` fills it with the bulk demo (a year of realistic
-histories), brings the transparency log up to date and rebuilds the read models;
+histories), brings the transparency log and the read models up to date and rebuilds them;
 ``analytics_pages`` then times its pages over the review rows that rebuild wrote, and
 ``verify_log`` checks that same store, instead of each making its own. The wall time of each
 step and of the whole run are written to the results file (key ``make_bench``): the issue
