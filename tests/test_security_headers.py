@@ -128,3 +128,27 @@ def test_unknown_and_malformed_tokens_look_the_same(web: TestClient) -> None:
     assert {a.status_code for a in answers} == {404}
     assert len({a.text for a in answers}) == 1
     assert all(a.headers["x-robots-tag"] == "noindex" for a in answers)
+
+
+def test_a_request_past_its_deadline_gets_503_and_reports_get_longer() -> None:
+    import asyncio
+    import time as clock
+
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from web.security import DeadlineMiddleware
+
+    def slow(_: object) -> PlainTextResponse:
+        clock.sleep(0.6)
+        return PlainTextResponse("late")
+
+    inner = Starlette(routes=[Route("/slow", slow), Route("/red-flags", slow)])
+    client = TestClient(DeadlineMiddleware(inner, seconds=0.2))
+    started = clock.monotonic()
+    late = client.get("/slow")
+    assert late.status_code == 503 and late.headers["retry-after"]
+    assert "thử lại" in late.text and clock.monotonic() - started < 0.6
+    assert client.get("/red-flags").text == "late"  # a report gets its longer deadline
+    assert asyncio.iscoroutinefunction(DeadlineMiddleware.__call__)

@@ -84,7 +84,8 @@ async def store_unavailable(request: Request, exc: Exception) -> Response:
 
 class DeadlineMiddleware:
     """Answer 503 "try again" when a request has not begun its answer within
-    HOSO_REQUEST_DEADLINE seconds (default 8), instead of letting the browser hang.
+    HOSO_REQUEST_DEADLINE seconds (default 8; 120 for the inspectors' reports), instead of
+    letting the browser hang.
 
     While the database is away the library retries each store call (ten attempts, each
     waiting for a pooled connection), which would hold a request for a minute or more. The
@@ -92,6 +93,11 @@ class DeadlineMiddleware:
     then records is found again by its request key when the clerk retries, so nothing is
     recorded twice.
     """
+
+    # Inspectors' reports over a year compute for seconds (red flags: ~23 s afresh over a
+    # million events): they get longer, still bounded.
+    SLOW_PATHS = ("/analytics", "/red-flags", "/stats", "/open-data", "/officers/", "/units/")
+    SLOW_SECONDS = 120.0
 
     def __init__(self, app: ASGIApp, seconds: float | None = None) -> None:
         self.app = app
@@ -112,14 +118,16 @@ class DeadlineMiddleware:
                 started = True
             await send(message)
 
+        seconds = (self.SLOW_SECONDS if str(scope["path"]).startswith(self.SLOW_PATHS)
+                   else self.seconds)
         task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
-        done, _ = await asyncio.wait({task}, timeout=self.seconds)
+        done, _ = await asyncio.wait({task}, timeout=seconds)
         if task in done or started:
             await task
             return
         abandoned = True
         task.add_done_callback(_log_abandoned)
-        log.warning("no answer within %.0f s on %s %s: answered 503", self.seconds,
+        log.warning("no answer within %.0f s on %s %s: answered 503", seconds,
                     scope["method"], scope["path"])
         response = await store_unavailable(Request(scope, receive), TimeoutError())
         await response(scope, receive, send)
