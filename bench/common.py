@@ -183,3 +183,20 @@ class ProjectionWorker:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait(30)
+
+
+def run_cli(command: str, env: dict[str, str], profile: str | None) -> dict[str, Any]:
+    """``hoso COMMAND`` in a process of its own, as an operator runs it (under cProfile,
+    writing to ``profile``, if given): wall seconds, exit status, what it printed on stdout
+    (its progress bar goes to this process's stderr) and its peak RSS."""
+    argv = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []),
+            "-m", "web.cli", command]
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=ROOT, env=os.environ | env, stdout=out)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        output = out.read().strip()
+    return {"seconds": seconds, "exit_status": os.waitstatus_to_exitcode(status),
+            "output": output, "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}

@@ -36,10 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
 
@@ -48,7 +45,6 @@ from psycopg import sql
 from tqdm import tqdm
 
 from bench.common import (
-    ROOT,
     bench_url,
     fresh_schema,
     machine,
@@ -57,6 +53,7 @@ from bench.common import (
     print_table,
     ratio,
     results_path,
+    run_cli,
     schema_table,
 )
 from domain.application import HosoApplication
@@ -132,23 +129,11 @@ def catch_up_all(store: Store, fill_read_models: bool) -> dict[str, Any]:
 
 def run_rebuild(database_url: str, profile: str | None) -> dict[str, Any]:
     """``hoso rebuild`` in a process of its own, as an operator would run it."""
-    env = os.environ | {"HOSO_DATABASE_URL": database_url}
-    command = [sys.executable]
-    if profile:
-        command += ["-m", "cProfile", "-o", profile]
-    command += ["-m", "web.cli", "rebuild"]
-    with tempfile.TemporaryFile("w+") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        out.seek(0)
-        output = out.read().strip()
-    applied = next((int(line.split(":")[1].split()[0]) for line in output.splitlines()
-                    if line.startswith("rebuilt from zero:")), 0)
-    return {"seconds": seconds, "exit_status": os.waitstatus_to_exitcode(status),
-            "applications": applied, "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            "output": output}
+    run = run_cli("rebuild", {"HOSO_DATABASE_URL": database_url}, profile)
+    run["applications"] = next((int(line.split(":")[1].split()[0])
+                                for line in run["output"].splitlines()
+                                if line.startswith("rebuilt from zero:")), 0)
+    return run
 
 
 def read_events_raw(conn: psycopg.Connection[Any]) -> dict[str, Any]:

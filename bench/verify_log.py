@@ -31,9 +31,7 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -44,6 +42,7 @@ import psycopg
 from psycopg import sql
 from tqdm import tqdm
 
+from bench.common import run_cli
 from domain.application import HosoApplication
 from domain.bulk_demo import Synthesiser
 from domain.transparency.checkpoint import NoteSigner
@@ -58,7 +57,6 @@ EVENTS_TABLE = "hoso_events"  # the library's table for the application named "h
 # The bench's own signing key, kept in the bench schema so that --reuse can check the
 # checkpoint it signed. An installation's key never lives in its database.
 KEY_TABLE = "bench_signing_key"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _table(schema: str, name: str) -> sql.Composed:
@@ -110,22 +108,8 @@ def signing_key(conn: psycopg.Connection[Any], schema: str, origin: str) -> Note
 
 def run_verify(database_url: str, skey: str, profile: str | None) -> dict[str, Any]:
     """``hoso verify`` in a process of its own, as an operator would run it."""
-    env = os.environ | {"HOSO_DATABASE_URL": database_url, "HOSO_LOG_SIGNING_KEY": skey}
-    command = [sys.executable]
-    if profile:
-        command += ["-m", "cProfile", "-o", profile]
-    command += ["-m", "web.cli", "verify"]
-    with tempfile.TemporaryFile("w+") as out:
-        started = time.perf_counter()
-        # Progress (stderr) goes to the bench's own; the findings and summary are kept.
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        output = out.read()
-    return {"seconds": seconds, "exit_status": process.returncode, "output": output.strip(),
-            "peak_rss_mib": _mib(usage.ru_maxrss)}
+    return run_cli("verify", {"HOSO_DATABASE_URL": database_url, "HOSO_LOG_SIGNING_KEY": skey},
+                   profile)
 
 
 def read_raw(conn: psycopg.Connection[Any], query: sql.Composed,

@@ -17,9 +17,17 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    Tracking,
+    TrackingRecorder,
+)
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
+
+from projections.store import Store
 
 Row = dict[str, Any]
 
@@ -262,3 +270,12 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value)
+
+
+def open_datastore(store: Store, name: str) -> SQLiteDatastore | PostgresDatastore:
+    """A datastore (its own connection pool) on ``store`` for hoso's own tables beside the
+    read models: staff accounts, sessions, the key vault."""
+    factory = InfrastructureFactory[Any].construct(Environment(name, store.eventsourcing_env()))
+    datastore = factory.datastore  # type: ignore[attr-defined]
+    assert isinstance(datastore, SQLiteDatastore | PostgresDatastore)
+    return datastore

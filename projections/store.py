@@ -134,9 +134,10 @@ class Store:
                 "POSTGRES_SCHEMA": self.schema,
                 "POSTGRES_POOL_SIZE": str(self.pool_size),
                 "POSTGRES_MAX_OVERFLOW": str(self.max_overflow),
-                # Also how long a request waits for a pooled connection: short, so that an
-                # outage becomes a 503 "try again" quickly (web/security.py).
-                "POSTGRES_CONNECT_TIMEOUT": "5",
+                # Also how long a request waits for a pooled connection. Shorter waits made
+                # busy pools (pool_size=1 under a loaded machine) fail; the web tier's own
+                # request deadline (web/security.py) answers 503 within 8 s anyway.
+                "POSTGRES_CONNECT_TIMEOUT": "10",
                 # Kept off on purpose: with DB functions on, subscriptions skipped events
                 # under concurrent writers (see shared notes).
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",

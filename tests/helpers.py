@@ -9,6 +9,7 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.application import HosoApplication, Outcome
+from domain.dossier import Dossier
 from domain.signing import UnlockedKey, key_id_of
 
 PROCEDURE = "2.000488"  # criminal record certificate: TTHCC → STP-HCTP → STP-BGD → TTHCC
@@ -76,3 +77,9 @@ def walk_to_delivered_by_post(app: HosoApplication, dossier_id: UUID) -> Outcome
                  postal_tracking_number="EB123456789VN")
     return app.deliver(dossier_id, expected_version=None, actor_id="buudien",
                        recipient_name="Trần Thị Bích Ngọc")
+
+
+def transfers(app: HosoApplication, dossier_id: UUID) -> int:
+    """How many Transferred events the dossier has: what a double submit must not double."""
+    return sum(isinstance(e, Dossier.Transferred)
+               for e in app.repository.event_store.get(dossier_id))

@@ -12,8 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
-from domain.dossier import Dossier
 from projections.store import Store
+from tests.helpers import transfers
 from tests.test_web import PASSWORD, receive_via_web, version_of
 from tests.web_helpers import adopt_csrf_token, sign_in_as
 from web.accounts import StaffAccounts
@@ -31,11 +31,6 @@ def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
         accounts.set_password(user, PASSWORD)
     with TestClient(create_app(store, app, accounts)) as client:
         yield client
-
-
-def _transfers(app: HosoApplication, dossier_id: str) -> int:
-    return sum(isinstance(e, Dossier.Transferred)
-               for e in app.repository.event_store.get(UUID(dossier_id)))
 
 
 def test_sign_in_rotates_the_id_and_sign_out_ends_the_session(web: TestClient) -> None:
@@ -115,7 +110,7 @@ def test_state_changing_requests_need_the_sessions_token(web: TestClient,
                              headers={"X-CSRF-Token": "forged"})):
         assert refused.status_code == 403
         assert "Biểu mẫu đã cũ" in refused.text
-    assert _transfers(app, dossier_id) == 0
+    assert transfers(app, UUID(dossier_id)) == 0
     # The page's own form carries the token in a hidden field: a plain post works.
     page = web.get(f"/dossiers/{dossier_id}").text
     hidden = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -123,7 +118,7 @@ def test_state_changing_requests_need_the_sessions_token(web: TestClient,
     accepted = web.post(f"/dossiers/{dossier_id}/transfer",
                         data=form | {"csrf_token": token})
     assert accepted.status_code == 200
-    assert _transfers(app, dossier_id) == 1
+    assert transfers(app, UUID(dossier_id)) == 1
 
 
 def test_requests_sent_by_another_site_are_refused(web: TestClient) -> None:

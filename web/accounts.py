@@ -7,12 +7,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
-from eventsourcing.utils import Environment
 
-from projections.read_model import PostgresAccess, SqlAccess, SQLiteAccess
+from projections.read_model import PostgresAccess, SqlAccess, SQLiteAccess, open_datastore
 from projections.store import Store
 
 # Verifying against this when the account is unknown keeps sign-in time the same for
@@ -70,10 +68,7 @@ class PostgresStaffAccounts(StaffAccounts, PostgresAccess):
 
 
 def open_accounts(store: Store, hasher: PasswordHasher | None = None) -> StaffAccounts:
-    factory = InfrastructureFactory[Any].construct(
-        Environment("accounts", store.eventsourcing_env())
-    )
-    datastore = factory.datastore  # type: ignore[attr-defined]
+    datastore = open_datastore(store, "accounts")
     if isinstance(datastore, SQLiteDatastore):
         return SQLiteStaffAccounts(datastore, hasher)
     return PostgresStaffAccounts(datastore, hasher)

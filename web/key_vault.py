@@ -9,12 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
-from eventsourcing.utils import Environment
 
-from projections.read_model import PostgresAccess, SqlAccess, SQLiteAccess
+from projections.read_model import PostgresAccess, SqlAccess, SQLiteAccess, open_datastore
 from projections.store import Store
 
 
@@ -54,10 +52,7 @@ class PostgresKeyVault(SqlKeyVault, PostgresAccess):
 
 
 def open_key_vault(store: Store) -> SqlKeyVault:
-    factory = InfrastructureFactory[Any].construct(
-        Environment("key_vault", store.eventsourcing_env())
-    )
-    datastore = factory.datastore  # type: ignore[attr-defined]
+    datastore = open_datastore(store, "key_vault")
     if isinstance(datastore, SQLiteDatastore):
         return SQLiteKeyVault(datastore)
     return PostgresKeyVault(datastore)

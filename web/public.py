@@ -159,12 +159,19 @@ def _not_found(request: Request) -> Response:
     return render(request, "public/not_found.html", {}, status_code=404, headers=_HEADERS)
 
 
+def _over_limit(request: Request, services: Services) -> Response | None:
+    """The 429 page when this client has looked up too much lately; None otherwise."""
+    allowed, retry_after = services.public_limit.allow(client_address(request.scope))
+    if allowed:
+        return None
+    return render(request, "error.html", {"error": _SLOW_DOWN}, status_code=429,
+                  headers=_HEADERS | {"Retry-After": str(retry_after)})
+
+
 def status_page(request: Request) -> Response:
     services: Services = request.app.state.services
-    allowed, retry_after = services.public_limit.allow(client_address(request.scope))
-    if not allowed:
-        return render(request, "error.html", {"error": _SLOW_DOWN}, status_code=429,
-                      headers=_HEADERS | {"Retry-After": str(retry_after)})
+    if (refused := _over_limit(request, services)) is not None:
+        return refused
     token = request.path_params["token"]
     status = _find(services, token)
     if status is None:
@@ -186,10 +193,8 @@ async def rate(request: Request) -> Response:
     """The citizen's rating: parse, one application call, the page again with thanks or
     with the refusal in words."""
     services: Services = request.app.state.services
-    allowed, retry_after = services.public_limit.allow(client_address(request.scope))
-    if not allowed:
-        return render(request, "error.html", {"error": _SLOW_DOWN}, status_code=429,
-                      headers=_HEADERS | {"Retry-After": str(retry_after)})
+    if (refused := _over_limit(request, services)) is not None:
+        return refused
     token = request.path_params["token"]
     status = await run_in_threadpool(_find, services, token)
     if status is None:

@@ -23,15 +23,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
-from eventsourcing.utils import Environment
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from projections.read_model import PostgresAccess, SqlAccess, SQLiteAccess
+from projections.read_model import (
+    PostgresAccess,
+    SqlAccess,
+    SQLiteAccess,
+    as_datetime,
+    open_datastore,
+)
 from projections.store import Store
 from web.security import STORE_UNAVAILABLE, store_unavailable
 
@@ -49,11 +53,6 @@ CSRF_KEY = "csrf"
 
 def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
-
-
-def _parse_time(value: Any) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,8 @@ class StaffSessions(SqlAccess):
         if not rows:
             return None
         row = rows[0]
-        created, seen = _parse_time(row["created_at"]), _parse_time(row["last_seen_at"])
+        created, seen = as_datetime(row["created_at"]), as_datetime(row["last_seen_at"])
+        assert created is not None and seen is not None
         if now - created >= ABSOLUTE or now - seen >= IDLE:
             self.end(session_id, now, "expired: absolute" if now - created >= ABSOLUTE
                      else "expired: idle")
@@ -164,9 +164,7 @@ class PostgresStaffSessions(StaffSessions, PostgresAccess):
 
 
 def open_sessions(store: Store) -> StaffSessions:
-    factory = InfrastructureFactory[Any].construct(
-        Environment("sessions", store.eventsourcing_env()))
-    datastore = factory.datastore  # type: ignore[attr-defined]
+    datastore = open_datastore(store, "sessions")
     if isinstance(datastore, SQLiteDatastore):
         return SQLiteStaffSessions(datastore)
     return PostgresStaffSessions(datastore)

@@ -13,19 +13,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
-from domain.dossier import Dossier
 from domain.errors import ConcurrentChange
 from domain.requests import InvalidRequestKey, RequestKeyReused
 from projections.store import Store
-from tests.helpers import receive
+from tests.helpers import receive, transfers
 from tests.test_web import PASSWORD, receive_via_web, sign_in, version_of
 from web.accounts import StaffAccounts
 from web.app import create_app
-
-
-def _transfers(app: HosoApplication, dossier_id: UUID) -> int:
-    return sum(isinstance(e, Dossier.Transferred)
-               for e in app.repository.event_store.get(dossier_id))
 
 
 def test_a_repeat_records_one_event_and_gets_the_first_answer(app: HosoApplication) -> None:
@@ -39,7 +33,7 @@ def test_a_repeat_records_one_event_and_gets_the_first_answer(app: HosoApplicati
                          to_unit="STP-HCTP", note="Chuyển xử lý", request_key=key)
     assert again.dossier_id == first.dossier_id == dossier_id
     assert again.notification_id >= first.notification_id
-    assert _transfers(app, dossier_id) == 1
+    assert transfers(app, dossier_id) == 1
     assert app.dossier(dossier_id).version == 2
     # A new form (a new key) with the stale version is a real conflict.
     with pytest.raises(ConcurrentChange):
@@ -62,7 +56,7 @@ def test_the_same_key_for_another_request_is_refused(app: HosoApplication,
     with pytest.raises(RequestKeyReused) as refused:
         app.transfer(dossier_id, expected_version=None, request_key=key, **(request | change))
     assert "đã được dùng cho một thao tác khác" in refused.value.vi
-    assert _transfers(app, dossier_id) == 1
+    assert transfers(app, dossier_id) == 1
 
 
 def test_the_same_key_on_another_dossier_is_refused(app: HosoApplication) -> None:
@@ -73,7 +67,7 @@ def test_the_same_key_on_another_dossier_is_refused(app: HosoApplication) -> Non
     with pytest.raises(RequestKeyReused):
         app.transfer(second, expected_version=None, actor_id="tiepnhan", to_unit="STP-HCTP",
                      request_key=key)
-    assert _transfers(app, second) == 0
+    assert transfers(app, second) == 0
 
 
 @pytest.mark.parametrize("key", ["", "short", "x" * 101, "khóa-có-dấu-tiếng-việt", "a\nb\tcdefgh"])
@@ -83,7 +77,7 @@ def test_malformed_keys_are_refused_before_anything_is_recorded(app: HosoApplica
     with pytest.raises(InvalidRequestKey):
         app.transfer(dossier_id, expected_version=None, actor_id="tiepnhan",
                      to_unit="STP-HCTP", request_key=key or "\x00")
-    assert _transfers(app, dossier_id) == 0
+    assert transfers(app, dossier_id) == 0
 
 
 def test_concurrent_repeats_record_one_event_and_all_succeed(app: HosoApplication) -> None:
@@ -108,7 +102,7 @@ def test_concurrent_repeats_record_one_event_and_all_succeed(app: HosoApplicatio
         thread.join()
     assert errors == []
     assert answers == [dossier_id] * 6
-    assert _transfers(app, dossier_id) == 1
+    assert transfers(app, dossier_id) == 1
 
 
 def test_every_dossier_command_honours_its_key(app: HosoApplication) -> None:
@@ -166,9 +160,9 @@ def test_a_form_submitted_twice_records_one_transfer(web: TestClient,
     for answer in (first, second):
         assert answer.text.count("<strong>Chuyển hồ sơ</strong>") == 1
     assert "vừa được người khác cập nhật" not in second.text  # no conflict for the repeat
-    assert _transfers(app, UUID(dossier_id)) == 1
+    assert transfers(app, UUID(dossier_id)) == 1
     reused = web.post(f"/dossiers/{dossier_id}/transfer",
                       data=form | {"to_unit": "STP-BGD", "version": "2"})
     assert reused.status_code == 422
     assert "đã được dùng cho một thao tác khác" in reused.text
-    assert _transfers(app, UUID(dossier_id)) == 1
+    assert transfers(app, UUID(dossier_id)) == 1
