@@ -53,7 +53,7 @@ from web.security import (
     store_unavailable,
 )
 from web.services import Services
-from web.sessions import ServerSessionMiddleware, open_sessions
+from web.sessions import ServerSessionMiddleware, sessions_on
 from web.templating import render
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def create_app(
     read_models = ReadModels(store, application, read_store=read_store)
     owns_accounts = accounts is None
     accounts = accounts or open_accounts(store)
-    sessions = open_sessions(store)
+    sessions = sessions_on(accounts.datastore)
     services = Services(
         app=application,
         read_models=read_models,
@@ -159,7 +159,6 @@ def create_app(
             read_models.close()
             if owns_accounts:
                 accounts.close()
-            sessions.close()
             if owns_application:
                 application.close()
             if key_vault is not None:

@@ -164,7 +164,12 @@ class PostgresStaffSessions(StaffSessions, PostgresAccess):
 
 
 def open_sessions(store: Store) -> StaffSessions:
-    datastore = open_datastore(store, "sessions")
+    return sessions_on(open_datastore(store, "sessions"))
+
+
+def sessions_on(datastore: SQLiteDatastore | PostgresDatastore) -> StaffSessions:
+    """Sessions on a datastore already open (the web app shares its staff accounts' pool:
+    one more pool per process would be one more set of connections for nothing)."""
     if isinstance(datastore, SQLiteDatastore):
         return SQLiteStaffSessions(datastore)
     return PostgresStaffSessions(datastore)
