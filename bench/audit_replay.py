@@ -309,13 +309,13 @@ def measure(store: Store, typical: list[UUID], long_one: UUID, repeat: int
             version, moment = moments[d]
             timed(f"audit_trail_{kind}", lambda d=d, m=moment: app.audit_trail(  # type: ignore[misc]
                 d, inspector_id=INSPECTOR, as_of=m))
-            timed(f"repository_get_{kind}", lambda d=d, v=version: app.repository.get(  # type: ignore[misc]
+            timed(f"repository_get_{kind}", lambda d=d, v=version: app.unsnapshotted.get(  # type: ignore[misc]
                 d, version=v))
             timed(f"event_store_get_{kind}", lambda d=d: list(  # type: ignore[misc]
                 app.repository.event_store.get(d)))
             # The same replay without the library's per-event runtime-protocol assert.
             timed(f"replay_without_protocol_assert_{kind}",
-                  lambda d=d, v=version: app.repository.get(  # type: ignore[misc]
+                  lambda d=d, v=version: app.unsnapshotted.get(  # type: ignore[misc]
                       d, version=v, projector_func=mutate_all))
     app.close()
     return {"dossier_events": lengths,

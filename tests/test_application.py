@@ -193,6 +193,26 @@ def test_a_days_code_sequence_is_snapshotted(app: HosoApplication, clock: FakeCl
     assert sequence.last_number == SNAPSHOT_INTERVAL + 5
 
 
+def test_acting_on_a_dossier_never_looks_in_the_snapshot_store(
+        app: HosoApplication, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dossiers are never snapshotted; a snapshot lookup per read cost recording ~15 %.
+    outcome = receive(app)
+    assert app.snapshots is not None
+    looked_up: list[UUID] = []
+    real_get = app.snapshots.get
+
+    def counting_get(originator_id: UUID, *args: object, **kwargs: object) -> object:
+        looked_up.append(originator_id)
+        return real_get(originator_id, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app.snapshots, "get", counting_get)
+    app.transfer(outcome.dossier_id, expected_version=1, actor_id="tiepnhan",
+                 to_unit="STP-HCTP")
+    app.accept_transfer(outcome.dossier_id, expected_version=2, actor_id="hctp")
+    assert app.dossier(outcome.dossier_id).version == 3
+    assert outcome.dossier_id not in looked_up
+
+
 def test_a_snapshot_that_cannot_be_written_does_not_fail_the_receipt(
         app: HosoApplication, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     assert app.snapshots is not None
