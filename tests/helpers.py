@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -11,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain.application import HosoApplication, Outcome
 from domain.dossier import Dossier
 from domain.signing import UnlockedKey, key_id_of
+from projections.store import Dialect, Store
 
 PROCEDURE = "2.000488"  # criminal record certificate: TTHCC → STP-HCTP → STP-BGD → TTHCC
 APPLICANT = {
@@ -83,3 +85,12 @@ def transfers(app: HosoApplication, dossier_id: UUID) -> int:
     """How many Transferred events the dossier has: what a double submit must not double."""
     return sum(isinstance(e, Dossier.Transferred)
                for e in app.repository.event_store.get(dossier_id))
+
+
+def url_of(store: Store, **query: Any) -> str:
+    """The HOSO_DATABASE_URL that names this test store (for the ``hoso`` command)."""
+    if store.dialect is Dialect.SQLITE:
+        return f"sqlite:///{store.sqlite_path}"
+    extra = "".join(f"&{k}={v}" for k, v in query.items())
+    return (f"postgresql://{store.user}@{store.host}:{store.port}/{store.dbname}"
+            f"?schema={store.schema}{extra}")

@@ -16,7 +16,7 @@ from domain.transparency.merkle import leaf_hash, verify_consistency
 from projections.checkpoints import check_checkpoints
 from projections.runners import ReadModels
 from projections.store import Dialect, Store
-from tests.helpers import receive, walk_to_signed
+from tests.helpers import receive, url_of, walk_to_signed
 from tests.test_transparency_log import _edit, _row, _set_state
 from web import cli
 from web.app import create_app
@@ -28,10 +28,7 @@ SIGNER = NoteSigner.generate("hoso.local/log")
 def signed(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("HOSO_LOG_SIGNING_KEY", SIGNER.skey)
     monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    url = (f"sqlite:///{store.sqlite_path}" if store.dialect is Dialect.SQLITE else
-           f"postgresql://{store.user}@{store.host}:{store.port}/{store.dbname}"
-           f"?schema={store.schema}")
-    monkeypatch.setenv("HOSO_DATABASE_URL", url)
+    monkeypatch.setenv("HOSO_DATABASE_URL", url_of(store))
     yield
 
 

@@ -12,6 +12,7 @@ from domain.application import DOSSIER_EVENT_CLASSES, HosoApplication
 from domain.dossier import Dossier, Stage
 from projections.runners import ReadModels
 from projections.store import Dialect, Store, StoreConfigError
+from tests.helpers import url_of
 from web import cli
 from web.accounts import open_accounts
 
@@ -34,10 +35,7 @@ def test_store_urls() -> None:
 
 def test_migrate_demo_and_rebuild_are_idempotent(store: Store, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    url = (f"sqlite:///{store.sqlite_path}" if store.dialect is Dialect.SQLITE else
-           f"postgresql://{store.user}@{store.host}:{store.port}/{store.dbname}"
-           f"?schema={store.schema}")
-    monkeypatch.setenv("HOSO_DATABASE_URL", url)
+    monkeypatch.setenv("HOSO_DATABASE_URL", url_of(store))
     cli.main(["migrate"])
     assert "schema up to date" in capsys.readouterr().out
     count = 120 if store.dialect is Dialect.SQLITE else 12

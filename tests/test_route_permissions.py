@@ -32,6 +32,11 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/healthz"): (200,) * 7,
     ("GET", "/signin"): (200,) * 7,
     ("POST", "/signout"): (303,) * 7,
+    # Without a right password in the last 5 minutes there is no code to give.
+    ("GET", "/signin/code"): (303,) * 7,
+    ("POST", "/signin/code"): (401,) * 7,
+    ("GET", "/account/two-factor"): (STAFF_ONLY, 200, 200, 200, 200, 200, 200),
+    ("POST", "/account/two-factor/{step}"): (STAFF_ONLY, 422, 422, 422, 422, 422, 422),
     ("GET", "/queue"): (STAFF_ONLY, 200, 200, 200, 200, 200, 200),
     ("GET", "/incoming"): (STAFF_ONLY, 200, 200, 200, 200, 200, 200),
     ("GET", "/counter"): (STAFF_ONLY, 200, 403, 403, 403, 403, 403),
@@ -116,6 +121,8 @@ def test_every_route_and_role_gets_the_expected_status(web: TestClient,
                 form = {"to_unit": "STP-HCTP"}
             elif template == "/admin/{action}":
                 path_values["action"] = "appoint"
+            elif template == "/account/two-factor/{step}":
+                path_values["step"] = "confirm"  # with no code: refused in words
             response = web.request(method, _path(template, path_values), data=form,
                                    follow_redirects=False)
             found.setdefault((method, template), []).append(response.status_code)

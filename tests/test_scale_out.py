@@ -23,7 +23,7 @@ from projections.follow_lock import AlreadyFollowed, LogInUse
 from projections.runners import ReadModels
 from projections.store import Dialect, Store, StoreConfigError
 from tests.conftest import _free_port
-from tests.helpers import APPLICANT, PROCEDURE, receive
+from tests.helpers import APPLICANT, PROCEDURE, receive, url_of
 from tests.web_helpers import sign_in_as
 from web import cli
 from web.accounts import StaffAccounts
@@ -32,14 +32,6 @@ from web.app import create_app_from_environment
 PASSWORD = "mat-khau-thu-nghiem"
 ROOT = Path(__file__).resolve().parent.parent
 SIGNER = NoteSigner.generate("hoso.local/log")
-
-
-def url_of(store: Store, **query: Any) -> str:
-    if store.dialect is Dialect.SQLITE:
-        return f"sqlite:///{store.sqlite_path}"
-    extra = "".join(f"&{k}={v}" for k, v in query.items())
-    return (f"postgresql://{store.user}@{store.host}:{store.port}/{store.dbname}"
-            f"?schema={store.schema}{extra}")
 
 
 def poll(condition: Callable[[], Any], timeout: float = 5.0) -> Any:

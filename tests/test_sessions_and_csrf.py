@@ -18,8 +18,8 @@ from tests.test_web import PASSWORD, receive_via_web, version_of
 from tests.web_helpers import adopt_csrf_token, sign_in_as
 from web.accounts import StaffAccounts
 from web.app import create_app
-from web.clerk import SIGN_IN_FAILURES_PER_ACCOUNT
 from web.sessions import ABSOLUTE, IDLE, PLAIN_COOKIE, SECURE_COOKIE, open_sessions
+from web.signin import SIGN_IN_FAILURES_PER_ACCOUNT
 
 
 @pytest.fixture

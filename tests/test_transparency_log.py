@@ -25,7 +25,7 @@ from projections.runners import ReadModels
 from projections.store import Dialect, Store
 from projections.verify import FindingKind, verify
 from tests.conftest import FakeClock
-from tests.helpers import APPLICANT, hand_over, receive, walk_to_signed
+from tests.helpers import APPLICANT, hand_over, receive, url_of, walk_to_signed
 from web import cli
 
 # The vector of docs/transparency-log.md.
@@ -237,10 +237,7 @@ def test_verify_finds_each_kind_of_tampering(store: Store, app: HosoApplication,
     report = verify(app, models.transparency_log)
     assert report.ok, report.findings
     assert report.entries_checked == report.events_checked == 10 + 2  # + the keyring
-    url = (f"sqlite:///{store.sqlite_path}" if store.dialect is Dialect.SQLITE else
-           f"postgresql://{store.user}@{store.host}:{store.port}/{store.dbname}"
-           f"?schema={store.schema}")
-    monkeypatch.setenv("HOSO_DATABASE_URL", url)
+    monkeypatch.setenv("HOSO_DATABASE_URL", url_of(store))
     cli.main(["verify"])
     assert "no findings" in capsys.readouterr().out
 

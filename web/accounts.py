@@ -1,7 +1,9 @@
-"""Staff sign-in: argon2id password hashes in the ``staff_account`` table."""
+"""Staff sign-in: argon2id password hashes in ``staff_account``, and the optional second
+factor's secrets in ``staff_totp`` (web/two_factor.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +14,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 from projections.read_model import PostgresAccess, SqlAccess, SQLiteAccess, open_datastore
 from projections.store import Store
+from web import two_factor
 
 # Verifying against this when the account is unknown keeps sign-in time the same for
 # unknown and known user names.
@@ -57,6 +60,81 @@ class StaffAccounts(SqlAccess):
         except (VerificationError, InvalidHashError):
             return False
         return bool(rows)
+
+
+    # ---- the optional second factor ------------------------------------------------------
+
+    def second_factor(self, user_id: str) -> SecondFactor | None:
+        rows = self._select(
+            "SELECT secret, confirmed_at FROM {p}staff_totp WHERE user_id = %(u)s",
+            {"u": user_id})
+        if not rows:
+            return None
+        row = rows[0]
+        return SecondFactor(str(row["secret"]), row["confirmed_at"] is not None)
+
+    def uses_second_factor(self, user_id: str) -> bool:
+        factor = self.second_factor(user_id)
+        return factor is not None and factor.confirmed
+
+    def begin_second_factor(self, user_id: str, now: datetime) -> str:
+        """A new secret for the staff member's app, not in force until a code confirms it.
+        Refused while a confirmed one is in force: turning it off needs a code first."""
+        secret = two_factor.new_secret()
+        with self._transaction(commit=True) as cursor:
+            self._execute(cursor, "DELETE FROM {p}staff_totp WHERE user_id = %(u)s "
+                          "AND confirmed_at IS NULL", {"u": user_id})
+            self._execute(
+                cursor,
+                "INSERT INTO {p}staff_totp (user_id, secret, created_at) "
+                "VALUES (%(u)s, %(s)s, %(t)s)", {"u": user_id, "s": secret, "t": now})
+        return secret
+
+    def confirm_second_factor(self, user_id: str, code: str, now: datetime) -> bool:
+        """Put the enrolment in force if the code is the app's; False if not."""
+        factor = self.second_factor(user_id)
+        if factor is None or factor.confirmed:
+            return False
+        step = two_factor.matching_step(factor.secret, code, now)
+        if step is None:
+            return False
+        with self._transaction(commit=True) as cursor:
+            self._execute(
+                cursor,
+                "UPDATE {p}staff_totp SET confirmed_at = %(t)s, last_step = %(s)s "
+                "WHERE user_id = %(u)s AND secret = %(k)s AND confirmed_at IS NULL "
+                "RETURNING user_id", {"u": user_id, "k": factor.secret, "t": now, "s": step})
+            return cursor.fetchone() is not None
+
+    def check_code(self, user_id: str, code: str, now: datetime) -> bool:
+        """True once for a right code: the step is stored in the same statement that checks
+        it is newer than the last one used, so a code seen over a shoulder, or sent twice,
+        is refused the second time."""
+        factor = self.second_factor(user_id)
+        if factor is None or not factor.confirmed:
+            return False
+        step = two_factor.matching_step(factor.secret, code, now)
+        if step is None:
+            return False
+        with self._transaction(commit=True) as cursor:
+            self._execute(
+                cursor,
+                "UPDATE {p}staff_totp SET last_step = %(s)s WHERE user_id = %(u)s "
+                "AND confirmed_at IS NOT NULL AND last_step < %(s)s RETURNING user_id",
+                {"u": user_id, "s": step})
+            return cursor.fetchone() is not None
+
+    def remove_second_factor(self, user_id: str) -> bool:
+        with self._transaction(commit=True) as cursor:
+            self._execute(cursor, "DELETE FROM {p}staff_totp WHERE user_id = %(u)s "
+                          "RETURNING user_id", {"u": user_id})
+            return bool(cursor.fetchall())
+
+
+@dataclass(frozen=True)
+class SecondFactor:
+    secret: str
+    confirmed: bool
 
 
 class SQLiteStaffAccounts(StaffAccounts, SQLiteAccess):

@@ -29,6 +29,7 @@ from projections.projector import Projector
 from projections.runners import ReadModels
 from projections.store import Store
 from web import (
+    account_security,
     admin,
     analytics,
     audit,
@@ -38,6 +39,7 @@ from web import (
     public,
     queue,
     red_flags,
+    signin,
     signing_keys,
     stats,
     transparency,
@@ -167,9 +169,14 @@ def create_app(
     routes = [
         Route("/", home),
         Route("/healthz", healthz),
-        Route("/signin", clerk.signin_form, methods=["GET"]),
-        Route("/signin", clerk.signin, methods=["POST"]),
-        Route("/signout", clerk.signout, methods=["POST"]),
+        Route("/signin", signin.signin_form, methods=["GET"]),
+        Route("/signin", signin.signin, methods=["POST"]),
+        Route("/signin/code", signin.signin_code_form, methods=["GET"]),
+        Route("/signin/code", signin.signin_code, methods=["POST"]),
+        Route("/signout", signin.signout, methods=["POST"]),
+        Route("/account/two-factor", account_security.two_factor_page, methods=["GET"]),
+        Route("/account/two-factor/{step}", account_security.two_factor_step,
+              methods=["POST"]),
         Route("/queue", queue.queue, methods=["GET"]),
         Route("/incoming", queue.incoming, methods=["GET"]),
         Route("/counter", counter.counter, methods=["GET"]),

@@ -9,7 +9,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +30,6 @@ from web.formatting import local_time, parse_local_datetime
 from web.labels import EVENTS, SATISFACTION, Label, label
 from web.qr import qr_svg
 from web.services import Services
-from web.sessions import SIGNED_IN_AT, client_address
 from web.templating import render
 
 access_log = logging.getLogger("hoso.access")
@@ -117,100 +116,11 @@ def sees_only_own_unit(staff: Staff) -> bool:
     return staff.roles == {Role.POST_AGENT}
 
 
-def _safe_next(value: str | None) -> str:
+def safe_next(value: str | None) -> str:
     # Only paths on this site, never another host.
     if value and value.startswith("/") and not value.startswith("//"):
         return value
     return "/dossiers"
-
-
-# ---- sign in / out -------------------------------------------------------------------
-
-def signin_form(request: Request) -> Response:
-    return render(request, "signin.html", {"next": _safe_next(request.query_params.get("next"))})
-
-
-SIGN_IN_WINDOW = timedelta(minutes=15)
-SIGN_IN_FAILURES_PER_ACCOUNT = 5
-SIGN_IN_FAILURES_PER_ADDRESS = 20
-_TOO_MANY_SIGN_INS = Label(
-    "Đăng nhập sai quá nhiều lần. Vui lòng đợi 15 phút rồi thử lại, hoặc liên hệ quản trị "
-    "viên.",
-    "Too many failed sign-ins. Please wait 15 minutes and try again, or contact an "
-    "administrator.")
-
-
-@dataclass(frozen=True)
-class SignInRefused:
-    status: int
-    error: Label
-    retry_after: int = 0
-
-
-async def signin(request: Request) -> Response:
-    form = await request.form()
-    # No account name holds a NUL, and PostgreSQL text refuses one: dropped before anything.
-    user_id = str(form.get("username", "")).replace("\x00", "").strip()[:200]
-    password = str(form.get("password", ""))
-    next_path = _safe_next(str(form.get("next", "")))
-    services = services_of(request)
-    address = client_address(request.scope)
-    # argon2 is deliberately slow and the attempt is recorded: keep both off the event loop.
-    verdict = await run_in_threadpool(_check_sign_in, services, user_id, password, address)
-    if isinstance(verdict, SignInRefused):
-        return render(request, "signin.html", {"next": next_path, "username": user_id,
-                                               "error": verdict.error},
-                      status_code=verdict.status,
-                      headers={"Retry-After": str(verdict.retry_after)}
-                      if verdict.retry_after else None)
-    staff, unit_name = verdict
-    request.session.clear()
-    request.session.update({
-        SIGNED_IN_AT: datetime.now(UTC).isoformat(),  # a new value: a new session id
-        "user": {
-            "id": staff.user_id, "name": staff.full_name,
-            "unit_name": unit_name,
-            # For the menu only; every route checks roles itself.
-            "administers": Role.ADMINISTRATOR in staff.roles,
-            "reviews": staff.may_review,
-            "signs": staff.may_sign,
-        },
-    })
-    return RedirectResponse(next_path, status_code=303)
-
-
-def _check_sign_in(services: Services, user_id: str, password: str,
-                   address: str) -> tuple[Staff, str] | SignInRefused:
-    """The staff member and their unit's name if the password is right; else the status,
-    the message and Retry-After.
-
-    Refused without checking the password once an account or an address has failed too
-    often lately; every attempt, refused ones included, is recorded."""
-    sessions = services.sessions
-    now = datetime.now(UTC)
-    since = now - SIGN_IN_WINDOW
-    if (sessions.failures_since(since, user_id=user_id) >= SIGN_IN_FAILURES_PER_ACCOUNT
-            or sessions.failures_since(since, address=address)
-            >= SIGN_IN_FAILURES_PER_ADDRESS):
-        sessions.record_attempt(user_id=user_id, address=address, succeeded=False,
-                                outcome="refused: too many failures", now=now)
-        return SignInRefused(429, _TOO_MANY_SIGN_INS, int(SIGN_IN_WINDOW.total_seconds()))
-    directory = services.directory
-    ok = services.accounts.verify(user_id, password) and user_id in directory.staff
-    sessions.record_attempt(user_id=user_id, address=address, succeeded=ok,
-                            outcome="signed in" if ok else "wrong user name or password",
-                            now=now)
-    if ok:
-        staff = directory.staff[user_id]
-        return staff, directory.unit_name(staff.unit_code)
-    return SignInRefused(401, Label("Sai tên đăng nhập hoặc mật khẩu.",
-                                    "Wrong user name or password."))
-
-
-def signout(request: Request) -> Response:
-    # Clearing the session ends it on the server too (web/sessions.py).
-    request.session.clear()
-    return RedirectResponse("/signin", status_code=303)
 
 
 # ---- dossier list --------------------------------------------------------------------

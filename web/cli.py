@@ -1,4 +1,5 @@
-"""The ``hoso`` command: serve, project, migrate, demo, rebuild, verify, set-password."""
+"""The ``hoso`` command: serve, project, migrate, demo, rebuild, verify, set-password,
+reset-second-factor."""
 
 from __future__ import annotations
 
@@ -253,6 +254,20 @@ def cmd_set_password(args: argparse.Namespace) -> None:
     print(f"password set for {args.user}")
 
 
+def cmd_reset_second_factor(args: argparse.Namespace) -> None:
+    """For a staff member who lost the phone: they sign in with the password alone again
+    and may turn two-step sign-in back on with a new phone."""
+    from web.accounts import open_accounts
+
+    accounts = open_accounts(_store())
+    try:
+        removed = accounts.remove_second_factor(args.user)
+    finally:
+        accounts.close()
+    print(f"two-step sign-in turned off for {args.user}" if removed
+          else f"{args.user} had no two-step sign-in")
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(
@@ -308,6 +323,10 @@ def main(argv: list[str] | None = None) -> None:
     setpw.add_argument("user")
     setpw.add_argument("--stdin", action="store_true", help="read the password from stdin")
     setpw.set_defaults(func=cmd_set_password)
+    reset2fa = commands.add_parser(
+        "reset-second-factor", help="turn off a staff member's two-step sign-in (lost phone)")
+    reset2fa.add_argument("user")
+    reset2fa.set_defaults(func=cmd_reset_second_factor)
 
     commands.add_parser("cipher-key", help="print a new key for HOSO_CIPHER_KEY (events "
                         "encrypted at rest)").set_defaults(func=cmd_cipher_key)
