@@ -28,6 +28,7 @@ from projections.projector import Projector
 from projections.runners import ReadModels
 from projections.store import Dialect, Store, StoreConfigError
 from projections.verify import verify
+from web import log_privacy
 from web.key_vault import open_key_vault
 
 DEMO_PASSWORD = "hoso-demo"
@@ -75,7 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
           + (f", page queries from {replica.describe()}" if replica else "")
           + ("" if follow else "; not following the log: run `hoso project` beside it"))
     uvicorn.run("web.app:create_app_from_environment", factory=True, host=args.host,
-                port=args.port, workers=args.workers, proxy_headers=True, log_level="info")
+                port=args.port, workers=args.workers, proxy_headers=True, log_level="info",
+                log_config=log_privacy.uvicorn_log_config())
 
 
 def cmd_cipher_key(args: argparse.Namespace) -> None:
@@ -270,6 +272,7 @@ def cmd_reset_second_factor(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_privacy.install()
     parser = argparse.ArgumentParser(
         prog="hoso", description="Event-sourced tracking of administrative dossiers. "
         "The store is chosen by HOSO_DATABASE_URL (default sqlite:///var/hoso.sqlite3).")
