@@ -443,6 +443,12 @@ def test_administration_page(web: TestClient, accounts: StaffAccounts) -> None:
     refused = web.post("/admin/processing_time", data={
         "procedure_code": "2.000488", "processing_days": "many", "legal_basis": "x"})
     assert refused.status_code == 422 and "Thời hạn phải là số ngày" in refused.text
+    # A password too short refuses the whole form: nobody is appointed without one.
+    short = web.post("/admin/appoint", data={
+        "user_id": "tiepnhan10", "full_name": "Đinh Văn Mười", "unit_code": "TTHCC",
+        "roles": ["reception"], "password": "ngan"})
+    assert short.status_code == 422 and "Mật khẩu cần ít nhất 8 ký tự" in short.text
+    assert "Đinh Văn Mười" not in web.get("/admin").text
     web.cookies.clear()
     assert web.post("/signin", data={"username": "tiepnhan9",
                                      "password": "mat-khau-moi-9"}).status_code == 200

@@ -21,6 +21,15 @@ from web import two_factor
 _DUMMY_PASSWORD = "not-a-real-password"
 
 
+MIN_PASSWORD_LENGTH = 8
+
+
+def check_password(password: str) -> None:
+    """Raises ValueError for a password too weak to set (checked before anything is done)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
 class StaffAccounts(SqlAccess):
     def __init__(self, datastore: Any, hasher: PasswordHasher | None = None) -> None:
         self.datastore = datastore
@@ -31,8 +40,7 @@ class StaffAccounts(SqlAccess):
         self.datastore.close()
 
     def set_password(self, user_id: str, password: str) -> None:
-        if len(password) < 8:
-            raise ValueError("password must have at least 8 characters")
+        check_password(password)
         params = {"u": user_id, "h": self.hasher.hash(password), "t": datetime.now(UTC)}
         with self._transaction(commit=True) as cursor:
             self._execute(cursor, "DELETE FROM {p}staff_account WHERE user_id = %(u)s", params)

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from domain.errors import AccessDenied, DomainError
 from domain.organisation import Role, Staff, UnitKind
+from web.accounts import MIN_PASSWORD_LENGTH, check_password
 from web.clerk import refuse_access, services_of, staff_only
 from web.labels import Label
 from web.templating import render
@@ -96,16 +97,23 @@ async def admin_action(request: Request, staff: Staff) -> Response:
     action = actions.get(request.path_params["action"])
     if action is None:
         return _page(request, Label("Thao tác không tồn tại.", "There is no such action."), 404)
+    password = text("password") if request.path_params["action"] == "appoint" else ""
+    try:
+        # Before the appointment: a refused password must not leave an appointed member
+        # behind without one.
+        if password:
+            check_password(password)
+    except ValueError:
+        return _page(request, Label(
+            f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự.",
+            f"A password needs at least {MIN_PASSWORD_LENGTH} characters."), 422)
     try:
         await run_in_threadpool(action)
-        if request.path_params["action"] == "appoint" and text("password"):
+        if password:
             await run_in_threadpool(services.accounts.set_password, text("user_id").lower(),
-                                    text("password"))
+                                    password)
     except AccessDenied as denied:
         return refuse_access(request, staff, denied)
     except DomainError as error:
         return _page(request, error, 422)
-    except ValueError:
-        return _page(request, Label("Mật khẩu cần ít nhất 8 ký tự.",
-                                    "A password needs at least 8 characters."), 422)
     return RedirectResponse("/admin", status_code=303)
