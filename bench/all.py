@@ -16,12 +16,14 @@ asks for the whole run in under 30 minutes here.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
+from datetime import date
 from typing import Any
 
-from bench.common import ROOT, machine, merge_results, print_table
+from bench.common import ROOT, RUN_DAY_ENV, machine, merge_results, print_table
 
 LIMIT_SECONDS = 30 * 60
 # (name, module arguments); analytics_pages and verify_log read the store rebuild_projections
@@ -54,6 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     chosen = [(n, a) for n, a in STEPS if not args.only or n in args.only]
 
+    os.environ.setdefault(RUN_DAY_ENV, date.today().isoformat())  # the steps inherit it
     started = time.perf_counter()
     steps = [run_step(name, arguments) for name, arguments in chosen]
     total = time.perf_counter() - started

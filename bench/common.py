@@ -42,8 +42,16 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform()}
 
 
+# Set by ``bench.all`` for its steps: a run that crosses midnight writes one file, named
+# by the day it started.
+RUN_DAY_ENV = "HOSO_BENCH_DAY"
+
+
 def results_path(day: date | None = None) -> Path:
-    return BENCH / f"results-{(day or date.today()).isoformat()}.json"
+    if day is None:
+        day = date.fromisoformat(os.environ[RUN_DAY_ENV]) if os.environ.get(RUN_DAY_ENV) \
+            else date.today()
+    return BENCH / f"results-{day.isoformat()}.json"
 
 
 @contextmanager
@@ -57,11 +65,18 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def merge_results(key: str, result: dict[str, Any]) -> Path:
-    """Write ``result`` under ``key`` in today's results file, keeping every other key."""
+def merge_results(key: str, result: dict[str, Any],
+                  keep_from_previous: Sequence[str] = ()) -> Path:
+    """Write ``result`` under ``key`` in the run's results file, keeping every other key;
+    the ``keep_from_previous`` parts of the result already there are kept if ``result``
+    has none (marked ``from_earlier_run``)."""
     out = results_path()
     with _locked(out):
         results = json.loads(out.read_text()) if out.exists() else {}
+        previous = results.get(key, {})
+        for part in keep_from_previous:
+            if part not in result and part in previous:
+                result[part] = previous[part] | {"from_earlier_run": True}
         results[key] = result
         tmp = out.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")

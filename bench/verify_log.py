@@ -25,24 +25,21 @@ verify under cProfile instead (its time is then not the figure to quote).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import hashlib
-import json
 import os
 import platform
 import resource
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from tqdm import tqdm
 
-from bench.common import run_cli
+from bench.common import merge_results, run_cli
 from domain.application import HosoApplication
 from domain.bulk_demo import Synthesiser
 from domain.transparency.checkpoint import NoteSigner
@@ -271,20 +268,10 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
     }
-    out = Path(__file__).parent / f"results-{date.today().isoformat()}.json"
-    # Other benchmarks may finish at the same moment: merge under the lock they take too.
-    with open(out.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        results = json.loads(out.read_text()) if out.exists() else {}
-        if reuse:  # the filling figures of the run that filled the schema, if it was today's
-            previous = results.get("verify_log", {})
-            for key in ("generation", "projection", "checkpoint"):
-                if key not in result and key in previous:
-                    result[key] = previous[key] | {"from_earlier_run": True}
-        results["verify_log"] = result
-        tmp = out.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        tmp.replace(out)
+    # A reused store keeps the filling figures of the run that filled it.
+    out = merge_results("verify_log", result,
+                        keep_from_previous=("generation", "projection", "checkpoint")
+                        if reuse else ())
 
     print(verify["output"])
     rows = [("events", f"{data['events']:,} ({data['dossiers']:,} dossiers)")]
