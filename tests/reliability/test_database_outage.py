@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,8 +67,9 @@ def cluster() -> Iterator[Cluster]:
         made.remove()
 
 
-def test_outages_get_503_and_the_server_recovers_by_itself(cluster: Cluster,
-                                                           tmp_path: Path) -> None:
+@pytest.fixture
+def served(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[Store, Server]]:
+    """`hoso serve` on the cluster, with two clerks' passwords set."""
     database_url = f"{cluster.url}?schema=hoso"
     store = Store.from_url(database_url)
     migrate(store)
@@ -79,6 +82,15 @@ def test_outages_get_503_and_the_server_recovers_by_itself(cluster: Cluster,
             "PYTHONUNBUFFERED": "1"}
     server = Server(env, _free_port(), tmp_path / "serve.log")
     server.start()
+    try:
+        yield store, server
+    finally:
+        server.stop()
+
+
+def test_outages_get_503_and_the_server_recovers_by_itself(
+        cluster: Cluster, served: tuple[Store, Server]) -> None:
+    store, server = served
     seen_503: list[str] = []
 
     def outage() -> None:
@@ -95,18 +107,46 @@ def test_outages_get_503_and_the_server_recovers_by_itself(cluster: Cluster,
         time.sleep(1.0)
         cluster.start()
 
-    try:
-        # Outages a few seconds apart: the clerks get work done between them.
-        run, seconds = load(server.base, outage, pause=(2.0, 4.0), seconds=max(SECONDS, 30))
-        # Recovered by itself: the log follower too (healthz checks it), within a few seconds.
-        deadline = time.monotonic() + 30
-        while httpx2.get(f"{server.base}/healthz", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, "the server did not recover"
-            time.sleep(0.2)
-    finally:
-        server.stop()
+    # Outages a few seconds apart: the clerks get work done between them.
+    run, seconds = load(server.base, outage, pause=(2.0, 4.0), seconds=max(SECONDS, 30))
+    # Recovered by itself: the log follower too (healthz checks it), within a few seconds.
+    deadline = time.monotonic() + 30
+    while httpx2.get(f"{server.base}/healthz", timeout=5).status_code != 200:
+        assert time.monotonic() < deadline, "the server did not recover"
+        time.sleep(0.2)
+    server.stop()
     assert seen_503 and all("thử lại" in text for text in seen_503)
     figures = check(run, store, seconds, cluster.outages, minimum_disturbances=2)
     assert run.timeouts == 0, figures
     assert run.answers.get(503, 0) >= 1, figures
     print(f"\ndatabase outage (pg_ctl stop -m immediate, then start): {figures}")
+
+
+def test_kills_and_outages_in_one_run(cluster: Cluster, served: tuple[Store, Server]) -> None:
+    """The server SIGKILLed, PostgreSQL stopped abruptly, or both at once (the database first,
+    so the server dies with writes failing), in a random order under load."""
+    store, server = served
+    rng = random.Random(11)
+    chosen: Counter[str] = Counter()
+
+    def disturb() -> None:
+        what = rng.choice(("kill", "outage", "both"))
+        chosen[what] += 1
+        if what in ("outage", "both"):
+            cluster.stop_abruptly()
+        if what in ("kill", "both"):
+            server.kill()
+        if what in ("outage", "both"):
+            time.sleep(rng.uniform(0.2, 1.5))
+            cluster.start()
+        if what in ("kill", "both"):
+            server.start()  # waits for healthz: the store and the log follower answer
+
+    run, seconds = load(server.base, disturb, pause=(1.0, 3.0), seconds=max(SECONDS, 30))
+    server.stop()
+    figures = check(run, store, seconds, server.kills + cluster.outages,
+                    minimum_disturbances=4)
+    assert run.timeouts == 0, figures
+    assert chosen["both"] >= 1 or (chosen["kill"] >= 1 and chosen["outage"] >= 1), chosen
+    print(f"\nkills and outages in one run ({dict(chosen)}; {server.kills} kills, "
+          f"{cluster.outages} outages): {figures}")
