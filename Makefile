@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export HOSO_DATABASE_URL ?= sqlite:///var/hoso.sqlite3
 
-.PHONY: run test lint typecheck check clean bench soak
+.PHONY: run test lint typecheck check clean bench soak browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,24 @@ run: $(VENV)/.installed
 	$(BIN)/hoso demo --if-empty
 	$(BIN)/hoso serve --host 127.0.0.1 --port 8000
 
-test: $(VENV)/.installed-dev
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright and decode the
+# receipt's QR code with zbarimg: installed here when missing, as root (CI, these machines).
+# Where that cannot be done they skip with the reason, or fail under CI=true.
+BROWSER_PACKAGES := chromium zbar-tools
+browser:
+	@if [ -x /usr/bin/chromium ] && command -v zbarimg >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's $(BROWSER_PACKAGES) for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    $(BROWSER_PACKAGES) >/dev/null || echo "could not install $(BROWSER_PACKAGES)"; \
+	else echo "browser tests: install Debian's $(BROWSER_PACKAGES) to run them"; fi
+
+test: $(VENV)/.installed-dev browser
 	$(BIN)/pytest -n 2 --dist loadfile -q
+
+# The browser tests alone, copying the README's screenshots to docs/screenshots/.
+screenshots: $(VENV)/.installed-dev browser
+	HOSO_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/browser
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -123,11 +123,23 @@ def test_state_changing_requests_need_the_sessions_token(web: TestClient,
 
 def test_requests_sent_by_another_site_are_refused(web: TestClient) -> None:
     sign_in_as(web, "tiepnhan", PASSWORD)
-    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}):
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"},
+                    # A sandboxed frame or a data: page elsewhere also sends Origin: null.
+                    {"Origin": "null"}, {"Origin": "null", "Sec-Fetch-Site": "cross-site"}):
         response = web.post("/signout", headers=headers)
         assert response.status_code == 403, headers
         assert "không gửi từ trang của hoso" in response.text
     assert web.get("/queue", follow_redirects=False).status_code == 200  # still signed in
+
+
+def test_a_browsers_own_form_is_accepted_although_its_origin_is_null(
+        web: TestClient) -> None:
+    # What Chromium sends with a form on a page served with `Referrer-Policy: no-referrer`.
+    browser = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    signed_in = web.post("/signin", data={"username": "tiepnhan", "password": PASSWORD},
+                         headers=browser, follow_redirects=False)
+    assert signed_in.status_code == 303
+    assert web.get("/queue", follow_redirects=False).status_code == 200
 
 
 def test_sign_in_is_limited_per_account_and_every_attempt_recorded(web: TestClient,

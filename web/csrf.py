@@ -1,7 +1,8 @@
 """Cross-site request forgery: one check in front of every state-changing request.
 
 1. A request another site sent is refused: ``Sec-Fetch-Site: cross-site``, or an ``Origin``
-   that is not this host.
+   that is not this host (``null``, what browsers send under ``no-referrer``, only with
+   ``Sec-Fetch-Site: same-origin``).
 2. A request made in a signed-in session must also carry the session's token: htmx sends it
    as the ``X-CSRF-Token`` header (``hx-headers`` on the page body), plain forms as the
    hidden ``csrf_token`` field. Reading that field means reading the body first; it is then
@@ -50,8 +51,14 @@ class CsrfMiddleware:
             return
         headers = Headers(scope=scope)
         origin = headers.get("origin")
-        if headers.get("sec-fetch-site") == "cross-site" or (
-                origin is not None and urlsplit(origin).netloc != headers.get("host")):
+        fetch_site = headers.get("sec-fetch-site")
+        other_origin = origin is not None and urlsplit(origin).netloc != headers.get("host")
+        # Under our `Referrer-Policy: no-referrer` a browser sends `Origin: null` with its own
+        # pages' POSTs (the Fetch standard), so every sign-in and form failed in Chromium; its
+        # Sec-Fetch-Site, which no page can set, says the request came from this origin.
+        if origin == "null" and fetch_site == "same-origin":
+            other_origin = False
+        if fetch_site == "cross-site" or other_origin:
             await self._refuse(scope, receive, send, CROSS_SITE, 403)
             return
         session = scope.get("session") or {}
