@@ -4,11 +4,17 @@ retried until a 2xx, recorded; and the verifier a partner would use."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +32,10 @@ from projections.outbox import Channel, Status
 from projections.runners import ReadModels
 from projections.store import Store
 from tests.conftest import FakeClock
-from tests.helpers import APPLICANT, receive, walk_to_delivered_by_post
+from tests.helpers import APPLICANT, receive, url_of, walk_to_delivered_by_post
 from tests.notify_helpers import RecordingSender, deliverer
+from tests.test_projections import wait_for
+from tests.test_scale_out import ROOT
 
 
 @dataclass
@@ -41,11 +49,14 @@ class Delivery:
 @dataclass
 class Partner:
     """A partner's receiver: checks the signature with its copy of the secret, answers the
-    scripted statuses in turn (then 200), and keeps what it got."""
+    scripted statuses in turn (then 200), and keeps what it got. ``delay`` holds the answer
+    back before the work is done; ``answer_after`` after (a partner that processed the
+    delivery but whose answer never reached hoso)."""
 
     secret: str
     answers: list[int] = field(default_factory=list)
     delay: float = 0.0
+    answer_after: float = 0.0
     deliveries: list[Delivery] = field(default_factory=list)
     url: str = ""
 
@@ -58,6 +69,7 @@ class Partner:
             answer = 401
         self.deliveries.append(Delivery(headers.get(DELIVERY_HEADER, ""), verified,
                                         json.loads(raw), answer))
+        time.sleep(self.answer_after)
         return answer
 
 
@@ -175,6 +187,40 @@ def test_a_removed_subscription_is_sent_nothing_more(app: HosoApplication,
     assert (message.status, message.last_error) == (Status.FAILED,
                                                     "the subscription was removed")
     assert partner.deliveries == []
+
+
+def test_a_deliverer_killed_before_recording_sends_again_with_the_same_id(
+        store: Store, app: HosoApplication, models: ReadModels, partner: Partner,
+        clock: FakeClock, tmp_path: Path) -> None:
+    """A real `hoso deliver` process, SIGKILLed after the partner processed the delivery and
+    before its answer arrived: hoso cannot know it was received, and sends it again after
+    the lease — under the same Hoso-Delivery-Id, which the partner uses to drop the copy."""
+    subscribe(models, app, partner, unit="TTHCC")
+    dossier = receive(app).dossier_id
+    models.catch_up()
+    partner.answer_after = 30
+    log = (tmp_path / "deliver.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web.cli", "deliver", "--interval", "0.2"],
+        cwd=ROOT, env=os.environ | {"HOSO_DATABASE_URL": url_of(store)}, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    try:
+        assert wait_for(lambda: len(partner.deliveries) == 1, timeout=30), (
+            tmp_path / "deliver.log").read_text()
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+    [message] = models.outbox.messages(dossier)
+    assert (message.status, message.attempts) == (Status.PENDING, 1)
+    partner.answer_after = 0
+    clock.now = datetime.now(UTC) + timedelta(minutes=11)  # the dead process's lease is over
+    assert deliverer(models, app, None).run_once().delivered == 1
+    first, second = partner.deliveries
+    assert first.delivery_id == second.delivery_id == str(message.id)
+    assert first.body == second.body and first.verified and second.verified
+    [message] = models.outbox.messages(dossier)
+    assert (message.status, message.attempts) == (Status.DELIVERED, 2)
 
 
 def test_the_verifier_a_partner_uses() -> None:
