@@ -54,18 +54,24 @@ class SmtpSettings:
         if "@" not in mail_from:
             raise ValueError(f"{MAIL_FROM_ENV} must be an address, e.g. hoso@example.gov.vn")
         implicit = parts.scheme == "smtps"
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        if not (user + password).isascii():
+            # smtplib sends AUTH credentials as ASCII: a "mật khẩu" would fail every message.
+            raise ValueError(f"{SMTP_URL_ENV}: the user name and password must be ASCII")
         return cls(host=parts.hostname, port=parts.port or (465 if implicit else 25),
-                   implicit_tls=implicit, user=unquote(parts.username or ""),
-                   password=unquote(parts.password or ""), mail_from=mail_from)
+                   implicit_tls=implicit, user=user, password=password, mail_from=mail_from)
 
 
 class SmtpSender:
     """One SMTP session per message: notices are few (a handful a dossier), and a session
     kept open would have to survive the server's idle timeouts between them."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, tls: ssl.SSLContext | None = None) -> None:
         self.settings = settings
         self.domain = settings.mail_from.rpartition("@")[2]
+        # The system's trusted authorities and host name checks, unless told otherwise (a
+        # test server's own certificate).
+        self.tls = tls or ssl.create_default_context()
 
     def message(self, email: Email) -> EmailMessage:
         message = EmailMessage()
@@ -83,7 +89,7 @@ class SmtpSender:
 
     def send(self, email: Email) -> None:
         s = self.settings
-        context = ssl.create_default_context()
+        context = self.tls
         smtp: smtplib.SMTP = (
             smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
             if s.implicit_tls else smtplib.SMTP(s.host, s.port, timeout=s.timeout))
