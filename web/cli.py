@@ -23,6 +23,7 @@ from domain.demo import DEMO_SIGNING_PASSPHRASE, load_demo
 from domain.errors import DomainError
 from domain.transparency.checkpoint import NoteVerifier
 from domain.webhooks import Subscription, new_secret
+from notify.senders import smtp_sender_from_environment
 from projections.checkpoints import check_checkpoints
 from projections.follow_lock import AlreadyFollowed, LogInUse
 from projections.migrate import migrate
@@ -45,6 +46,14 @@ def _store() -> Store:
         store.eventsourcing_env()  # a malformed HOSO_CIPHER_KEY is said here, not mid-way
         return store
     except StoreConfigError as error:
+        sys.exit(f"hoso: {error}")
+
+
+def _check_mail_settings() -> None:
+    """A malformed HOSO_SMTP_URL stops serve/project at start with a message, not a trace."""
+    try:
+        smtp_sender_from_environment()
+    except ValueError as error:
         sys.exit(f"hoso: {error}")
 
 
@@ -72,6 +81,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
                  "drop --workers, or use PostgreSQL (HOSO_DATABASE_URL=postgresql://…) for "
                  "several web workers")
     follow = args.workers == 1 and args.follow
+    if follow:
+        _check_mail_settings()
     # Read by create_app_from_environment in each worker process.
     os.environ[FOLLOW_ENV] = "1" if follow else "0"
     print(f"hoso serving {store.describe()} on http://{args.host}:{args.port}"
@@ -90,6 +101,7 @@ def cmd_cipher_key(args: argparse.Namespace) -> None:
 def cmd_project(args: argparse.Namespace) -> None:
     """Follow the log in this process until SIGTERM or SIGINT."""
     store = _store()
+    _check_mail_settings()
     app = HosoApplication(env=store.eventsourcing_env())
     try:
         app.check_store_readable()
