@@ -102,7 +102,8 @@ def compose_email(message: OutboxMessage, *, link: str, directory: Directory) ->
         "Kính gửi ông/bà,", "",
         f"Hồ sơ {message.code} — {name_vi}", "", *vi, "",
         f"Tra cứu tình trạng hồ sơ: {link}", "",
-        "-- ", "Dear applicant,", "",
+        # Not "-- ": mail clients take what follows that line for a signature and fold it.
+        "─" * 40, "", "Dear applicant,", "",
         f"Dossier {message.code} — {name_en}", "", *en, "",
         f"Check the status of your dossier: {link}", "",
         "Thư được gửi tự động, xin đừng trả lời. / This message was sent automatically; "

@@ -133,6 +133,10 @@ def test_the_citizen_is_told_each_step_once(app: HosoApplication, models: ReadMo
     assert "EB123456789VN" in mails[4].text
     assert "If neither you nor someone you sent received it" in handed
     for mail in mails:
+        # Vietnamese first, English second, and no "-- " line (a signature to mail clients,
+        # which would fold the English part away).
+        assert mail.text.index("Kính gửi ông/bà") < mail.text.index("Dear applicant")
+        assert "-- " not in mail.text.splitlines()
         text = mail.text + str(mail.message)
         for private in APPLICANT.values():  # name, phone, address, identity number
             assert private not in text
