@@ -35,7 +35,8 @@ from tests.conftest import FakeClock
 from tests.helpers import APPLICANT, receive, url_of, walk_to_delivered_by_post
 from tests.notify_helpers import RecordingSender, deliverer
 from tests.test_projections import wait_for
-from tests.test_scale_out import ROOT
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
