@@ -284,6 +284,15 @@ class OutboxView(ReadModel):
                               "status = 'pending'",
                               {"at": retry_at, "error": error[:1000], "id": message.id})
 
+    def retry_failed(self, *, now: datetime) -> int:
+        """Give every message given up a fresh round of attempts (after a mail server was
+        down longer than the retries last); how many. Their last error stays until then."""
+        with self._transaction(commit=True) as cursor:
+            self._execute(cursor, "UPDATE {p}outbox_message SET status = 'pending', "
+                          "attempts = 0, next_attempt_at = %(now)s WHERE status = 'failed' "
+                          "RETURNING id", {"now": now})
+            return len(cursor.fetchall())
+
     # ---- reading -----------------------------------------------------------------------
 
     def messages(self, dossier_id: UUID | None = None) -> list[OutboxMessage]:

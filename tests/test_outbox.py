@@ -204,6 +204,14 @@ def test_failures_back_off_then_give_up(app: HosoApplication, models: ReadModels
     assert deliverer(models, app, RecordingSender()).run_once().attempted == 0
     clock.advance(days=1)
     assert deliverer(models, app, RecordingSender()).run_once().attempted == 0
+    # The mail server is back after a long outage: an administrator makes them due again.
+    assert models.outbox.retry_failed(now=clock()) == 1
+    assert models.outbox.retry_failed(now=clock()) == 0
+    back = RecordingSender()
+    assert deliverer(models, app, back).run_once().delivered == 1
+    assert [e.key for e in back.sent] == [message.id]
+    [message] = models.outbox.messages(outcome.dossier_id)
+    assert (message.status, message.attempts) == (Status.DELIVERED, 1)
 
 
 def test_an_address_refused_for_good_is_given_up_at_once(app: HosoApplication,

@@ -168,6 +168,9 @@ def cmd_deliver(args: argparse.Namespace) -> None:
     try:
         app.check_store_readable()
         deliverer = deliverer_from_environment(models, app)
+        if args.retry_failed:
+            print(f"{models.outbox.retry_failed(now=app.clock())} messages given up are due "
+                  "again")
         if args.once:
             done = deliverer.run_once()
             print(f"delivered {done.delivered}, to retry {done.retried}, given up {done.failed}")
@@ -390,6 +393,9 @@ def main(argv: list[str] | None = None) -> None:
         "deliver", help="send the emails and webhooks the outbox owes (serve and project "
         "send them too)")
     deliver.add_argument("--once", action="store_true", help="send what is due now and exit")
+    deliver.add_argument("--retry-failed", action="store_true",
+                         help="first make every message given up due again (after a long "
+                         "outage of the mail server or a partner)")
     deliver.add_argument("--interval", type=float, default=5.0,
                          help="seconds between rounds (default 5)")
     deliver.set_defaults(func=cmd_deliver)
