@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -95,10 +96,11 @@ class Deliverer:
         try:
             self._send(message)
         except PermanentFailure as error:
-            self._failed(message, f"{error}", None, done)
+            self._failed(message, _without_address(f"{error}", message), None, done)
         except Exception as error:  # any failure to hand over: try again later
             retry_at = self.policy.retry_at(message.attempts, self.clock(), self.rng)
-            self._failed(message, f"{type(error).__name__}: {error}", retry_at, done)
+            self._failed(message, _without_address(f"{type(error).__name__}: {error}",
+                                                   message), retry_at, done)
         else:
             self.outbox.record_delivered(message, now=self.clock())
             done.delivered += 1
@@ -133,6 +135,15 @@ class Deliverer:
             SIGNATURE_HEADER: signature(subscription.secret, int(self.unix_time()), body),
             DELIVERY_HEADER: str(message.id),
         })
+
+
+def _without_address(error: str, message: OutboxMessage) -> str:
+    """A mail server's refusal often quotes the address (``{'ngoc@…': (450, …)}``, ``550
+    <ngoc@…> unknown``): the error goes to the log and the administrators' page, which
+    need the reason, not the citizen's address."""
+    if message.channel is not Channel.EMAIL:
+        return error
+    return re.sub(re.escape(message.recipient), "<applicant>", error, flags=re.IGNORECASE)
 
 
 class DeliveryLoop:

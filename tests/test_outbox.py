@@ -232,6 +232,28 @@ def test_an_address_refused_for_good_is_given_up_at_once(app: HosoApplication,
         Status.FAILED, 1, "550 no such user")
 
 
+def test_an_error_never_carries_the_citizens_address(app: HosoApplication,
+                                                     models: ReadModels,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    import smtplib
+
+    class Greylists:
+        def send(self, email: Email) -> None:
+            raise smtplib.SMTPRecipientsRefused(
+                {email.to.upper(): (450, b"4.7.1 <" + email.to.encode() + b"> try later")})
+
+    outcome = receive_with_email(app)
+    app.request_supplement(outcome.dossier_id, expected_version=None, actor_id="tiepnhan",
+                           missing_items=["A"], reason="r")
+    models.catch_up()
+    assert deliverer(models, app, Greylists()).run_once().retried == 1
+    [message] = models.outbox.messages(outcome.dossier_id)
+    assert "SMTPRecipientsRefused" in (message.last_error or "")
+    assert "450" in (message.last_error or "") and "<applicant>" in (message.last_error or "")
+    for text in (message.last_error or "", caplog.text):
+        assert EMAIL not in text.lower()
+
+
 def test_emails_wait_while_no_mail_server_is_set(app: HosoApplication,
                                                  models: ReadModels) -> None:
     outcome = receive_with_email(app)
