@@ -101,6 +101,11 @@ def test_partners_hear_of_the_dossiers_they_follow(app: HosoApplication, models:
     assert body["dossier"] | {"due_date": "…"} == {
         "code": app.dossier(dossier).code, "procedure_code": "2.000488", "stage": "delivered",
         "holder_unit": "BUUDIEN", "due_date": "…", "version": 10}
+    # The citizen's rating is their word about the service, not a status change.
+    app.rate(app.dossier(dossier).tracking_token, dossier, satisfaction=5, came_back=False,
+             unofficial_request=False, comment="")
+    models.catch_up()
+    assert models.outbox.messages(dossier) == hooks
     # A subscription made later does not replay what happened before it.
     clock.advance(minutes=1)
     subscribe(models, app, unit="STP-HCTP", partner="muon")
