@@ -73,6 +73,27 @@ def test_each_notice_owes_one_email_to_the_applicant(app: HosoApplication,
         assert private not in rows
 
 
+def test_an_event_applied_again_is_refused_with_its_rows(app: HosoApplication,
+                                                         models: ReadModels) -> None:
+    from eventsourcing.persistence import IntegrityError, Tracking
+
+    from projections.outbox import OutboxProjection
+
+    outcome = receive_with_email(app)
+    subscribe(models, app, unit="TTHCC")
+    supplement = app.request_supplement(outcome.dossier_id, expected_version=None,
+                                        actor_id="tiepnhan", missing_items=["A"], reason="r")
+    models.catch_up()
+    before = models.outbox.messages()
+    assert len(before) == 3  # the receipt's webhook; the email and webhook of the request
+    [notification] = app.recorder.select_notifications(start=supplement.notification_id,
+                                                       limit=1)
+    with pytest.raises(IntegrityError):
+        OutboxProjection(view=models.outbox).process_event(
+            app.mapper.to_domain_event(notification), Tracking(app.name, notification.id))
+    assert models.outbox.messages() == before
+
+
 def test_partners_hear_of_the_dossiers_they_follow(app: HosoApplication, models: ReadModels,
                                                    clock: FakeClock) -> None:
     by_unit = subscribe(models, app, unit="STP-HCTP", partner="tu-phap")
