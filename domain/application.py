@@ -241,6 +241,7 @@ class HosoApplication(Application[UUID]):
         applicant_phone: str,
         applicant_address: str,
         applicant_id_number: str = "",
+        applicant_email: str = "",
         channel: str = Channel.COUNTER.value,
         documents: Sequence[str],
         occurred_at: datetime | None = None,
@@ -254,7 +255,8 @@ class HosoApplication(Application[UUID]):
         actor = self._actor(actor_id)
         procedure = self.directory.procedure(procedure_code)
         applicant = Applicant.cleaned(
-            applicant_name, applicant_phone, applicant_address, applicant_id_number
+            applicant_name, applicant_phone, applicant_address, applicant_id_number,
+            applicant_email,
         )
         receiving_unit = self.directory.unit(actor.unit_code)
         channel_value = _parse_enum(Channel, channel, "kênh tiếp nhận", "channel")
@@ -715,6 +717,14 @@ class HosoApplication(Application[UUID]):
     def dossier(self, dossier_id: UUID) -> Dossier:
         """The aggregate itself, for the application's own callers (tests, the CLI)."""
         return self._dossier(dossier_id)
+
+    def tracking_token(self, dossier_id: UUID) -> str:
+        """The dossier's public status token, from its first event alone: what a message to
+        the citizen links to (the read models never hold the token)."""
+        for event in self.events.get(dossier_id, lte=1):
+            if isinstance(event, Dossier.Received):
+                return event.tracking_token
+        raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.")
 
     # ---- helpers -----------------------------------------------------------------------
 

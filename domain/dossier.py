@@ -21,7 +21,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import AccessDenied, DomainError, NotFound
 from domain.organisation import Allotment, Procedure, Role, RouteStep, Staff, Unit, UnitKind
 from domain.signing import DecisionStatement, UnlockedKey, document_digest, owner_of
-from domain.text import clean_phone, clean_text
+from domain.text import clean_email, clean_phone, clean_text
 from domain.working_days import HCMC, WorkingCalendar
 
 # A clerk's clock and the server's may differ a little; beyond this, a time is "in the future".
@@ -152,9 +152,12 @@ class Applicant:
     phone: str
     address: str
     id_number: str = ""
+    # Where the citizen is told of a result ready, a delay or missing documents; optional.
+    email: str = ""
 
     @classmethod
-    def cleaned(cls, name: str, phone: str, address: str, id_number: str = "") -> Applicant:
+    def cleaned(cls, name: str, phone: str, address: str, id_number: str = "",
+                email: str = "") -> Applicant:
         return cls(
             name=clean_text(name, label_vi="họ tên người nộp", label_en="applicant's name",
                             max_length=200),
@@ -163,11 +166,17 @@ class Applicant:
             id_number=clean_text(id_number, label_vi="số giấy tờ tùy thân",
                                  label_en="identity document number", max_length=20,
                                  required=False),
+            email=clean_email(email),
         )
 
     def as_dict(self) -> dict[str, str]:
-        return {"name": self.name, "phone": self.phone, "address": self.address,
-                "id_number": self.id_number}
+        applicant = {"name": self.name, "phone": self.phone, "address": self.address,
+                     "id_number": self.id_number}
+        # Only when given: a receipt without one records exactly what it recorded before
+        # addresses were asked for (older events have no "email" key at all).
+        if self.email:
+            applicant["email"] = self.email
+        return applicant
 
 
 def new_tracking_token() -> str:

@@ -41,3 +41,28 @@ def clean_phone(value: str | None) -> str:
             "The phone number is not valid (for example 0901234567).",
         )
     return phone
+
+
+# One address, as mail servers accept it: no display name, no spaces, a dotted domain.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+
+
+def clean_email(value: str | None) -> str:
+    """An optional email address, trimmed, its domain lower-cased; "" when none was given.
+
+    Only plain ASCII addresses: an address the outbox cannot send to would fail every retry
+    and the citizen would never be told, so it is refused at the counter instead.
+    """
+    email = (value or "").strip()
+    if not email:
+        return ""
+    local, _, domain = email.rpartition("@")
+    email = f"{local}@{domain.lower()}"
+    if len(email) > 254 or len(local) > 64 or not _EMAIL.match(email) or ".." in email:
+        raise DomainError(
+            "Địa chỉ email không hợp lệ (ví dụ: ten@example.com); để trống nếu công dân "
+            "không có.",
+            "The email address is not valid (for example name@example.com); leave it empty "
+            "if the citizen has none.",
+        )
+    return email

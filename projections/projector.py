@@ -1,5 +1,5 @@
-"""Everything that follows the log, in one place: the read models, the transparency log and
-the checkpoint signer.
+"""Everything that follows the log, in one place: the read models, the transparency log,
+the checkpoint signer, and companions such as the outbox's deliverer.
 
 ``hoso project`` runs it in a process of its own, beside any number of web processes started
 with ``--no-follow``; ``hoso serve`` in its single-process form runs it in the web process.
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from projections.checkpoint_schedule import CheckpointSigner
 from projections.checkpoints import TransparencyLog
@@ -26,13 +27,22 @@ def checkpoint_interval() -> timedelta:
     return timedelta(seconds=float(os.environ.get("HOSO_CHECKPOINT_SECONDS", "300")))
 
 
+class Companion(Protocol):
+    """A background job that runs while the log is followed (the outbox's deliverer)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
 class Projector:
     def __init__(self, read_models: ReadModels, transparency: TransparencyLog,
-                 clock: Callable[[], datetime], interval: timedelta | None = None) -> None:
+                 clock: Callable[[], datetime], interval: timedelta | None = None,
+                 companions: Sequence[Companion] = ()) -> None:
         self.read_models = read_models
         self.transparency = transparency
         self.clock = clock
         self.interval = interval or checkpoint_interval()
+        self.companions = tuple(companions)
         self._signer: CheckpointSigner | None = None
 
     @property
@@ -42,6 +52,8 @@ class Projector:
     def start(self) -> None:
         """Follow the log (``AlreadyFollowed`` if another process does) and sign checkpoints."""
         self.read_models.follow()
+        for companion in self.companions:
+            companion.start()
         if self.transparency.signer is None:
             log.warning("HOSO_LOG_SIGNING_KEY is not set: no checkpoints are signed")
             return
@@ -53,4 +65,6 @@ class Projector:
         if self._signer is not None:
             self._signer.stop()
             self._signer = None
+        for companion in self.companions:
+            companion.stop()
         self.read_models.stop()

@@ -48,6 +48,12 @@ from projections.dossier_list import (
 )
 from projections.dossier_projection import DossierProjection
 from projections.follow_lock import FollowLock
+from projections.outbox import (
+    OutboxProjection,
+    OutboxView,
+    PostgresOutboxView,
+    SQLiteOutboxView,
+)
 from projections.public_status import (
     PostgresPublicStatusView,
     PublicStatusProjection,
@@ -109,6 +115,12 @@ PROJECTIONS: tuple[ProjectionKind, ...] = (
     ProjectionKind(TransparencyLogProjection,
                    {Dialect.SQLITE: SQLiteTransparencyLogView,
                     Dialect.POSTGRESQL: PostgresTransparencyLogView},
+                   replica_reads=False),
+    # Messages owed to citizens and partners: written on the primary, read by the deliverer
+    # and the administrators' page from there too (a replica's copy would lag its sending).
+    ProjectionKind(OutboxProjection,
+                   {Dialect.SQLITE: SQLiteOutboxView,
+                    Dialect.POSTGRESQL: PostgresOutboxView},
                    replica_reads=False),
 )
 
@@ -288,6 +300,12 @@ class ReadModels:
         assert isinstance(view, TransparencyLogView)
         return view
 
+    @property
+    def outbox(self) -> OutboxView:
+        view = self._read(OutboxProjection)
+        assert isinstance(view, OutboxView)
+        return view
+
     def transparency(self) -> TransparencyLog:
         """The log's origin, the installation's key and its checkpoints."""
         origin = self.transparency_log.settings().origin
@@ -396,8 +414,9 @@ class ReadModels:
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Empty every read model and apply the whole log again; how many events applied.
 
-        The transparency log is append-only and is not emptied: it only catches up on the
-        events it has not logged yet.
+        The transparency log and the outbox are append-only and are not emptied: they only
+        catch up on the events they have not seen yet (a rebuilt outbox would send every
+        message again).
 
         Run it with no other process following the log (stop ``hoso serve`` first): a
         follower applying the same events at the same time would collide with it.

@@ -37,5 +37,7 @@ def _imports(package: str) -> set[str]:
 
 
 def test_dependencies_point_inward() -> None:
-    assert not {"web", "projections", "starlette", "psycopg", "jinja2"} & _imports("domain")
-    assert "web" not in _imports("projections")
+    assert not {"web", "projections", "notify", "starlette", "psycopg", "jinja2"} & _imports(
+        "domain")
+    assert not {"web", "notify"} & _imports("projections")
+    assert not {"web", "starlette", "jinja2"} & _imports("notify")

@@ -18,7 +18,8 @@ from projections.store import Dialect, Store
 from tests.conftest import FakeClock
 from tests.helpers import APPLICANT, receive, walk_to_delivered_by_post, walk_to_signed
 
-# The transparency log is append-only: a rebuild leaves it as it is, applying nothing again.
+# The transparency log and the outbox are append-only: a rebuild leaves them as they are,
+# applying nothing again.
 DOSSIER_MODELS = sum(issubclass(k.projection, DossierProjection)
                      and not k.views[Dialect.SQLITE].append_only for k in PROJECTIONS)
 
@@ -109,9 +110,11 @@ def test_rebuild_from_zero_equals_incremental(app: HosoApplication, models: Read
         assert models.wait(last.notification_id, timeout=10)
         assert wait_for(lambda: len(models.readings._select(
             "SELECT * FROM {p}review_reading")) == 1)
-        # Nor does wait() cover the transparency log, which a rebuild only lets catch up.
+        # Nor does wait() cover the transparency log or the outbox, which a rebuild only
+        # lets catch up.
         assert wait_for(lambda: models.transparency_log.has_tracking_id(
             app.name, last.notification_id))
+        assert wait_for(lambda: models.outbox.has_tracking_id(app.name, last.notification_id))
     incremental = _dump(models)
     assert len(incremental["public_status"]) == 5
     assert len(incremental["review_reading"]) == 1

@@ -11,9 +11,11 @@ from starlette.responses import RedirectResponse, Response
 
 from domain.errors import AccessDenied, DomainError
 from domain.organisation import Role, Staff, UnitKind
+from projections.outbox import Channel, Status
 from web.accounts import MIN_PASSWORD_LENGTH, check_password
 from web.clerk import refuse_access, services_of, staff_only
 from web.labels import Label
+from web.services import Services
 from web.templating import render
 
 _NOT_ADMIN = AccessDenied("Trang quản trị chỉ dành cho quản trị viên.",
@@ -25,6 +27,60 @@ class RegisterEntry:
     occurred_at: datetime
     admin_id: str
     summary: str
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    channel: Label
+    pending: int
+    delivered: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    last_attempt_at: datetime | None
+    channel: Label
+    kind: str
+    code: str
+    recipient: str  # the partner for a webhook; never the citizen's address
+    attempts: int
+    given_up: bool
+    error: str
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    partner_id: str
+    url: str
+    follows: str
+    created_at: datetime
+
+
+_CHANNELS = {Channel.EMAIL: Label("Email công dân", "Citizens' email"),
+             Channel.WEBHOOK: Label("Webhook đối tác", "Partners' webhooks")}
+
+
+def _outbox(services: Services) -> dict[str, object]:
+    """What the outbox owes and what failed: for administrators only (this page's rule)."""
+    outbox = services.read_models.outbox
+    counts = {(c.channel, c.status): c.count for c in outbox.counts()}
+    partners = {s.id: s.partner_id for s in outbox.subscriptions(include_removed=True)}
+    return {
+        "outbox_rows": [OutboxRow(label, *(counts.get((channel.value, status.value), 0)
+                                           for status in Status))
+                        for channel, label in _CHANNELS.items()],
+        "outbox_problems": [
+            ProblemRow(m.last_attempt_at, _CHANNELS[m.channel], m.kind, m.code,
+                       partners.get(m.recipient, "?") if m.channel is Channel.WEBHOOK
+                       else "người nộp / applicant", m.attempts, m.status is Status.FAILED,
+                       m.last_error or "")
+            for m in outbox.problems()],
+        "subscriptions": [
+            SubscriptionRow(s.partner_id, s.url, ", ".join(
+                v for v in (s.unit_code, s.procedure_code) if v), s.created_at)
+            for s in outbox.subscriptions()],
+    }
 
 
 def _page(request: Request, error: DomainError | Label | None = None,
@@ -40,7 +96,7 @@ def _page(request: Request, error: DomainError | Label | None = None,
         "procedures": list(d.procedures.values()), "roles": [r.value for r in Role],
         "kinds": [k.value for k in UnitKind], "history": history, "error": error,
         "unit_names": {u.code: u.name_vi for u in d.units.values()},
-    }, status_code=status_code)
+    } | _outbox(services), status_code=status_code)
 
 
 def _summary(details: dict[str, object], kind: str) -> str:

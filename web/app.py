@@ -46,6 +46,7 @@ from web import (
 )
 from web.accounts import StaffAccounts, open_accounts
 from web.csrf import CsrfMiddleware
+from web.delivery import delivery_loop_from_environment, public_url_from_environment
 from web.key_vault import open_key_vault
 from web.labels import Label
 from web.security import (
@@ -135,12 +136,16 @@ def create_app(
         read_models=read_models,
         accounts=accounts,
         sessions=sessions,
-        public_url=os.environ.get("HOSO_PUBLIC_URL", "http://127.0.0.1:8000"),
+        public_url=public_url_from_environment(),
         transparency=read_models.transparency(),
     )
     # Checkpoints within a few minutes of new events, so what outsiders copy is never far
     # behind, and at local midnight exactly, closing the day.
-    projector = Projector(read_models, services.transparency, application.clock)
+    # The process that follows the log also sends what the outbox owes (hoso deliver can
+    # run beside it: claims never overlap).
+    projector = Projector(read_models, services.transparency, application.clock,
+                          companions=[delivery_loop_from_environment(read_models, application)]
+                          if follow else [])
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

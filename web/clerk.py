@@ -187,6 +187,7 @@ async def receive(request: Request, staff: Staff) -> Response:
                 applicant_phone=str(form.get("applicant_phone", "")),
                 applicant_address=str(form.get("applicant_address", "")),
                 applicant_id_number=str(form.get("applicant_id_number", "")),
+                applicant_email=str(form.get("applicant_email", "")),
                 channel=str(form.get("channel", "counter")),
                 documents=[str(d) for d in documents],
                 occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),

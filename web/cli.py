@@ -1,5 +1,5 @@
-"""The ``hoso`` command: serve, project, migrate, demo, rebuild, verify, set-password,
-reset-second-factor."""
+"""The ``hoso`` command: serve, project, deliver, webhook, migrate, demo, rebuild, verify,
+set-password, reset-second-factor."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ from tqdm import tqdm
 from domain.application import HosoApplication, StoreUnreadable
 from domain.bulk_demo import BULK_THRESHOLD, load_bulk_demo
 from domain.demo import DEMO_SIGNING_PASSPHRASE, load_demo
+from domain.errors import DomainError
 from domain.transparency.checkpoint import NoteVerifier
+from domain.webhooks import Subscription, new_secret
+from notify.senders import smtp_sender_from_environment
 from projections.checkpoints import check_checkpoints
 from projections.follow_lock import AlreadyFollowed, LogInUse
 from projections.migrate import migrate
@@ -29,6 +32,7 @@ from projections.runners import ReadModels
 from projections.store import Dialect, Store, StoreConfigError
 from projections.verify import verify
 from web import log_privacy
+from web.delivery import deliverer_from_environment, delivery_loop_from_environment
 from web.key_vault import open_key_vault
 
 DEMO_PASSWORD = "hoso-demo"
@@ -42,6 +46,14 @@ def _store() -> Store:
         store.eventsourcing_env()  # a malformed HOSO_CIPHER_KEY is said here, not mid-way
         return store
     except StoreConfigError as error:
+        sys.exit(f"hoso: {error}")
+
+
+def _check_mail_settings() -> None:
+    """A malformed HOSO_SMTP_URL stops serve/project at start with a message, not a trace."""
+    try:
+        smtp_sender_from_environment()
+    except ValueError as error:
         sys.exit(f"hoso: {error}")
 
 
@@ -69,6 +81,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
                  "drop --workers, or use PostgreSQL (HOSO_DATABASE_URL=postgresql://…) for "
                  "several web workers")
     follow = args.workers == 1 and args.follow
+    if follow:
+        _check_mail_settings()
     # Read by create_app_from_environment in each worker process.
     os.environ[FOLLOW_ENV] = "1" if follow else "0"
     print(f"hoso serving {store.describe()} on http://{args.host}:{args.port}"
@@ -87,13 +101,15 @@ def cmd_cipher_key(args: argparse.Namespace) -> None:
 def cmd_project(args: argparse.Namespace) -> None:
     """Follow the log in this process until SIGTERM or SIGINT."""
     store = _store()
+    _check_mail_settings()
     app = HosoApplication(env=store.eventsourcing_env())
     try:
         app.check_store_readable()
     except StoreUnreadable as error:
         sys.exit(f"hoso: {error}")
     models = ReadModels(store, app)
-    projector = Projector(models, models.transparency(), app.clock)
+    projector = Projector(models, models.transparency(), app.clock,
+                          companions=[delivery_loop_from_environment(models, app)])
     stop = threading.Event()
 
     def on_signal(signum: int, _: FrameType | None) -> None:
@@ -126,6 +142,85 @@ def cmd_project(args: argparse.Namespace) -> None:
     finally:
         projector.stop()
         log.info("hoso project stopped; tracked positions: %s", tracked())
+        models.close()
+        app.close()
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+    return stop
+
+
+def cmd_deliver(args: argparse.Namespace) -> None:
+    """Send what the outbox owes: once (``--once``), or every few seconds until SIGTERM.
+    The process following the log (serve or project) writes the outbox and sends too; this
+    one can run beside it, since a message is claimed by one sender at a time."""
+    store = _store()
+    app = HosoApplication(env=store.eventsourcing_env())
+    models = ReadModels(store, app)
+    try:
+        app.check_store_readable()
+        deliverer = deliverer_from_environment(models, app)
+        if args.retry_failed:
+            print(f"{models.outbox.retry_failed(now=app.clock())} messages given up are due "
+                  "again")
+        if args.once:
+            done = deliverer.run_once()
+            print(f"delivered {done.delivered}, to retry {done.retried}, given up {done.failed}")
+            return
+        stop = _stop_on_signals()
+        log.info("hoso deliver: sending from the outbox of %s every %g s", store.describe(),
+                 args.interval)
+        while not stop.is_set():
+            try:
+                deliverer.run_once()
+            except Exception:
+                log.exception("delivery round failed; the next one tries again")
+            stop.wait(args.interval)
+    except (StoreUnreadable, ValueError) as error:
+        sys.exit(f"hoso: {error}")
+    finally:
+        models.close()
+        app.close()
+
+
+def cmd_webhook(args: argparse.Namespace) -> None:
+    store = _store()
+    app = HosoApplication(env=store.eventsourcing_env())
+    models = ReadModels(store, app)
+    outbox = models.outbox
+    try:
+        if args.action == "add":
+            secret = args.secret or new_secret()
+            subscription = Subscription.cleaned(
+                partner_id=args.partner, url=args.url, secret=secret, unit_code=args.unit,
+                procedure_code=args.procedure, directory=app.directory,
+                created_at=app.clock())
+            outbox.add_subscription(subscription)
+            print(f"subscription {subscription.id} for {subscription.partner_id}: "
+                  f"{subscription.url}")
+            if not args.secret:
+                print(f"signing secret (shown once; give it to the partner): {secret}")
+        elif args.action == "remove":
+            if not outbox.remove_subscription(args.id, now=app.clock()):
+                sys.exit(f"hoso: no active subscription {args.id!r}")
+            print(f"subscription {args.id} removed")
+        else:
+            for s in outbox.subscriptions(include_removed=args.all):
+                follows = ", ".join(f"{k} {v}" for k, v in (("unit", s.unit_code),
+                                    ("procedure", s.procedure_code)) if v)
+                removed = f" (removed {s.removed_at:%Y-%m-%d})" if s.removed_at else ""
+                print(f"{s.id}  {s.partner_id}  {s.url}  {follows}{removed}")
+    except DomainError as error:
+        sys.exit(f"hoso: {error.vi} / {error.en}")
+    finally:
         models.close()
         app.close()
 
@@ -293,6 +388,34 @@ def main(argv: list[str] | None = None) -> None:
         "project", help="keep the read models and the transparency log up to date and sign "
         "checkpoints, in a process of its own (beside `hoso serve --no-follow`)"
     ).set_defaults(func=cmd_project)
+
+    deliver = commands.add_parser(
+        "deliver", help="send the emails and webhooks the outbox owes (serve and project "
+        "send them too)")
+    deliver.add_argument("--once", action="store_true", help="send what is due now and exit")
+    deliver.add_argument("--retry-failed", action="store_true",
+                         help="first make every message given up due again (after a long "
+                         "outage of the mail server or a partner)")
+    deliver.add_argument("--interval", type=float, default=5.0,
+                         help="seconds between rounds (default 5)")
+    deliver.set_defaults(func=cmd_deliver)
+
+    webhook = commands.add_parser("webhook", help="partners' webhook subscriptions")
+    webhook_actions = webhook.add_subparsers(dest="action", required=True)
+    add = webhook_actions.add_parser(
+        "add", help="subscribe a partner to the status changes of a unit's or a "
+        "procedure's dossiers, from now on")
+    add.add_argument("--partner", required=True, help="the partner's id, e.g. vnpost")
+    add.add_argument("--url", required=True, help="https:// address to POST to")
+    add.add_argument("--unit", help="a unit code: dossiers routed, transferred or handed to it")
+    add.add_argument("--procedure", help="a procedure code")
+    add.add_argument("--secret", help="the signing secret (default: a new random one, "
+                     "printed once)")
+    remove = webhook_actions.add_parser("remove", help="stop a subscription")
+    remove.add_argument("id")
+    listing = webhook_actions.add_parser("list", help="the subscriptions (never their secrets)")
+    listing.add_argument("--all", action="store_true", help="removed ones too")
+    webhook.set_defaults(func=cmd_webhook)
 
     commands.add_parser("migrate", help="create or update the store's tables").set_defaults(
         func=cmd_migrate)

@@ -12,6 +12,7 @@ from domain.working_days import HCMC
 from projections.checkpoints import TransparencyLog
 from projections.runners import ReadModels
 from web.accounts import StaffAccounts
+from web.delivery import public_link
 from web.rate_limit import SlidingWindow, public_limit_from_environment
 from web.sessions import StaffSessions
 
@@ -38,4 +39,4 @@ class Services:
         return self.app.clock().astimezone(HCMC).date()
 
     def public_link(self, token: str) -> str:
-        return f"{self.public_url.rstrip('/')}/t/{token}"
+        return public_link(self.public_url, token)
