@@ -12,7 +12,12 @@ from domain.working_days import HCMC
 from projections.checkpoints import TransparencyLog
 from projections.runners import ReadModels
 from web.accounts import StaffAccounts
-from web.rate_limit import SlidingWindow, public_limit_from_environment
+from web.api.keys import PartnerKeys
+from web.rate_limit import (
+    SlidingWindow,
+    api_limit_from_environment,
+    public_limit_from_environment,
+)
 from web.sessions import StaffSessions
 
 
@@ -24,7 +29,9 @@ class Services:
     sessions: StaffSessions
     public_url: str
     transparency: TransparencyLog
+    partner_keys: PartnerKeys
     public_limit: SlidingWindow = field(default_factory=public_limit_from_environment)
+    api_limit: SlidingWindow = field(default_factory=api_limit_from_environment)
 
     @property
     def directory(self) -> Directory:
