@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 from starlette.testclient import TestClient
 
@@ -509,3 +511,41 @@ def test_partner_keys_are_made_listed_and_revoked_by_the_command(
     assert keys.authenticate(secret) is None
     with pytest.raises(SystemExit, match="no live key"):
         main(["partner-key", "revoke", key.key_id])
+
+
+# ---- the store away, a bug -------------------------------------------------------------------
+
+def test_the_store_away_a_late_answer_and_a_bug_are_answered_in_json(
+        store: Store, app: HosoApplication, accounts: StaffAccounts, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSO_REQUEST_DEADLINE", "0.5")
+    appoint_partners(app)
+    keys = partner_keys_on(accounts.datastore)
+    secret = keys.create(partner_id="dichvucong", name="DVC", scopes=[Scope.SUBMIT],
+                         now=clock()).secret_key
+    web = create_app(store, app, accounts)
+    with TestClient(web, raise_server_exceptions=False) as client:
+        api = Api(client, {"dichvucong": secret}, keys)
+
+        def away(*args: Any, **kwargs: Any) -> Any:
+            raise psycopg.OperationalError("the database is restarting")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(keys.__class__, "authenticate", away)
+            unavailable = api.post("/dossiers", "dichvucong", SUBMISSION)
+        assert_error(unavailable, 503, "store_unavailable")
+        assert unavailable.headers["retry-after"] == "5"
+
+        with monkeypatch.context() as patch:
+            patch.setattr(app, "receive", lambda **_: time.sleep(2))
+            late = api.post("/dossiers", "dichvucong", SUBMISSION)
+        assert_error(late, 503, "store_unavailable")  # the request deadline
+
+        def bug(**_: Any) -> Any:
+            raise RuntimeError("a bug")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(app, "receive", bug)
+            broken = api.post("/dossiers", "dichvucong", SUBMISSION)
+        assert_error(broken, 500, "internal_error")  # never an HTML page, never a trace
+        assert "RuntimeError" not in broken.text
