@@ -180,9 +180,13 @@ def test_transfer_dispatch_and_delivery_are_recorded_in_the_partners_names(
         "tthcc.tra", "vnpost")
     assert by_kind["Delivered"].occurred_at == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
     token = app.dossier(dossier).tracking_token
-    shown = api.client.get(f"/api/v1/status/{token}").json()
+    status_text = api.client.get(f"/api/v1/status/{token}").text
+    shown = json.loads(status_text)
     assert shown["stage"]["code"] == "delivered"
     assert [s["event"] for s in shown["steps"]][-2:] == ["Dispatched", "Delivered"]
+    [signature] = shown["signatures"]
+    assert signature["valid"] is True and signature["decision_number"] == "15/PLLTP"
+    assert "gd.stp" not in json.dumps(shown) and "Phạm Văn Đức" not in status_text
 
 
 # ---- keys and scopes -----------------------------------------------------------------------

@@ -65,7 +65,8 @@ _ACTED = {
 _PUBLIC_STATUS = {
     "type": "object",
     "required": ["procedure", "stage", "holder_unit", "received_at", "due_date", "late",
-                 "result_ready", "postal_tracking_number", "extensions", "notice", "steps"],
+                 "result_ready", "postal_tracking_number", "extensions", "notice", "steps",
+                 "signatures"],
     "properties": {
         "procedure": _UNIT,
         "stage": {"type": "object", "required": ["code", "vi", "en"],
@@ -83,6 +84,15 @@ _PUBLIC_STATUS = {
             "type": "object", "required": ["event", "vi", "en", "unit", "occurred_at"],
             "properties": {"event": _TEXT, "vi": _TEXT, "en": _TEXT, "unit": _UNIT,
                            "occurred_at": _TIME},
+        }},
+        "signatures": {"type": "array", "description": "Each decision's signature, checked "
+                       "at this call against the key register", "items": {
+            "type": "object",
+            "required": ["decision_number", "unit_name", "signed_at", "valid", "verdict_vi",
+                         "verdict_en"],
+            "properties": {"decision_number": _TEXT, "unit_name": _TEXT, "signed_at": _TIME,
+                           "valid": {"type": "boolean"}, "verdict_vi": _TEXT,
+                           "verdict_en": _TEXT},
         }},
     },
 }

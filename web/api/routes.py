@@ -37,6 +37,7 @@ from web.public import find_status
 from web.security import STORE_UNAVAILABLE
 from web.services import Services
 from web.sessions import client_address
+from web.signatures import SignatureLine
 
 _PUBLIC_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
@@ -205,6 +206,14 @@ def _public_status(found: PublicStatus, services: Services) -> dict[str, Any]:
              "occurred_at": step.occurred_at.isoformat()}
             for step in found.steps
         ],
+        # As the public page: each decision's signature checked now, the unit only.
+        "signatures": [
+            {"decision_number": line.decision_number, "unit_name": line.unit_name,
+             "signed_at": line.signed_at.isoformat(), "valid": line.valid,
+             "verdict_vi": line.verdict.vi, "verdict_en": line.verdict.en}
+            for line in (SignatureLine.of(s, services.directory)
+                         for s in services.app.decision_signatures(found.dossier_id))
+        ] if any(step.kind == "Signed" for step in found.steps) else [],
     }
 
 
