@@ -135,6 +135,7 @@ def test_a_submission_is_received_in_the_partners_name_and_its_status_is_public(
     assert isinstance(received, Dossier.Received)
     assert (received.actor_id, received.actor_unit, received.channel) == (
         "dichvucong", "TTHCC", "online")
+    assert received.idempotency_key.startswith("api-")  # the channel, on record
     assert receipt["code"] == received.code and receipt["due_date"] == str(received.due_date)
     assert receipt["status_url"] == f"https://hoso.example.vn/t/{received.tracking_token}"
 
@@ -179,6 +180,12 @@ def test_transfer_dispatch_and_delivery_are_recorded_in_the_partners_names(
     assert (by_kind["Dispatched"].actor_id, by_kind["Delivered"].actor_id) == (
         "tthcc.tra", "vnpost")
     assert by_kind["Delivered"].occurred_at == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    # Each action's handled request, saved with it, says it came through the API.
+    handled = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(
+        start=1, limit=1000, topics=["domain.requests:HandledRequest.Handled"])]
+    assert sorted((h.action, h.key[:4]) for h in handled  # type: ignore[attr-defined]
+                  if h.dossier_id == dossier) == [  # type: ignore[attr-defined]
+        ("deliver", "api-"), ("dispatch", "api-"), ("transfer", "api-")]
     token = app.dossier(dossier).tracking_token
     status_text = api.client.get(f"/api/v1/status/{token}").text
     shown = json.loads(status_text)
