@@ -274,7 +274,7 @@ def cmd_reset_second_factor(args: argparse.Namespace) -> None:
 def cmd_partner_key(args: argparse.Namespace) -> None:
     """Partners' API keys: made (the key printed once), revoked, listed."""
     from web.accounts import open_accounts
-    from web.api.keys import parse_scopes, partner_keys_on
+    from web.api.keys import parse_scopes, partner_keys_on, unusable_scopes
 
     store = _store()
     accounts = open_accounts(store)
@@ -293,6 +293,10 @@ def cmd_partner_key(args: argparse.Namespace) -> None:
                 sys.exit(f"hoso: no member {args.partner!r} in the directory: appoint the "
                          "partner's system first (Quản trị → Bổ nhiệm), with the unit and "
                          "role its actions need")
+            for scope in unusable_scopes(scopes, member):
+                print(f"warning: {member.user_id}'s roles "
+                      f"({', '.join(sorted(member.roles))}) cannot {scope.value}: such calls "
+                      "will be refused (403)", file=sys.stderr)
             made = keys.create(partner_id=member.user_id, name=args.name or member.full_name,
                                scopes=scopes, now=now)
             print(f"key id {made.key.key_id} for {member.user_id} ({made.key.name}), "

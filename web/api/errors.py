@@ -87,9 +87,9 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 404
     if status == 405:
-        allow = exc.headers or {} if isinstance(exc, HTTPException) else {}
+        allow = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
         return error_response(405, "method_not_allowed", "Phương thức không được hỗ trợ.",
-                              "Method not allowed.", dict(allow))
+                              "Method not allowed.", allow)
     return error_response(404, "not_found", "Không có địa chỉ này trong API.",
                           "There is no such API path.")
 

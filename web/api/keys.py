@@ -21,6 +21,8 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from domain.dossier import ACTION_ROLES, Action
+from domain.organisation import Role, Staff
 from projections.read_model import PostgresAccess, SqlAccess, SQLiteAccess, as_datetime
 
 _KEY = re.compile(r"hoso_([0-9a-f]{16})_[A-Za-z0-9_-]{43}")
@@ -34,6 +36,20 @@ class Scope(StrEnum):
     TRANSFER = "transfer"
     DISPATCH = "dispatch"
     DELIVER = "deliver"
+
+
+# The roles that may take each scope's action at all (the dossier's rules decide the rest).
+SCOPE_ROLES: dict[Scope, frozenset[Role]] = {
+    Scope.SUBMIT: frozenset({Role.RECEPTION}),
+    Scope.TRANSFER: ACTION_ROLES[Action.TRANSFER],
+    Scope.DISPATCH: ACTION_ROLES[Action.DISPATCH],
+    Scope.DELIVER: ACTION_ROLES[Action.DELIVER],
+}
+
+
+def unusable_scopes(scopes: Iterable[Scope], member: Staff) -> list[Scope]:
+    """Scopes the member's roles can never use: every such call would be refused (403)."""
+    return sorted(s for s in scopes if not member.roles & SCOPE_ROLES[s])
 
 
 def parse_scopes(text: str) -> frozenset[Scope]:
