@@ -48,12 +48,12 @@ from domain.dossier import (
     is_late,
     signed_statement,
 )
-from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
+from domain.errors import AccessDenied, ConcurrentChange, DomainError, DossierNotFound
 from domain.keyring import OfficerKeyring
 from domain.organisation import Directory, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
 from domain.register import REGISTER_ID, OrganisationRegister
-from domain.requests import HandledRequest, Request, check_key
+from domain.requests import HandledRequest, Request, RequestKeyReused, check_key
 from domain.signing import (
     DecisionSignature,
     KeyVault,
@@ -248,10 +248,9 @@ class HosoApplication(Application[UUID]):
         idempotency_key: str | None = None,
     ) -> Outcome:
         """Receive a dossier. Submitting the same ``idempotency_key`` again (a double click,
-        a retry after a lost answer) returns the dossier already received, never a second."""
+        a retry after a lost answer) returns the dossier already received, never a second;
+        the same key sent with another receipt is refused (``RequestKeyReused``)."""
         key = check_key(idempotency_key or uuid4().hex)
-        if (existing := self._existing_receipt(key)) is not None:
-            return existing
         actor = self._actor(actor_id)
         procedure = self.directory.procedure(procedure_code)
         applicant = Applicant.cleaned(
@@ -260,6 +259,14 @@ class HosoApplication(Application[UUID]):
         )
         receiving_unit = self.directory.unit(actor.unit_code)
         channel_value = _parse_enum(Channel, channel, "kênh tiếp nhận", "channel")
+
+        def this_receipt(dossier: Dossier) -> bool:
+            return dossier.is_receipt_of(
+                actor_id=actor_id, procedure_code=procedure.code, applicant=applicant,
+                channel=channel_value, documents=list(documents), occurred_at=occurred_at)
+
+        if (existing := self._existing_receipt(key, this_receipt)) is not None:
+            return existing
         for _ in range(_RECEIPT_ATTEMPTS):
             recorded_at = self.clock()
             when = occurred_at or recorded_at
@@ -282,7 +289,7 @@ class HosoApplication(Application[UUID]):
             except IntegrityError:
                 # Either this very receipt was already saved (its answer was lost, or it was
                 # submitted twice), or another clerk took this number: then take the next.
-                if (existing := self._existing_receipt(key)) is not None:
+                if (existing := self._existing_receipt(key, this_receipt)) is not None:
                     return existing
                 continue
             return Outcome(dossier.id, _last_dossier_notification(recordings))
@@ -724,7 +731,7 @@ class HosoApplication(Application[UUID]):
         for event in self.events.get(dossier_id, lte=1):
             if isinstance(event, Dossier.Received):
                 return event.tracking_token
-        raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.")
+        raise DossierNotFound()
 
     # ---- helpers -----------------------------------------------------------------------
 
@@ -778,12 +785,15 @@ class HosoApplication(Application[UUID]):
         handled.confirm_repeat(request)
         return Outcome(handled.dossier_id, self._newest_dossier_position())
 
-    def _existing_receipt(self, key: str) -> Outcome | None:
+    def _existing_receipt(self, key: str,
+                          same_receipt: Callable[[Dossier], bool]) -> Outcome | None:
         try:
             dossier: object = self.unsnapshotted.get(Dossier.create_id(key))
         except AggregateNotFoundError:
             return None
         assert isinstance(dossier, Dossier)
+        if not same_receipt(dossier):
+            raise RequestKeyReused()
         # Waiting for the newest position is enough for the page to show this dossier.
         return Outcome(dossier.id, self._newest_dossier_position())
 
@@ -819,7 +829,7 @@ class HosoApplication(Application[UUID]):
     def _dossier_events(self, dossier_id: UUID) -> list[Dossier.Event]:
         events = list(self.repository.event_store.get(dossier_id))
         if not events or not isinstance(events[0], Dossier.Received):
-            raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.")
+            raise DossierNotFound()
         return [e for e in events if isinstance(e, Dossier.Event)]
 
     def _actor(self, user_id: str) -> Actor:
@@ -829,9 +839,9 @@ class HosoApplication(Application[UUID]):
         try:
             dossier: object = self.unsnapshotted.get(dossier_id)
         except AggregateNotFoundError:
-            raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.") from None
+            raise DossierNotFound() from None
         if not isinstance(dossier, Dossier):
-            raise NotFound("Không tìm thấy hồ sơ.", "Dossier not found.")
+            raise DossierNotFound()
         return dossier
 
     def _code_sequence(self, agency_code: str, when: datetime) -> DossierCodeSequence:

@@ -393,6 +393,8 @@ class Dossier(Aggregate):
         self.applicant = applicant
         self.channel = Channel(channel)
         self.receiving_unit = receiving_unit
+        self.received_by = actor_id
+        self.documents_received = documents
         self.documents = documents
         self.processing_days = processing_days
         self.due_date = due_date
@@ -427,6 +429,20 @@ class Dossier(Aggregate):
         self.withdrawn_at: datetime | None = None
         self.rated_at: datetime | None = None
         self.satisfaction: int | None = None
+
+    def is_receipt_of(self, *, actor_id: str, procedure_code: str, applicant: Applicant,
+                      channel: Channel, documents: list[str],
+                      occurred_at: datetime | None) -> bool:
+        """Whether a receipt sent again with this dossier's idempotency key is this very
+        receipt (a repeat, answered with this dossier) rather than another one reusing the
+        key (refused). The time is compared only when the repeat names one."""
+        return (
+            (self.received_by, self.procedure_code, self.applicant, self.channel,
+             self.documents_received)
+            == (actor_id, procedure_code, applicant.as_dict(), channel,
+                _clean_list(documents, "tên giấy tờ", "document name"))
+            and (occurred_at is None or occurred_at == self.received_at)
+        )
 
     # ---- what may happen now ---------------------------------------------------------
 

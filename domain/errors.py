@@ -16,6 +16,14 @@ class NotFound(DomainError):
     pass
 
 
+class DossierNotFound(NotFound):
+    """The dossier a command names does not exist (as opposed to a unit, procedure or officer
+    it refers to): an API answers the first 404 and the others 422."""
+
+    def __init__(self) -> None:
+        super().__init__("Không tìm thấy hồ sơ.", "Dossier not found.")
+
+
 class AccessDenied(DomainError):
     """The person may not do this here (role or unit), as opposed to "not now" (state)."""
 

@@ -11,6 +11,7 @@ import pytest
 from domain.application import SNAPSHOT_INTERVAL, HosoApplication
 from domain.dossier import Dossier, DossierCodeSequence, Stage
 from domain.errors import ConcurrentChange, DomainError, NotFound
+from domain.requests import RequestKeyReused
 from domain.working_days import HCMC
 from projections.store import Store
 from tests.conftest import FakeClock
@@ -145,6 +146,25 @@ def test_snapshot_lists_only_actions_open_to_the_viewer(app: HosoApplication) ->
     assert [a.value for a in app.snapshot(outcome.dossier_id, viewer_id="tiepnhan")
             .allowed_actions] == ["transfer", "request_supplement", "extend", "withdraw"]
     assert app.snapshot(outcome.dossier_id, viewer_id="hctp").allowed_actions == []
+
+
+def test_a_receipt_key_sent_with_another_receipt_is_refused(app: HosoApplication) -> None:
+    """A repeat is the same receipt (text as typed, before cleaning, included); anything
+    else sent with its key is a bug or a forgery, never an answer about another dossier."""
+    receipt = {"actor_id": "tiepnhan", "procedure_code": "2.000488", "applicant_name": "A",
+               "applicant_phone": "0901234567", "applicant_address": "B",
+               "documents": ["Tờ khai"], "idempotency_key": "form-reused-01"}
+    first = app.receive(**receipt)  # type: ignore[arg-type]
+    again = app.receive(**receipt | {"applicant_name": " A ",  # type: ignore[arg-type]
+                                     "documents": ["Tờ khai", " "]})
+    assert again.dossier_id == first.dossier_id
+    for other in ({"applicant_name": "B"}, {"documents": ["Tờ khai", "CCCD"]},
+                  {"channel": "online"}, {"actor_id": "tiepnhan2"},
+                  {"occurred_at": app.clock() - timedelta(hours=1)}):
+        with pytest.raises(RequestKeyReused):
+            app.receive(**receipt | other)  # type: ignore[arg-type]
+    assert len([n for n in app.recorder.select_notifications(start=1, limit=100)
+                if n.topic.endswith("Dossier.Received")]) == 1
 
 
 def test_the_same_receipt_twice_is_one_dossier(store: Store, clock: FakeClock) -> None:

@@ -29,6 +29,7 @@ PASSWORD = "mat-khau-thu-nghiem"
      '127.0.0.1:5 - "GET /counter?… HTTP/1.1" 200'),
     ("GET /t/Zk3_9-aQ1bC2dE3fG4hI5j", "GET /t/…"),
     ("POST /t/Zk3_9-aQ1bC2dE3fG4hI5j/rating", "POST /t/…/rating"),
+    ("GET /api/v1/status/Zk3_9-aQ1bC2dE3fG4hI5j HTTP/1.1", "GET /api/v1/status/… HTTP/1.1"),
     ("GET /dossiers?scope=all&q=Tr%E1%BA%A7n", "GET /dossiers?…"),
     ("GET /queue", "GET /queue"),
 ])

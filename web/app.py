@@ -45,6 +45,11 @@ from web import (
     transparency,
 )
 from web.accounts import StaffAccounts, open_accounts
+from web.api import PREFIX as API_PREFIX
+from web.api import errors as api_errors
+from web.api import is_api_path
+from web.api.keys import partner_keys_on
+from web.api.routes import create_api
 from web.csrf import CsrfMiddleware
 from web.delivery import delivery_loop_from_environment, public_url_from_environment
 from web.key_vault import open_key_vault
@@ -66,6 +71,9 @@ FOLLOW_ENV = "HOSO_FOLLOW"
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
+    if is_api_path(request.url.path):
+        # A path under the API that its mount does not take (a newline in it): still JSON.
+        return await api_errors.http_error(request, exc)
     status = exc.status_code if isinstance(exc, HTTPException) else 404
     if status == 405:
         return render(request, "error.html", {"error": Label(
@@ -138,6 +146,7 @@ def create_app(
         sessions=sessions,
         public_url=public_url_from_environment(),
         transparency=read_models.transparency(),
+        partner_keys=partner_keys_on(accounts.datastore),
     )
     # Checkpoints within a few minutes of new events, so what outsiders copy is never far
     # behind, and at local midnight exactly, closing the day.
@@ -212,6 +221,7 @@ def create_app(
         Route("/log/key", transparency.verifier_key, methods=["GET"]),
         Route("/t/{token}", public.status_page, methods=["GET"]),
         Route("/t/{token}/rating", public.rate, methods=["POST"]),
+        Mount(API_PREFIX, app=create_api(services)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     web = Starlette(

@@ -1,5 +1,5 @@
 """The ``hoso`` command: serve, project, deliver, webhook, migrate, demo, rebuild, verify,
-set-password, reset-second-factor."""
+set-password, reset-second-factor, partner-key."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -365,6 +366,52 @@ def cmd_reset_second_factor(args: argparse.Namespace) -> None:
           else f"{args.user} had no two-step sign-in")
 
 
+def cmd_partner_key(args: argparse.Namespace) -> None:
+    """Partners' API keys: made (the key printed once), revoked, listed."""
+    from web.accounts import open_accounts
+    from web.api.keys import parse_scopes, partner_keys_on, unusable_scopes
+
+    store = _store()
+    accounts = open_accounts(store)
+    keys = partner_keys_on(accounts.datastore)
+    now = datetime.now(UTC)
+    try:
+        if args.action == "create":
+            try:
+                scopes = parse_scopes(args.scopes)
+            except ValueError as error:
+                sys.exit(f"hoso: {error}")
+            app = HosoApplication(env=store.eventsourcing_env())
+            member = app.directory.staff.get(args.partner)
+            app.close()
+            if member is None:
+                sys.exit(f"hoso: no member {args.partner!r} in the directory: appoint the "
+                         "partner's system first (Quản trị → Bổ nhiệm), with the unit and "
+                         "role its actions need")
+            for scope in unusable_scopes(scopes, member):
+                print(f"warning: {member.user_id}'s roles "
+                      f"({', '.join(sorted(member.roles))}) cannot {scope.value}: such calls "
+                      "will be refused (403)", file=sys.stderr)
+            made = keys.create(partner_id=member.user_id, name=args.name or member.full_name,
+                               scopes=scopes, now=now)
+            print(f"key id {made.key.key_id} for {member.user_id} ({made.key.name}), "
+                  f"scopes {','.join(sorted(made.key.scopes))}")
+            print("The key, shown this once (only its hash is kept):")
+            print(made.secret_key)
+        elif args.action == "revoke":
+            if not keys.revoke(args.key_id, now):
+                sys.exit(f"hoso: no live key {args.key_id!r}")
+            print(f"key {args.key_id} revoked")
+        else:
+            for key in keys.listing():
+                state = (f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at
+                         else "live")
+                print(f"{key.key_id}  {key.partner_id:<20} {','.join(sorted(key.scopes)):<30} "
+                      f"created {key.created_at:%Y-%m-%d %H:%M}  {state}  {key.name}")
+    finally:
+        accounts.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     log_privacy.install()
@@ -453,6 +500,21 @@ def main(argv: list[str] | None = None) -> None:
         "reset-second-factor", help="turn off a staff member's two-step sign-in (lost phone)")
     reset2fa.add_argument("user")
     reset2fa.set_defaults(func=cmd_reset_second_factor)
+
+    partner = commands.add_parser(
+        "partner-key", help="partners' API keys: create (printed once), revoke, list")
+    partner_actions = partner.add_subparsers(dest="action", required=True)
+    create = partner_actions.add_parser(
+        "create", help="a new key for a partner (a member of the directory)")
+    create.add_argument("--partner", required=True,
+                        help="the directory member the partner's system acts as")
+    create.add_argument("--scopes", required=True,
+                        help="comma-separated: submit, transfer, dispatch, deliver")
+    create.add_argument("--name", help="the partner's name (default: the member's)")
+    revoke = partner_actions.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    partner_actions.add_parser("list", help="every key, live and revoked")
+    partner.set_defaults(func=cmd_partner_key)
 
     commands.add_parser("cipher-key", help="print a new key for HOSO_CIPHER_KEY (events "
                         "encrypted at rest)").set_defaults(func=cmd_cipher_key)

@@ -9,7 +9,9 @@
    handed on unchanged to the page's handler.
 
 Sign-in and the citizens' rating form run without a session: the first check covers them,
-and a rating also needs the dossier's secret tracking token.
+and a rating also needs the dossier's secret tracking token. The partner API (``/api/v1``)
+never reads the session: a call authenticates with a bearer key a browser does not attach by
+itself, so only the first check applies (a partner's server sends no ``Origin`` at all).
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.api import is_api_path
+from web.api.errors import error_response
 from web.labels import Label
 from web.sessions import CSRF_KEY
 from web.templating import render
@@ -63,7 +68,7 @@ class CsrfMiddleware:
             return
         session = scope.get("session") or {}
         expected = session.get(CSRF_KEY)
-        if not session.get("user"):
+        if not session.get("user") or is_api_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         supplied = headers.get(HEADER)
@@ -87,8 +92,12 @@ class CsrfMiddleware:
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, message: Label,
                       status: int) -> None:
-        response = render(Request(scope, receive), "error.html", {"error": message},
-                          status_code=status)
+        response: Response = (
+            error_response(status, "cross_site" if status == 403 else "too_large",
+                           message.vi, message.en)
+            if is_api_path(scope["path"])
+            else render(Request(scope, receive), "error.html", {"error": message},
+                        status_code=status))
         await response(scope, receive, send)
 
 

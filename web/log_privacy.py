@@ -3,8 +3,9 @@
 hoso's own log lines name staff ids, units and paths, never a citizen. Two things would still
 reach a log through the web server: query strings (the counter's search box takes a name, a
 phone or an id number: ``/counter?q=…``) and the citizen's tracking token in the public
-page's path (``/t/<token>``: whoever reads the log could open the page). Every line, the web
-server's access lines included, passes this filter on its way to any handler.
+page's path (``/t/<token>``, and the API's ``/api/v1/status/<token>``: whoever reads the log
+could open the page). Every line, the web server's access lines included, passes this filter
+on its way to any handler.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import logging
 import re
 from typing import Any
 
-# A tracking token is 22+ URL-safe characters after /t/ (128 bits); anything after the
-# first "?" is a query string.
-_TOKEN_PATH = re.compile(r"(/t/)[A-Za-z0-9_-]+")
+# A tracking token is 22+ URL-safe characters after /t/ or the API's /status/ (128 bits);
+# anything after the first "?" is a query string.
+_TOKEN_PATH = re.compile(r"(/t/|/api/v1/status/)[A-Za-z0-9_-]+")
 _QUERY = re.compile(r"\?[^\s\"']*")
 
 

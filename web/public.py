@@ -148,7 +148,8 @@ def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool
     )
 
 
-def _find(services: Services, token: str) -> PublicStatus | None:
+def find_status(services: Services, token: str) -> PublicStatus | None:
+    """The public status a tracking token opens (this page's, and the API's)."""
     # Malformed and unknown tokens get the same answer.
     if 16 <= len(token) <= 64 and set(token) <= _TOKEN_CHARS:
         return services.read_models.public_status.find(token)
@@ -173,7 +174,7 @@ def status_page(request: Request) -> Response:
     if (refused := _over_limit(request, services)) is not None:
         return refused
     token = request.path_params["token"]
-    status = _find(services, token)
+    status = find_status(services, token)
     if status is None:
         return _not_found(request)
     return render(request, "public/status.html", {"page": _page(status, services, token)},
@@ -196,7 +197,7 @@ async def rate(request: Request) -> Response:
     if (refused := _over_limit(request, services)) is not None:
         return refused
     token = request.path_params["token"]
-    status = await run_in_threadpool(_find, services, token)
+    status = await run_in_threadpool(find_status, services, token)
     if status is None:
         return _not_found(request)
     length = request.headers.get("content-length", "")
@@ -226,7 +227,7 @@ async def rate(request: Request) -> Response:
         return _render_rating(request, await run_in_threadpool(
             lambda: _page(status, services, token, entered=entered)), refusal, 400)
     await run_in_threadpool(services.read_models.wait, outcome.notification_id)
-    fresh = await run_in_threadpool(_find, services, token)
+    fresh = await run_in_threadpool(find_status, services, token)
     # Thanked even if the read model has not caught up yet: the rating is saved.
     return _render_rating(request, await run_in_threadpool(
         lambda: _page(fresh or status, services, token, thanked=True)), None, 200)

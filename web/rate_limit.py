@@ -1,5 +1,7 @@
 """Per-client limits on lookups of the public status page (a page per dossier invites
-enumeration: 128-bit tokens make guessing hopeless, the limit makes scraping slow and loud).
+enumeration: 128-bit tokens make guessing hopeless, the limit makes scraping slow and loud),
+and per-key limits on partners' API calls (a partner's runaway retry loop must not take the
+counter's share of the database).
 
 Counted in the memory of each web process: with N workers a client gets up to N times the
 limit, which is still a limit. Sign-in is limited from the database instead
@@ -15,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 
 DEFAULT_PUBLIC_LIMIT = "60/60"  # lookups / seconds, per client address
+DEFAULT_API_LIMIT = "600/60"  # calls / seconds, per partner key
 
 
 class SlidingWindow:
@@ -55,7 +58,17 @@ class SlidingWindow:
 
 def public_limit_from_environment() -> SlidingWindow:
     """HOSO_PUBLIC_RATE_LIMIT: "count/seconds" (default 60/60); "0" turns it off."""
-    text = os.environ.get("HOSO_PUBLIC_RATE_LIMIT", DEFAULT_PUBLIC_LIMIT).strip()
+    return _limit_from_environment("HOSO_PUBLIC_RATE_LIMIT", DEFAULT_PUBLIC_LIMIT)
+
+
+def api_limit_from_environment() -> SlidingWindow:
+    """HOSO_API_RATE_LIMIT: "count/seconds" per partner key (default 600/60); "0" turns it
+    off."""
+    return _limit_from_environment("HOSO_API_RATE_LIMIT", DEFAULT_API_LIMIT)
+
+
+def _limit_from_environment(name: str, default: str) -> SlidingWindow:
+    text = os.environ.get(name, default).strip()
     if text in ("", "0"):
         return SlidingWindow(0, 1)
     count, _, seconds = text.partition("/")

@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.api import is_api_path
+from web.api.errors import store_unavailable_response
 from web.labels import Label
 from web.templating import render
 
@@ -74,6 +76,8 @@ async def store_unavailable(request: Request, exc: Exception) -> Response:
     transaction); if the commit happened and only its answer was lost, the form's request key
     makes the retry return that first answer. The pools reconnect once the database is back."""
     log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+    if is_api_path(request.url.path):
+        return store_unavailable_response()
     return render(request, "error.html", {"error": Label(
         "Hệ thống tạm thời không kết nối được cơ sở dữ liệu. Vui lòng thử lại sau ít giây: "
         "gửi lại cùng biểu mẫu không bao giờ ghi nhận hai lần.",

@@ -1,0 +1,204 @@
+"""The OpenAPI 3.1 document served at ``/api/v1/openapi.json``: the contract partners build
+against, and what the schema tests generate their calls from. Request bodies come from the
+same field rules the handlers read them with (``web/api/payload.py``)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from web.api import PREFIX
+from web.api.auth import IDEMPOTENCY_KEY_PATTERN
+from web.api.keys import Scope
+from web.api.payload import DELIVERY, DISPATCH, SUBMISSION, TRANSFER, Shape
+
+_TEXT = {"type": "string"}
+_NULLABLE_TEXT = {"type": ["string", "null"]}
+_TIME = {"type": "string", "format": "date-time"}
+_DAY = {"type": "string", "format": "date"}
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message_vi", "message_en"],
+        "properties": {
+            "code": _TEXT,
+            "message_vi": {"type": "string", "description": "Vietnamese, shown first"},
+            "message_en": _TEXT,
+        },
+    }},
+}
+
+_UNIT = {
+    "type": "object", "required": ["code", "name_vi", "name_en"],
+    "properties": {"code": _TEXT, "name_vi": _TEXT, "name_en": _TEXT},
+}
+
+_RECEIPT = {
+    "type": "object",
+    "required": ["dossier_id", "code", "procedure_code", "channel", "receiving_unit",
+                 "received_at", "due_date", "tracking_token", "status_url", "api_status_url"],
+    "properties": {
+        "dossier_id": {"type": "string", "format": "uuid"},
+        "code": {"type": "string", "description": "The national dossier code, e.g. "
+                 "000.00.01.H29-261124-0007"},
+        "procedure_code": _TEXT,
+        "channel": _TEXT,
+        "receiving_unit": _TEXT,
+        "received_at": _TIME,
+        "due_date": _DAY,
+        "tracking_token": {"type": "string", "description": "The citizen's key to the "
+                           "public status; give it to the citizen only"},
+        "status_url": {"type": "string", "description": "The citizen's status page"},
+        "api_status_url": _TEXT,
+    },
+}
+
+_ACTED = {
+    "type": "object", "required": ["dossier_id", "action"],
+    "properties": {"dossier_id": {"type": "string", "format": "uuid"},
+                   "action": {"type": "string", "enum": ["transfer", "dispatch", "deliver"]}},
+}
+
+_PUBLIC_STATUS = {
+    "type": "object",
+    "required": ["procedure", "stage", "holder_unit", "received_at", "due_date", "late",
+                 "result_ready", "postal_tracking_number", "extensions", "notice", "steps",
+                 "signatures"],
+    "properties": {
+        "procedure": _UNIT,
+        "stage": {"type": "object", "required": ["code", "vi", "en"],
+                  "properties": {"code": _TEXT, "vi": _TEXT, "en": _TEXT}},
+        "holder_unit": _UNIT,
+        "received_at": _TIME,
+        "due_date": _DAY,
+        "late": {"type": "boolean"},
+        "result_ready": {"type": "boolean"},
+        "postal_tracking_number": _NULLABLE_TEXT,
+        "extensions": {"type": "integer", "minimum": 0},
+        "notice": {"type": ["object", "null"], "description": "What the citizen must know "
+                   "now: documents to bring, why it was refused or delayed"},
+        "steps": {"type": "array", "items": {
+            "type": "object", "required": ["event", "vi", "en", "unit", "occurred_at"],
+            "properties": {"event": _TEXT, "vi": _TEXT, "en": _TEXT, "unit": _UNIT,
+                           "occurred_at": _TIME},
+        }},
+        "signatures": {"type": "array", "description": "Each decision's signature, checked "
+                       "at this call against the key register", "items": {
+            "type": "object",
+            "required": ["decision_number", "unit_name", "signed_at", "valid", "verdict_vi",
+                         "verdict_en"],
+            "properties": {"decision_number": _TEXT, "unit_name": _TEXT, "signed_at": _TIME,
+                           "valid": {"type": "boolean"}, "verdict_vi": _TEXT,
+                           "verdict_en": _TEXT},
+        }},
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_COMMAND_ERRORS = {
+    "400": _error("Malformed: not JSON, a field of the wrong type or length, or no valid "
+                  "Idempotency-Key"),
+    "401": _error("No API key, or one unknown or revoked"),
+    "403": _error("The key's scope, or the partner's role or unit, does not allow it"),
+    "409": _error("The Idempotency-Key was used for another request, or the dossier "
+                  "changed at the same moment"),
+    "413": _error("The body is larger than 64 KB"),
+    "415": _error("Not JSON"),
+    "422": _error("Refused by the rules, in words (not possible now, a unit or procedure "
+                  "that does not exist, text not allowed)"),
+    "429": _error("Too many calls with this key"),
+    "503": _error("The database is unavailable: retry with the same Idempotency-Key"),
+}
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": True,
+    "description": "A key of the caller's choosing for this request (e.g. a UUID). Sent "
+                   "again — a retry, concurrently or later — it records nothing new and "
+                   "answers as the first time; with another body it is refused (409).",
+    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+}
+
+_DOSSIER_ID = {"name": "dossier_id", "in": "path", "required": True,
+               "schema": {"type": "string", "format": "uuid"}}
+
+
+def _command(summary: str, scope: Scope, body: Shape, ok: dict[str, Any],
+             ok_status: str = "200", path_dossier: bool = True) -> dict[str, Any]:
+    responses = {ok_status: ok, **_COMMAND_ERRORS}
+    if path_dossier:
+        responses["404"] = _error("No such dossier")
+    return {"post": {
+        "summary": summary,
+        "description": f"Scope: `{scope.value}`. Recorded in the partner's name.",
+        "security": [{"partnerKey": []}],
+        "parameters": [_IDEMPOTENCY_KEY] + ([_DOSSIER_ID] if path_dossier else []),
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": body.schema()}}},
+        "responses": responses,
+    }}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "hoso partner API",
+            "version": "1",
+            "description": "For partner systems — the post office, the national public-"
+                           "service portal, other agencies' systems: submit dossiers, record "
+                           "transfers, dispatch and delivery, read a dossier's public status. "
+                           "Every state-changing call needs a partner key (scoped) and an "
+                           "Idempotency-Key. Errors: {\"error\": {\"code\", \"message_vi\", "
+                           "\"message_en\"}}.",
+        },
+        "paths": {
+            f"{PREFIX}/dossiers": _command(
+                "Submit a dossier received online or at a post office", Scope.SUBMIT,
+                SUBMISSION, _json(_RECEIPT, "Received (the same answer for a repeat)"),
+                ok_status="201", path_dossier=False),
+            f"{PREFIX}/dossiers/{{dossier_id}}/transfers": _command(
+                "Record a transfer to another unit", Scope.TRANSFER, TRANSFER,
+                _json(_ACTED, "Recorded")),
+            f"{PREFIX}/dossiers/{{dossier_id}}/dispatch": _command(
+                "Record the result's dispatch", Scope.DISPATCH, DISPATCH,
+                _json(_ACTED, "Recorded")),
+            f"{PREFIX}/dossiers/{{dossier_id}}/delivery": _command(
+                "Record the result's delivery to the citizen", Scope.DELIVER, DELIVERY,
+                _json(_ACTED, "Recorded")),
+            f"{PREFIX}/status/{{token}}": {"get": {
+                "summary": "A dossier's public status, by the citizen's tracking token",
+                "description": "No key needed; no personal data. Limited per client.",
+                "security": [],
+                "parameters": [{"name": "token", "in": "path", "required": True,
+                                "description": "From the receipt's QR code",
+                                "schema": {"type": "string",
+                                           "pattern": "^[A-Za-z0-9_-]{16,64}$"}}],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/PublicStatus"}, "Found"),
+                    "404": _error("No dossier has this token"),
+                    "429": _error("Too many lookups from this client"),
+                    "503": _error("The database is unavailable"),
+                },
+            }},
+        },
+        "components": {
+            "securitySchemes": {"partnerKey": {
+                "type": "http", "scheme": "bearer",
+                "description": "A partner key (`hoso partner-key create`), scoped to actions",
+            }},
+            "schemas": {"Error": _ERROR, "PublicStatus": _PUBLIC_STATUS},
+        },
+    }

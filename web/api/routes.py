@@ -1,0 +1,243 @@
+"""The API's handlers: authenticate, parse the JSON, call one application command, answer
+JSON. Mounted at ``PREFIX`` as an app of its own, so that even its 404s and 405s are JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from domain.application import Outcome
+from domain.dossier import Dossier
+from domain.errors import DomainError, DossierNotFound
+from projections.public_status import PublicStatus
+from web.api import PREFIX, errors
+from web.api.auth import authenticate, request_key
+from web.api.errors import ApiError
+from web.api.keys import PartnerKey, Scope
+from web.api.openapi import openapi_document
+from web.api.payload import (
+    DELIVERY,
+    DISPATCH,
+    MAX_BODY_BYTES,
+    SUBMISSION,
+    TRANSFER,
+    Shape,
+    parse_json,
+)
+from web.labels import PUBLIC_EVENTS, STAGES, label
+from web.public import find_status
+from web.security import STORE_UNAVAILABLE
+from web.services import Services
+from web.sessions import client_address
+from web.signatures import SignatureLine
+
+_PUBLIC_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def _body(request: Request) -> bytes:
+    length = request.headers.get("content-length", "")
+    too_large = ApiError(413, "too_large", "Nội dung gửi lên quá lớn (tối đa 64 KB).",
+                         "The body is too large (at most 64 KB).")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                           and media.endswith("+json"))
+
+
+async def _command(request: Request, scope: Scope,
+                   shape: Shape) -> tuple[PartnerKey, str, dict[str, Any]]:
+    """The caller's key, the request key and the body's fields, or the refusal."""
+    key = await run_in_threadpool(authenticate, _services(request), request, scope)
+    idempotency = request_key(request, key)
+    if not _is_json(request.headers.get("content-type", "")):
+        raise ApiError(415, "unsupported_media_type", "Hãy gửi JSON (Content-Type: "
+                       "application/json).", "Send JSON (Content-Type: application/json).")
+    return key, idempotency, shape.read("body", parse_json(await _body(request)))
+
+
+def _dossier_id(request: Request) -> UUID:
+    try:
+        return UUID(request.path_params["dossier_id"])
+    except ValueError:
+        raise DossierNotFound() from None
+
+
+async def _recorded(request: Request, call: Callable[[], Outcome]) -> Outcome:
+    services = _services(request)
+    outcome = await run_in_threadpool(call)
+    # A status read right after the call shows it (as a clerk's next page does).
+    await run_in_threadpool(services.read_models.wait, outcome.notification_id)
+    return outcome
+
+
+def _acted(outcome: Outcome, action: str) -> JSONResponse:
+    return JSONResponse({"dossier_id": str(outcome.dossier_id), "action": action})
+
+
+# ---- commands --------------------------------------------------------------------------
+
+async def submit(request: Request) -> Response:
+    key, idempotency, body = await _command(request, Scope.SUBMIT, SUBMISSION)
+    services = _services(request)
+    applicant = body["applicant"]
+    outcome = await _recorded(request, lambda: services.app.receive(
+        actor_id=key.partner_id, procedure_code=body["procedure_code"],
+        applicant_name=applicant["name"], applicant_phone=applicant["phone"],
+        applicant_address=applicant["address"],
+        applicant_id_number=applicant.get("id_number", ""), channel=body["channel"],
+        documents=body["documents"], occurred_at=body.get("occurred_at"),
+        idempotency_key=idempotency))
+    dossier = await run_in_threadpool(services.app.dossier, outcome.dossier_id)
+    return JSONResponse(_receipt(dossier, services), status_code=201)
+
+
+def _receipt(dossier: Dossier, services: Services) -> dict[str, Any]:
+    """What the partner gives the citizen: the code, the due date and the status link."""
+    return {
+        "dossier_id": str(dossier.id), "code": dossier.code,
+        "procedure_code": dossier.procedure_code, "channel": dossier.channel.value,
+        "receiving_unit": dossier.receiving_unit,
+        "received_at": dossier.received_at.isoformat(),
+        "due_date": dossier.due_date.isoformat(), "tracking_token": dossier.tracking_token,
+        "status_url": services.public_link(dossier.tracking_token),
+        "api_status_url": f"{PREFIX}/status/{dossier.tracking_token}",
+    }
+
+
+async def transfer(request: Request) -> Response:
+    key, idempotency, body = await _command(request, Scope.TRANSFER, TRANSFER)
+    dossier_id, app = _dossier_id(request), _services(request).app
+    outcome = await _recorded(request, lambda: app.transfer(
+        dossier_id, expected_version=None, actor_id=key.partner_id, to_unit=body["to_unit"],
+        to_officer=body.get("to_officer"), note=body.get("note", ""),
+        occurred_at=body.get("occurred_at"), request_key=idempotency))
+    return _acted(outcome, "transfer")
+
+
+async def dispatch(request: Request) -> Response:
+    key, idempotency, body = await _command(request, Scope.DISPATCH, DISPATCH)
+    dossier_id, app = _dossier_id(request), _services(request).app
+    outcome = await _recorded(request, lambda: app.dispatch(
+        dossier_id, expected_version=None, actor_id=key.partner_id, method=body["method"],
+        postal_tracking_number=body.get("postal_tracking_number"),
+        occurred_at=body.get("occurred_at"), request_key=idempotency))
+    return _acted(outcome, "dispatch")
+
+
+async def deliver(request: Request) -> Response:
+    key, idempotency, body = await _command(request, Scope.DELIVER, DELIVERY)
+    dossier_id, app = _dossier_id(request), _services(request).app
+    outcome = await _recorded(request, lambda: app.deliver(
+        dossier_id, expected_version=None, actor_id=key.partner_id,
+        recipient_name=body["recipient_name"], occurred_at=body.get("occurred_at"),
+        request_key=idempotency))
+    return _acted(outcome, "deliver")
+
+
+# ---- the public status -------------------------------------------------------------------
+
+def status(request: Request) -> Response:
+    """What the citizen's status page shows, as JSON: no key, no personal data."""
+    services = _services(request)
+    allowed, retry_after = services.public_limit.allow(client_address(request.scope))
+    if not allowed:
+        raise ApiError(429, "rate_limited",
+                       "Tra cứu quá nhiều lần trong thời gian ngắn; hãy thử lại sau ít phút.",
+                       "Too many lookups in a short time; try again in a few minutes.",
+                       _PUBLIC_HEADERS | {"Retry-After": str(retry_after)})
+    found = find_status(services, request.path_params["token"])
+    if found is None:
+        raise ApiError(404, "not_found", "Không tìm thấy hồ sơ với mã tra cứu này.",
+                       "No dossier has this tracking code.", _PUBLIC_HEADERS)
+    return JSONResponse(_public_status(found, services), headers=_PUBLIC_HEADERS)
+
+
+def _unit(code: str, services: Services) -> dict[str, str]:
+    unit = services.directory.units.get(code)
+    return {"code": code, "name_vi": unit.name_vi if unit else code,
+            "name_en": unit.name_en if unit else code}
+
+
+def _public_status(found: PublicStatus, services: Services) -> dict[str, Any]:
+    procedure = services.directory.procedures.get(found.procedure_code)
+    stage = label(STAGES, found.stage.value)
+    return {
+        "procedure": {"code": found.procedure_code,
+                      "name_vi": procedure.name_vi if procedure else found.procedure_code,
+                      "name_en": procedure.name_en if procedure else found.procedure_code},
+        "stage": {"code": found.stage.value, "vi": stage.vi, "en": stage.en},
+        "holder_unit": _unit(found.holder_unit, services),
+        "received_at": found.received_at.isoformat(),
+        "due_date": found.due_date.isoformat(),
+        "late": found.is_late(services.today()),
+        "result_ready": found.result_ready_at is not None,
+        "postal_tracking_number": found.postal_tracking_number,
+        "extensions": found.extensions,
+        "notice": found.notice,
+        "steps": [
+            {"event": step.kind, "vi": label(PUBLIC_EVENTS, step.kind).vi,
+             "en": label(PUBLIC_EVENTS, step.kind).en,
+             "unit": _unit(step.unit_code, services),
+             "occurred_at": step.occurred_at.isoformat()}
+            for step in found.steps
+        ],
+        # As the public page: each decision's signature checked now, the unit only.
+        "signatures": [
+            {"decision_number": line.decision_number, "unit_name": line.unit_name,
+             "signed_at": line.signed_at.isoformat(), "valid": line.valid,
+             "verdict_vi": line.verdict.vi, "verdict_en": line.verdict.en}
+            for line in (SignatureLine.of(s, services.directory)
+                         for s in services.app.decision_signatures(found.dossier_id))
+        ] if any(step.kind == "Signed" for step in found.steps) else [],
+    }
+
+
+def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+def create_api(services: Services) -> Starlette:
+    api = Starlette(
+        routes=[
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/dossiers", submit, methods=["POST"]),
+            Route("/dossiers/{dossier_id}/transfers", transfer, methods=["POST"]),
+            Route("/dossiers/{dossier_id}/dispatch", dispatch, methods=["POST"]),
+            Route("/dossiers/{dossier_id}/delivery", deliver, methods=["POST"]),
+            Route("/status/{token}", status, methods=["GET"]),
+        ],
+        exception_handlers={
+            ApiError: errors.api_error,
+            DomainError: errors.domain_error,
+            HTTPException: errors.http_error,
+            **dict.fromkeys(STORE_UNAVAILABLE, errors.store_unavailable),
+            500: errors.server_error,
+        },
+    )
+    api.state.services = services
+    return api
