@@ -150,6 +150,21 @@ def test_a_submission_is_received_in_the_partners_name_and_its_status_is_public(
     assert status.headers["cache-control"] == "no-store"
 
 
+def test_a_submission_may_give_an_email_for_the_applicants_notices(
+        api: Api, app: HosoApplication) -> None:
+    with_email = {**SUBMISSION, "applicant": {**SUBMISSION["applicant"],
+                                              "email": "Ngoc.Tran@Example.VN"}}
+    response = api.post("/dossiers", "dichvucong", with_email)
+    assert response.status_code == 201, response.text
+    [received] = events_of(app, UUID(response.json()["dossier_id"]))
+    assert isinstance(received, Dossier.Received)
+    assert received.applicant["email"] == "Ngoc.Tran@example.vn"
+    assert "Ngoc.Tran" not in api.client.get(response.json()["api_status_url"]).text
+    refused = api.post("/dossiers", "dichvucong", {
+        **SUBMISSION, "applicant": {**SUBMISSION["applicant"], "email": "not an address"}})
+    assert_error(refused, 422)
+
+
 def test_an_unknown_or_malformed_token_has_no_status(api: Api) -> None:
     for token in ("A" * 22, "x", "%00" * 20, "a" * 300):
         assert_error(api.client.get(f"/api/v1/status/{token}"), 404, "not_found")

@@ -44,7 +44,7 @@ from projections.verify import verify
 from tests.conftest import _free_port
 from tests.helpers import APPLICANT, PROCEDURE
 from tests.test_projections import _dump
-from tests.web_helpers import adopt_csrf_token
+from tests.web_helpers import CSRF_TOKEN, adopt_csrf_token
 from web.accounts import StaffAccounts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,8 +117,14 @@ class Clerk:
     def __init__(self, base: str, user: str, run: Run, stop: threading.Event) -> None:
         self.client = httpx2.Client(base_url=base, timeout=20)
         self.user, self.run, self.stop = user, run, stop
-        page = self._until_answered("POST", "/signin",
-                                    {"username": user, "password": PASSWORD}, follow=True)
+        # A sign-in answered while the store went away may not have taken (its session was
+        # not saved): the next page is the sign-in form again. Sign in until it takes.
+        while True:
+            page = self._until_answered("POST", "/signin",
+                                        {"username": user, "password": PASSWORD}, follow=True)
+            if CSRF_TOKEN.search(page.text):
+                break
+            time.sleep(0.2)
         adopt_csrf_token(self.client, page.text)
 
     def _until_answered(self, method: str, path: str, form: dict[str, Any] | None = None,

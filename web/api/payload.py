@@ -177,6 +177,8 @@ APPLICANT = Shape(
         "phone": Text(30, 1, description="Vietnamese phone number, e.g. 0901234567"),
         "address": Text(500, 1, description="Postal address"),
         "id_number": Text(20, description="Identity document number (optional)"),
+        "email": Text(254, description="Where to send the applicant's notices (optional): "
+                                       "supplement needed, delayed, ready, sent, delivered"),
     },
     required=frozenset({"name", "phone", "address"}),
     description="The applicant: personal data, never shown on the public status.",

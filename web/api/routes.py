@@ -109,7 +109,8 @@ async def submit(request: Request) -> Response:
         actor_id=key.partner_id, procedure_code=body["procedure_code"],
         applicant_name=applicant["name"], applicant_phone=applicant["phone"],
         applicant_address=applicant["address"],
-        applicant_id_number=applicant.get("id_number", ""), channel=body["channel"],
+        applicant_id_number=applicant.get("id_number", ""),
+        applicant_email=applicant.get("email", ""), channel=body["channel"],
         documents=body["documents"], occurred_at=body.get("occurred_at"),
         idempotency_key=idempotency))
     dossier = await run_in_threadpool(services.app.dossier, outcome.dossier_id)
