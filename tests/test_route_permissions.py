@@ -113,11 +113,8 @@ def _path(template: str, values: dict[str, str]) -> str:
     return template
 
 
-def test_every_route_and_role_gets_the_expected_status(web: TestClient,
-                                                       app: HosoApplication) -> None:
-    served = {(method, path) for path, route in _routes(web.app.routes)  # type: ignore[attr-defined]
-              for method in route.methods or () if method != "HEAD"}
-    assert served - NOT_WALKED == set(EXPECTED), "routes and the policy table differ"
+def walk(web: TestClient, app: HosoApplication) -> dict[tuple[str, str], list[int]]:
+    """Every route in the policy table as anonymous and as each user: the statuses seen."""
     received = receive(app)
     dossier = received.dossier_id
     # The public pages read the read models: they must have the dossier before the walk.
@@ -153,6 +150,15 @@ def test_every_route_and_role_gets_the_expected_status(web: TestClient,
                     (".csv", ".json", "/checkpoint")), (method, template, user)
             if template == "/signout" and user:
                 sign_in_as(web, user, PASSWORD)  # signed out: sign in again for the rest
+    return found
+
+
+def test_every_route_and_role_gets_the_expected_status(web: TestClient,
+                                                       app: HosoApplication) -> None:
+    served = {(method, path) for path, route in _routes(web.app.routes)  # type: ignore[attr-defined]
+              for method in route.methods or () if method != "HEAD"}
+    assert served - NOT_WALKED == set(EXPECTED), "routes and the policy table differ"
+    found = walk(web, app)
     mismatches = {k: (tuple(v), EXPECTED[k]) for k, v in found.items()
                   if tuple(v) != EXPECTED[k]}
     assert mismatches == {}, "found vs expected, per (anonymous, *users)"

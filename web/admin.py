@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -125,6 +126,11 @@ async def admin_action(request: Request, staff: Staff) -> Response:
     if Role.ADMINISTRATOR not in staff.roles:
         return refuse_access(request, staff, _NOT_ADMIN)
     form = await request.form()
+    # The rest reads and writes the store: off the event loop (tests/test_event_loop.py).
+    return await run_in_threadpool(_admin_action, request, staff, form)
+
+
+def _admin_action(request: Request, staff: Staff, form: FormData) -> Response:
     services = services_of(request)
     app = services.app
 
@@ -164,10 +170,9 @@ async def admin_action(request: Request, staff: Staff) -> Response:
             f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự.",
             f"A password needs at least {MIN_PASSWORD_LENGTH} characters."), 422)
     try:
-        await run_in_threadpool(action)
+        action()
         if password:
-            await run_in_threadpool(services.accounts.set_password, text("user_id").lower(),
-                                    password)
+            services.accounts.set_password(text("user_id").lower(), password)
     except AccessDenied as denied:
         return refuse_access(request, staff, denied)
     except DomainError as error:

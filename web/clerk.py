@@ -174,25 +174,29 @@ def receive_form(request: Request, staff: Staff) -> Response:
 @staff_only
 async def receive(request: Request, staff: Staff) -> Response:
     form = await request.form()
+    # Everything after reading the body may read the store: off the event loop, which one
+    # slow read (a database outage) would stop for every request (tests/test_event_loop.py).
+    return await run_in_threadpool(_receive, request, staff, form)
+
+
+def _receive(request: Request, staff: Staff, form: FormData) -> Response:
     services = services_of(request)
     if not _procedures_for(services, staff) or Role.RECEPTION not in staff.roles:
         return refuse_access(request, staff, _NOT_RECEPTION)
     documents = form.getlist("documents") + str(form.get("other_documents", "")).splitlines()
     try:
-        outcome = await run_in_threadpool(
-            lambda: services.app.receive(
-                actor_id=staff.user_id,
-                procedure_code=str(form.get("procedure_code", "")),
-                applicant_name=str(form.get("applicant_name", "")),
-                applicant_phone=str(form.get("applicant_phone", "")),
-                applicant_address=str(form.get("applicant_address", "")),
-                applicant_id_number=str(form.get("applicant_id_number", "")),
-                applicant_email=str(form.get("applicant_email", "")),
-                channel=str(form.get("channel", "counter")),
-                documents=[str(d) for d in documents],
-                occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
-                idempotency_key=str(form.get("request_id", "")) or None,
-            )
+        outcome = services.app.receive(
+            actor_id=staff.user_id,
+            procedure_code=str(form.get("procedure_code", "")),
+            applicant_name=str(form.get("applicant_name", "")),
+            applicant_phone=str(form.get("applicant_phone", "")),
+            applicant_address=str(form.get("applicant_address", "")),
+            applicant_id_number=str(form.get("applicant_id_number", "")),
+            applicant_email=str(form.get("applicant_email", "")),
+            channel=str(form.get("channel", "counter")),
+            documents=[str(d) for d in documents],
+            occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
+            idempotency_key=str(form.get("request_id", "")) or None,
         )
     except AccessDenied as denied:
         return refuse_access(request, staff, denied)
@@ -203,7 +207,7 @@ async def receive(request: Request, staff: Staff) -> Response:
             "procedures": procedures, "procedure": chosen or procedures[0],
             "form": _form_values(form), "error": error,
         }, status_code=422)
-    await run_in_threadpool(services.read_models.wait, outcome.notification_id)
+    services.read_models.wait(outcome.notification_id)
     return RedirectResponse(f"/dossiers/{outcome.dossier_id}/receipt", status_code=303)
 
 
@@ -434,37 +438,37 @@ def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
 
 @staff_only
 async def act(request: Request, staff: Staff) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_act, request, staff, form)  # off the event loop
+
+
+def _act(request: Request, staff: Staff, form: FormData) -> Response:
     try:
         action = Action(request.path_params["action"])
     except ValueError:
         return render(request, "error.html", {"error": Label(
             "Thao tác không tồn tại.", "There is no such action.")}, status_code=404)
-    form = await request.form()
     services = services_of(request)
     command = _command(form, action)
     try:
         dossier_id = dossier_id_of(request)
-        outcome: Outcome = await run_in_threadpool(
-            lambda: command(
-                services.app, dossier_id, expected_version=_expected_version(form),
-                actor_id=staff.user_id,
-                occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
-                request_key=str(form.get("request_key", "")) or None,
-            )
+        outcome: Outcome = command(
+            services.app, dossier_id, expected_version=_expected_version(form),
+            actor_id=staff.user_id,
+            occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
+            request_key=str(form.get("request_key", "")) or None,
         )
     except AccessDenied as denied:
         return refuse_access(request, staff, denied)
     except ConcurrentChange as conflict:
-        return await run_in_threadpool(
-            _render_dossier, request, staff, error=conflict, status_code=409)
+        return _render_dossier(request, staff, error=conflict, status_code=409)
     except NotFound as missing:
         return render(request, "error.html", {"error": missing}, status_code=404)
     except DomainError as refusal:
-        return await run_in_threadpool(
-            _render_dossier, request, staff, error=refusal, status_code=422)
-    await run_in_threadpool(services.read_models.wait, outcome.notification_id)
+        return _render_dossier(request, staff, error=refusal, status_code=422)
+    services.read_models.wait(outcome.notification_id)
     if is_htmx(request):
-        return await run_in_threadpool(_render_dossier, request, staff)
+        return _render_dossier(request, staff)
     return RedirectResponse(f"/dossiers/{outcome.dossier_id}", status_code=303)
 
 

@@ -1,0 +1,82 @@
+"""No request reads or writes the store on the event loop.
+
+One process serves every request on one event loop; a store call made there (instead of in
+the thread pool) stops every other request while it waits — during a database outage, for
+as long as the library retries (found by the 10-minute outage soak: a sign-in page unanswered
+for over 20 s while a receipt form re-read the directory on the loop). Every route is walked
+as every role, with refused and malformed forms too, and any store transaction begun on the
+loop's thread is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pytest
+from eventsourcing.sqlite import SQLiteDatastore
+from starlette.testclient import TestClient
+
+from domain.application import HosoApplication
+from projections.store import Dialect, Store
+from tests.helpers import receive
+from tests.test_route_permissions import PASSWORD, USERS, walk
+from tests.web_helpers import sign_in_as
+from web.accounts import StaffAccounts
+from web.app import create_app
+
+
+@pytest.fixture
+def watched(store: Store, app: HosoApplication, accounts: StaffAccounts,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, list[str]]]:
+    if store.dialect is not Dialect.SQLITE:
+        pytest.skip("the handlers are the same on both stores")
+    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
+    for user in USERS:
+        if user:
+            accounts.set_password(user, PASSWORD)
+    on_the_loop: list[str] = []
+    real = SQLiteDatastore.transaction
+
+    def transaction(self: SQLiteDatastore, *, commit: bool = False) -> AbstractContextManager[Any]:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # a worker thread, the log follower or the test itself: fine
+        else:
+            on_the_loop.append("".join(traceback.format_stack(limit=14)))
+        return real(self, commit=commit)
+
+    with TestClient(create_app(store, app, accounts)) as client:
+        # Watched once started: the start itself reads the store before serving anything.
+        monkeypatch.setattr(SQLiteDatastore, "transaction", transaction)
+        yield client, on_the_loop
+
+
+def test_no_route_touches_the_store_on_the_event_loop(
+        watched: tuple[TestClient, list[str]], app: HosoApplication) -> None:
+    web, on_the_loop = watched
+    walk(web, app)
+    assert on_the_loop == [], on_the_loop[0]
+
+
+def test_refused_and_malformed_forms_stay_off_the_event_loop(
+        watched: tuple[TestClient, list[str]], app: HosoApplication) -> None:
+    web, on_the_loop = watched
+    sign_in_as(web, "tiepnhan", PASSWORD)
+    assert web.post("/dossiers", data={"procedure_code": "no-such"}).status_code == 422
+    dossier = receive(app).dossier_id
+    refused = web.post(f"/dossiers/{dossier}/sign", data={"passphrase": "x"},
+                       headers={"HX-Request": "true"})
+    assert refused.status_code in (403, 422)
+    stale = web.post(f"/dossiers/{dossier}/transfer",
+                     data={"to_unit": "STP-HCTP", "version": "99"})
+    assert stale.status_code in (409, 422)
+    sign_in_as(web, "quantri", PASSWORD)
+    assert web.post("/admin/appoint", data={"user_id": "x"}).status_code == 422
+    assert web.post("/admin/appoint", data={"user_id": "tiepnhan11", "password": "short"}
+                    ).status_code == 422
+    assert on_the_loop == [], on_the_loop[0]
