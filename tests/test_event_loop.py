@@ -11,10 +11,13 @@ loop's thread is a failure.
 from __future__ import annotations
 
 import asyncio
+import json
 import traceback
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from eventsourcing.sqlite import SQLiteDatastore
@@ -23,9 +26,11 @@ from starlette.testclient import TestClient
 from domain.application import HosoApplication
 from projections.store import Dialect, Store
 from tests.helpers import receive
+from tests.test_api import PARTNERS, SUBMISSION, appoint_partners
 from tests.test_route_permissions import PASSWORD, USERS, walk
 from tests.web_helpers import sign_in_as
 from web.accounts import StaffAccounts
+from web.api.keys import partner_keys_on
 from web.app import create_app
 
 
@@ -79,4 +84,22 @@ def test_refused_and_malformed_forms_stay_off_the_event_loop(
     assert web.post("/admin/appoint", data={"user_id": "x"}).status_code == 422
     assert web.post("/admin/appoint", data={"user_id": "tiepnhan11", "password": "short"}
                     ).status_code == 422
+    assert on_the_loop == [], on_the_loop[0]
+
+
+def test_partner_api_calls_stay_off_the_event_loop(
+        watched: tuple[TestClient, list[str]], app: HosoApplication,
+        accounts: StaffAccounts) -> None:
+    web, on_the_loop = watched
+    appoint_partners(app)
+    key = partner_keys_on(accounts.datastore).create(
+        partner_id="dichvucong", name="Cổng Dịch vụ công quốc gia",
+        scopes=PARTNERS["dichvucong"][3], now=datetime.now(UTC)).secret_key
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    for body in (SUBMISSION, {**SUBMISSION, "procedure_code": "0.000000"}, {}):
+        response = web.post("/api/v1/dossiers", content=json.dumps(body).encode(),
+                            headers={**headers, "Idempotency-Key": uuid4().hex})
+        assert response.status_code in (201, 400, 422), response.text
+        if response.status_code == 201:
+            assert web.get(response.json()["api_status_url"]).status_code == 200
     assert on_the_loop == [], on_the_loop[0]
