@@ -37,6 +37,9 @@ SCENARIOS: tuple[tuple[str, int], ...] = (
     # Weight 0: exactly once, among the first dossiers; bad ratings are rare.
     ("rated_well", 2), ("rated_came_back", 0), ("rated_unofficial_request", 0),
     ("refusal_rated", 1),
+    # A file still at the counter, whatever the time of day the demo is loaded (the others'
+    # next steps depend on it).
+    ("just_received", 0),
 )
 
 Step = Callable[[datetime], object]
@@ -160,7 +163,8 @@ def register_demo_signing_keys(app: HosoApplication) -> None:
 
 
 # Dossiers left part-way on purpose: recent, so they show work in progress, not neglect.
-_UNFINISHED = ("usual_in_progress", "not_yet_accepted", "waiting_for_supplement")
+_UNFINISHED = ("usual_in_progress", "not_yet_accepted", "waiting_for_supplement",
+               "just_received")
 # Patterns the red flags look for: told in full, well in the past.
 _PATTERNS = ("ping_pong", "back_dated", "night_work", "off_route")
 _LATE = ("late_with_apology", "late_without_apology", "extended_twice", "clock_gaming")
@@ -361,6 +365,7 @@ class _Walk:
             "off_route": [(0.3, transfer(rid, "STP-HCTP" if self.specialist != "STP-HCTP"
                                          else "STC-DKKD", "Xin ý kiến phối hợp"))],
             "not_yet_accepted": [(0.3, transfer(rid, self.specialist))],
+            "just_received": [],
             "extended_twice": to_specialist + [(0.6, extend), (0.6, extend)],
             "ping_pong": to_specialist + to_leader + [
                 (0.3, transfer(lead, self.specialist, "Trả lại để làm rõ ý kiến")),
