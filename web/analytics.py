@@ -37,11 +37,13 @@ from projections.analytics import (
     OfficialRow,
     Period,
     Rate,
+    WeekPoint,
     analyse,
 )
 from web import figures
 from web.charts import SMALL, Bar, Series, bar_chart, line_chart
 from web.clerk import refuse_access, services_of, staff_only
+from web.i18n import gettext as _
 from web.labels import Label
 from web.services import Services
 from web.templating import render
@@ -248,27 +250,32 @@ def _rate_tip(label: str, rate: Rate) -> str:
 
 def _weekly_chart(a: Analytics) -> Markup:
     labels = [f"{w.week_start:%d/%m}" for w in a.weeks]
+
+    def week(w: WeekPoint, what: str) -> str:
+        return _("Tuần %(week)s, %(what)s") % {"week": f"{w.week_start:%d/%m}", "what": what}
+
     series = [
-        Series("Hồ sơ (hoso) / dossiers", [w.dossiers_hoso.share for w in a.weeks],
-               [_rate_tip(f"Tuần {w.week_start:%d/%m} hoso", w.dossiers_hoso) for w in a.weeks]),
-        Series("Hồ sơ (QĐ 766) / dossiers", [w.dossiers_766.share for w in a.weeks],
-               [_rate_tip(f"Tuần {w.week_start:%d/%m} QĐ 766", w.dossiers_766)
-                for w in a.weeks]),
-        Series("Bước / steps", [w.steps.share for w in a.weeks],
-               [_rate_tip(f"Tuần {w.week_start:%d/%m} bước", w.steps) for w in a.weeks]),
+        Series(_("Hồ sơ (hoso)"), [w.dossiers_hoso.share for w in a.weeks],
+               [_rate_tip(week(w, "hoso"), w.dossiers_hoso) for w in a.weeks]),
+        Series(_("Hồ sơ (QĐ 766)"), [w.dossiers_766.share for w in a.weeks],
+               [_rate_tip(week(w, "QĐ 766"), w.dossiers_766) for w in a.weeks]),
+        Series(_("Bước"), [w.steps.share for w in a.weeks],
+               [_rate_tip(week(w, _("bước")), w.steps) for w in a.weeks]),
     ]
-    return line_chart(labels, series, title="Tỷ lệ đúng hạn theo tuần · On-time share by week",
-                      y_label="đúng hạn / on time", x_label="tuần bắt đầu / week of")
+    return line_chart(labels, series, title=_("Tỷ lệ đúng hạn theo tuần"),
+                      y_label=_("đúng hạn"), x_label=_("tuần bắt đầu"))
 
 
 def _backlog_chart(a: Analytics) -> Markup:
     labels = age_bucket_labels()
-    bars = [Bar(label, count, f"{label} ngày làm việc: {count} hồ sơ")
+    bars = [Bar(label, count, _("%(days)s ngày làm việc: %(n)s hồ sơ") % {
+                "days": label, "n": count})
             for label, count in zip(labels, a.backlog.by_age, strict=True)]
-    bars.append(Bar("chờ BS", a.backlog.awaiting_supplement,
-                    f"Chờ công dân bổ sung: {a.backlog.awaiting_supplement} hồ sơ"))
-    return bar_chart(bars, title="Hồ sơ tồn theo tuổi · Open dossiers by age",
-                     y_label="hồ sơ / dossiers", x_label="ngày làm việc / working days")
+    bars.append(Bar(_("chờ BS"), a.backlog.awaiting_supplement,
+                    _("Chờ công dân bổ sung: %(n)s hồ sơ") % {
+                        "n": a.backlog.awaiting_supplement}))
+    return bar_chart(bars, title=_("Hồ sơ tồn theo tuổi"),
+                     y_label=_("hồ sơ"), x_label=_("ngày làm việc"))
 
 
 def _distributions(a: Analytics, d: Directory) -> list[Figure]:
@@ -276,11 +283,13 @@ def _distributions(a: Analytics, d: Directory) -> list[Figure]:
     out = []
     for dist in a.distributions:
         name = f"{step_name(d, dist)} · {d.unit_name(dist.unit_code)}"
-        bars = [Bar(label, count, f"{label} giờ làm việc: {count} lượt")
+        bars = [Bar(label, count, _("%(hours)s giờ làm việc: %(n)s lượt") % {
+                    "hours": label, "n": count})
                 for label, count in zip(labels, dist.counts, strict=True)]
-        out.append(Figure(Label(name, f"{sum(dist.counts)} stays"), bar_chart(
-            bars, title=f"n = {sum(dist.counts)}", y_label="lượt / stays",
-            x_label="giờ làm việc / office hours", colour="#1a7f37", size=SMALL)))
+        # The caption names a step and a unit (data), the same in either language.
+        out.append(Figure(Label(name, name), bar_chart(
+            bars, title=f"n = {sum(dist.counts)}", y_label=_("lượt"),
+            x_label=_("giờ làm việc"), colour="#1a7f37", size=SMALL)))
     return out
 
 

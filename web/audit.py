@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from babel.numbers import format_decimal
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,7 +37,6 @@ from domain.errors import AccessDenied, DomainError, NotFound
 from domain.organisation import Directory, Staff
 from domain.reading import Page, ReadingNotRecorded
 from domain.transparency.bundle import BundleCheck, check_bundle
-from domain.working_days import HCMC
 from projections.checkpoints import DossierProof
 from projections.verify import DossierChain, DossierFinding, FindingKind, verify_dossier
 from web.clerk import (
@@ -48,6 +48,8 @@ from web.clerk import (
     staff_only,
 )
 from web.formatting import datetime_local_input, local_date, local_time, parse_local_datetime
+from web.i18n import current_locale, in_locale, pick
+from web.i18n import gettext as _
 from web.labels import CHANNELS, DISPATCH_METHODS, EVENTS, STAGES, Label, label
 from web.services import Services
 from web.signatures import SignatureLine
@@ -237,7 +239,7 @@ class IntegrityView:
 # ---- formatting --------------------------------------------------------------------------
 
 def local_seconds(value: datetime | None) -> str:
-    return "—" if value is None else value.astimezone(HCMC).strftime("%H:%M:%S %d/%m/%Y")
+    return local_time(value, seconds=True)
 
 
 def _value(name: str, value: Any, d: Directory) -> str:
@@ -250,13 +252,15 @@ def _value(name: str, value: Any, d: Directory) -> str:
         return f"{member.full_name} ({value})" if member else value
     if name == "procedure_code":
         procedure = d.procedures.get(value)
-        return f"{procedure.name_vi} ({value})" if procedure else value
+        if procedure is None:
+            return str(value)
+        return f"{in_locale(procedure.name_vi, procedure.name_en)} ({value})"
     if isinstance(value, Stage):
-        return label(STAGES, value.value).vi
+        return pick(label(STAGES, value.value))
     if isinstance(value, Channel):
-        return label(CHANNELS, value.value).vi
+        return pick(label(CHANNELS, value.value))
     if isinstance(value, DispatchMethod):
-        return label(DISPATCH_METHODS, value.value).vi
+        return pick(label(DISPATCH_METHODS, value.value))
     if isinstance(value, datetime):
         return local_time(value)
     if isinstance(value, date):
@@ -268,17 +272,22 @@ def _value(name: str, value: Any, d: Directory) -> str:
     return str(value)
 
 
+def _decimal(value: float) -> str:
+    return format_decimal(round(value, 1), format="0.0", locale=current_locale())
+
+
 def _office_hours(hours: float) -> str:
-    text = f"{hours:.1f} giờ hành chính".replace(".", ",")
+    text = _("%(n)s giờ hành chính") % {"n": _decimal(hours)}
     if hours >= 8:
-        text += f" (≈ {hours / 8:.1f} ngày làm việc)".replace(".", ",")
+        text += " (≈ " + _("%(n)s ngày làm việc") % {"n": _decimal(hours / 8)} + ")"
     return text
 
 
 def _elapsed(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
-    text = f"{hours / 24:.1f} ngày" if hours >= 24 else f"{hours:.1f} giờ"
-    return text.replace(".", ",") + " thực tế"
+    if hours >= 24:
+        return _("%(n)s ngày thực tế") % {"n": _decimal(hours / 24)}
+    return _("%(n)s giờ thực tế") % {"n": _decimal(hours)}
 
 
 def _timing(t: StepTiming, d: Directory) -> TimingView:
@@ -344,9 +353,9 @@ def _audit_page(trail: AuditTrail, services: Services, inputs: dict[str, str]) -
 
 def _party(p: Party | None) -> str:
     if p is None:
-        return "Chưa nhận (not accepted yet)"
+        return _("Chưa nhận")
     if p.unit_code is None:
-        return f"Công dân: {p.officer_name}"
+        return _("Công dân: %(name)s") % {"name": p.officer_name}
     return f"{p.officer_name} — {p.unit_name}" if p.officer_name else p.unit_name
 
 
@@ -354,16 +363,16 @@ def _notes(h: Handoff, services: Services) -> list[str]:
     notes = []
     if h.kind == "Transferred":
         if h.handoff.details.get("off_route"):
-            notes.append("Ngoài quy trình (off route)")
+            notes.append(_("Ngoài quy trình"))
         if h.handoff.details.get("note"):
             notes.append(str(h.handoff.details["note"]))
     if h.kind == "Dispatched":
         notes.append(event_summary(h.kind, h.handoff.details, services))
     if h.kind == "Withdrawn":
-        notes.append(f"Rút hồ sơ: {h.handoff.details['reason']}")
+        notes.append(_("Rút hồ sơ: %(reason)s") % {"reason": h.handoff.details["reason"]})
     for e in h.during:
         text = event_summary(e.kind, e.details, services)
-        notes.append(f"{label(EVENTS, e.kind).vi}" + (f": {text}" if text else ""))
+        notes.append(pick(label(EVENTS, e.kind)) + (f": {text}" if text else ""))
     return notes
 
 

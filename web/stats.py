@@ -20,6 +20,7 @@ from web import figures
 from web.analytics import cached, csv_response, min_sample, procedure_name
 from web.charts import Series, line_chart
 from web.clerk import services_of
+from web.i18n import gettext as _
 from web.services import Services
 from web.templating import render
 
@@ -62,11 +63,11 @@ def statistics_for(request: Request) -> PublicStatistics:
 def _chart(totals: list[MonthlyFigures]) -> Markup:
     labels = [f"{t.month:%m/%Y}" for t in totals]
     return line_chart(labels, [Series(
-        "Đúng hạn (QĐ 766) / on time", [t.on_time_766.share for t in totals],
+        _("Đúng hạn (QĐ 766)"), [t.on_time_766.share for t in totals],
         [f"{t.month:%m/%Y}: {figures.share(t.on_time_766)} (n = {t.on_time_766.n})"
          for t in totals])],
-        title="Tỷ lệ giải quyết đúng hạn toàn thành phố · City-wide on-time share",
-        y_label="đúng hạn / on time", x_label="tháng / month")
+        title=_("Tỷ lệ giải quyết đúng hạn toàn thành phố"),
+        y_label=_("đúng hạn"), x_label=_("tháng"))
 
 
 def stats_page(stats: PublicStatistics, d: Directory, today: date) -> StatsPage:

@@ -28,6 +28,7 @@ templates.env.globals["in_locale"] = i18n.in_locale
 templates.env.filters["local_time"] = formatting.local_time
 templates.env.filters["local_date"] = formatting.local_date
 templates.env.filters["number"] = formatting.number
+templates.env.filters["duration"] = formatting.duration
 templates.env.globals["day_off"] = formatting.day_off
 templates.env.globals["STAGES"] = labels.STAGES
 templates.env.globals["EVENTS"] = labels.EVENTS
