@@ -273,7 +273,7 @@ def test_the_sign_in_page_in_both_languages(web: TestClient) -> None:
 
 def test_a_signed_in_clerk_switches_with_the_sessions_token(web: TestClient) -> None:
     sign_in_as(web, "tiepnhan", PASSWORD)
-    receive_via_web(web)
+    dossier_id, _ = receive_via_web(web)
     queue = web.get("/queue").text
     assert_only("vi", queue)
     assert 'name="next" value="/queue"' in queue
@@ -288,6 +288,10 @@ def test_a_signed_in_clerk_switches_with_the_sessions_token(web: TestClient) -> 
     page = web.get("/queue?scope=unit").text
     assert_only("en", page)
     assert "My work" in page and "Sign out" in page
+    # What handlers word in Python (the history's summaries) follows the choice too.
+    dossier = web.get(f"/dossiers/{dossier_id}").text
+    assert_only("en", dossier)
+    assert re.search(r"Dossier \S+, due \d{1,2} [A-Z][a-z]{2} \d{4}", visible(dossier))
     # Another visitor with no cookie still gets Vietnamese: the choice is per browser.
     assert '<html lang="vi">' in TestClient(web.app).get("/signin").text
 

@@ -44,6 +44,7 @@ from web import figures
 from web.charts import SMALL, Bar, Series, bar_chart, line_chart
 from web.clerk import refuse_access, services_of, staff_only
 from web.i18n import gettext as _
+from web.i18n import in_locale, unit_name
 from web.labels import Label
 from web.services import Services
 from web.templating import render
@@ -282,7 +283,7 @@ def _distributions(a: Analytics, d: Directory) -> list[Figure]:
     labels = hour_bin_labels()
     out = []
     for dist in a.distributions:
-        name = f"{step_name(d, dist)} · {d.unit_name(dist.unit_code)}"
+        name = f"{step_name(d, dist)} · {unit_name(d, dist.unit_code)}"
         bars = [Bar(label, count, _("%(hours)s giờ làm việc: %(n)s lượt") % {
                     "hours": label, "n": count})
                 for label, count in zip(labels, dist.counts, strict=True)]
@@ -299,21 +300,21 @@ def analytics_page(a: Analytics, query: Query, d: Directory) -> AnalyticsPage:
 
     def officer_unit(user_id: str | None) -> str:
         staff = d.staff.get(user_id or "")
-        return d.unit_name(staff.unit_code) if staff else ""
+        return unit_name(d, staff.unit_code) if staff else ""
 
     return AnalyticsPage(
         query=query, analytics=a,
-        units=[(u.code, u.name_vi) for u in d.units.values()],
+        units=[(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()],
         procedures=[Line(procedure_name(d, r.procedure_code), r.procedure_code or "", r)
                     for r in a.procedures],
-        unit_lines=[Line(d.unit_name(r.unit_code or ""), r.unit_code or "", r,
+        unit_lines=[Line(unit_name(d, r.unit_code or ""), r.unit_code or "", r,
                          f"/units/{r.unit_code}") for r in a.units],
-        steps=[Line(step_name(d, r), d.unit_name(r.unit_code or ""), r) for r in a.steps],
+        steps=[Line(step_name(d, r), unit_name(d, r.unit_code or ""), r) for r in a.steps],
         officers=[Line(officer_name(d, r.officer_id), officer_unit(r.officer_id), r,
                        officer_link(r.officer_id)) for r in a.officers],
         official_by_procedure=[Line(procedure_name(d, r.procedure_code), r.procedure_code or "",
                                     r) for r in a.official_by_procedure],
-        official_by_unit=[Line(d.unit_name(r.unit_code or ""), r.unit_code or "", r)
+        official_by_unit=[Line(unit_name(d, r.unit_code or ""), r.unit_code or "", r)
                           for r in a.official_by_unit],
         weekly=_weekly_chart(a), backlog=_backlog_chart(a), distributions=_distributions(a, d),
         age_buckets=age_bucket_labels(),
@@ -459,7 +460,8 @@ def analytics(request: Request, staff: Staff) -> Response:
         query = parse_query(request.query_params, services.today(), d)
     except DomainError as error:
         return render(request, "analytics.html", {
-            "page": None, "error": error, "units": [(u.code, u.name_vi) for u in d.units.values()],
+            "page": None, "error": error,
+            "units": [(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()],
         }, status_code=400)
     page = analytics_page(analytics_for(request, query), query, d)
     return render(request, "analytics.html", {"page": page, "error": None, "units": page.units})

@@ -48,7 +48,7 @@ from web.clerk import (
     staff_only,
 )
 from web.formatting import datetime_local_input, local_date, local_time, parse_local_datetime
-from web.i18n import current_locale, in_locale, pick
+from web.i18n import current_locale, in_locale, pick, unit_name
 from web.i18n import gettext as _
 from web.labels import CHANNELS, DISPATCH_METHODS, EVENTS, STAGES, Label, label
 from web.services import Services
@@ -246,7 +246,7 @@ def _value(name: str, value: Any, d: Directory) -> str:
     if value is None or value == "":
         return "—"
     if name in {"receiving_unit", "holder_unit", "pending_from_unit"}:
-        return f"{d.unit_name(value)} ({value})"
+        return f"{unit_name(d, value)} ({value})"
     if name == "holder_officer":
         member = d.staff.get(value)
         return f"{member.full_name} ({value})" if member else value
@@ -292,7 +292,7 @@ def _elapsed(delta: timedelta) -> str:
 
 def _timing(t: StepTiming, d: Directory) -> TimingView:
     return TimingView(
-        span=SPANS[t.span], unit_name=d.unit_name(t.unit_code),
+        span=SPANS[t.span], unit_name=unit_name(d, t.unit_code),
         office_hours=_office_hours(t.office_hours), elapsed=_elapsed(t.elapsed),
         due_at=t.due_at, verdict=VERDICTS[t.verdict] if t.verdict else None,
         late=t.verdict is Verdict.LATE,
@@ -382,7 +382,7 @@ def _slip_page(slip: ControlSlip, services: Services) -> SlipPage:
     return SlipPage(
         dossier_id=slip.dossier_id, code=slip.code,
         procedure_vi=procedure.name_vi if procedure else slip.procedure_code,
-        receiving_unit_name=d.unit_name(slip.receiving_unit), applicant_name=slip.applicant_name,
+        receiving_unit_name=unit_name(d, slip.receiving_unit), applicant_name=slip.applicant_name,
         received_at=slip.received_at, due_date=slip.due_date,
         rows=[SlipRow(
             number=h.number, giver=_party(h.giver), receiver=_party(h.receiver),
@@ -526,7 +526,7 @@ def _readings(services: Services, dossier_id: UUID) -> list[ReadingLine]:
         ReadingLine(opened_at=r["opened_at"],
                     viewer_name=d.staff[r["viewer_id"]].full_name if r["viewer_id"] in d.staff
                     else r["viewer_id"],
-                    unit_name=d.unit_name(r["viewer_unit"]), purpose=r["purpose"],
+                    unit_name=unit_name(d, r["viewer_unit"]), purpose=r["purpose"],
                     page=r["page"])
         for r in services.read_models.readings.readings_of(str(dossier_id))
     ]

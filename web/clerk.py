@@ -28,7 +28,7 @@ from domain.portal import PortalReport, portal_report
 from domain.reading import Page, ReadingNotRecorded
 from web.formatting import local_date, local_time, parse_local_datetime
 from web.i18n import gettext as _
-from web.i18n import ngettext, pick
+from web.i18n import in_locale, ngettext, pick, unit_name
 from web.labels import DISPATCH_METHODS, EVENTS, SATISFACTION, Label, label
 from web.qr import qr_svg
 from web.services import Services
@@ -251,7 +251,7 @@ def event_summary(kind: str, details: dict[str, Any], services: Services) -> str
     """One line on what an event did, in the request's language (web/i18n.py)."""
     d = services.directory
     if kind == "Transferred":
-        to = d.unit_name(details["to_unit"])
+        to = unit_name(d, details["to_unit"])
         officer = details.get("to_officer")
         text = f"→ {to}" + (f" ({d.staff[officer].full_name})" if officer in d.staff else "")
         text += " [" + _("ngoài quy trình") + "]" if details.get("off_route") else ""
@@ -268,7 +268,7 @@ def event_summary(kind: str, details: dict[str, Any], services: Services) -> str
         return _("Người nhận: %(name)s") % {"name": details["recipient_name"]}
     if kind == "TransferAccepted":
         return _("Từ %(unit)s; thời gian đi đường %(transit)s; hạn bước này %(due)s") % {
-            "unit": d.unit_name(details["from_unit"]), "transit": _hours(details["transit"]),
+            "unit": unit_name(d, details["from_unit"]), "transit": _hours(details["transit"]),
             "due": local_time(details["step_due_at"])}
     if kind == "SupplementRequested":
         text = _("Lần %(number)s: %(items)s — %(reason)s") % {
@@ -321,11 +321,11 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
         snapshot=snapshot,
         procedure_vi=procedure.name_vi,
         procedure_en=procedure.name_en,
-        receiving_unit_name=d.unit_name(snapshot.receiving_unit),
-        holder_unit_name=d.unit_name(snapshot.holder_unit),
+        receiving_unit_name=unit_name(d, snapshot.receiving_unit),
+        holder_unit_name=unit_name(d, snapshot.holder_unit),
         holder_officer_name=d.staff[snapshot.holder_officer].full_name
         if snapshot.holder_officer in d.staff else None,
-        pending_from_name=d.unit_name(snapshot.pending_from_unit)
+        pending_from_name=unit_name(d, snapshot.pending_from_unit)
         if snapshot.pending_from_unit else None,
         late=snapshot.is_late(services.today()),
         portal=portal_report(snapshot.stage, overdue=snapshot.is_late(services.today()),
@@ -335,7 +335,7 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
                 event=label(EVENTS, h.kind), occurred_at=h.occurred_at, recorded_at=h.recorded_at,
                 actor_name=d.staff[h.actor_id].full_name if h.actor_id in d.staff
                 else _("Công dân") if h.actor_id == CITIZEN else h.actor_id,
-                unit_name=d.unit_name(h.actor_unit),
+                unit_name=unit_name(d, h.actor_unit),
                 summary=event_summary(h.kind, h.details, services),
                 print_link=f"/dossiers/{snapshot.id}/apology/{h.details['extension_number']}"
                 if h.kind == "Extended" else None,
@@ -343,10 +343,10 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
             for h in reversed(snapshot.history)
         ],
         actions=[a.value for a in snapshot.allowed_actions],
-        transfer_units=[(u.code, u.name_vi) for u in d.units.values()
+        transfer_units=[(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()
                         if u.code != snapshot.holder_unit and u.kind is not UnitKind.POST_OFFICE],
         suggested_unit=suggested,
-        officers=[(s.user_id, f"{s.full_name} — {d.unit_name(s.unit_code)}")
+        officers=[(s.user_id, f"{s.full_name} — {unit_name(d, s.unit_code)}")
                   for s in d.staff.values()],
         public_link=services.public_link(snapshot.tracking_token),
     )
@@ -512,7 +512,7 @@ def receipt(request: Request, staff: Staff) -> Response:
     received = snapshot.history[0]
     return render(request, "receipt.html", {"receipt": Receipt(
         code=snapshot.code, procedure_vi=procedure.name_vi, procedure_en=procedure.name_en,
-        receiving_unit_name=d.unit_name(snapshot.receiving_unit),
+        receiving_unit_name=unit_name(d, snapshot.receiving_unit),
         received_at=snapshot.received_at, due_date=snapshot.due_date,
         documents=snapshot.documents, applicant_name=snapshot.applicant["name"],
         channel=snapshot.channel.value, public_link=link, qr_svg=qr_svg(link),
@@ -556,7 +556,7 @@ def apology(request: Request, staff: Staff) -> Response:
     d = services.directory
     return render(request, "apology.html", {"letter": ApologyLetter(
         code=snapshot.code, procedure_vi=d.procedure(snapshot.procedure_code).name_vi,
-        unit_name=d.unit_name(extension.actor_unit), applicant_name=snapshot.applicant["name"],
+        unit_name=unit_name(d, extension.actor_unit), applicant_name=snapshot.applicant["name"],
         received_at=snapshot.received_at,
         previous_due_date=extension.details["previous_due_date"],
         new_due_date=extension.details["due_date"], reason=extension.details["reason"],

@@ -17,6 +17,7 @@ from domain.errors import AccessDenied
 from domain.organisation import Role, Staff
 from projections.desk_queue import QueueFilter
 from web.clerk import is_htmx, refuse_access, services_of, staff_only
+from web.i18n import unit_name
 from web.labels import Label
 from web.queue import search_terms
 from web.templating import render
@@ -52,7 +53,7 @@ def counter(request: Request, staff: Staff) -> Response:
             cards.append(CounterCard(
                 snapshot=snapshot,
                 procedure=Label(procedure.name_vi, procedure.name_en),
-                holder_unit_name=services.directory.unit_name(snapshot.holder_unit),
+                holder_unit_name=unit_name(services.directory, snapshot.holder_unit),
                 actions=[a.value for a in snapshot.allowed_actions if a in COUNTER_ACTIONS],
             ))
     context = {"q": q, "cards": cards, "searched": bool(code or phone)}

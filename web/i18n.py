@@ -24,6 +24,8 @@ from babel.support import Translations
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from domain.organisation import Directory
+
 LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 COOKIE = "hoso_lang"
@@ -112,3 +114,9 @@ class LocaleMiddleware:
             return
         with using(locale_of(HTTPConnection(scope))):
             await self.app(scope, receive, send)
+
+
+def unit_name(directory: Directory, code: str | None) -> str:
+    """A unit's name in the current locale (its English name is kept with it)."""
+    unit = directory.units.get(code or "")
+    return in_locale(unit.name_vi, unit.name_en) if unit else (code or "")

@@ -13,6 +13,7 @@ from domain.organisation import Directory, Role, Staff
 from domain.text import clean_phone
 from projections.desk_queue import PAGE_SIZE, QueueFilter, QueueRow
 from web.clerk import is_htmx, sees_only_own_unit, services_of, staff_only
+from web.i18n import unit_name
 from web.labels import Label
 from web.services import Services
 from web.templating import render
@@ -45,8 +46,8 @@ def _line(row: QueueRow, d: Directory, now: datetime, today: date) -> QueueLine:
         row=row,
         procedure_name=(Label(procedure.name_vi, procedure.name_en) if procedure
                         else Label(row.procedure_code, row.procedure_code)),
-        holder_unit_name=d.unit_name(row.holder_unit),
-        from_unit_name=d.unit_name(row.pending_from_unit) if row.pending_from_unit else None,
+        holder_unit_name=unit_name(d, row.holder_unit),
+        from_unit_name=unit_name(d, row.pending_from_unit) if row.pending_from_unit else None,
         late=row.is_late(today),
         here_for=now - row.arrived_at,
         step_used_percent=None if used is None else round(used * 100),

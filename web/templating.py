@@ -25,6 +25,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     npgettext=i18n.npgettext)
 templates.env.filters["t"] = i18n.pick
 templates.env.globals["in_locale"] = i18n.in_locale
+templates.env.globals["unit_name"] = i18n.unit_name
 templates.env.filters["local_time"] = formatting.local_time
 templates.env.filters["local_date"] = formatting.local_date
 templates.env.filters["number"] = formatting.number
