@@ -22,7 +22,7 @@ from domain.application import HosoApplication
 from projections.store import Store
 from tests.test_web import PASSWORD, public_path, receive_via_web
 from tests.web_helpers import sign_in_as
-from web import formatting, i18n, labels
+from web import figures, formatting, i18n, labels
 from web.accounts import StaffAccounts
 from web.app import create_app
 
@@ -119,10 +119,12 @@ def test_dates_times_and_numbers_per_locale() -> None:
         assert formatting.local_time(moment) == "14:30 04/03/2026"
         assert formatting.local_date(date(2026, 3, 4)) == "04/03/2026"
         assert formatting.number(12345) == "12.345"
+        assert figures.decimal(1234.56) == "1.234,6" and figures.share(0.8333) == "83,3 %"
     with i18n.using("en"):
         assert formatting.local_time(moment) == "4 Mar 2026, 14:30"
         assert formatting.local_date(date(2026, 3, 4)) == "4 Mar 2026"
         assert formatting.number(12345) == "12,345"
+        assert figures.decimal(1234.56) == "1,234.6" and figures.share(0.8333) == "83.3%"
 
 
 # Pages
