@@ -290,6 +290,7 @@ def test_a_signed_in_clerk_switches_with_the_sessions_token(web: TestClient) -> 
     page = web.get("/queue?scope=unit").text
     assert_only("en", page)
     assert "My work" in page and "Sign out" in page
+    assert "HCMC Public Administrative Service Centre" in visible(page)  # the clerk's unit
     # What handlers word in Python (the history's summaries) follows the choice too.
     dossier = web.get(f"/dossiers/{dossier_id}").text
     assert_only("en", dossier)
