@@ -36,16 +36,16 @@ def _catalog(locale: str) -> Catalog:
         return read_po(f, locale=locale)
 
 
-def _extracted() -> dict[str, tuple[str, ...]]:
-    """Every msgid in the templates and the Python sources, as `make messages` finds them."""
+def _extracted() -> dict[tuple[str, str | None], tuple[str, ...]]:
+    """Every msgid (with its context) in the templates and the Python sources, as
+    `make messages` finds them."""
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
-    found: dict[str, tuple[str, ...]] = {}
-    for filename, _line, message, _comments, _context in extract_from_dir(
+    found: dict[tuple[str, str | None], tuple[str, ...]] = {}
+    for _filename, _line, message, _comments, context in extract_from_dir(
             str(ROOT), method_map, options_map):
         ids = (message,) if isinstance(message, str) else tuple(message)
-        found.setdefault(ids[0], ids)
-        assert filename
+        found.setdefault((ids[0], context), ids)
     return found
 
 
@@ -54,8 +54,8 @@ def test_every_template_string_has_an_english_translation() -> None:
     assert len(extracted) > 300  # the whole UI, not an extraction that silently found nothing
     english = _catalog("en")
     untranslated = []
-    for msgid, ids in extracted.items():
-        message = english.get(msgid)
+    for (msgid, context), ids in extracted.items():
+        message = english.get(msgid, context=context)
         strings = () if message is None else (
             message.string if isinstance(message.string, tuple) else (message.string,))
         if message is None or not strings or not all(s.strip() for s in strings):
