@@ -4,6 +4,7 @@ kept in a cookie, and dates, numbers and working days written as each language w
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -102,6 +103,25 @@ def test_vietnamese_is_the_msgid_and_needs_no_translation() -> None:
         assert i18n.ngettext("%(num)s ngày làm việc", "%(num)s ngày làm việc", 5) == (
             "%(num)s working days")
     assert i18n.current_locale() == "vi"  # the choice ends with the page
+
+
+def test_concurrent_requests_keep_their_own_language() -> None:
+    """The locale is per request (a context variable), not a process-wide install: two
+    threads rendering at the same moment in different languages each get their own."""
+    barrier = threading.Barrier(2)
+    seen: dict[str, list[str]] = {}
+
+    def render_in(locale: str) -> None:
+        with i18n.using(locale):
+            barrier.wait()  # both have chosen before either translates
+            seen[locale] = [i18n.gettext("Đăng nhập") for _ in range(200)]
+
+    threads = [threading.Thread(target=render_in, args=(lang,)) for lang in ("vi", "en")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(seen["vi"]) == {"Đăng nhập"} and set(seen["en"]) == {"Sign in"}
 
 
 def test_labels_and_errors_show_the_current_language() -> None:
