@@ -285,6 +285,14 @@ def test_a_citizen_switches_the_public_page_to_english_and_back(web: TestClient)
     assert_only("vi", citizen.get(path).text)
 
 
+def test_public_statistics_kept_by_caches_vary_with_the_language(web: TestClient) -> None:
+    response = web.get("/stats")
+    assert "public" in response.headers["cache-control"]
+    assert "Cookie" in response.headers["vary"]
+    choose(web, "en", "/stats")
+    assert_only("en", web.get("/stats").text)
+
+
 def test_the_sign_in_page_in_both_languages(web: TestClient) -> None:
     assert_only("vi", web.get("/signin").text)
     choose(web, "en", "/signin")

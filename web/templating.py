@@ -54,6 +54,9 @@ def render(
     locale = i18n.locale_of(request)
     context = {"user": session.get("user"), "csrf_token": session.get("csrf"),
                "lang": locale, **context}
+    # The page depends on the language cookie: a shared cache (the public statistics may be
+    # kept 5 minutes) must not hand one reader's language to the next.
+    headers = {"Vary": "Cookie", **(headers or {})}
     # TemplateResponse renders at once, so the locale holds for exactly this page.
     with i18n.using(locale):
         return templates.TemplateResponse(
