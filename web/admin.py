@@ -15,6 +15,7 @@ from projections.outbox import Channel, Status
 from web.accounts import MIN_PASSWORD_LENGTH, check_password
 from web.clerk import refuse_access, services_of, staff_only
 from web.i18n import gettext as _
+from web.i18n import in_locale
 from web.labels import Label
 from web.services import Services
 from web.templating import render
@@ -96,7 +97,7 @@ def _page(request: Request, error: DomainError | Label | None = None,
         "units": list(d.units.values()), "staff": list(d.staff.values()),
         "procedures": list(d.procedures.values()), "roles": [r.value for r in Role],
         "kinds": [k.value for k in UnitKind], "history": history, "error": error,
-        "unit_names": {u.code: u.name_vi for u in d.units.values()},
+        "unit_names": {u.code: in_locale(u.name_vi, u.name_en) for u in d.units.values()},
     } | _outbox(services), status_code=status_code)
 
 

@@ -217,14 +217,22 @@ class AnalyticsPage:
 
 
 def procedure_name(d: Directory, code: str | None) -> str:
+    """The procedure's Vietnamese name, as the CSV downloads give it whatever the page's
+    language (open data stays comparable from one download to the next)."""
     procedure = d.procedures.get(code or "")
     return procedure.name_vi if procedure else (code or "—")
 
 
+def procedure_label(d: Directory, code: str | None) -> str:
+    """The procedure's name on a page, in the page's language."""
+    procedure = d.procedures.get(code or "")
+    return in_locale(procedure.name_vi, procedure.name_en) if procedure else (code or "—")
+
+
 def step_name(d: Directory, row: HandlingRow | Any) -> str:
-    step = ("ngoài quy trình" if row.route_position is None
-            else f"bước {row.route_position + 1}")
-    return f"{procedure_name(d, row.procedure_code)} — {step}"
+    step = (_("ngoài quy trình") if row.route_position is None
+            else _("bước %(n)s") % {"n": row.route_position + 1})
+    return f"{procedure_label(d, row.procedure_code)} — {step}"
 
 
 def officer_name(d: Directory, user_id: str | None) -> str:
@@ -305,14 +313,14 @@ def analytics_page(a: Analytics, query: Query, d: Directory) -> AnalyticsPage:
     return AnalyticsPage(
         query=query, analytics=a,
         units=[(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()],
-        procedures=[Line(procedure_name(d, r.procedure_code), r.procedure_code or "", r)
+        procedures=[Line(procedure_label(d, r.procedure_code), r.procedure_code or "", r)
                     for r in a.procedures],
         unit_lines=[Line(unit_name(d, r.unit_code or ""), r.unit_code or "", r,
                          f"/units/{r.unit_code}") for r in a.units],
         steps=[Line(step_name(d, r), unit_name(d, r.unit_code or ""), r) for r in a.steps],
         officers=[Line(officer_name(d, r.officer_id), officer_unit(r.officer_id), r,
                        officer_link(r.officer_id)) for r in a.officers],
-        official_by_procedure=[Line(procedure_name(d, r.procedure_code), r.procedure_code or "",
+        official_by_procedure=[Line(procedure_label(d, r.procedure_code), r.procedure_code or "",
                                     r) for r in a.official_by_procedure],
         official_by_unit=[Line(unit_name(d, r.unit_code or ""), r.unit_code or "", r)
                           for r in a.official_by_unit],

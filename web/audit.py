@@ -185,7 +185,7 @@ class SlipRow:
 class SlipPage:
     dossier_id: UUID
     code: str
-    procedure_vi: str
+    procedure_name: str
     receiving_unit_name: str
     applicant_name: str
     received_at: datetime
@@ -381,7 +381,8 @@ def _slip_page(slip: ControlSlip, services: Services) -> SlipPage:
     procedure = d.procedures.get(slip.procedure_code)
     return SlipPage(
         dossier_id=slip.dossier_id, code=slip.code,
-        procedure_vi=procedure.name_vi if procedure else slip.procedure_code,
+        procedure_name=(in_locale(procedure.name_vi, procedure.name_en) if procedure
+                        else slip.procedure_code),
         receiving_unit_name=unit_name(d, slip.receiving_unit), applicant_name=slip.applicant_name,
         received_at=slip.received_at, due_date=slip.due_date,
         rows=[SlipRow(

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from domain.organisation import Directory
 from projections.analytics import MonthlyFigures, PublicStatistics, public_statistics
 from web import figures
-from web.analytics import cached, csv_response, min_sample, procedure_name
+from web.analytics import cached, csv_response, min_sample, procedure_label, procedure_name
 from web.charts import Series, line_chart
 from web.clerk import services_of
 from web.i18n import gettext as _
@@ -76,7 +76,7 @@ def stats_page(stats: PublicStatistics, d: Directory, today: date) -> StatsPage:
     totals = [t for t in stats.totals if t.month >= since]
     return StatsPage(
         since=since,
-        lines=[MonthLine(f, unit_name(d, f.unit_code or ""), procedure_name(d, f.procedure_code))
+        lines=[MonthLine(f, unit_name(d, f.unit_code or ""), procedure_label(d, f.procedure_code))
                for f in stats.rows if f.month >= since],
         totals=list(reversed(totals)), chart=_chart(totals), min_sample=stats.min_sample)
 
