@@ -15,7 +15,7 @@ from domain.working_days import HCMC
 from projections.store import Store
 from tests.conftest import FakeClock
 from tests.helpers import receive, sign
-from tests.web_helpers import sign_in_as
+from tests.web_helpers import read_in, sign_in_as
 from web.accounts import StaffAccounts
 from web.app import create_app
 
@@ -84,9 +84,10 @@ def test_inspector_reads_every_event_and_nothing_to_act_on(web: TestClient, doss
     assert "Thời gian tại đơn vị" in html and "Thời gian đi đường" in html
     assert "Quá hạn" in html and "Đúng hạn" in html
     assert "ghi nhận 10:00:00 23/11/2026" in html  # recording time, to the second
-    # Read only: the only form that posts is signing out.
+    # Read only: the only forms that post are signing out and the header's language switch.
     posting = re.findall(r"<form[^>]*method=\"post\"[^>]*>", html)
-    assert posting and all('action="/signout"' in f for f in posting)
+    assert posting and all('action="/signout"' in f or 'action="/language"' in f
+                           for f in posting)
     assert "hx-post" not in html
     assert readings(app, clock, "thanhtra") == [("audit", "dossier"), ("audit", "audit_trail")]
 
@@ -107,7 +108,9 @@ def test_state_as_of_a_moment_typed_in_local_time(web: TestClient, dossier: str)
     before = web.get(f"/dossiers/{dossier}/audit", params={"as_of": "2026-11-22T09:00"})
     assert before.status_code == 200
     assert "Hồ sơ chưa tồn tại vào thời điểm này" in before.text
-    assert "did not exist yet" in before.text
+    read_in(web, "en")
+    assert "did not exist yet" in web.get(f"/dossiers/{dossier}/audit",
+                                          params={"as_of": "2026-11-22T09:00"}).text
 
 
 def test_the_slider_and_the_diff(web: TestClient, dossier: str) -> None:
@@ -125,7 +128,7 @@ def test_the_slider_and_the_diff(web: TestClient, dossier: str) -> None:
     diff = web.get(f"/dossiers/{dossier}/audit",
                    params={"position": "2", "compare_position": "1"}).text
     section = diff.split('id="audit-diff"')[1].split("</section>")[0]
-    changed = re.findall(r'<td data-label="Trường">([^<]+) <span', section)
+    changed = re.findall(r'<td data-label="Trường">([^<]+)</td>', section)
     assert changed == ["Đơn vị đang giữ", "Cán bộ đang giữ", "Giai đoạn", "Hạn bước hiện tại",
                        "Chờ nhận, chuyển từ"]
     assert "Phòng Hành chính tư pháp – Sở Tư pháp (STP-HCTP)" in section
@@ -197,7 +200,9 @@ def test_other_staff_get_403_in_words(web: TestClient, dossier: str, app: HosoAp
         response = web.get(path)
         assert response.status_code == 403
         assert "Chỉ thanh tra viên" in response.text
-        assert "Only inspectors" in response.text
+        read_in(web, "en")
+        assert "Only inspectors" in web.get(path).text
+        read_in(web, "vi")
     refused = web.get(f"/dossiers/{dossier}/audit", headers={"HX-Request": "true"})
     assert refused.status_code == 403 and "Trần Thị Bích Ngọc" not in refused.text
     assert "access refused: user=hctp" in caplog.text

@@ -32,6 +32,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/healthz"): (200,) * 7,
     ("GET", "/signin"): (200,) * 7,
     ("POST", "/signout"): (303,) * 7,
+    # Anyone may choose the language, citizens with no session included.
+    ("POST", "/language"): (303,) * 7,
     # Without a right password in the last 5 minutes there is no code to give.
     ("GET", "/signin/code"): (303,) * 7,
     ("POST", "/signin/code"): (401,) * 7,

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from domain.application import HosoApplication
 from projections.store import Dialect, Store
 from tests.test_web import PASSWORD, receive_form, receive_via_web, sign_in
+from tests.web_helpers import read_in
 from web.accounts import StaffAccounts
 from web.app import create_app
 from web.security import CONTENT_SECURITY_POLICY
@@ -81,7 +82,8 @@ def test_a_store_error_is_a_503_try_again_page(web: TestClient, app: HosoApplica
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert "không kết nối được cơ sở dữ liệu" in response.text
-    assert "cannot reach its database" in response.text
+    read_in(web, "en")
+    assert "cannot reach its database" in web.post("/dossiers", data=receive_form()).text
 
 
 def _own_client_ports() -> set[int]:

@@ -22,3 +22,10 @@ def sign_in_as(client: Any, user: str, password: str) -> Any:
     assert response.status_code == 200, response.text
     adopt_csrf_token(client, response.text)
     return response
+
+
+def read_in(client: Any, locale: str) -> None:
+    """Pages in ``locale`` from now on, as the header's language switch leaves them (the
+    ``hoso_lang`` cookie; tests/test_i18n.py goes through the switch itself). Signing in again
+    clears it."""
+    client.cookies.set("hoso_lang", locale)

@@ -15,6 +15,8 @@ from domain.organisation import Role, Staff, UnitKind
 from projections.outbox import Channel, Status
 from web.accounts import MIN_PASSWORD_LENGTH, check_password
 from web.clerk import refuse_access, services_of, staff_only
+from web.i18n import gettext as _
+from web.i18n import in_locale
 from web.labels import Label
 from web.services import Services
 from web.templating import render
@@ -74,7 +76,7 @@ def _outbox(services: Services) -> dict[str, object]:
         "outbox_problems": [
             ProblemRow(m.last_attempt_at, _CHANNELS[m.channel], m.kind, m.code,
                        partners.get(m.recipient, "?") if m.channel is Channel.WEBHOOK
-                       else "người nộp / applicant", m.attempts, m.status is Status.FAILED,
+                       else _("người nộp"), m.attempts, m.status is Status.FAILED,
                        m.last_error or "")
             for m in outbox.problems()],
         "subscriptions": [
@@ -96,21 +98,26 @@ def _page(request: Request, error: DomainError | Label | None = None,
         "units": list(d.units.values()), "staff": list(d.staff.values()),
         "procedures": list(d.procedures.values()), "roles": [r.value for r in Role],
         "kinds": [k.value for k in UnitKind], "history": history, "error": error,
-        "unit_names": {u.code: u.name_vi for u in d.units.values()},
+        "unit_names": {u.code: in_locale(u.name_vi, u.name_en) for u in d.units.values()},
     } | _outbox(services), status_code=status_code)
 
 
 def _summary(details: dict[str, object], kind: str) -> str:
     if kind == "StaffAppointed":
-        return (f"Bổ nhiệm/cập nhật {details['user_id']} ({details['full_name']}) tại "
-                f"{details['unit_code']}, vai trò {', '.join(details['roles'])}")  # type: ignore[arg-type]
+        return _("Bổ nhiệm/cập nhật %(user)s (%(name)s) tại %(unit)s, vai trò %(roles)s") % {
+            "user": details["user_id"], "name": details["full_name"],
+            "unit": details["unit_code"],
+            "roles": ", ".join(details["roles"])}  # type: ignore[arg-type]
     if kind == "StaffDeactivated":
-        return f"Vô hiệu hóa {details['user_id']}: {details['reason']}"
+        return _("Vô hiệu hóa %(user)s: %(reason)s") % {
+            "user": details["user_id"], "reason": details["reason"]}
     if kind == "UnitAdded":
-        return f"Thêm đơn vị {details['code']} — {details['name_vi']}"
+        return _("Thêm đơn vị %(code)s — %(name)s") % {
+            "code": details["code"], "name": details["name_vi"]}
     if kind == "ProcessingTimeSet":
-        return (f"Thời hạn thủ tục {details['procedure_code']}: {details['processing_days']} "
-                f"ngày làm việc ({details['legal_basis']})")
+        return _("Thời hạn thủ tục %(code)s: %(days)s ngày làm việc (%(basis)s)") % {
+            "code": details["procedure_code"], "days": details["processing_days"],
+            "basis": details["legal_basis"]}
     return kind
 
 

@@ -37,11 +37,14 @@ from projections.analytics import (
     OfficialRow,
     Period,
     Rate,
+    WeekPoint,
     analyse,
 )
 from web import figures
 from web.charts import SMALL, Bar, Series, bar_chart, line_chart
 from web.clerk import refuse_access, services_of, staff_only
+from web.i18n import gettext as _
+from web.i18n import in_locale, unit_name
 from web.labels import Label
 from web.services import Services
 from web.templating import render
@@ -214,14 +217,22 @@ class AnalyticsPage:
 
 
 def procedure_name(d: Directory, code: str | None) -> str:
+    """The procedure's Vietnamese name, as the CSV downloads give it whatever the page's
+    language (open data stays comparable from one download to the next)."""
     procedure = d.procedures.get(code or "")
     return procedure.name_vi if procedure else (code or "—")
 
 
+def procedure_label(d: Directory, code: str | None) -> str:
+    """The procedure's name on a page, in the page's language."""
+    procedure = d.procedures.get(code or "")
+    return in_locale(procedure.name_vi, procedure.name_en) if procedure else (code or "—")
+
+
 def step_name(d: Directory, row: HandlingRow | Any) -> str:
-    step = ("ngoài quy trình" if row.route_position is None
-            else f"bước {row.route_position + 1}")
-    return f"{procedure_name(d, row.procedure_code)} — {step}"
+    step = (_("ngoài quy trình") if row.route_position is None
+            else _("bước %(n)s") % {"n": row.route_position + 1})
+    return f"{procedure_label(d, row.procedure_code)} — {step}"
 
 
 def officer_name(d: Directory, user_id: str | None) -> str:
@@ -248,39 +259,46 @@ def _rate_tip(label: str, rate: Rate) -> str:
 
 def _weekly_chart(a: Analytics) -> Markup:
     labels = [f"{w.week_start:%d/%m}" for w in a.weeks]
+
+    def week(w: WeekPoint, what: str) -> str:
+        return _("Tuần %(week)s, %(what)s") % {"week": f"{w.week_start:%d/%m}", "what": what}
+
     series = [
-        Series("Hồ sơ (hoso) / dossiers", [w.dossiers_hoso.share for w in a.weeks],
-               [_rate_tip(f"Tuần {w.week_start:%d/%m} hoso", w.dossiers_hoso) for w in a.weeks]),
-        Series("Hồ sơ (QĐ 766) / dossiers", [w.dossiers_766.share for w in a.weeks],
-               [_rate_tip(f"Tuần {w.week_start:%d/%m} QĐ 766", w.dossiers_766)
-                for w in a.weeks]),
-        Series("Bước / steps", [w.steps.share for w in a.weeks],
-               [_rate_tip(f"Tuần {w.week_start:%d/%m} bước", w.steps) for w in a.weeks]),
+        Series(_("Hồ sơ (hoso)"), [w.dossiers_hoso.share for w in a.weeks],
+               [_rate_tip(week(w, "hoso"), w.dossiers_hoso) for w in a.weeks]),
+        Series(_("Hồ sơ (QĐ 766)"), [w.dossiers_766.share for w in a.weeks],
+               [_rate_tip(week(w, "QĐ 766"), w.dossiers_766) for w in a.weeks]),
+        Series(_("Bước"), [w.steps.share for w in a.weeks],
+               [_rate_tip(week(w, _("bước")), w.steps) for w in a.weeks]),
     ]
-    return line_chart(labels, series, title="Tỷ lệ đúng hạn theo tuần · On-time share by week",
-                      y_label="đúng hạn / on time", x_label="tuần bắt đầu / week of")
+    return line_chart(labels, series, title=_("Tỷ lệ đúng hạn theo tuần"),
+                      y_label=_("đúng hạn"), x_label=_("tuần bắt đầu"))
 
 
 def _backlog_chart(a: Analytics) -> Markup:
     labels = age_bucket_labels()
-    bars = [Bar(label, count, f"{label} ngày làm việc: {count} hồ sơ")
+    bars = [Bar(label, count, _("%(days)s ngày làm việc: %(n)s hồ sơ") % {
+                "days": label, "n": count})
             for label, count in zip(labels, a.backlog.by_age, strict=True)]
-    bars.append(Bar("chờ BS", a.backlog.awaiting_supplement,
-                    f"Chờ công dân bổ sung: {a.backlog.awaiting_supplement} hồ sơ"))
-    return bar_chart(bars, title="Hồ sơ tồn theo tuổi · Open dossiers by age",
-                     y_label="hồ sơ / dossiers", x_label="ngày làm việc / working days")
+    bars.append(Bar(_("chờ BS"), a.backlog.awaiting_supplement,
+                    _("Chờ công dân bổ sung: %(n)s hồ sơ") % {
+                        "n": a.backlog.awaiting_supplement}))
+    return bar_chart(bars, title=_("Hồ sơ tồn theo tuổi"),
+                     y_label=_("hồ sơ"), x_label=_("ngày làm việc"))
 
 
 def _distributions(a: Analytics, d: Directory) -> list[Figure]:
     labels = hour_bin_labels()
     out = []
     for dist in a.distributions:
-        name = f"{step_name(d, dist)} · {d.unit_name(dist.unit_code)}"
-        bars = [Bar(label, count, f"{label} giờ làm việc: {count} lượt")
+        name = f"{step_name(d, dist)} · {unit_name(d, dist.unit_code)}"
+        bars = [Bar(label, count, _("%(hours)s giờ làm việc: %(n)s lượt") % {
+                    "hours": label, "n": count})
                 for label, count in zip(labels, dist.counts, strict=True)]
-        out.append(Figure(Label(name, f"{sum(dist.counts)} stays"), bar_chart(
-            bars, title=f"n = {sum(dist.counts)}", y_label="lượt / stays",
-            x_label="giờ làm việc / office hours", colour="#1a7f37", size=SMALL)))
+        # The caption names a step and a unit (data), the same in either language.
+        out.append(Figure(Label(name, name), bar_chart(
+            bars, title=f"n = {sum(dist.counts)}", y_label=_("lượt"),
+            x_label=_("giờ làm việc"), colour="#1a7f37", size=SMALL)))
     return out
 
 
@@ -290,21 +308,21 @@ def analytics_page(a: Analytics, query: Query, d: Directory) -> AnalyticsPage:
 
     def officer_unit(user_id: str | None) -> str:
         staff = d.staff.get(user_id or "")
-        return d.unit_name(staff.unit_code) if staff else ""
+        return unit_name(d, staff.unit_code) if staff else ""
 
     return AnalyticsPage(
         query=query, analytics=a,
-        units=[(u.code, u.name_vi) for u in d.units.values()],
-        procedures=[Line(procedure_name(d, r.procedure_code), r.procedure_code or "", r)
+        units=[(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()],
+        procedures=[Line(procedure_label(d, r.procedure_code), r.procedure_code or "", r)
                     for r in a.procedures],
-        unit_lines=[Line(d.unit_name(r.unit_code or ""), r.unit_code or "", r,
+        unit_lines=[Line(unit_name(d, r.unit_code or ""), r.unit_code or "", r,
                          f"/units/{r.unit_code}") for r in a.units],
-        steps=[Line(step_name(d, r), d.unit_name(r.unit_code or ""), r) for r in a.steps],
+        steps=[Line(step_name(d, r), unit_name(d, r.unit_code or ""), r) for r in a.steps],
         officers=[Line(officer_name(d, r.officer_id), officer_unit(r.officer_id), r,
                        officer_link(r.officer_id)) for r in a.officers],
-        official_by_procedure=[Line(procedure_name(d, r.procedure_code), r.procedure_code or "",
+        official_by_procedure=[Line(procedure_label(d, r.procedure_code), r.procedure_code or "",
                                     r) for r in a.official_by_procedure],
-        official_by_unit=[Line(d.unit_name(r.unit_code or ""), r.unit_code or "", r)
+        official_by_unit=[Line(unit_name(d, r.unit_code or ""), r.unit_code or "", r)
                           for r in a.official_by_unit],
         weekly=_weekly_chart(a), backlog=_backlog_chart(a), distributions=_distributions(a, d),
         age_buckets=age_bucket_labels(),
@@ -450,7 +468,8 @@ def analytics(request: Request, staff: Staff) -> Response:
         query = parse_query(request.query_params, services.today(), d)
     except DomainError as error:
         return render(request, "analytics.html", {
-            "page": None, "error": error, "units": [(u.code, u.name_vi) for u in d.units.values()],
+            "page": None, "error": error,
+            "units": [(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()],
         }, status_code=400)
     page = analytics_page(analytics_for(request, query), query, d)
     return render(request, "analytics.html", {"page": page, "error": None, "units": page.units})

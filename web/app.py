@@ -36,6 +36,7 @@ from web import (
     clerk,
     counter,
     history,
+    language,
     public,
     queue,
     red_flags,
@@ -52,6 +53,7 @@ from web.api.keys import partner_keys_on
 from web.api.routes import create_api
 from web.csrf import CsrfMiddleware
 from web.delivery import delivery_loop_from_environment, public_url_from_environment
+from web.i18n import LocaleMiddleware
 from web.key_vault import open_key_vault
 from web.labels import Label
 from web.security import (
@@ -188,6 +190,7 @@ def create_app(
         Route("/signin/code", signin.signin_code_form, methods=["GET"]),
         Route("/signin/code", signin.signin_code, methods=["POST"]),
         Route("/signout", signin.signout, methods=["POST"]),
+        Route("/language", language.choose_language, methods=["POST"]),
         Route("/account/two-factor", account_security.two_factor_page, methods=["GET"]),
         Route("/account/two-factor/{step}", account_security.two_factor_step,
               methods=["POST"]),
@@ -231,6 +234,7 @@ def create_app(
             Middleware(DeadlineMiddleware),
             Middleware(ServerSessionMiddleware, sessions=sessions),
             Middleware(CsrfMiddleware),
+            Middleware(LocaleMiddleware),
         ],
         exception_handlers={
             400: _bad_request, 404: _not_found, 405: _not_found,

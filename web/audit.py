@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from babel.numbers import format_decimal
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,7 +37,6 @@ from domain.errors import AccessDenied, DomainError, NotFound
 from domain.organisation import Directory, Staff
 from domain.reading import Page, ReadingNotRecorded
 from domain.transparency.bundle import BundleCheck, check_bundle
-from domain.working_days import HCMC
 from projections.checkpoints import DossierProof
 from projections.verify import DossierChain, DossierFinding, FindingKind, verify_dossier
 from web.clerk import (
@@ -48,6 +48,8 @@ from web.clerk import (
     staff_only,
 )
 from web.formatting import datetime_local_input, local_date, local_time, parse_local_datetime
+from web.i18n import current_locale, in_locale, pick, unit_name
+from web.i18n import gettext as _
 from web.labels import CHANNELS, DISPATCH_METHODS, EVENTS, STAGES, Label, label
 from web.services import Services
 from web.signatures import SignatureLine
@@ -183,7 +185,7 @@ class SlipRow:
 class SlipPage:
     dossier_id: UUID
     code: str
-    procedure_vi: str
+    procedure_name: str
     receiving_unit_name: str
     applicant_name: str
     received_at: datetime
@@ -237,26 +239,28 @@ class IntegrityView:
 # ---- formatting --------------------------------------------------------------------------
 
 def local_seconds(value: datetime | None) -> str:
-    return "—" if value is None else value.astimezone(HCMC).strftime("%H:%M:%S %d/%m/%Y")
+    return local_time(value, seconds=True)
 
 
 def _value(name: str, value: Any, d: Directory) -> str:
     if value is None or value == "":
         return "—"
     if name in {"receiving_unit", "holder_unit", "pending_from_unit"}:
-        return f"{d.unit_name(value)} ({value})"
+        return f"{unit_name(d, value)} ({value})"
     if name == "holder_officer":
         member = d.staff.get(value)
         return f"{member.full_name} ({value})" if member else value
     if name == "procedure_code":
         procedure = d.procedures.get(value)
-        return f"{procedure.name_vi} ({value})" if procedure else value
+        if procedure is None:
+            return str(value)
+        return f"{in_locale(procedure.name_vi, procedure.name_en)} ({value})"
     if isinstance(value, Stage):
-        return label(STAGES, value.value).vi
+        return pick(label(STAGES, value.value))
     if isinstance(value, Channel):
-        return label(CHANNELS, value.value).vi
+        return pick(label(CHANNELS, value.value))
     if isinstance(value, DispatchMethod):
-        return label(DISPATCH_METHODS, value.value).vi
+        return pick(label(DISPATCH_METHODS, value.value))
     if isinstance(value, datetime):
         return local_time(value)
     if isinstance(value, date):
@@ -268,22 +272,27 @@ def _value(name: str, value: Any, d: Directory) -> str:
     return str(value)
 
 
+def _decimal(value: float) -> str:
+    return format_decimal(round(value, 1), format="0.0", locale=current_locale())
+
+
 def _office_hours(hours: float) -> str:
-    text = f"{hours:.1f} giờ hành chính".replace(".", ",")
+    text = _("%(n)s giờ hành chính") % {"n": _decimal(hours)}
     if hours >= 8:
-        text += f" (≈ {hours / 8:.1f} ngày làm việc)".replace(".", ",")
+        text += " (≈ " + _("%(n)s ngày làm việc") % {"n": _decimal(hours / 8)} + ")"
     return text
 
 
 def _elapsed(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
-    text = f"{hours / 24:.1f} ngày" if hours >= 24 else f"{hours:.1f} giờ"
-    return text.replace(".", ",") + " thực tế"
+    if hours >= 24:
+        return _("%(n)s ngày thực tế") % {"n": _decimal(hours / 24)}
+    return _("%(n)s giờ thực tế") % {"n": _decimal(hours)}
 
 
 def _timing(t: StepTiming, d: Directory) -> TimingView:
     return TimingView(
-        span=SPANS[t.span], unit_name=d.unit_name(t.unit_code),
+        span=SPANS[t.span], unit_name=unit_name(d, t.unit_code),
         office_hours=_office_hours(t.office_hours), elapsed=_elapsed(t.elapsed),
         due_at=t.due_at, verdict=VERDICTS[t.verdict] if t.verdict else None,
         late=t.verdict is Verdict.LATE,
@@ -344,9 +353,9 @@ def _audit_page(trail: AuditTrail, services: Services, inputs: dict[str, str]) -
 
 def _party(p: Party | None) -> str:
     if p is None:
-        return "Chưa nhận (not accepted yet)"
+        return _("Chưa nhận")
     if p.unit_code is None:
-        return f"Công dân: {p.officer_name}"
+        return _("Công dân: %(name)s") % {"name": p.officer_name}
     return f"{p.officer_name} — {p.unit_name}" if p.officer_name else p.unit_name
 
 
@@ -354,16 +363,16 @@ def _notes(h: Handoff, services: Services) -> list[str]:
     notes = []
     if h.kind == "Transferred":
         if h.handoff.details.get("off_route"):
-            notes.append("Ngoài quy trình (off route)")
+            notes.append(_("Ngoài quy trình"))
         if h.handoff.details.get("note"):
             notes.append(str(h.handoff.details["note"]))
     if h.kind == "Dispatched":
         notes.append(event_summary(h.kind, h.handoff.details, services))
     if h.kind == "Withdrawn":
-        notes.append(f"Rút hồ sơ: {h.handoff.details['reason']}")
+        notes.append(_("Rút hồ sơ: %(reason)s") % {"reason": h.handoff.details["reason"]})
     for e in h.during:
         text = event_summary(e.kind, e.details, services)
-        notes.append(f"{label(EVENTS, e.kind).vi}" + (f": {text}" if text else ""))
+        notes.append(pick(label(EVENTS, e.kind)) + (f": {text}" if text else ""))
     return notes
 
 
@@ -372,8 +381,9 @@ def _slip_page(slip: ControlSlip, services: Services) -> SlipPage:
     procedure = d.procedures.get(slip.procedure_code)
     return SlipPage(
         dossier_id=slip.dossier_id, code=slip.code,
-        procedure_vi=procedure.name_vi if procedure else slip.procedure_code,
-        receiving_unit_name=d.unit_name(slip.receiving_unit), applicant_name=slip.applicant_name,
+        procedure_name=(in_locale(procedure.name_vi, procedure.name_en) if procedure
+                        else slip.procedure_code),
+        receiving_unit_name=unit_name(d, slip.receiving_unit), applicant_name=slip.applicant_name,
         received_at=slip.received_at, due_date=slip.due_date,
         rows=[SlipRow(
             number=h.number, giver=_party(h.giver), receiver=_party(h.receiver),
@@ -517,7 +527,7 @@ def _readings(services: Services, dossier_id: UUID) -> list[ReadingLine]:
         ReadingLine(opened_at=r["opened_at"],
                     viewer_name=d.staff[r["viewer_id"]].full_name if r["viewer_id"] in d.staff
                     else r["viewer_id"],
-                    unit_name=d.unit_name(r["viewer_unit"]), purpose=r["purpose"],
+                    unit_name=unit_name(d, r["viewer_unit"]), purpose=r["purpose"],
                     page=r["page"])
         for r in services.read_models.readings.readings_of(str(dossier_id))
     ]

@@ -26,8 +26,10 @@ from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.organisation import Role, Staff, UnitKind
 from domain.portal import PortalReport, portal_report
 from domain.reading import Page, ReadingNotRecorded
-from web.formatting import local_time, parse_local_datetime
-from web.labels import EVENTS, SATISFACTION, Label, label
+from web.formatting import local_date, local_time, parse_local_datetime
+from web.i18n import gettext as _
+from web.i18n import in_locale, ngettext, pick, unit_name
+from web.labels import DISPATCH_METHODS, EVENTS, SATISFACTION, Label, label
 from web.qr import qr_svg
 from web.services import Services
 from web.templating import render
@@ -250,52 +252,64 @@ class DossierPage:
 
 
 def event_summary(kind: str, details: dict[str, Any], services: Services) -> str:
+    """One line on what an event did, in the request's language (web/i18n.py)."""
     d = services.directory
     if kind == "Transferred":
-        to = d.unit_name(details["to_unit"])
+        to = unit_name(d, details["to_unit"])
         officer = details.get("to_officer")
         text = f"→ {to}" + (f" ({d.staff[officer].full_name})" if officer in d.staff else "")
-        text += " [ngoài quy trình]" if details.get("off_route") else ""
+        text += " [" + _("ngoài quy trình") + "]" if details.get("off_route") else ""
         return text + (f" — {details['note']}" if details.get("note") else "")
     if kind == "Signed":
-        return f"Số {details['decision_number']}: {details['decision_title']}"
+        return _("Số %(number)s: %(title)s") % {
+            "number": details["decision_number"], "title": details["decision_title"]}
     if kind == "Dispatched":
-        method = "Gửi qua bưu điện" if details["method"] == "post" else "Nhận tại quầy"
+        method = pick(label(DISPATCH_METHODS, details["method"]))
         number = details.get("postal_tracking_number")
-        return method + (f", mã bưu gửi {number}" if number else "")
+        return method + (", " + _("mã bưu gửi %(number)s") % {"number": number}
+                         if number else "")
     if kind == "Delivered":
-        return f"Người nhận: {details['recipient_name']}"
+        return _("Người nhận: %(name)s") % {"name": details["recipient_name"]}
     if kind == "TransferAccepted":
-        return (f"Từ {d.unit_name(details['from_unit'])}; thời gian đi đường "
-                f"{_hours(details['transit'])}; hạn bước này {local_time(details['step_due_at'])}")
+        return _("Từ %(unit)s; thời gian đi đường %(transit)s; hạn bước này %(due)s") % {
+            "unit": unit_name(d, details["from_unit"]), "transit": _hours(details["transit"]),
+            "due": local_time(details["step_due_at"])}
     if kind == "SupplementRequested":
-        items = ", ".join(details["missing_items"])
-        text = f"Lần {details['request_number']}: {items} — {details['reason']}"
-        return text + (f" (lý do yêu cầu lại: {details['justification']})"
-                       if details.get("justification") else "")
+        text = _("Lần %(number)s: %(items)s — %(reason)s") % {
+            "number": details["request_number"], "items": ", ".join(details["missing_items"]),
+            "reason": details["reason"]}
+        return text + (" (" + _("lý do yêu cầu lại: %(why)s") % {
+            "why": details["justification"]} + ")" if details.get("justification") else "")
     if kind == "SupplementProvided":
-        return (f"{', '.join(details['documents'])}; tạm dừng {details['paused_working_days']} "
-                f"ngày làm việc, hẹn trả mới {details['due_date']:%d/%m/%Y}")
+        return ", ".join(details["documents"]) + "; " + ngettext(
+            "tạm dừng %(num)s ngày làm việc, hẹn trả mới %(due)s",
+            "tạm dừng %(num)s ngày làm việc, hẹn trả mới %(due)s",
+            details["paused_working_days"]) % {
+                "num": details["paused_working_days"], "due": local_date(details["due_date"])}
     if kind == "Extended":
-        return (f"Hẹn trả {details['previous_due_date']:%d/%m/%Y} → "
-                f"{details['due_date']:%d/%m/%Y} — {details['reason']}")
+        return (_("Hẹn trả %(before)s → %(after)s") % {
+            "before": local_date(details["previous_due_date"]),
+            "after": local_date(details["due_date"])} + f" — {details['reason']}")
     if kind == "Rejected":
         return details["reasons"]
     if kind == "Rated":
-        text = f"{SATISFACTION[details['satisfaction']].vi} ({details['satisfaction']}/5)"
-        text += "; phải đi lại nhiều lần" if details["came_back"] else ""
-        text += "; bị đòi hỏi ngoài quy định" if details["unofficial_request"] else ""
+        text = f"{pick(SATISFACTION[details['satisfaction']])} ({details['satisfaction']}/5)"
+        text += "; " + _("phải đi lại nhiều lần") if details["came_back"] else ""
+        text += "; " + _("bị đòi hỏi ngoài quy định") if details["unofficial_request"] else ""
         return text + (f" — “{details['comment']}”" if details["comment"] else "")
     if kind == "Withdrawn":
         return details["reason"]
     if kind == "Received":
-        return f"Mã hồ sơ {details['code']}, hẹn trả {details['due_date']:%d/%m/%Y}"
+        return _("Mã hồ sơ %(code)s, hẹn trả %(due)s") % {
+            "code": details["code"], "due": local_date(details["due_date"])}
     return ""
 
 
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
-    return f"{hours / 24:.1f} ngày" if hours >= 24 else f"{hours:.1f} giờ"
+    if hours >= 24:
+        return _("%(n)s ngày") % {"n": f"{hours / 24:.1f}"}
+    return _("%(n)s giờ") % {"n": f"{hours:.1f}"}
 
 
 def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
@@ -311,11 +325,11 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
         snapshot=snapshot,
         procedure_vi=procedure.name_vi,
         procedure_en=procedure.name_en,
-        receiving_unit_name=d.unit_name(snapshot.receiving_unit),
-        holder_unit_name=d.unit_name(snapshot.holder_unit),
+        receiving_unit_name=unit_name(d, snapshot.receiving_unit),
+        holder_unit_name=unit_name(d, snapshot.holder_unit),
         holder_officer_name=d.staff[snapshot.holder_officer].full_name
         if snapshot.holder_officer in d.staff else None,
-        pending_from_name=d.unit_name(snapshot.pending_from_unit)
+        pending_from_name=unit_name(d, snapshot.pending_from_unit)
         if snapshot.pending_from_unit else None,
         late=snapshot.is_late(services.today()),
         portal=portal_report(snapshot.stage, overdue=snapshot.is_late(services.today()),
@@ -324,8 +338,8 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
             HistoryRow(
                 event=label(EVENTS, h.kind), occurred_at=h.occurred_at, recorded_at=h.recorded_at,
                 actor_name=d.staff[h.actor_id].full_name if h.actor_id in d.staff
-                else "Công dân" if h.actor_id == CITIZEN else h.actor_id,
-                unit_name=d.unit_name(h.actor_unit),
+                else _("Công dân") if h.actor_id == CITIZEN else h.actor_id,
+                unit_name=unit_name(d, h.actor_unit),
                 summary=event_summary(h.kind, h.details, services),
                 print_link=f"/dossiers/{snapshot.id}/apology/{h.details['extension_number']}"
                 if h.kind == "Extended" else None,
@@ -333,10 +347,10 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
             for h in reversed(snapshot.history)
         ],
         actions=[a.value for a in snapshot.allowed_actions],
-        transfer_units=[(u.code, u.name_vi) for u in d.units.values()
+        transfer_units=[(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()
                         if u.code != snapshot.holder_unit and u.kind is not UnitKind.POST_OFFICE],
         suggested_unit=suggested,
-        officers=[(s.user_id, f"{s.full_name} — {d.unit_name(s.unit_code)}")
+        officers=[(s.user_id, f"{s.full_name} — {unit_name(d, s.unit_code)}")
                   for s in d.staff.values()],
         public_link=services.public_link(snapshot.tracking_token),
     )
@@ -502,7 +516,7 @@ def receipt(request: Request, staff: Staff) -> Response:
     received = snapshot.history[0]
     return render(request, "receipt.html", {"receipt": Receipt(
         code=snapshot.code, procedure_vi=procedure.name_vi, procedure_en=procedure.name_en,
-        receiving_unit_name=d.unit_name(snapshot.receiving_unit),
+        receiving_unit_name=unit_name(d, snapshot.receiving_unit),
         received_at=snapshot.received_at, due_date=snapshot.due_date,
         documents=snapshot.documents, applicant_name=snapshot.applicant["name"],
         channel=snapshot.channel.value, public_link=link, qr_svg=qr_svg(link),
@@ -546,7 +560,7 @@ def apology(request: Request, staff: Staff) -> Response:
     d = services.directory
     return render(request, "apology.html", {"letter": ApologyLetter(
         code=snapshot.code, procedure_vi=d.procedure(snapshot.procedure_code).name_vi,
-        unit_name=d.unit_name(extension.actor_unit), applicant_name=snapshot.applicant["name"],
+        unit_name=unit_name(d, extension.actor_unit), applicant_name=snapshot.applicant["name"],
         received_at=snapshot.received_at,
         previous_due_date=extension.details["previous_due_date"],
         new_due_date=extension.details["due_date"], reason=extension.details["reason"],

@@ -17,6 +17,8 @@ from domain.errors import AccessDenied
 from domain.organisation import Role, Staff
 from projections.desk_queue import QueueFilter
 from web.clerk import is_htmx, refuse_access, services_of, staff_only
+from web.i18n import unit_name
+from web.labels import Label
 from web.queue import search_terms
 from web.templating import render
 
@@ -29,7 +31,7 @@ _NOT_COUNTER = AccessDenied("Màn hình quầy dành cho cán bộ tiếp nhận
 @dataclass(frozen=True)
 class CounterCard:
     snapshot: DossierSnapshot
-    procedure_vi: str
+    procedure: Label
     holder_unit_name: str
     actions: list[str]
 
@@ -47,10 +49,11 @@ def counter(request: Request, staff: Staff) -> Response:
                                                     limit=10)
         for row in rows:
             snapshot = services.app.snapshot(row.dossier_id, viewer_id=staff.user_id)
+            procedure = services.directory.procedure(snapshot.procedure_code)
             cards.append(CounterCard(
                 snapshot=snapshot,
-                procedure_vi=services.directory.procedure(snapshot.procedure_code).name_vi,
-                holder_unit_name=services.directory.unit_name(snapshot.holder_unit),
+                procedure=Label(procedure.name_vi, procedure.name_en),
+                holder_unit_name=unit_name(services.directory, snapshot.holder_unit),
                 actions=[a.value for a in snapshot.allowed_actions if a in COUNTER_ACTIONS],
             ))
     context = {"q": q, "cards": cards, "searched": bool(code or phone)}

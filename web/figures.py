@@ -1,22 +1,29 @@
-"""Numbers as Vietnamese readers write them (12,5 — 1.234 — 83,3 %), for pages and charts."""
+"""Numbers as the page's readers write them, for pages and charts: Vietnamese 12,5 — 1.234 —
+83,3 %; English 12.5 — 1,234 — 83.3%."""
 
 from __future__ import annotations
 
+from babel.numbers import format_decimal
+
 from projections.analytics import OFFICE_DAY_HOURS, Rate
+from web.i18n import current_locale
 from web.templating import templates
 
 
 def decimal(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "—"
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    pattern = "#,##0." + "0" * digits if digits else "#,##0"
+    return format_decimal(round(value, digits), format=pattern, locale=current_locale())
 
 
 def share(value: Rate | float | None) -> str:
     if isinstance(value, Rate):
         value = value.share
-    return "—" if value is None else f"{decimal(value * 100)} %"
+    if value is None:
+        return "—"
+    # Vietnamese puts a space before the sign, English does not.
+    return f"{decimal(value * 100)} %" if current_locale() == "vi" else f"{decimal(value * 100)}%"
 
 
 def hours(value: float | None) -> str:

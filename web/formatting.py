@@ -1,17 +1,33 @@
-"""Jinja filters: times in Asia/Ho_Chi_Minh, dates as Vietnamese readers write them."""
+"""Jinja filters: times in Asia/Ho_Chi_Minh, dates and numbers as the page's readers write
+them (Vietnamese: 14:30 24/11/2026 and 1.234; English: 24 Nov 2026, 14:30 and 1,234)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import cache
+
+import holidays
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 
 from domain.errors import DomainError
 from domain.working_days import HCMC
+from web.i18n import current_locale, ngettext
+
+# Explicit patterns rather than Babel's "short"/"medium": Vietnamese forms and clerks write
+# the time first and the day before the month; the English one spells the month out so a
+# reader cannot take 03/04 for March.
+TIME_PATTERNS = {"vi": "HH:mm dd/MM/yyyy", "en": "d MMM yyyy, HH:mm"}
+SECONDS_PATTERNS = {"vi": "HH:mm:ss dd/MM/yyyy", "en": "d MMM yyyy, HH:mm:ss"}
+DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
 
 
-def local_time(value: datetime | None) -> str:
+def local_time(value: datetime | None, seconds: bool = False) -> str:
     if value is None:
         return "—"
-    return value.astimezone(HCMC).strftime("%H:%M %d/%m/%Y")
+    locale = current_locale()
+    pattern = (SECONDS_PATTERNS if seconds else TIME_PATTERNS)[locale]
+    return format_datetime(value, pattern, tzinfo=HCMC, locale=locale)
 
 
 def local_date(value: date | None) -> str:
@@ -19,7 +35,41 @@ def local_date(value: date | None) -> str:
         return "—"
     if isinstance(value, datetime):
         value = value.astimezone(HCMC).date()
-    return value.strftime("%d/%m/%Y")
+    locale = current_locale()
+    return format_date(value, DATE_PATTERNS[locale], locale=locale)
+
+
+def number(value: float | None) -> str:
+    """A count or a figure in a table, grouped as the locale groups thousands."""
+    if value is None:
+        return "—"
+    return format_decimal(value, locale=current_locale())
+
+
+def duration(delta: timedelta) -> str:
+    """How long a file has waited, to the hour: "2 ngày 3 giờ" / "2 days 3 hours"."""
+    hours = max(0, int(delta.total_seconds() // 3600))
+    in_hours = ngettext("%(num)s giờ", "%(num)s giờ", hours % 24 if hours >= 24 else hours)
+    text = in_hours % {"num": hours % 24 if hours >= 24 else hours}
+    if hours < 24:
+        return text
+    days = ngettext("%(num)s ngày", "%(num)s ngày", hours // 24) % {"num": hours // 24}
+    return f"{days} {text}"
+
+
+@cache
+def _english_holidays() -> holidays.HolidayBase:
+    return holidays.country_holidays("VN", language="en_US")
+
+
+def day_off(day: date, name: str) -> str:
+    """A day off's name as recorded (in Vietnamese, with the due date) in the reader's
+    language: weekends by their weekday, public holidays from the same holiday library."""
+    if current_locale() == "vi":
+        return name
+    if day.weekday() >= 5:
+        return format_date(day, "EEEE", locale="en")
+    return str(_english_holidays().get(day) or name)
 
 
 def datetime_local_input(value: datetime) -> str:

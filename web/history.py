@@ -14,6 +14,7 @@ from domain.errors import DomainError, NotFound
 from domain.organisation import Staff
 from projections.red_flags import Period
 from web.clerk import refuse_access, services_of, staff_only
+from web.i18n import unit_name
 from web.labels import EVENTS, Label, label
 from web.red_flags import NOT_A_REVIEWER, parse_period
 from web.templating import render
@@ -63,8 +64,8 @@ def _history(request: Request, staff: Staff, *, officer: str | None,
         return render(request, "error.html", {"error": error}, status_code=404)
     title = (Label(f"Lịch sử thao tác của {d.staff[officer].full_name}",
                    f"Everything {d.staff[officer].full_name} did") if officer else
-             Label(f"Lịch sử thao tác của {d.unit_name(unit or '')}",
-                   f"Everything done at {d.unit_name(unit or '')}"))
+             Label(f"Lịch sử thao tác của {unit_name(d, unit or '')}",
+                   f"Everything done at {unit_name(d, unit or '')}"))
     try:
         period = parse_period(request, services.today())
     except DomainError as error:
@@ -80,7 +81,7 @@ def _history(request: Request, staff: Staff, *, officer: str | None,
             procedure_code=r["procedure_code"],
             actor_name=d.staff[r["actor_id"]].full_name if r["actor_id"] in d.staff
             else r["actor_id"],
-            unit_name=d.unit_name(r["actor_unit"]), off_hours=bool(r["off_hours"]),
+            unit_name=unit_name(d, r["actor_unit"]), off_hours=bool(r["off_hours"]),
         )
         for r in rows[:MOST_ACTIONS]
     ]

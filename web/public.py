@@ -17,6 +17,7 @@ from starlette.responses import Response
 from domain.dossier import RATING_COMMENT_MAX_LENGTH, AlreadyRated
 from domain.errors import ConcurrentChange, DomainError, NotFound
 from projections.public_status import PublicStatus
+from web.i18n import unit_name
 from web.labels import PUBLIC_EVENTS, SATISFACTION, STAGES, Label, label
 from web.services import Services
 from web.sessions import client_address
@@ -125,7 +126,7 @@ def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool
         procedure_vi=procedure.name_vi if procedure else status.procedure_code,
         procedure_en=procedure.name_en if procedure else status.procedure_code,
         stage=label(STAGES, status.stage.value),
-        holder_unit_name=directory.unit_name(status.holder_unit),
+        holder_unit_name=unit_name(directory, status.holder_unit),
         due_date=status.due_date,
         late=status.is_late(services.today()),
         finished=status.result_ready_at is not None,
@@ -134,7 +135,7 @@ def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool
         notice=status.notice,
         due_date_reason=_reason(status.due_date_basis),
         steps=[
-            PublicStepView(label(PUBLIC_EVENTS, s.kind), directory.unit_name(s.unit_code),
+            PublicStepView(label(PUBLIC_EVENTS, s.kind), unit_name(directory, s.unit_code),
                            s.occurred_at)
             for s in reversed(status.steps)
         ],

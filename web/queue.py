@@ -13,6 +13,8 @@ from domain.organisation import Directory, Role, Staff
 from domain.text import clean_phone
 from projections.desk_queue import PAGE_SIZE, QueueFilter, QueueRow
 from web.clerk import is_htmx, sees_only_own_unit, services_of, staff_only
+from web.i18n import unit_name
+from web.labels import Label
 from web.services import Services
 from web.templating import render
 
@@ -22,11 +24,11 @@ class QueueLine:
     """A queue row as a clerk reads it."""
 
     row: QueueRow
-    procedure_name: str
+    procedure_name: Label
     holder_unit_name: str
     from_unit_name: str | None
     late: bool
-    here_for: str
+    here_for: timedelta
     step_used_percent: int | None
 
     @property
@@ -37,21 +39,17 @@ class QueueLine:
         return "red" if used >= 100 else "amber" if used >= 75 else "green"
 
 
-def _duration(delta: timedelta) -> str:
-    hours = int(delta.total_seconds() // 3600)
-    return f"{hours // 24} ngày {hours % 24} giờ" if hours >= 24 else f"{hours} giờ"
-
-
 def _line(row: QueueRow, d: Directory, now: datetime, today: date) -> QueueLine:
     used = row.step_used(now)
     procedure = d.procedures.get(row.procedure_code)
     return QueueLine(
         row=row,
-        procedure_name=procedure.name_vi if procedure else row.procedure_code,
-        holder_unit_name=d.unit_name(row.holder_unit),
-        from_unit_name=d.unit_name(row.pending_from_unit) if row.pending_from_unit else None,
+        procedure_name=(Label(procedure.name_vi, procedure.name_en) if procedure
+                        else Label(row.procedure_code, row.procedure_code)),
+        holder_unit_name=unit_name(d, row.holder_unit),
+        from_unit_name=unit_name(d, row.pending_from_unit) if row.pending_from_unit else None,
         late=row.is_late(today),
-        here_for=_duration(now - row.arrived_at),
+        here_for=now - row.arrived_at,
         step_used_percent=None if used is None else round(used * 100),
     )
 

@@ -22,6 +22,7 @@ from projections.red_flags import (
 )
 from web.analytics import cached
 from web.clerk import refuse_access, services_of, staff_only
+from web.i18n import in_locale, unit_name
 from web.labels import Label
 from web.templating import render
 
@@ -167,7 +168,7 @@ def _sections(flags: list[RedFlag], d: Directory, t: Thresholds) -> list[FlagSec
             dossiers=f.dossiers[:SHOWN_PER_FLAG], more=max(0, len(f.dossiers) - SHOWN_PER_FLAG),
             officers=[OfficerLine(o, d.staff[o.officer_id].full_name
                                   if o.officer_id in d.staff else o.officer_id,
-                                  d.unit_name(o.unit_code)) for o in f.officers],
+                                  unit_name(d, o.unit_code)) for o in f.officers],
         )
         for f in flags
     ]
@@ -202,7 +203,7 @@ async def red_flag_page(request: Request, staff: Staff) -> Response:
         return refuse_access(request, staff, NOT_A_REVIEWER)
     services = services_of(request)
     d = await run_in_threadpool(lambda: services.directory)  # may read the store
-    units = [(u.code, u.name_vi) for u in d.units.values()]
+    units = [(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()]
     try:
         period = parse_period(request, services.today())
     except DomainError as error:

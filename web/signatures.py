@@ -10,6 +10,7 @@ from datetime import datetime
 
 from domain.organisation import Directory
 from domain.signing import DecisionSignature, SignatureStatus
+from web.i18n import unit_name
 from web.labels import Label
 
 _VERDICTS: dict[SignatureStatus, Label] = {
@@ -51,7 +52,7 @@ class SignatureLine:
         signer = directory.staff.get(signature.signer_id) if signature.signer_id else None
         return cls(
             decision_number=signature.decision_number,
-            unit_name=directory.unit_name(signature.unit_code),
+            unit_name=unit_name(directory, signature.unit_code),
             signed_at=signature.signed_at,
             verdict=_VERDICTS[signature.status],
             valid=signature.status.is_valid,

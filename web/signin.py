@@ -125,12 +125,15 @@ def _pending_sign_in(request: Request) -> tuple[str, str] | None:
 
 
 def _begin_session(request: Request, staff: Staff, unit_name: str) -> None:
+    unit = services_of(request).directory.units.get(staff.unit_code)
     request.session.clear()
     request.session.update({
         SIGNED_IN_AT: datetime.now(UTC).isoformat(),  # a new value: a new session id
         "user": {
             "id": staff.user_id, "name": staff.full_name,
             "unit_name": unit_name,
+            # The menu shows the unit in the page's language (web/i18n.py).
+            "unit_name_en": unit.name_en if unit else unit_name,
             # For the menu only; every route checks roles itself.
             "administers": Role.ADMINISTRATOR in staff.roles,
             "reviews": staff.may_review,

@@ -17,9 +17,11 @@ from starlette.responses import Response
 from domain.organisation import Directory
 from projections.analytics import MonthlyFigures, PublicStatistics, public_statistics
 from web import figures
-from web.analytics import cached, csv_response, min_sample, procedure_name
+from web.analytics import cached, csv_response, min_sample, procedure_label, procedure_name
 from web.charts import Series, line_chart
 from web.clerk import services_of
+from web.i18n import gettext as _
+from web.i18n import unit_name
 from web.services import Services
 from web.templating import render
 
@@ -62,11 +64,11 @@ def statistics_for(request: Request) -> PublicStatistics:
 def _chart(totals: list[MonthlyFigures]) -> Markup:
     labels = [f"{t.month:%m/%Y}" for t in totals]
     return line_chart(labels, [Series(
-        "Đúng hạn (QĐ 766) / on time", [t.on_time_766.share for t in totals],
+        _("Đúng hạn (QĐ 766)"), [t.on_time_766.share for t in totals],
         [f"{t.month:%m/%Y}: {figures.share(t.on_time_766)} (n = {t.on_time_766.n})"
          for t in totals])],
-        title="Tỷ lệ giải quyết đúng hạn toàn thành phố · City-wide on-time share",
-        y_label="đúng hạn / on time", x_label="tháng / month")
+        title=_("Tỷ lệ giải quyết đúng hạn toàn thành phố"),
+        y_label=_("đúng hạn"), x_label=_("tháng"))
 
 
 def stats_page(stats: PublicStatistics, d: Directory, today: date) -> StatsPage:
@@ -74,7 +76,7 @@ def stats_page(stats: PublicStatistics, d: Directory, today: date) -> StatsPage:
     totals = [t for t in stats.totals if t.month >= since]
     return StatsPage(
         since=since,
-        lines=[MonthLine(f, d.unit_name(f.unit_code or ""), procedure_name(d, f.procedure_code))
+        lines=[MonthLine(f, unit_name(d, f.unit_code or ""), procedure_label(d, f.procedure_code))
                for f in stats.rows if f.month >= since],
         totals=list(reversed(totals)), chart=_chart(totals), min_sample=stats.min_sample)
 

@@ -11,14 +11,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from web import formatting, labels
+from web import formatting, i18n, labels
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # Templates ship with the code: checking their files for changes on every render cost the
 # public page measurable time under load. HOSO_TEMPLATE_RELOAD=1 while editing them.
 templates.env.auto_reload = os.environ.get("HOSO_TEMPLATE_RELOAD") == "1"
+# Per-request translations: these callables read the locale render() sets (web/i18n.py).
+# newstyle: _("… %(n)s", n=…) escapes its variables, and a literal % is written %%.
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext,
+    npgettext=i18n.npgettext)
+templates.env.filters["t"] = i18n.pick
+templates.env.globals["in_locale"] = i18n.in_locale
+templates.env.globals["unit_name"] = i18n.unit_name
 templates.env.filters["local_time"] = formatting.local_time
 templates.env.filters["local_date"] = formatting.local_date
+templates.env.filters["number"] = formatting.number
+templates.env.filters["duration"] = formatting.duration
+templates.env.globals["day_off"] = formatting.day_off
 templates.env.globals["STAGES"] = labels.STAGES
 templates.env.globals["EVENTS"] = labels.EVENTS
 templates.env.globals["CHANNELS"] = labels.CHANNELS
@@ -39,7 +51,14 @@ def render(
     session = request.scope.get("session") or {}
     # The session's anti-forgery token, for the hidden field of every staff form and for
     # htmx's header (web/csrf.py).
-    context = {"user": session.get("user"), "csrf_token": session.get("csrf"), **context}
-    return templates.TemplateResponse(
-        request, name, context, status_code=status_code, headers=headers
-    )
+    locale = i18n.locale_of(request)
+    context = {"user": session.get("user"), "csrf_token": session.get("csrf"),
+               "lang": locale, **context}
+    # The page depends on the language cookie: a shared cache (the public statistics may be
+    # kept 5 minutes) must not hand one reader's language to the next.
+    headers = {"Vary": "Cookie", **(headers or {})}
+    # TemplateResponse renders at once, so the locale holds for exactly this page.
+    with i18n.using(locale):
+        return templates.TemplateResponse(
+            request, name, context, status_code=status_code, headers=headers
+        )

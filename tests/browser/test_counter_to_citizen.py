@@ -102,8 +102,16 @@ def test_the_receipt_qr_code_opens_the_citizens_page(
 
     citizen.goto(links[0])
     expect(stage_of(citizen)).to_have_text("Đã tiếp nhận")
-    expect(citizen.locator(".stage-en")).to_have_text("Received")
     expect(citizen.locator("ol.timeline")).to_contain_text("Hồ sơ đã được tiếp nhận")
+    # The citizen reads it in English through the header's switch, then back in Vietnamese.
+    citizen.get_by_role("button", name="English").click()
+    citizen.wait_for_url(links[0])
+    expect(stage_of(citizen)).to_have_text("Received")
+    expect(citizen.locator("html")).to_have_attribute("lang", "en")
+    expect(citizen.locator("ol.timeline")).to_contain_text("Dossier received")
+    citizen.get_by_role("button", name="Tiếng Việt").click()
+    citizen.wait_for_url(links[0])
+    expect(stage_of(citizen)).to_have_text("Đã tiếp nhận")
     expect(citizen.locator("main")).not_to_contain_text("Phan Thị Thu Trang")
     expect(citizen.get_by_role("button", name="Đăng xuất")).to_have_count(0)
 

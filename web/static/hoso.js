@@ -5,3 +5,12 @@ document.addEventListener("click", function (event) {
     window.print();
   }
 });
+// The language switch on a page that does not name its own address (public/not_found.html):
+// come back to it rather than to the home page.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (form instanceof HTMLFormElement && form.classList.contains("language")
+      && form.elements.next && !form.elements.next.value) {
+    form.elements.next.value = location.pathname + location.search;
+  }
+});
