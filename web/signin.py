@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from domain.organisation import Role, Staff
+from domain.organisation import Directory, Role, Staff
 from web import two_factor
 from web.clerk import safe_next, services_of
 from web.labels import Label
@@ -40,6 +40,21 @@ class SignInRefused:
     status: int
     error: Label
     retry_after: int = 0
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who signed in, with their unit's names: read from the directory in the thread pool,
+    never on the event loop (tests/test_event_loop.py)."""
+    staff: Staff
+    unit_name: str
+    unit_name_en: str
+
+    @classmethod
+    def of(cls, staff: Staff, directory: Directory) -> SignedIn:
+        unit = directory.units.get(staff.unit_code)
+        name = directory.unit_name(staff.unit_code)
+        return cls(staff, name, unit.name_en if unit else name)
 
 
 @dataclass(frozen=True)
@@ -75,8 +90,7 @@ async def signin(request: Request) -> Response:
             "user_id": verdict.user_id, "since": datetime.now(UTC).isoformat(),
             "next": next_path}
         return RedirectResponse("/signin/code", status_code=303)
-    staff, unit_name = verdict
-    _begin_session(request, staff, unit_name)
+    _begin_session(request, verdict)
     return RedirectResponse(next_path, status_code=303)
 
 
@@ -98,7 +112,7 @@ async def signin_code(request: Request) -> Response:
                                       str(form.get("code", "")), client_address(request.scope))
     if isinstance(verdict, SignInRefused):
         return _refused(request, "signin_code.html", verdict, {})
-    _begin_session(request, *verdict)
+    _begin_session(request, verdict)
     return RedirectResponse(next_path, status_code=303)
 
 
@@ -124,8 +138,8 @@ def _pending_sign_in(request: Request) -> tuple[str, str] | None:
     return str(pending.get("user_id", "")), safe_next(str(pending.get("next", "")))
 
 
-def _begin_session(request: Request, staff: Staff, unit_name: str) -> None:
-    unit = services_of(request).directory.units.get(staff.unit_code)
+def _begin_session(request: Request, signed_in: SignedIn) -> None:
+    staff, unit_name = signed_in.staff, signed_in.unit_name
     request.session.clear()
     request.session.update({
         SIGNED_IN_AT: datetime.now(UTC).isoformat(),  # a new value: a new session id
@@ -133,7 +147,7 @@ def _begin_session(request: Request, staff: Staff, unit_name: str) -> None:
             "id": staff.user_id, "name": staff.full_name,
             "unit_name": unit_name,
             # The menu shows the unit in the page's language (web/i18n.py).
-            "unit_name_en": unit.name_en if unit else unit_name,
+            "unit_name_en": signed_in.unit_name_en,
             # For the menu only; every route checks roles itself.
             "administers": Role.ADMINISTRATOR in staff.roles,
             "reviews": staff.may_review,
@@ -158,7 +172,7 @@ def _too_many_failures(services: Services, user_id: str, address: str,
 
 
 def _check_sign_in(services: Services, user_id: str, password: str,
-                   address: str) -> tuple[Staff, str] | SignInRefused | CodeNeeded:
+                   address: str) -> SignedIn | SignInRefused | CodeNeeded:
     """The staff member and their unit's name if the password is right (and the account
     has no second factor); else the refusal, or the code to ask for. Every attempt is
     recorded."""
@@ -178,13 +192,13 @@ def _check_sign_in(services: Services, user_id: str, password: str,
         outcome="signed in" if ok else "wrong user name or password", now=now)
     if ok:
         staff = directory.staff[user_id]
-        return staff, directory.unit_name(staff.unit_code)
+        return SignedIn.of(staff, directory)
     return SignInRefused(401, Label("Sai tên đăng nhập hoặc mật khẩu.",
                                     "Wrong user name or password."))
 
 
 def _check_code(services: Services, user_id: str, code: str,
-                address: str) -> tuple[Staff, str] | SignInRefused:
+                address: str) -> SignedIn | SignInRefused:
     now = datetime.now(UTC)
     refusal = _too_many_failures(services, user_id, address, now)
     if refusal is not None:
@@ -197,7 +211,7 @@ def _check_code(services: Services, user_id: str, code: str,
         now=now)
     if ok:
         staff = directory.staff[user_id]
-        return staff, directory.unit_name(staff.unit_code)
+        return SignedIn.of(staff, directory)
     return SignInRefused(401, Label(
         "Mã xác thực không đúng hoặc đã dùng. Hãy nhập mã đang hiện trong ứng dụng xác thực.",
         "Wrong or already used code. Enter the code your authenticator app shows now."))
