@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -94,3 +95,13 @@ def url_of(store: Store, **query: Any) -> str:
     extra = "".join(f"&{k}={v}" for k, v in query.items())
     return (f"postgresql://{store.user}@{store.host}:{store.port}/{store.dbname}"
             f"?schema={store.schema}{extra}")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

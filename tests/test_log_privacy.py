@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -16,7 +14,7 @@ from domain.application import HosoApplication
 from projections.migrate import migrate
 from projections.store import Store
 from tests.conftest import _free_port
-from tests.helpers import APPLICANT, receive, url_of
+from tests.helpers import APPLICANT, receive, url_of, wait_for
 from tests.reliability.test_crash_mid_write import Server
 from web.accounts import open_accounts
 from web.log_privacy import RedactPersonalData, redact
@@ -62,13 +60,13 @@ def test_a_served_session_logs_no_name_phone_id_number_or_token(tmp_path: Path) 
     try:
         citizen = httpx2.Client(base_url=server.base, timeout=20)
         # The server's own log follower fills the read models just after it starts.
-        assert _eventually(lambda: citizen.get(f"/t/{dossier.tracking_token}").status_code
+        assert wait_for(lambda: citizen.get(f"/t/{dossier.tracking_token}").status_code
                            == 200)
         clerk = httpx2.Client(base_url=server.base, timeout=20)
         assert clerk.post("/signin", data={"username": "tiepnhan",
                                            "password": PASSWORD}).status_code == 303
         # The counter finds a file by the applicant's phone; a clerk may type anything else.
-        assert _eventually(lambda: dossier.code in clerk.get(
+        assert wait_for(lambda: dossier.code in clerk.get(
             "/counter", params={"q": APPLICANT["applicant_phone"]}).text)
         for typed in (APPLICANT["applicant_name"], APPLICANT["applicant_id_number"]):
             assert clerk.get("/counter", params={"q": typed}).status_code == 200
@@ -86,12 +84,3 @@ def test_a_served_session_logs_no_name_phone_id_number_or_token(tmp_path: Path) 
                    APPLICANT["applicant_id_number"], APPLICANT["applicant_name"],
                    quote_plus(APPLICANT["applicant_name"]), "Ngọc", "Ng%E1%BB%8Dc"):
         assert secret not in log
-
-
-def _eventually(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True

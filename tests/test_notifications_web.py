@@ -12,9 +12,8 @@ from starlette.testclient import TestClient
 from domain.application import HosoApplication
 from projections.runners import ReadModels
 from projections.store import Dialect, Store
-from tests.helpers import PROCEDURE, url_of
+from tests.helpers import PROCEDURE, url_of, wait_for
 from tests.notify_helpers import EMAIL, RecordingSender, deliverer, receive_with_email
-from tests.test_projections import wait_for
 from tests.web_helpers import read_in, sign_in_as
 from web import cli
 from web.accounts import StaffAccounts

@@ -20,7 +20,7 @@ from projections.outbox import Channel, Status
 from projections.runners import ReadModels, following
 from projections.store import Store
 from tests.conftest import FakeClock
-from tests.helpers import APPLICANT, receive, walk_to_delivered_by_post
+from tests.helpers import APPLICANT, receive, wait_for, walk_to_delivered_by_post
 from tests.notify_helpers import (
     EMAIL,
     NOTICES,
@@ -29,7 +29,6 @@ from tests.notify_helpers import (
     receive_with_email,
     walk_with_every_notice,
 )
-from tests.test_projections import wait_for
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,21 +15,12 @@ from projections.public_status import PublicStatusProjection
 from projections.runners import PROJECTIONS, ReadModels, following
 from projections.store import Dialect, Store
 from tests.conftest import FakeClock
-from tests.helpers import APPLICANT, receive, walk_to_delivered_by_post, walk_to_signed
+from tests.helpers import APPLICANT, receive, wait_for, walk_to_delivered_by_post, walk_to_signed
 
 # The transparency log and the outbox are append-only: a rebuild leaves them as they are,
 # applying nothing again.
 DOSSIER_MODELS = sum(issubclass(k.projection, DossierProjection)
                      and not k.views[Dialect.SQLITE].append_only for k in PROJECTIONS)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture
@@ -163,7 +153,6 @@ def test_a_follower_that_loses_its_connection_is_restarted(
         monkeypatch: pytest.MonkeyPatch) -> None:
     if store.dialect is not Dialect.POSTGRESQL:
         pytest.skip("SQLite followers poll and retry in place")
-    import time
 
     import psycopg
 
@@ -196,7 +185,6 @@ def test_restarted_followers_leave_no_connections_behind(
     connections when the stopped followers' read-model pools stayed open."""
     if store.dialect is not Dialect.POSTGRESQL:
         pytest.skip("SQLite followers poll and retry in place")
-    import time
 
     import psycopg
 
@@ -313,7 +301,6 @@ def test_the_follow_lock_is_taken_again_after_a_database_restart(
         monkeypatch: pytest.MonkeyPatch) -> None:
     if store.dialect is not Dialect.POSTGRESQL:
         pytest.skip("SQLite's lock is a file lock held by the process")
-    import time
 
     import psycopg
 

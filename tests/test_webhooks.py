@@ -32,9 +32,8 @@ from projections.outbox import Channel, Status
 from projections.runners import ReadModels
 from projections.store import Store
 from tests.conftest import FakeClock
-from tests.helpers import APPLICANT, receive, url_of, walk_to_delivered_by_post
+from tests.helpers import APPLICANT, receive, url_of, wait_for, walk_to_delivered_by_post
 from tests.notify_helpers import RecordingSender, deliverer
-from tests.test_projections import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -100,36 +100,35 @@ class StaffAccounts(SqlAccess):
 
     def confirm_second_factor(self, user_id: str, code: str, now: datetime) -> bool:
         """Put the enrolment in force if the code is the app's; False if not."""
-        factor = self.second_factor(user_id)
-        if factor is None or factor.confirmed:
-            return False
-        step = two_factor.matching_step(factor.secret, code, now)
-        if step is None:
-            return False
-        with self._transaction(commit=True) as cursor:
-            self._execute(
-                cursor,
-                "UPDATE {p}staff_totp SET confirmed_at = %(t)s, last_step = %(s)s "
-                "WHERE user_id = %(u)s AND secret = %(k)s AND confirmed_at IS NULL "
-                "RETURNING user_id", {"u": user_id, "k": factor.secret, "t": now, "s": step})
-            return cursor.fetchone() is not None
+        return self._spend_code(
+            user_id, code, now, confirmed=False,
+            statement="UPDATE {p}staff_totp SET confirmed_at = %(t)s, last_step = %(s)s "
+                      "WHERE user_id = %(u)s AND secret = %(k)s AND confirmed_at IS NULL "
+                      "RETURNING user_id")
 
     def check_code(self, user_id: str, code: str, now: datetime) -> bool:
         """True once for a right code: the step is stored in the same statement that checks
         it is newer than the last one used, so a code seen over a shoulder, or sent twice,
         is refused the second time."""
+        return self._spend_code(
+            user_id, code, now, confirmed=True,
+            statement="UPDATE {p}staff_totp SET last_step = %(s)s WHERE user_id = %(u)s "
+                      "AND secret = %(k)s AND confirmed_at IS NOT NULL AND last_step < %(s)s "
+                      "RETURNING user_id")
+
+    def _spend_code(self, user_id: str, code: str, now: datetime, *, confirmed: bool,
+                    statement: str) -> bool:
+        """Run ``statement`` with the code's step if the code is right for the user's secret
+        (confirmed or still enrolling); True if it changed the row."""
         factor = self.second_factor(user_id)
-        if factor is None or not factor.confirmed:
+        if factor is None or factor.confirmed is not confirmed:
             return False
         step = two_factor.matching_step(factor.secret, code, now)
         if step is None:
             return False
         with self._transaction(commit=True) as cursor:
-            self._execute(
-                cursor,
-                "UPDATE {p}staff_totp SET last_step = %(s)s WHERE user_id = %(u)s "
-                "AND confirmed_at IS NOT NULL AND last_step < %(s)s RETURNING user_id",
-                {"u": user_id, "s": step})
+            self._execute(cursor, statement,
+                          {"u": user_id, "k": factor.secret, "t": now, "s": step})
             return cursor.fetchone() is not None
 
     def remove_second_factor(self, user_id: str) -> bool:

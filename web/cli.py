@@ -111,14 +111,7 @@ def cmd_project(args: argparse.Namespace) -> None:
     models = ReadModels(store, app)
     projector = Projector(models, models.transparency(), app.clock,
                           companions=[delivery_loop_from_environment(models, app)])
-    stop = threading.Event()
-
-    def on_signal(signum: int, _: FrameType | None) -> None:
-        log.info("%s received: stopping", signal.Signals(signum).name)
-        stop.set()
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, on_signal)
+    stop = _stop_on_signals()
 
     def tracked() -> str:
         return ", ".join(f"{name} {position or 0}" for name, position in models.positions().items())
