@@ -376,7 +376,7 @@ def serve(store: Store, database_url: str, typical: list[UUID], long_one: UUID,
     positions = {d: middle(app, d)[0] for d in [*typical, long_one]}
     app.close()
     server = Server("bench.audit_replay:audit_server_app",
-                    {"HOSO_DATABASE_URL": database_url, "HOSO_SECRET_KEY": "bench-only"},
+                    {"HOSO_DATABASE_URL": database_url},
                     "/signin")
     try:
         cookie = _sign_in(server.url)

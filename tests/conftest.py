@@ -14,7 +14,8 @@ import socket
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -24,6 +25,7 @@ import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from psycopg import sql
+from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
 from domain.signing import MemoryKeyVault
@@ -153,3 +155,25 @@ def accounts(store: Store) -> Iterator[StaffAccounts]:
     staff_accounts = open_accounts(store, hasher=PasswordHasher.from_parameters(CHEAPEST))
     yield staff_accounts
     staff_accounts.close()
+
+
+PUBLIC_URL = {"HOSO_PUBLIC_URL": "https://hoso.example.vn"}
+
+
+@pytest.fixture
+def serve(store: Store, app: HosoApplication, accounts: StaffAccounts,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., TestClient]]:
+    """The web app over the test store: ``serve("tiepnhan", "hctp", HOSO_X="1")`` sets those
+    staff members' passwords (``web_helpers.PASSWORD``) and those settings, and starts it."""
+    from tests.web_helpers import PASSWORD
+    from web.app import create_app
+
+    with ExitStack() as running:
+        def start(*users: str, password: str = PASSWORD, **env: str) -> TestClient:
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+            for user in users:
+                accounts.set_password(user, password)
+            return running.enter_context(TestClient(create_app(store, app, accounts)))
+
+        yield start

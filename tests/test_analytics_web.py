@@ -17,18 +17,16 @@ from projections.store import Store
 from tests.conftest import FakeClock
 from tests.helpers import APPLICANT, PROCEDURE
 from tests.test_analytics import Walk, local
-from tests.web_helpers import sign_in_as
+from tests.web_helpers import PASSWORD, sign_in_as
 from web.accounts import StaffAccounts
 from web.app import create_app
 
-PASSWORD = "mat-khau-thu-nghiem"
 PERIOD = "from=2026-10-05&to=2026-10-23"
 
 
 @pytest.fixture
 def web(store: Store, app: HosoApplication, accounts: StaffAccounts, clock: FakeClock,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
     monkeypatch.delenv("HOSO_MIN_SAMPLE", raising=False)
     for user in ("tiepnhan", "thanhtra", "quantri"):
         accounts.set_password(user, PASSWORD)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from uuid import UUID
 
 import pytest
@@ -12,25 +12,16 @@ from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
 from domain.working_days import HCMC
-from projections.store import Store
 from tests.conftest import FakeClock
 from tests.helpers import receive, sign
-from tests.web_helpers import read_in, sign_in_as
-from web.accounts import StaffAccounts
-from web.app import create_app
+from tests.web_helpers import PASSWORD, read_in, sign_in_as
 
-PASSWORD = "mat-khau-thu-nghiem"
 CODE = "000.00.01.H29-261123-0001"
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    for user in ("tiepnhan", "hctp", "gd.stp", "thanhtra", "quantri"):
-        accounts.set_password(user, PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("tiepnhan", "hctp", "gd.stp", "thanhtra", "quantri")
 
 
 @pytest.fixture

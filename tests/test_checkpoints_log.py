@@ -27,7 +27,6 @@ SIGNER = NoteSigner.generate("hoso.local/log")
 @pytest.fixture
 def signed(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("HOSO_LOG_SIGNING_KEY", SIGNER.skey)
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
     monkeypatch.setenv("HOSO_DATABASE_URL", url_of(store))
     yield
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -25,24 +25,21 @@ from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
 from projections.store import Dialect, Store
+from tests.conftest import PUBLIC_URL
 from tests.helpers import receive
 from tests.test_api import PARTNERS, SUBMISSION, appoint_partners
-from tests.test_route_permissions import PASSWORD, USERS, walk
-from tests.web_helpers import sign_in_as
+from tests.test_route_permissions import USERS, walk
+from tests.web_helpers import PASSWORD, sign_in_as
 from web.accounts import StaffAccounts
 from web.api.keys import partner_keys_on
-from web.app import create_app
 
 
 @pytest.fixture
-def watched(store: Store, app: HosoApplication, accounts: StaffAccounts,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, list[str]]]:
+def watched(store: Store, serve: Callable[..., TestClient],
+            monkeypatch: pytest.MonkeyPatch) -> tuple[TestClient, list[str]]:
     if store.dialect is not Dialect.SQLITE:
         pytest.skip("the handlers are the same on both stores")
-    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
-    for user in USERS:
-        if user:
-            accounts.set_password(user, PASSWORD)
+    client = serve(*[user for user in USERS if user], **PUBLIC_URL)
     on_the_loop: list[str] = []
     real = SQLiteDatastore.transaction
 
@@ -55,10 +52,9 @@ def watched(store: Store, app: HosoApplication, accounts: StaffAccounts,
             on_the_loop.append("".join(traceback.format_stack(limit=14)))
         return real(self, commit=commit)
 
-    with TestClient(create_app(store, app, accounts)) as client:
-        # Watched once started: the start itself reads the store before serving anything.
-        monkeypatch.setattr(SQLiteDatastore, "transaction", transaction)
-        yield client, on_the_loop
+    # Watched once started: the start itself reads the store before serving anything.
+    monkeypatch.setattr(SQLiteDatastore, "transaction", transaction)
+    return client, on_the_loop
 
 
 def test_no_route_touches_the_store_on_the_event_loop(

@@ -5,7 +5,7 @@ records nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -15,13 +15,12 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
-from projections.store import Store
+from tests.conftest import PUBLIC_URL
 from tests.helpers import receive
 from tests.test_hostile_input import CONTROL, HOSTILE
 from tests.test_web import PASSWORD, receive_form
 from tests.web_helpers import sign_in_as
 from web.accounts import StaffAccounts
-from web.app import create_app
 
 PROPERTY = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -34,13 +33,8 @@ values = st.one_of(
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
-    for user in ("tiepnhan", "quantri"):
-        accounts.set_password(user, PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("tiepnhan", "quantri", **PUBLIC_URL)
 
 
 def _newest(app: HosoApplication) -> int:

@@ -4,7 +4,7 @@ never a 500, never an event from invalid input."""
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable
 from uuid import UUID
 
 import pytest
@@ -15,11 +15,9 @@ from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
 from domain.dossier import Action
-from projections.store import Store
+from tests.conftest import PUBLIC_URL
 from tests.test_web import PASSWORD, receive_form, receive_via_web, version_of
 from tests.web_helpers import sign_in_as
-from web.accounts import StaffAccounts
-from web.app import create_app
 
 HOSTILE = [
     "<script>alert('hoso')</script>",
@@ -35,13 +33,10 @@ CONTROL = ["chuông\x07", "null\x00byte", "esc\x1b[31m", "del\x7f"]
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
-    accounts.set_password("tiepnhan", PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        sign_in_as(client, "tiepnhan", PASSWORD)
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    client = serve("tiepnhan", **PUBLIC_URL)
+    sign_in_as(client, "tiepnhan", PASSWORD)
+    return client
 
 
 def _dossier_count(app: HosoApplication) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from io import BytesIO
@@ -19,13 +19,10 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
 
-from domain.application import HosoApplication
-from projections.store import Store
+from tests.conftest import PUBLIC_URL
 from tests.test_web import PASSWORD, public_path, receive_via_web
 from tests.web_helpers import sign_in_as
 from web import figures, formatting, i18n, labels
-from web.accounts import StaffAccounts
-from web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "web" / "locale"
@@ -151,13 +148,8 @@ def test_dates_times_and_numbers_per_locale() -> None:
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
-    accounts.set_password("tiepnhan", PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("tiepnhan", **PUBLIC_URL)
 
 
 class _Visible(HTMLParser):

@@ -23,19 +23,17 @@ from projections.store import Dialect, Store
 from tests.conftest import FakeClock
 from tests.helpers import receive, walk_to_delivered_by_post
 from tests.test_transparency_log import _edit, _row, _set_state
-from tests.web_helpers import read_in, sign_in_as
+from tests.web_helpers import PASSWORD, read_in, sign_in_as
 from web.accounts import StaffAccounts
 from web.app import create_app
 from web.services import Services
 
-PASSWORD = "mat-khau-thu-nghiem"
 SIGNER = NoteSigner.generate("hoso.local/log")
 
 
 @pytest.fixture
 def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
     monkeypatch.setenv("HOSO_LOG_SIGNING_KEY", SIGNER.skey)
     for user in ("tiepnhan", "hctp", "thanhtra"):
         accounts.set_password(user, PASSWORD)

@@ -16,10 +16,9 @@ from projections.store import Store
 from tests.conftest import _free_port
 from tests.helpers import APPLICANT, receive, url_of, wait_for
 from tests.reliability.test_crash_mid_write import Server
+from tests.web_helpers import PASSWORD
 from web.accounts import open_accounts
 from web.log_privacy import RedactPersonalData, redact
-
-PASSWORD = "mat-khau-thu-nghiem"
 
 
 @pytest.mark.parametrize(("line", "expected"), [

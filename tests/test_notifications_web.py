@@ -4,7 +4,7 @@ the public page; the outbox's state on the administrators' page; the hoso comman
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from starlette.testclient import TestClient
@@ -12,27 +12,20 @@ from starlette.testclient import TestClient
 from domain.application import HosoApplication
 from projections.runners import ReadModels
 from projections.store import Dialect, Store
+from tests.conftest import PUBLIC_URL
 from tests.helpers import PROCEDURE, url_of, wait_for
 from tests.notify_helpers import EMAIL, RecordingSender, deliverer, receive_with_email
-from tests.web_helpers import read_in, sign_in_as
+from tests.web_helpers import PASSWORD, read_in, sign_in_as
 from web import cli
-from web.accounts import StaffAccounts
-from web.app import create_app
-
-PASSWORD = "mat-khau-thu-nghiem"
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def web(store: Store, serve: Callable[..., TestClient],
+        monkeypatch: pytest.MonkeyPatch) -> TestClient:
     if store.dialect is not Dialect.SQLITE:
         pytest.skip("the pages are the same on both stores")
-    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
     monkeypatch.delenv("HOSO_SMTP_URL", raising=False)
-    for user in ("tiepnhan", "quantri"):
-        accounts.set_password(user, PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+    return serve("tiepnhan", "quantri", **PUBLIC_URL)
 
 
 def form(**changes: str) -> dict[str, object]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -12,21 +12,13 @@ from starlette.testclient import TestClient
 
 from domain.application import HosoApplication, Outcome
 from domain.dossier import Dossier
-from projections.store import Store
 from tests.helpers import hand_over, receive, walk_to_delivered_by_post, walk_to_signed
-from tests.test_web import PASSWORD, sign_in
-from web.accounts import StaffAccounts
-from web.app import create_app
+from tests.test_web import sign_in
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    for user in ("tiepnhan", "hctp"):
-        accounts.set_password(user, PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("tiepnhan", "hctp")
 
 
 def shown(web: TestClient, outcome: Outcome) -> None:

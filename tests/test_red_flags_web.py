@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
-from projections.store import Store
 from tests.conftest import FakeClock
 from tests.helpers import receive
-from tests.test_web import PASSWORD, sign_in
+from tests.test_web import sign_in
 from tests.web_helpers import read_in
-from web.accounts import StaffAccounts
-from web.app import create_app
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    for user in ("thanhtra", "quantri", "tiepnhan"):
-        accounts.set_password(user, PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("thanhtra", "quantri", "tiepnhan")
 
 
 def settle(client: TestClient, notification_id: int) -> None:

@@ -6,7 +6,7 @@ fails the walk, so a new page cannot ship without saying who may see it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,12 +15,10 @@ from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
 from projections.store import Dialect, Store
+from tests.conftest import PUBLIC_URL
 from tests.helpers import receive
-from tests.web_helpers import sign_in_as
-from web.accounts import StaffAccounts
-from web.app import create_app
+from tests.web_helpers import PASSWORD, sign_in_as
 
-PASSWORD = "mat-khau-thu-nghiem"
 # Anonymous, then a counter clerk, a specialist, a signing officer, a post agent, an
 # inspector and an administrator.
 USERS: tuple[str | None, ...] = (None, "tiepnhan", "hctp", "gd.stp", "buudien", "thanhtra",
@@ -88,16 +86,10 @@ HTMX_PARTIALS = ("/queue", "/incoming", "/counter", "/dossiers")
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def web(store: Store, serve: Callable[..., TestClient]) -> TestClient:
     if store.dialect is not Dialect.SQLITE:
         pytest.skip("the policy is the same on both stores")
-    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
-    for user in USERS:
-        if user:
-            accounts.set_password(user, PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+    return serve(*[user for user in USERS if user], **PUBLIC_URL)
 
 
 def _routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Route]]:

@@ -24,12 +24,11 @@ from projections.runners import ReadModels
 from projections.store import Dialect, Store, StoreConfigError
 from tests.conftest import _free_port
 from tests.helpers import APPLICANT, PROCEDURE, receive, url_of
-from tests.web_helpers import sign_in_as
+from tests.web_helpers import PASSWORD, sign_in_as
 from web import cli
 from web.accounts import StaffAccounts
 from web.app import create_app_from_environment
 
-PASSWORD = "mat-khau-thu-nghiem"
 ROOT = Path(__file__).resolve().parent.parent
 SIGNER = NoteSigner.generate("hoso.local/log")
 
@@ -68,7 +67,6 @@ def test_a_second_follower_is_refused(store: Store, app: HosoApplication) -> Non
 def test_serve_refuses_what_cannot_work(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOSO_DATABASE_URL", url_of(store))
     monkeypatch.delenv("HOSO_READ_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HOSO_SECRET_KEY", raising=False)
     monkeypatch.setenv("HOSO_FOLLOW", "unset")  # restored afterwards: serve sets it
     started: list[dict[str, Any]] = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **kw: started.append(kw))
@@ -101,7 +99,6 @@ def test_pages_read_from_the_read_replica(store: Store, accounts: StaffAccounts,
     # No replica here: the same schema, told apart by its pool settings.
     monkeypatch.setenv("HOSO_DATABASE_URL", url_of(store, pool_size=1, max_overflow=8))
     monkeypatch.setenv("HOSO_READ_DATABASE_URL", url_of(store, pool_size=1, max_overflow=2))
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
     monkeypatch.setenv("HOSO_FOLLOW", "1")
     accounts.set_password("tiepnhan", PASSWORD)
     web = create_app_from_environment()
@@ -204,7 +201,6 @@ def processes(store: Store, tmp_path: Path) -> Iterator[Processes]:
            if not k.startswith("HOSO_") and k not in ("PGAPPNAME",)}
     env |= {
         "HOSO_DATABASE_URL": url_of(store, pool_size=1),
-        "HOSO_SECRET_KEY": "test-secret",
         "HOSO_PUBLIC_URL": "https://hoso.example.vn",
         "HOSO_LOG_SIGNING_KEY": SIGNER.skey,
         "HOSO_CHECKPOINT_SECONDS": "1",

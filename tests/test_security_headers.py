@@ -4,7 +4,7 @@ given while the database is away (503 "try again", never a 500)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -14,23 +14,17 @@ from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
 from projections.store import Dialect, Store
-from tests.test_web import PASSWORD, receive_form, receive_via_web, sign_in
+from tests.conftest import PUBLIC_URL
+from tests.test_web import receive_form, receive_via_web, sign_in
 from tests.web_helpers import read_in
-from web.accounts import StaffAccounts
-from web.app import create_app
 from web.security import CONTENT_SECURITY_POLICY
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
-    accounts.set_password("tiepnhan", PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("tiepnhan", **PUBLIC_URL)
 
 
 def test_every_kind_of_response_carries_the_security_headers(web: TestClient) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -13,24 +13,17 @@ from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
 from projections.store import Store
+from tests.conftest import PUBLIC_URL
 from tests.helpers import transfers
 from tests.test_web import PASSWORD, receive_via_web, version_of
 from tests.web_helpers import adopt_csrf_token, sign_in_as
-from web.accounts import StaffAccounts
-from web.app import create_app
 from web.sessions import ABSOLUTE, IDLE, PLAIN_COOKIE, SECURE_COOKIE, open_sessions
 from web.signin import SIGN_IN_FAILURES_PER_ACCOUNT
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
-    monkeypatch.setenv("HOSO_PUBLIC_RATE_LIMIT", "3/60")
-    for user in ("tiepnhan", "hctp"):
-        accounts.set_password(user, PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("tiepnhan", "hctp", HOSO_PUBLIC_RATE_LIMIT="3/60", **PUBLIC_URL)
 
 
 def test_sign_in_rotates_the_id_and_sign_out_ends_the_session(web: TestClient) -> None:

@@ -7,7 +7,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -43,8 +43,6 @@ from tests.helpers import (
 )
 from tests.test_transparency_log import _edit, _raw, _row, _set_state
 from tests.web_helpers import sign_in_as
-from web.accounts import StaffAccounts
-from web.app import create_app
 
 STATEMENT = DecisionStatement(
     dossier_id=UUID("6f1c1b1e-0000-4000-8000-000000000001"), version=7,
@@ -243,13 +241,8 @@ def test_an_entry_for_a_decision_recorded_before_signatures_is_unchanged() -> No
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    for user in ("gd.stp", "hctp", "quantri", "thanhtra"):
-        accounts.set_password(user, "mat-khau-thu")
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("gd.stp", "hctp", "quantri", "thanhtra", password="mat-khau-thu")
 
 
 def _sign_in(client: TestClient, user: str) -> None:

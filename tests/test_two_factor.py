@@ -5,21 +5,19 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
 from starlette.testclient import TestClient
 
-from domain.application import HosoApplication
 from projections.store import Store
 from tests.helpers import url_of
 from tests.test_web import PASSWORD
 from tests.web_helpers import sign_in_as
 from web import two_factor
 from web.accounts import StaffAccounts
-from web.app import create_app
 from web.sessions import open_sessions
 from web.signin import SIGN_IN_FAILURES_PER_ACCOUNT
 
@@ -114,11 +112,8 @@ def test_a_new_enrolment_replaces_an_unconfirmed_one_but_never_one_in_force(
 # ---- through the pages ------------------------------------------------------------------------
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts) -> Iterator[TestClient]:
-    for user in ("tiepnhan", "hctp"):
-        accounts.set_password(user, PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("tiepnhan", "hctp")
 
 
 SHOWN_SECRET = re.compile(r'<code class="secret">([A-Z2-7 ]+)</code>')

@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
-from projections.store import Store
+from tests.conftest import PUBLIC_URL
 from tests.helpers import APPLICANT, PROCEDURE, SIGNING_PASSPHRASE
-from tests.web_helpers import sign_in_as
+from tests.web_helpers import PASSWORD, sign_in_as
 from web.accounts import StaffAccounts
-from web.app import create_app
-
-PASSWORD = "mat-khau-thu-nghiem"
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
-    for user in ("tiepnhan", "hctp", "gd.stp", "buudien", "dkkd"):
-        accounts.set_password(user, PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("tiepnhan", "hctp", "gd.stp", "buudien", "dkkd", **PUBLIC_URL)
 
 
 def sign_in(client: TestClient, user: str) -> None:

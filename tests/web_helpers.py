@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+PASSWORD = "mat-khau-thu-nghiem"  # every test staff member's, unless a test says otherwise
 CSRF_TOKEN = re.compile(r'"X-CSRF-Token": "([A-Za-z0-9_-]+)"')
 
 

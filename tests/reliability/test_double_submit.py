@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,11 +15,9 @@ from starlette.testclient import TestClient
 from domain.application import HosoApplication
 from domain.errors import ConcurrentChange
 from domain.requests import InvalidRequestKey, RequestKeyReused
-from projections.store import Store
+from tests.conftest import PUBLIC_URL
 from tests.helpers import receive, transfers
-from tests.test_web import PASSWORD, receive_via_web, sign_in, version_of
-from web.accounts import StaffAccounts
-from web.app import create_app
+from tests.test_web import receive_via_web, sign_in, version_of
 
 
 def test_a_repeat_records_one_event_and_gets_the_first_answer(app: HosoApplication) -> None:
@@ -134,14 +132,8 @@ def test_every_dossier_command_honours_its_key(app: HosoApplication) -> None:
 
 
 @pytest.fixture
-def web(store: Store, app: HosoApplication, accounts: StaffAccounts,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    monkeypatch.setenv("HOSO_PUBLIC_URL", "https://hoso.example.vn")
-    for user in ("tiepnhan", "hctp"):
-        accounts.set_password(user, PASSWORD)
-    with TestClient(create_app(store, app, accounts)) as client:
-        yield client
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("tiepnhan", "hctp", **PUBLIC_URL)
 
 
 def test_a_form_submitted_twice_records_one_transfer(web: TestClient,
