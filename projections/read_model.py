@@ -114,6 +114,10 @@ class ReadModel(SqlAccess, TrackingRecorder):
     # A record rather than a cache (the transparency log): never reset, never rebuilt.
     append_only: ClassVar[bool] = False
 
+    def close(self) -> None:
+        """Close the view's own connections (each view is opened with a pool of its own)."""
+        self.datastore.close()  # type: ignore[attr-defined]
+
     def _track(self, cursor: Cursor, tracking: Tracking) -> None:
         batch = self._batch
         if getattr(batch, "cursor", None) is not cursor:

@@ -142,6 +142,14 @@ def open_view(store: Store, kind: ProjectionKind, *, create_tables: bool = False
     return factory.tracking_recorder(kind.views[store.dialect])
 
 
+def open_outbox(store: Store) -> OutboxView:
+    """The outbox alone, for the commands that only send or subscribe (``hoso deliver``,
+    ``hoso webhook``): one pool, not one per read model."""
+    view = open_view(store, _KINDS[OutboxProjection.name])
+    assert isinstance(view, OutboxView)
+    return view
+
+
 def catch_up(
     app: HosoApplication, projection: Projection[Any], *, limit: int = BATCH_SIZE,
     on_event: Callable[[], None] | None = None,
@@ -215,12 +223,10 @@ def _close_runner(runner: ProjectionRunner[Any, Any]) -> None:
     # each restart after a database outage left a pool of connections open, and a
     # 10-minute outage soak ran the database out of them (the log follower then never
     # came back).
-    datastore = getattr(runner.view, "datastore", None)
-    if datastore is not None:
-        try:
-            datastore.close()
-        except Exception as error:
-            log.warning("a stopped read model's connections did not close: %r", error)
+    try:
+        runner.view.close()
+    except Exception as error:
+        log.warning("a stopped read model's connections did not close: %r", error)
 
 
 class ReadModels:
@@ -460,7 +466,7 @@ class ReadModels:
             opened = list(self._opened.values())
             self._opened.clear()
         for view in opened:
-            view.datastore.close()  # type: ignore[attr-defined]
+            view.close()
 
 
 @contextmanager

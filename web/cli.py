@@ -29,7 +29,7 @@ from projections.checkpoints import check_checkpoints
 from projections.follow_lock import AlreadyFollowed, LogInUse
 from projections.migrate import migrate
 from projections.projector import Projector
-from projections.runners import ReadModels
+from projections.runners import ReadModels, open_outbox
 from projections.store import Dialect, Store, StoreConfigError
 from projections.verify import verify
 from web import log_privacy
@@ -158,13 +158,12 @@ def cmd_deliver(args: argparse.Namespace) -> None:
     one can run beside it, since a message is claimed by one sender at a time."""
     store = _store()
     app = HosoApplication(env=store.eventsourcing_env())
-    models = ReadModels(store, app)
+    outbox = open_outbox(store)
     try:
         app.check_store_readable()
-        deliverer = deliverer_from_environment(models, app)
+        deliverer = deliverer_from_environment(outbox, app)
         if args.retry_failed:
-            print(f"{models.outbox.retry_failed(now=app.clock())} messages given up are due "
-                  "again")
+            print(f"{outbox.retry_failed(now=app.clock())} messages given up are due again")
         if args.once:
             done = deliverer.run_once()
             print(f"delivered {done.delivered}, to retry {done.retried}, given up {done.failed}")
@@ -181,15 +180,14 @@ def cmd_deliver(args: argparse.Namespace) -> None:
     except (StoreUnreadable, ValueError) as error:
         sys.exit(f"hoso: {error}")
     finally:
-        models.close()
+        outbox.close()
         app.close()
 
 
 def cmd_webhook(args: argparse.Namespace) -> None:
     store = _store()
     app = HosoApplication(env=store.eventsourcing_env())
-    models = ReadModels(store, app)
-    outbox = models.outbox
+    outbox = open_outbox(store)
     try:
         if args.action == "add":
             secret = args.secret or new_secret()
@@ -215,7 +213,7 @@ def cmd_webhook(args: argparse.Namespace) -> None:
     except DomainError as error:
         sys.exit(f"hoso: {error.vi} / {error.en}")
     finally:
-        models.close()
+        outbox.close()
         app.close()
 
 

@@ -13,6 +13,7 @@ import os
 from domain.application import HosoApplication
 from notify.deliverer import Deliverer, DeliveryLoop
 from notify.senders import SMTP_URL_ENV, smtp_sender_from_environment
+from projections.outbox import OutboxView
 from projections.runners import ReadModels
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,14 @@ def public_link(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/t/{token}"
 
 
-def deliverer_from_environment(read_models: ReadModels, app: HosoApplication) -> Deliverer:
+def deliverer_from_environment(outbox: OutboxView, app: HosoApplication) -> Deliverer:
     email = smtp_sender_from_environment()
     if email is None:
         log.warning("%s is not set: emails to citizens wait in the outbox until it is",
                     SMTP_URL_ENV)
     public_url = public_url_from_environment()
     return Deliverer(
-        outbox=read_models.outbox, email=email,
+        outbox=outbox, email=email,
         status_link=lambda dossier_id: public_link(public_url, app.tracking_token(dossier_id)),
         directory=lambda: app.directory, clock=app.clock)
 
@@ -46,4 +47,4 @@ def deliverer_from_environment(read_models: ReadModels, app: HosoApplication) ->
 def delivery_loop_from_environment(read_models: ReadModels,
                                    app: HosoApplication) -> DeliveryLoop:
     interval = float(os.environ.get(DELIVERY_SECONDS_ENV, "5"))
-    return DeliveryLoop(deliverer_from_environment(read_models, app), interval=interval)
+    return DeliveryLoop(deliverer_from_environment(read_models.outbox, app), interval=interval)
