@@ -4,19 +4,58 @@ VENV := .venv
 BIN := $(VENV)/bin
 export HOSO_DATABASE_URL ?= sqlite:///var/hoso.sqlite3
 
-.PHONY: run test lint typecheck check clean bench soak browser screenshots messages
+.PHONY: run test lock compile-locks lock-check lint typecheck check clean bench soak browser screenshots messages
+
+# Every dependency, runtime and dev, comes from the hashed locks in requirements/ (`make lock`
+# writes them from pyproject.toml's ranges): run.txt for `make run`, dev.txt (a superset, same
+# versions) for `make test`, tools.txt for the installer. uv installs exactly the locked set
+# (`pip sync`: nothing newer, nothing unlisted) into a venv of the machine's own Python.
+LOCK := requirements
+UV := $(BIN)/uv
+UV_SYNC := $(UV) pip sync --quiet --python $(BIN)/python --require-hashes
+UV_EDITABLE := $(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+export UV_PYTHON_DOWNLOADS := never
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(UV): $(LOCK)/tools.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r $(LOCK)/tools.txt
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+# hoso itself is installed editable and without its dependencies (they are the lock's).
+$(VENV)/.installed: $(LOCK)/run.txt pyproject.toml | $(UV)
+	$(UV_SYNC) $(LOCK)/run.txt
+	$(UV_EDITABLE)
+	rm -f $(VENV)/.installed-dev
+	touch $@
+
+$(VENV)/.installed-dev: $(LOCK)/dev.txt pyproject.toml | $(UV)
+	$(UV_SYNC) $(LOCK)/dev.txt
+	$(UV_EDITABLE)
 	touch $@ $(VENV)/.installed
+
+# Re-resolve the locks on purpose: after a change to the ranges in pyproject.toml, or to take
+# newer releases (`make lock UPGRADE=1`). Review the diff, run `make test`, commit the three files.
+UV_COMPILE := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+lock: | $(UV)
+	$(MAKE) --no-print-directory compile-locks
+
+compile-locks:
+	$(UV_COMPILE) pyproject.toml $(LOCK)/tools.in --extra dev -o $(LOCK)/dev.txt
+	$(UV_COMPILE) pyproject.toml $(LOCK)/tools.in -c $(LOCK)/dev.txt -o $(LOCK)/run.txt
+	$(UV_COMPILE) $(LOCK)/tools.in -c $(LOCK)/dev.txt -o $(LOCK)/tools.txt
+
+# Fails when the locks no longer say what pyproject.toml asks for: the locks are compiled again
+# in a scratch copy (keeping their pins as preferences) and must come out byte for byte the same.
+lock-check: | $(UV)
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	cp -r pyproject.toml $(LOCK) "$$scratch"/ && \
+	$(MAKE) --no-print-directory -s -f $(CURDIR)/Makefile -C "$$scratch" compile-locks UV=$(CURDIR)/$(UV) && \
+	if diff -ru $(LOCK) "$$scratch"/$(LOCK); then echo "lock: requirements/ matches pyproject.toml"; \
+	else echo "lock: requirements/ is out of date with pyproject.toml: run make lock" >&2; exit 1; fi
 
 run: $(VENV)/.installed
 	$(BIN)/hoso migrate
@@ -35,7 +74,7 @@ browser:
 	    $(BROWSER_PACKAGES) >/dev/null || echo "could not install $(BROWSER_PACKAGES)"; \
 	else echo "browser tests: install Debian's $(BROWSER_PACKAGES) to run them"; fi
 
-test: $(VENV)/.installed-dev browser
+test: $(VENV)/.installed-dev browser lock-check
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 # The browser tests alone, copying the README's screenshots to docs/screenshots/.
@@ -60,7 +99,7 @@ bench: $(VENV)/.installed-dev
 # The long form of the fault tests: the crash-mid-write run for 10 minutes with 6 clients,
 # and the state machine with many more examples. Needs PostgreSQL.
 soak: $(VENV)/.installed-dev
-	HOSO_CRASH_SECONDS=600 HOSO_CRASH_CLIENTS=6 HOSO_MACHINE_EXAMPLES=1000 \
+	HOSO_CRASH_SECONDS=600 HOSO_CRASH_CLIENTS=6 HOSO_MACHINE_EXAMPLES=1000 HYPOTHESIS_PROFILE=explore \
 		$(BIN)/pytest -q -s tests/reliability
 
 # Translatable text: extract from the templates and Python (babel.cfg) into
