@@ -15,7 +15,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
 
@@ -76,14 +76,56 @@ def test_placeholders_survive_translation() -> None:
             assert set(re.findall(r"%\(\w+\)s", text)) >= wanted - {"%(num)s"}, (ids[0], text)
 
 
+def _translations(catalog: Catalog) -> dict[tuple[object, str | None], tuple[str, ...]]:
+    """What a catalog tells the app: each message (with its context) and its translation.
+    Left out: the header (tool versions, dates), which gettext never shows, and messages
+    that translate to nothing or to their own msgid — the app shows the msgid for both."""
+    found: dict[tuple[object, str | None], tuple[str, ...]] = {}
+    for message in catalog:
+        ids = tuple(message.id) if isinstance(message.id, list | tuple) else (message.id,)
+        strings = (tuple(message.string) if isinstance(message.string, list | tuple)
+                   else (message.string,))
+        if not ids[0] or message.fuzzy or all(not s or s in ids for s in strings):
+            continue
+        found[(ids, message.context)] = strings
+    return found
+
+
 def test_the_compiled_catalogs_are_those_of_the_po_files() -> None:
     """The .mo files are committed (a fresh checkout runs without Babel's compile step):
-    they must say what the .po files say."""
+    they must say what the .po files say — every message and translation, and the plural
+    rule — whichever Babel compiled them (its version is in the header, and does not count)."""
     for locale in i18n.LOCALES:
-        compiled = BytesIO()
-        write_mo(compiled, _catalog(locale))
-        on_disk = (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.mo").read_bytes()
-        assert compiled.getvalue() == on_disk, f"run `make messages` ({locale})"
+        source = _catalog(locale)
+        with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.mo").open("rb") as f:
+            compiled = read_mo(f)
+        assert _translations(compiled) == _translations(source), f"run `make messages` ({locale})"
+        assert compiled.plural_forms == source.plural_forms, f"run `make messages` ({locale})"
+
+
+def test_a_stale_compiled_catalog_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison above can fail: a .mo missing one translation, or holding an old one,
+    differs from its .po — while one compiled by another Babel version does not."""
+    source = _catalog("en")
+    message = next(m for m in source if m.id == "Đăng nhập")
+
+    def compiled(catalog: Catalog, babel_version: str) -> Catalog:
+        # The header's "Generated-By: Babel x.y" is what another `pybabel compile` changes.
+        monkeypatch.setattr("babel.messages.catalog.VERSION", babel_version)
+        buffer = BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        return read_mo(buffer)
+
+    other_babel = compiled(_catalog("en"), "9.99")
+    assert "Babel 9.99" in dict(other_babel.mime_headers)["Generated-By"]
+    assert _translations(other_babel) == _translations(source)
+    edited = _catalog("en")
+    edited[message.id].string = "Log in"
+    assert _translations(compiled(edited, "2.18.0")) != _translations(source)
+    dropped = _catalog("en")
+    del dropped[message.id]
+    assert _translations(compiled(dropped, "2.18.0")) != _translations(source)
 
 
 def test_vietnamese_is_the_msgid_and_needs_no_translation() -> None:
