@@ -114,8 +114,15 @@ class ReadModel(SqlAccess, TrackingRecorder):
     # A record rather than a cache (the transparency log): never reset, never rebuilt.
     append_only: ClassVar[bool] = False
 
+    @classmethod
+    def on(cls, datastore: Any) -> ReadModel:
+        """This read model on ``datastore``: a pool the process shares with its other read
+        models (one pool per process and store, not one per read model)."""
+        raise NotImplementedError
+
     def close(self) -> None:
-        """Close the view's own connections (each view is opened with a pool of its own)."""
+        """Close the view's connections: its own pool, or the pool it shares (then every
+        read model on that pool is closed with it)."""
         self.datastore.close()  # type: ignore[attr-defined]
 
     def _track(self, cursor: Cursor, tracking: Tracking) -> None:
@@ -226,6 +233,10 @@ def row_change(
 
 
 class SQLiteReadModel(ReadModel, SQLiteAccess, SQLiteTrackingRecorder):
+    @classmethod
+    def on(cls, datastore: Any) -> ReadModel:
+        return cls(datastore=datastore)
+
     def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         # The library names SQLite's tracking table "tracking" for everyone; two read models
@@ -249,6 +260,11 @@ class SQLiteReadModel(ReadModel, SQLiteAccess, SQLiteTrackingRecorder):
 
 
 class PostgresReadModel(ReadModel, PostgresAccess, PostgresTrackingRecorder):
+    @classmethod
+    def on(cls, datastore: Any) -> ReadModel:
+        # The table the library's factory would name after the read model's environment.
+        return cls(datastore=datastore, tracking_table_name=f"{cls.tracking_name}_tracking")
+
     def _pipeline(self, cursor: Cursor) -> AbstractContextManager[Any]:
         # Inside the batch's transaction (BEGIN … COMMIT), so still one transaction. Nothing
         # in a batch may read a result back from the batch's own cursor: in pipeline mode a

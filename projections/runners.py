@@ -17,13 +17,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory, Tracking
-from eventsourcing.projection import Projection, ProjectionRunner
+from eventsourcing.persistence import InfrastructureFactory, Subscription, Tracking
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.projection import Projection
+from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import Environment
 
 from domain.application import HosoApplication
@@ -60,7 +62,7 @@ from projections.public_status import (
     PublicStatusView,
     SQLitePublicStatusView,
 )
-from projections.read_model import ReadModel
+from projections.read_model import ReadModel, open_datastore
 from projections.readings import (
     PostgresReadingView,
     ReadingProjection,
@@ -127,16 +129,28 @@ PROJECTIONS: tuple[ProjectionKind, ...] = (
 _KINDS = {kind.projection.name: kind for kind in PROJECTIONS}
 
 
-def open_checkpoints(store: Store) -> CheckpointView:
+Datastore = SQLiteDatastore | PostgresDatastore
+
+
+def open_checkpoints(store: Store, datastore: Datastore | None = None) -> CheckpointView:
+    view_class = SQLiteCheckpointView if store.dialect is Dialect.SQLITE else PostgresCheckpointView
+    if datastore is not None:
+        shared = view_class.on(datastore)
+        assert isinstance(shared, CheckpointView)
+        return shared
     env = Environment("log_checkpoints", store.eventsourcing_env())
     factory = InfrastructureFactory[Any].construct(env)
-    view = factory.tracking_recorder(
-        SQLiteCheckpointView if store.dialect is Dialect.SQLITE else PostgresCheckpointView)
+    view = factory.tracking_recorder(view_class)
     assert isinstance(view, CheckpointView)
     return view
 
 
-def open_view(store: Store, kind: ProjectionKind, *, create_tables: bool = False) -> ReadModel:
+def open_view(store: Store, kind: ProjectionKind, *, create_tables: bool = False,
+              datastore: Datastore | None = None) -> ReadModel:
+    """A read model on ``store``: on ``datastore`` (a pool the process shares) when given,
+    else on a pool of its own."""
+    if datastore is not None:
+        return kind.views[store.dialect].on(datastore)
     env = Environment(kind.projection.name, store.eventsourcing_env(create_tables=create_tables))
     factory = InfrastructureFactory[Any].construct(env)
     return factory.tracking_recorder(kind.views[store.dialect])
@@ -208,25 +222,61 @@ class PollingRunner:
         self._thread.join(timeout=10)
 
 
-@dataclass
-class Follower:
-    kind: ProjectionKind
-    runner: ProjectionRunner[Any, Any]
+class LogFollower:
+    """One subscription to the store's log (LISTEN/NOTIFY) that applies each event to every
+    read model taking its topic, each in its own transaction with its own tracking record.
 
+    One LISTEN session and one decode per event for all the read models, on the process's
+    own application and pools: a library runner per read model would bring an application,
+    a pool and a LISTEN session each (about 30 sessions for one following process, which ran
+    the test suite's PostgreSQL out of connections). It starts from the lowest tracked
+    position and skips, per read model, what that model has already applied; so a
+    restarted follower resumes exactly where each one stopped.
+    """
 
-def _close_runner(runner: ProjectionRunner[Any, Any]) -> None:
-    try:
-        runner.__exit__(None, None, None)
-    except Exception as error:  # it already stopped; closing must go on
-        log.warning("runner stopped with %r", error)
-    # The library's runner closes its application but not the view it made: without this,
-    # each restart after a database outage left a pool of connections open, and a
-    # 10-minute outage soak ran the database out of them (the log follower then never
-    # came back).
-    try:
-        runner.view.close()
-    except Exception as error:
-        log.warning("a stopped read model's connections did not close: %r", error)
+    def __init__(self, app: HosoApplication, projections: Sequence[Projection[Any]]) -> None:
+        self.app = app
+        self.projections = tuple(projections)
+        self.positions = {p.name: p.view.max_tracking_id(app.name) or 0
+                          for p in self.projections}
+        topics = [set(p.topics) for p in self.projections]
+        wanted = () if any(not t for t in topics) else tuple(sorted(set().union(*topics)))
+        start = min(self.positions.values(), default=0)
+        self.error: BaseException | None = None
+        self.interrupted = threading.Event()
+        self._subscription: Subscription[Any] = app.recorder.subscribe(
+            gt=start or None, topics=wanted)
+        self._subscription.__enter__()
+        self._thread = threading.Thread(target=self._run, name="hoso-log-follower",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        name = self.app.name
+        try:
+            for notification in self._subscription:
+                event = None
+                for projection in self.projections:
+                    if (notification.id <= self.positions[projection.name]
+                            or (projection.topics and notification.topic
+                                not in projection.topics)):
+                        continue
+                    if event is None:
+                        event = self.app.mapper.to_domain_event(notification)
+                    projection.process_event(event, Tracking(name, notification.id))
+                    self.positions[projection.name] = notification.id
+        except BaseException as error:
+            self.error = error
+        finally:
+            self.interrupted.set()
+
+    def close(self) -> None:
+        self._subscription.stop()
+        self._thread.join(timeout=10)
+        try:
+            self._subscription.__exit__(None, None, None)
+        except Exception as error:  # it already stopped on that error; closing goes on
+            log.warning("log subscription stopped with %r", error)
 
 
 class ReadModels:
@@ -236,7 +286,8 @@ class ReadModels:
     ``read_views`` are what pages query: on ``read_store`` (a read replica) when one is
     given, else the same objects. The read views open at once (a bad store fails here, not
     on the first page); the primary's copies of replicated ones only when first used, so a
-    web process reading from a replica opens no pools it never uses.
+    web process reading from a replica opens no pools it never uses. All the read models on
+    one store share one pool (``Store.pool_size`` connections, growing under load).
     """
 
     def __init__(self, store: Store, app: HosoApplication,
@@ -245,9 +296,10 @@ class ReadModels:
         self.app = app
         self.read_store = read_store
         self._opened: dict[tuple[str, bool], ReadModel] = {}
+        self._pools: dict[bool, Datastore] = {}
         self._open_lock = threading.Lock()
         self.read_views  # noqa: B018
-        self._followers: list[Follower] = []
+        self._follower: LogFollower | None = None
         self._pollers: list[PollingRunner] = []
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
@@ -260,8 +312,16 @@ class ReadModels:
             if key not in self._opened:
                 store = self.read_store if on_replica else self.store
                 assert store is not None
-                self._opened[key] = open_view(store, kind)
+                self._opened[key] = open_view(store, kind, datastore=self._pool(on_replica))
             return self._opened[key]
+
+    def _pool(self, on_replica: bool) -> Datastore:
+        """The one pool of this process on the primary store, or on the replica."""
+        if on_replica not in self._pools:
+            store = self.read_store if on_replica else self.store
+            assert store is not None
+            self._pools[on_replica] = open_datastore(store, "read_models")
+        return self._pools[on_replica]
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -325,7 +385,9 @@ class ReadModels:
     def transparency(self) -> TransparencyLog:
         """The log's origin, the installation's key and its checkpoints."""
         origin = self.transparency_log.settings().origin
-        return TransparencyLog(origin=origin, checkpoints=open_checkpoints(self.store),
+        with self._open_lock:
+            checkpoints = open_checkpoints(self.store, self._pool(on_replica=False))
+        return TransparencyLog(origin=origin, checkpoints=checkpoints,
                                signer=installation_signer(origin, self.store.sqlite_path))
 
     def follow(self) -> None:
@@ -335,65 +397,62 @@ class ReadModels:
         """
         self._stopping.clear()
         self._follow_lock.hold_shared(sole_follower=True)
-        for kind in PROJECTIONS:
-            if self.store.dialect is Dialect.POSTGRESQL:
-                self._followers.append(self._subscribe(kind))
-            else:
-                view = self.views[kind.projection.name]
-                self._pollers.append(PollingRunner(self.app, kind.projection(view=view)))
-        if self._followers:
+        if self.store.dialect is Dialect.POSTGRESQL:
+            self._follower = self._subscribe()
             self._supervisor = threading.Thread(target=self._supervise, name="hoso-supervisor",
                                                 daemon=True)
             self._supervisor.start()
+        else:
+            for kind in PROJECTIONS:
+                view = self.views[kind.projection.name]
+                self._pollers.append(PollingRunner(self.app, kind.projection(view=view)))
 
-    def _subscribe(self, kind: ProjectionKind) -> Follower:
-        runner: ProjectionRunner[Any, Any] = ProjectionRunner(
-            application_class=HosoApplication,
-            projection_class=kind.projection,
-            view_class=kind.views[Dialect.POSTGRESQL],
-            env=self.store.eventsourcing_env(),
-        )
-        return Follower(kind, runner.__enter__())
+    def _subscribe(self) -> LogFollower:
+        return LogFollower(self.app, [kind.projection(view=self.views[kind.projection.name])
+                                      for kind in PROJECTIONS])
 
     def _supervise(self) -> None:
-        """Restart a subscription that stopped (lost connection, database restart…).
+        """Restart the log follower when it stopped (lost connection, database restart…).
 
-        The library's runner ends its thread on the first error; the read model would
-        silently fall behind. A new runner resumes from the tracked position, so nothing is
-        skipped or applied twice.
+        The subscription ends on its first error; the read models would silently fall
+        behind. A new one resumes from the tracked positions, so nothing is skipped or
+        applied twice.
         """
         backoff = 1.0
         while not self._stopping.wait(backoff):
             if not self._follow_lock.ensure_held():
                 log.error("lost the follow lock and could not take it again; retrying")
-            for i, follower in enumerate(self._followers):
-                if not follower.runner.is_interrupted.is_set() or self._stopping.is_set():
-                    continue
-                log.error("read model %s stopped following the log (%r); restarting",
-                          follower.kind.projection.name, follower.runner._thread_error)
-                _close_runner(follower.runner)
-                try:
-                    self._followers[i] = self._subscribe(follower.kind)
-                    backoff = 1.0
-                except Exception:
-                    log.exception("could not restart %s", follower.kind.projection.name)
-                    backoff = min(backoff * 2, 30.0)
+            follower = self._follower
+            if follower is None or not follower.interrupted.is_set() or self._stopping.is_set():
+                continue
+            log.error("the read models stopped following the log (%r); restarting",
+                      follower.error)
+            follower.close()
+            try:
+                self._follower = self._subscribe()
+                backoff = 1.0
+            except Exception:
+                log.exception("could not follow the log again")
+                backoff = min(backoff * 2, 30.0)
 
     def healthy(self) -> bool:
-        """False while a read model is not following the log."""
-        return (not self._followers or self._follow_lock.is_held()) and all(
-            not f.runner.is_interrupted.is_set() for f in self._followers)
+        """False while the read models are not following the log."""
+        follower = self._follower
+        if self.store.dialect is not Dialect.POSTGRESQL or self._supervisor is None:
+            return True
+        return (self._follow_lock.is_held() and follower is not None
+                and not follower.interrupted.is_set())
 
     def stop(self) -> None:
         self._stopping.set()
         if self._supervisor is not None:
             self._supervisor.join(timeout=10)
             self._supervisor = None
-        for follower in self._followers:
-            _close_runner(follower.runner)
+        if self._follower is not None:
+            self._follower.close()
+            self._follower = None
         for poller in self._pollers:
             poller.stop()
-        self._followers.clear()
         self._pollers.clear()
         self._follow_lock.release()
 
@@ -437,7 +496,7 @@ class ReadModels:
         Run it with no other process following the log (stop ``hoso serve`` first): a
         follower applying the same events at the same time would collide with it.
         """
-        if self._followers or self._pollers:
+        if self._follower is not None or self._pollers:
             raise RuntimeError("stop following the log before rebuilding")
         lock = FollowLock(self.store)
         lock.hold_exclusive()
@@ -463,10 +522,11 @@ class ReadModels:
     def close(self) -> None:
         self.stop()
         with self._open_lock:
-            opened = list(self._opened.values())
+            pools = list(self._pools.values())
+            self._pools.clear()
             self._opened.clear()
-        for view in opened:
-            view.close()
+        for pool in pools:
+            pool.close()
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.application import HosoApplication
 from domain.dossier import Stage
+from domain.signing import MemoryKeyVault
 from projections.dossier_projection import DossierProjection
 from projections.public_status import PublicStatusProjection
 from projections.runners import PROJECTIONS, ReadModels, following
@@ -28,6 +30,22 @@ def models(store: Store, app: HosoApplication) -> Any:
     read_models = ReadModels(store, app)
     yield read_models
     read_models.close()
+
+
+@pytest.fixture
+def named(store: Store, clock: FakeClock,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[HosoApplication, ReadModels, str]]:
+    """An application and read models whose PostgreSQL sessions carry this test's name, so
+    that only they are killed or counted (other tests run in parallel). Made after the name
+    is set: the log follower listens on the application's own pool."""
+    name = f"hoso-{store.schema}"
+    monkeypatch.setenv("PGAPPNAME", name)
+    application = HosoApplication(env=store.eventsourcing_env(), clock=clock,
+                                  key_vault=MemoryKeyVault())
+    read_models = ReadModels(store, application)
+    yield application, read_models, name
+    read_models.close()
+    application.close()
 
 
 def _dump(models: ReadModels) -> dict[str, list[dict[str, Any]]]:
@@ -149,15 +167,13 @@ def test_wait_reports_a_read_model_that_lags(app: HosoApplication, models: ReadM
 
 
 def test_a_follower_that_loses_its_connection_is_restarted(
-        store: Store, app: HosoApplication, models: ReadModels,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, named: tuple[HosoApplication, ReadModels, str]) -> None:
     if store.dialect is not Dialect.POSTGRESQL:
         pytest.skip("SQLite followers poll and retry in place")
 
     import psycopg
 
-    # Name this test's sessions, so only they are killed (other tests run in parallel).
-    monkeypatch.setenv("PGAPPNAME", f"hoso-{store.schema}")
+    app, models, _ = named
     with following(models):
         first = receive(app)
         assert models.wait(first.notification_id, timeout=10)
@@ -179,8 +195,7 @@ def test_a_follower_that_loses_its_connection_is_restarted(
 
 
 def test_restarted_followers_leave_no_connections_behind(
-        store: Store, app: HosoApplication, models: ReadModels,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, named: tuple[HosoApplication, ReadModels, str]) -> None:
     """Each database restart restarts every follower; a 10-minute outage soak ran out of
     connections when the stopped followers' read-model pools stayed open."""
     if store.dialect is not Dialect.POSTGRESQL:
@@ -188,8 +203,7 @@ def test_restarted_followers_leave_no_connections_behind(
 
     import psycopg
 
-    name = f"hoso-{store.schema}"
-    monkeypatch.setenv("PGAPPNAME", name)
+    app, models, name = named
 
     def sessions(conn: psycopg.Connection[Any]) -> int:
         row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
@@ -297,8 +311,7 @@ def test_read_models_agree_with_the_aggregate(app: HosoApplication, models: Read
 
 
 def test_the_follow_lock_is_taken_again_after_a_database_restart(
-        store: Store, app: HosoApplication, models: ReadModels,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, named: tuple[HosoApplication, ReadModels, str]) -> None:
     if store.dialect is not Dialect.POSTGRESQL:
         pytest.skip("SQLite's lock is a file lock held by the process")
 
@@ -306,7 +319,7 @@ def test_the_follow_lock_is_taken_again_after_a_database_restart(
 
     from projections.follow_lock import AlreadyFollowed, FollowLock, LogInUse
 
-    monkeypatch.setenv("PGAPPNAME", f"hoso-{store.schema}")
+    _, models, _ = named
     with following(models):
         with psycopg.connect(store.conninfo(), autocommit=True) as conn:
             # One session holds both advisory locks (rebuild guard, sole follower).
