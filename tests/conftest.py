@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
+import hypothesis
 import psycopg
 import pytest
 from argon2 import PasswordHasher
@@ -34,6 +35,14 @@ from projections.store import Store
 from web.accounts import StaffAccounts, open_accounts
 
 DEFAULT_TEST_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+# Property tests draw the same examples on every run and every machine (a seed derived from
+# each test, no example database carried between runs): `make test` must not pass today and
+# fail tomorrow on a draw. `make soak` explores with fresh random draws (HYPOTHESIS_PROFILE=
+# explore) and keeps what failed in .hypothesis/ to replay it.
+hypothesis.settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis.settings.register_profile("explore", derandomize=False)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 class FakeClock:

@@ -52,6 +52,8 @@ class StaffAccounts(SqlAccess):
             )
 
     def has_account(self, user_id: str) -> bool:
+        if "\x00" in user_id:  # PostgreSQL refuses NUL in text; no account has one
+            return False
         return bool(self._select(
             "SELECT 1 FROM {p}staff_account WHERE user_id = %(u)s", {"u": user_id}
         ))
