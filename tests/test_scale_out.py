@@ -235,7 +235,7 @@ def test_two_web_processes_and_one_projector_share_one_store(
         except httpx2.HTTPError:
             return False
 
-    assert poll(lambda: up(a) and up(b), timeout=15), processes.logs_text()
+    assert poll(lambda: up(a) and up(b), timeout=60), processes.logs_text()
     assert poll(lambda: "hoso project: following" in processes.log("project"), timeout=10), \
         processes.logs_text()
 

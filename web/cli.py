@@ -65,6 +65,10 @@ def cmd_migrate(args: argparse.Namespace) -> None:
                                      else "schema up to date"))
 
 
+# How long uvicorn's supervisor waits for a worker's answer before it restarts the worker.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -92,7 +96,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
           + ("" if follow else "; not following the log: run `hoso project` beside it"))
     uvicorn.run("web.app:create_app_from_environment", factory=True, host=args.host,
                 port=args.port, workers=args.workers, proxy_headers=True, log_level="info",
-                log_config=log_privacy.uvicorn_log_config())
+                log_config=log_privacy.uvicorn_log_config(),
+                # A worker answers the supervisor's pings only once its imports are done: on a
+                # busy machine that took over uvicorn's 5 s, and the supervisor killed and
+                # restarted each worker in turn, never serving (seen with two test suites and
+                # other work on 2 cores).
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
 
 
 def cmd_cipher_key(args: argparse.Namespace) -> None:
