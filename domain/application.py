@@ -110,6 +110,10 @@ class DossierSnapshot(DossierState):
     tracking_token: str
     allowed_actions: list[Action]
     history: list[HistoryEntry]
+    # Unit codes the dossier may be transferred to, and the next one on its route: asked of
+    # the aggregate, so a page never offers a unit that ``transfer`` refuses.
+    transfer_targets: list[str]
+    suggested_transfer: str | None
 
     def is_late(self, today: date) -> bool:
         return is_late(stage=self.stage, due_date=self.due_date,
@@ -664,11 +668,14 @@ class HosoApplication(Application[UUID]):
             )
         events = self.repository.event_store.get(dossier_id)
         state = DossierState.of(dossier)
+        units = list(self.directory.units.values())
         return DossierSnapshot(
             **{f.name: getattr(state, f.name) for f in fields(DossierState)},
             tracking_token=dossier.tracking_token,
             allowed_actions=dossier.allowed_actions(viewer),
             history=[_history_entry(e) for e in events],
+            transfer_targets=[u.code for u in dossier.transfer_targets(units)],
+            suggested_transfer=dossier.suggested_transfer(units),
         )
 
     def open_dossier(self, dossier_id: UUID, *, viewer_id: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -587,21 +587,9 @@ class Dossier(Aggregate):
         recorded_at: datetime,
     ) -> None:
         self._ensure(Action.TRANSFER, actor, occurred_at, recorded_at)
-        if to_unit.code == self.holder_unit:
-            raise DomainError(
-                "Hồ sơ đang ở chính đơn vị này; hãy chọn đơn vị khác.",
-                "The dossier is already at this unit; choose another unit.",
-            )
-        if to_unit.kind is UnitKind.POST_OFFICE:
-            raise DomainError(
-                "Không chuyển hồ sơ cho bưu điện; hãy dùng “Trả kết quả qua bưu điện”.",
-                "Do not transfer to the post office; use “Dispatch by post” instead.",
-            )
-        if to_unit.kind is UnitKind.OVERSIGHT:
-            raise DomainError(
-                "Không chuyển hồ sơ cho cơ quan thanh tra.",
-                "Dossiers are not transferred to the inspectorate.",
-            )
+        refusal = self.transfer_refusal(to_unit)
+        if refusal is not None:
+            raise refusal
         if to_officer is not None and to_officer.unit_code != to_unit.code:
             raise DomainError(
                 f"Cán bộ {to_officer.full_name} không thuộc đơn vị nhận.",
@@ -625,6 +613,39 @@ class Dossier(Aggregate):
             route_position=position,
             awaits_acceptance=bool(self.route),
         )
+
+    def transfer_refusal(self, to_unit: Unit) -> DomainError | None:
+        """Why the dossier may not go to ``to_unit``, or None if it may: the one rule behind
+        both ``transfer`` and the list of units a page offers."""
+        if to_unit.code == self.holder_unit:
+            return DomainError(
+                "Hồ sơ đang ở chính đơn vị này; hãy chọn đơn vị khác.",
+                "The dossier is already at this unit; choose another unit.",
+            )
+        if to_unit.kind is UnitKind.POST_OFFICE:
+            return DomainError(
+                "Không chuyển hồ sơ cho bưu điện; hãy dùng “Trả kết quả qua bưu điện”.",
+                "Do not transfer to the post office; use “Dispatch by post” instead.",
+            )
+        if to_unit.kind is UnitKind.OVERSIGHT:
+            return DomainError(
+                "Không chuyển hồ sơ cho cơ quan thanh tra.",
+                "Dossiers are not transferred to the inspectorate.",
+            )
+        return None
+
+    def transfer_targets(self, units: Iterable[Unit]) -> list[Unit]:
+        """The units the dossier may be transferred to, in the order given."""
+        return [u for u in units if self.transfer_refusal(u) is None]
+
+    def suggested_transfer(self, units: Iterable[Unit]) -> str | None:
+        """The next unit on the procedure's route that the dossier may go to, if any."""
+        allowed = {u.code for u in self.transfer_targets(units)}
+        start = -1 if self.route_position is None else self.route_position
+        for step in self.route[start + 1:]:
+            if step.unit_code in allowed:
+                return step.unit_code
+        return None
 
     def _next_route_position(self, unit_code: str) -> int | None:
         start = -1 if self.route_position is None else self.route_position

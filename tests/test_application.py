@@ -249,3 +249,22 @@ def test_a_snapshot_that_cannot_be_written_does_not_fail_the_receipt(
     assert isinstance(sequence, DossierCodeSequence)
     assert sequence.last_number == SNAPSHOT_INTERVAL
     assert list(app.snapshots.get(_day_sequence_id(app, clock))) == []
+
+
+def test_the_units_offered_for_transfer_are_exactly_those_transfer_accepts(
+        app: HosoApplication) -> None:
+    """One rule, asked two ways: every unit of the directory is either offered and accepted,
+    or not offered and refused in words."""
+    for unit in app.directory.units.values():
+        dossier_id = receive(app).dossier_id
+        snapshot = app.snapshot(dossier_id, viewer_id="tiepnhan")
+        try:
+            app.transfer(dossier_id, expected_version=None, actor_id="tiepnhan",
+                         to_unit=unit.code, note="ngoài quy trình")
+        except DomainError as refusal:
+            assert unit.code not in snapshot.transfer_targets, (unit.code, str(refusal))
+        else:
+            assert unit.code in snapshot.transfer_targets, unit.code
+    # The receiving counter's next step on the criminal-record route is the justice office.
+    assert app.snapshot(receive(app).dossier_id, viewer_id="tiepnhan").suggested_transfer \
+        == "STP-HCTP"

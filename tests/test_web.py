@@ -456,3 +456,15 @@ def test_a_refused_htmx_action_on_a_dossier_one_may_not_see_is_a_plain_403(
                         headers={"HX-Request": "true"})
     assert response.status_code == 403
     assert "Applicant" not in response.text and APPLICANT["applicant_name"] not in response.text
+
+
+def test_the_transfer_list_offers_no_unit_the_domain_refuses(web: TestClient) -> None:
+    """The page used to offer the City Inspectorate, which ``transfer`` refuses."""
+    sign_in(web, "tiepnhan")
+    dossier_id, _link = receive_via_web(web)
+    page = web.get(f"/dossiers/{dossier_id}").text
+    transfer_list = page.split('name="to_unit"')[1].split("</select>")[0]
+    offered = re.findall(r'<option value="([^"]+)"', transfer_list)
+    assert "STP-HCTP" in offered
+    assert "TTRA" not in offered and "Thanh tra Thành phố" not in transfer_list
+    assert "BUUDIEN" not in offered

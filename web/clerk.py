@@ -28,7 +28,7 @@ from domain.portal import PortalReport, portal_report
 from domain.reading import Page, ReadingNotRecorded
 from web.formatting import local_date, local_time, parse_local_datetime
 from web.i18n import gettext as _
-from web.i18n import in_locale, ngettext, pick, unit_name
+from web.i18n import ngettext, pick, unit_name
 from web.labels import DISPATCH_METHODS, EVENTS, SATISFACTION, Label, label
 from web.qr import qr_svg
 from web.services import Services
@@ -315,12 +315,6 @@ def _hours(delta: timedelta) -> str:
 def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
     d = services.directory
     procedure = d.procedure(snapshot.procedure_code)
-    route = list(procedure.route_units)
-    suggested = None
-    if snapshot.holder_unit in route:
-        position = route.index(snapshot.holder_unit)
-        later = [u for u in route[position + 1:] if u != snapshot.holder_unit]
-        suggested = later[0] if later else None
     return DossierPage(
         snapshot=snapshot,
         procedure_vi=procedure.name_vi,
@@ -347,9 +341,8 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
             for h in reversed(snapshot.history)
         ],
         actions=[a.value for a in snapshot.allowed_actions],
-        transfer_units=[(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()
-                        if u.code != snapshot.holder_unit and u.kind is not UnitKind.POST_OFFICE],
-        suggested_unit=suggested,
+        transfer_units=[(code, unit_name(d, code)) for code in snapshot.transfer_targets],
+        suggested_unit=snapshot.suggested_transfer,
         officers=[(s.user_id, f"{s.full_name} — {unit_name(d, s.unit_code)}")
                   for s in d.staff.values()],
         public_link=services.public_link(snapshot.tracking_token),
