@@ -1,4 +1,4 @@
-"""``make bench``: every benchmark, one after another, then the table for the README.
+"""``make bench``: every benchmark, one after another, then the table for docs/benchmarks.md.
 
     .venv/bin/python -m bench.all             # what make bench runs
     .venv/bin/python -m bench.all --only rebuild_projections verify_log

@@ -1,4 +1,4 @@
-"""The benchmarks' results as a markdown table (for the README).
+"""The benchmarks' results as a markdown table (for docs/benchmarks.md).
 
     .venv/bin/python -m bench.report                      # the newest bench/results-*.json
     .venv/bin/python -m bench.report bench/results-2026-11-24.json
