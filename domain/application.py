@@ -48,7 +48,7 @@ from domain.dossier import (
     is_late,
     signed_statement,
 )
-from domain.errors import AccessDenied, ConcurrentChange, DomainError, DossierNotFound
+from domain.errors import AccessDenied, ConcurrentChange, DomainError, DossierNotFound, NotFound
 from domain.keyring import OfficerKeyring
 from domain.organisation import Directory, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
@@ -677,6 +677,14 @@ class HosoApplication(Application[UUID]):
             transfer_targets=[u.code for u in dossier.transfer_targets(units)],
             suggested_transfer=dossier.suggested_transfer(units),
         )
+
+    def may_act_on(self, dossier_id: UUID, *, actor_id: str, action: Action) -> bool:
+        """Whether the dossier exists and ``action`` is the actor's to take on it (unit and
+        role), whatever its state now."""
+        try:
+            return self._dossier(dossier_id).may_act(action, self._actor(actor_id))
+        except NotFound:
+            return False
 
     def open_dossier(self, dossier_id: UUID, *, viewer_id: str,
                      page: Page = Page.DOSSIER) -> DossierSnapshot:

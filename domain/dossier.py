@@ -463,6 +463,12 @@ class Dossier(Aggregate):
             or _refusal_by_role(action, actor)
         )
 
+    def may_act(self, action: Action, actor: Actor) -> bool:
+        """Whether ``action`` is ``actor``'s to take on this dossier at all (unit and role),
+        whatever its state now: a refusal to someone who may not is told in no detail."""
+        return (self._refusal_by_unit(action, actor) is None
+                and _refusal_by_role(action, actor) is None)
+
     def _refusal_by_state(self, action: Action, actor: Actor) -> DomainError | None:
         if self.stage is Stage.DELIVERED:
             return DomainError(

@@ -24,6 +24,17 @@ class DossierNotFound(NotFound):
         super().__init__("Không tìm thấy hồ sơ.", "Dossier not found.")
 
 
+class NoDossierToActOn(DossierNotFound):
+    """The one answer a partner's system gets about a dossier it may not act on, whatever the
+    reason — none with this id, another unit holds it, its role does not allow it, or the
+    dossier's state refuses it: telling them apart would tell an outsider where a file is."""
+
+    def __init__(self) -> None:
+        DomainError.__init__(
+            self, "Không có hồ sơ này, hoặc khóa này không được thao tác trên hồ sơ này.",
+            "There is no such dossier, or this key may not act on it.")
+
+
 class AccessDenied(DomainError):
     """The person may not do this here (role or unit), as opposed to "not now" (state)."""
 

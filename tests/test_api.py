@@ -225,15 +225,41 @@ def test_a_call_outside_the_keys_scopes_is_forbidden_and_records_nothing(
 
 def test_the_dossiers_own_rules_still_apply_to_a_partner(api: Api,
                                                           app: HosoApplication) -> None:
-    """A scope lets a key ask; the aggregate decides, as for staff: the post office's key
-    may ask to dispatch, but handing the result out is the counter's (role and unit)."""
-    dossier = at_reception_signed(app)
+    """A scope lets a key ask; the aggregate decides, as for staff: the counter's system may
+    hand the result out only once it is ready (its state), in the rules' own words."""
+    dossier = receive(app).dossier_id
     before = event_count(app)
-    refused = api.post(f"/dossiers/{dossier}/dispatch", "vnpost",
-                       {"method": "post", "postal_tracking_number": "EB123456789VN"})
-    assert_error(refused, 403, "forbidden")
-    not_now = api.post(f"/dossiers/{dossier}/delivery", "vnpost", {"recipient_name": "A"})
-    assert_error(not_now, 422, "refused")  # nothing was dispatched yet
+    not_now = api.post(f"/dossiers/{dossier}/dispatch", "tthcc.tra",
+                       {"method": "counter_pickup"})
+    assert_error(not_now, 422, "refused")
+    assert "chưa có kết quả" in not_now.json()["error"]["message_vi"]
+    assert event_count(app) == before
+
+
+def test_a_dossier_the_key_may_not_act_on_gets_one_answer_whatever_the_reason(
+        api: Api, app: HosoApplication) -> None:
+    """Issue 17, item 12: a key holder used to read "The dossier is held by unit TTHCC" — where
+    a file it may not touch is. Unknown, held by another unit, not its role, not its state:
+    the same status and the same words, naming no unit."""
+    at_counter = receive(app).dossier_id  # held by TTHCC, nothing signed
+    signed = at_reception_signed(app)
+    before = event_count(app)
+    answers = {
+        "no such dossier": api.post(f"/dossiers/{uuid4()}/transfers", "stp.hctp",
+                                    {"to_unit": "STP-BGD"}),
+        "not a dossier id": api.post("/dossiers/not-a-uuid/transfers", "stp.hctp",
+                                     {"to_unit": "STP-BGD"}),
+        "another unit holds it": api.post(f"/dossiers/{at_counter}/transfers", "stp.hctp",
+                                          {"to_unit": "STP-BGD"}),
+        "not its role": api.post(f"/dossiers/{signed}/dispatch", "vnpost",
+                                 {"method": "post", "postal_tracking_number": "EB123456789VN"}),
+        "not handed to the post yet": api.post(f"/dossiers/{signed}/delivery", "vnpost",
+                                               {"recipient_name": "A"}),
+    }
+    for reason, response in answers.items():
+        assert_error(response, 404, "not_found")
+        assert response.json() == answers["no such dossier"].json(), reason
+        assert "TTHCC" not in response.text and "STP" not in response.text, reason
     assert event_count(app) == before
 
 

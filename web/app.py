@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from domain.application import HosoApplication
 from domain.errors import DomainError
@@ -56,6 +57,7 @@ from web.delivery import delivery_loop_from_environment, public_url_from_environ
 from web.i18n import LocaleMiddleware
 from web.key_vault import open_key_vault
 from web.labels import Label
+from web.proxies import trusted_proxies_from_environment
 from web.security import (
     STORE_UNAVAILABLE,
     DeadlineMiddleware,
@@ -127,11 +129,16 @@ def create_app(
     *,
     follow: bool = True,
     read_store: Store | None = None,
+    trusted_proxies: list[str] | None = None,
 ) -> Starlette:
     """The web app on ``store``. With ``follow`` (one process serving alone) it keeps the read
     models up to date and signs checkpoints itself; without, another process (``hoso
     project``) does, and pages wait for it through the tracking rows. Page queries of the
-    read models go to ``read_store`` (a read replica) when given."""
+    read models go to ``read_store`` (a read replica) when given. The client's address is
+    taken from ``X-Forwarded-For`` only when the peer is one of ``trusted_proxies`` (default:
+    ``HOSO_TRUSTED_PROXIES``, none when unset; web/proxies.py)."""
+    if trusted_proxies is None:
+        trusted_proxies = trusted_proxies_from_environment()
     store = store or Store.from_environment()
     owns_application = application is None
     key_vault = open_key_vault(store) if owns_application else None
@@ -230,6 +237,9 @@ def create_app(
     web = Starlette(
         routes=routes,
         middleware=[
+            # Outermost: everything inside, the limits included, sees the client's address.
+            *([Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)]
+              if trusted_proxies else []),
             Middleware(SecurityHeadersMiddleware),
             Middleware(DeadlineMiddleware),
             Middleware(ServerSessionMiddleware, sessions=sessions),

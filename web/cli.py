@@ -35,6 +35,7 @@ from projections.verify import verify
 from web import log_privacy
 from web.delivery import deliverer_from_environment, delivery_loop_from_environment
 from web.key_vault import open_key_vault
+from web.proxies import ProxySettingError, trusted_proxies_from_environment
 
 DEMO_PASSWORD = "hoso-demo"
 
@@ -85,6 +86,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         sys.exit("hoso: SQLite serves from one process (one writer at a time on one file): "
                  "drop --workers, or use PostgreSQL (HOSO_DATABASE_URL=postgresql://…) for "
                  "several web workers")
+    try:
+        proxies = trusted_proxies_from_environment()
+    except ProxySettingError as error:
+        sys.exit(f"hoso: {error}")
     follow = args.workers == 1 and args.follow
     if follow:
         _check_mail_settings()
@@ -93,9 +98,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"hoso serving {store.describe()} on http://{args.host}:{args.port}"
           + (f", {args.workers} workers" if args.workers > 1 else "")
           + (f", page queries from {replica.describe()}" if replica else "")
-          + ("" if follow else "; not following the log: run `hoso project` beside it"))
+          + ("" if follow else "; not following the log: run `hoso project` beside it")
+          + (f"; client addresses forwarded by {', '.join(proxies)} believed" if proxies
+             else "; X-Forwarded-For ignored (no HOSO_TRUSTED_PROXIES)"))
     uvicorn.run("web.app:create_app_from_environment", factory=True, host=args.host,
-                port=args.port, workers=args.workers, proxy_headers=True, log_level="info",
+                port=args.port, workers=args.workers, log_level="info",
+                # The app believes forwarded headers from HOSO_TRUSTED_PROXIES only
+                # (web/proxies.py); uvicorn's own default would believe any peer on
+                # 127.0.0.1, so any local client could pick its address per request.
+                proxy_headers=False,
                 log_config=log_privacy.uvicorn_log_config(),
                 # A worker answers the supervisor's pings only once its imports are done: on a
                 # busy machine that took over uvicorn's 5 s, and the supervisor killed and

@@ -13,7 +13,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from domain.errors import AccessDenied, ConcurrentChange, DomainError, DossierNotFound
+from domain.errors import (
+    AccessDenied,
+    ConcurrentChange,
+    DomainError,
+    DossierNotFound,
+    NoDossierToActOn,
+)
 from domain.requests import InvalidRequestKey, RequestKeyReused
 
 log = logging.getLogger(__name__)
@@ -77,6 +83,8 @@ async def api_error(request: Request, exc: Exception) -> Response:
 
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if isinstance(exc, DossierNotFound) and not isinstance(exc, NoDossierToActOn):
+        exc = NoDossierToActOn()  # an unknown dossier is answered as one not the key's
     status, code = _status_of(exc)
     if status == 403:
         access_log.warning("api access refused: %s %s: %s", request.method, request.url.path,

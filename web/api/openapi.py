@@ -111,7 +111,7 @@ _COMMAND_ERRORS = {
     "400": _error("Malformed: not JSON, a field of the wrong type or length, or no valid "
                   "Idempotency-Key"),
     "401": _error("No API key, or one unknown or revoked"),
-    "403": _error("The key's scope, or the partner's role or unit, does not allow it"),
+    "403": _error("The key's scope does not allow this call"),
     "409": _error("The Idempotency-Key was used for another request, or the dossier "
                   "changed at the same moment"),
     "413": _error("The body is larger than 64 KB"),
@@ -138,7 +138,10 @@ def _command(summary: str, scope: Scope, body: Shape, ok: dict[str, Any],
              ok_status: str = "200", path_dossier: bool = True) -> dict[str, Any]:
     responses = {ok_status: ok, **_COMMAND_ERRORS}
     if path_dossier:
-        responses["404"] = _error("No such dossier")
+        responses["404"] = _error(
+            "No such dossier, or one this key may not act on (another unit holds it, the "
+            "partner's role does not allow the action, or its state refuses it): one answer "
+            "whatever the reason")
     return {"post": {
         "summary": summary,
         "description": f"Scope: `{scope.value}`. Recorded in the partner's name.",

@@ -15,8 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from domain.application import Outcome
-from domain.dossier import Dossier
-from domain.errors import DomainError, DossierNotFound
+from domain.dossier import Action, Dossier
+from domain.errors import DomainError, NoDossierToActOn
+from domain.requests import InvalidRequestKey, RequestKeyReused
 from projections.public_status import PublicStatus
 from web.api import PREFIX, errors
 from web.api.auth import authenticate, request_key
@@ -84,12 +85,25 @@ def _dossier_id(request: Request) -> UUID:
     try:
         return UUID(request.path_params["dossier_id"])
     except ValueError:
-        raise DossierNotFound() from None
+        raise NoDossierToActOn() from None
 
 
-async def _recorded(request: Request, call: Callable[[], Outcome]) -> Outcome:
+async def _recorded(request: Request, call: Callable[[], Outcome], *,
+                    on: tuple[UUID, Action, PartnerKey] | None = None) -> Outcome:
+    """Run the command; a refusal about a dossier (``on``: its id, the action, the caller)
+    the key may not act on is the one answer whatever the reason (NoDossierToActOn)."""
     services = _services(request)
-    outcome = await run_in_threadpool(call)
+    try:
+        outcome = await run_in_threadpool(call)
+    except (RequestKeyReused, InvalidRequestKey):
+        raise  # about the caller's own key, not the dossier
+    except DomainError:
+        if on is not None:
+            dossier_id, action, key = on
+            if not await run_in_threadpool(services.app.may_act_on, dossier_id,
+                                           actor_id=key.partner_id, action=action):
+                raise NoDossierToActOn() from None
+        raise
     # A status read right after the call shows it (as a clerk's next page does).
     await run_in_threadpool(services.read_models.wait, outcome.notification_id)
     return outcome
@@ -136,7 +150,8 @@ async def transfer(request: Request) -> Response:
     outcome = await _recorded(request, lambda: app.transfer(
         dossier_id, expected_version=None, actor_id=key.partner_id, to_unit=body["to_unit"],
         to_officer=body.get("to_officer"), note=body.get("note", ""),
-        occurred_at=body.get("occurred_at"), request_key=idempotency))
+        occurred_at=body.get("occurred_at"), request_key=idempotency),
+        on=(dossier_id, Action.TRANSFER, key))
     return _acted(outcome, "transfer")
 
 
@@ -146,7 +161,8 @@ async def dispatch(request: Request) -> Response:
     outcome = await _recorded(request, lambda: app.dispatch(
         dossier_id, expected_version=None, actor_id=key.partner_id, method=body["method"],
         postal_tracking_number=body.get("postal_tracking_number"),
-        occurred_at=body.get("occurred_at"), request_key=idempotency))
+        occurred_at=body.get("occurred_at"), request_key=idempotency),
+        on=(dossier_id, Action.DISPATCH, key))
     return _acted(outcome, "dispatch")
 
 
@@ -156,7 +172,8 @@ async def deliver(request: Request) -> Response:
     outcome = await _recorded(request, lambda: app.deliver(
         dossier_id, expected_version=None, actor_id=key.partner_id,
         recipient_name=body["recipient_name"], occurred_at=body.get("occurred_at"),
-        request_key=idempotency))
+        request_key=idempotency),
+        on=(dossier_id, Action.DELIVER, key))
     return _acted(outcome, "deliver")
 
 
