@@ -36,6 +36,7 @@ from web import log_privacy
 from web.delivery import deliverer_from_environment, delivery_loop_from_environment
 from web.key_vault import open_key_vault
 from web.proxies import ProxySettingError, trusted_proxies_from_environment
+from web.rate_limit import STORAGE_ENV, RateLimitSettingError, storage_from_setting
 
 DEMO_PASSWORD = "hoso-demo"
 
@@ -72,6 +73,7 @@ WORKER_HEALTHCHECK_SECONDS = 60
 
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
+    from limits.storage import MemoryStorage
 
     from web.app import FOLLOW_ENV
 
@@ -90,6 +92,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
         proxies = trusted_proxies_from_environment()
     except ProxySettingError as error:
         sys.exit(f"hoso: {error}")
+    try:
+        limits_storage = storage_from_setting()
+    except RateLimitSettingError as error:
+        sys.exit(f"hoso: {error}")
+    if args.workers > 1 and isinstance(limits_storage, MemoryStorage):
+        print(f"hoso: rate limits are counted in each of the {args.workers} workers' memory, "
+              f"so a client gets up to {args.workers} times each limit; set {STORAGE_ENV}="
+              "redis://host:6379/0 to count once for all of them", file=sys.stderr)
     follow = args.workers == 1 and args.follow
     if follow:
         _check_mail_settings()

@@ -3,73 +3,116 @@ enumeration: 128-bit tokens make guessing hopeless, the limit makes scraping slo
 and per-key limits on partners' API calls (a partner's runaway retry loop must not take the
 counter's share of the database).
 
-Counted in the memory of each web process: with N workers a client gets up to N times the
-limit, which is still a limit. Sign-in is limited from the database instead
-(``web/sessions.py``: every attempt is recorded there anyway, and all workers share it).
+Counted by the ``limits`` library (moving window) in the storage ``HOSO_RATE_LIMIT_STORAGE``
+names: ``memory://`` (the default) counts in each web process, so N workers would allow N
+times the limit; ``redis://host:port/db`` counts once for every process that names the same
+Redis. If that storage stops answering, the process counts in its own memory until it answers
+again (a limit that fails open would invite exactly the scraping it is there to stop, and one
+that fails closed would shut citizens out for a cache). Sign-in is limited from the database
+instead (``web/sessions.py``: every attempt is recorded there anyway, and all workers share it).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import os
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.errors import ConfigurationError
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 DEFAULT_PUBLIC_LIMIT = "60/60"  # lookups / seconds, per client address
 DEFAULT_API_LIMIT = "600/60"  # calls / seconds, per partner key
+DEFAULT_STORAGE = "memory://"
+STORAGE_ENV = "HOSO_RATE_LIMIT_STORAGE"
+# Several deployments sharing one Redis each count apart under their own namespace.
+NAMESPACE_ENV = "HOSO_RATE_LIMIT_NAMESPACE"
+
+log = logging.getLogger("hoso.rate_limit")
 
 
-class SlidingWindow:
-    """At most ``limit`` events per ``window`` seconds per key."""
+class RateLimitSettingError(ValueError):
+    """A limit or a storage setting that cannot be understood: stops the server at start."""
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 100_000) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self.max_keys = max_keys
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+
+@dataclass
+class RateLimit:
+    """At most ``item`` events per window for each key, counted in a shared storage."""
+
+    item: RateLimitItem | None  # None: no limit
+    namespace: str
+    limiter: MovingWindowRateLimiter
+    fallback: MovingWindowRateLimiter
+    _storage_failing_since: float | None = None
 
     def allow(self, key: str) -> tuple[bool, int]:
         """Whether one more event is allowed now, and the seconds until the next would be."""
-        if self.limit <= 0:
+        if self.item is None:
             return True, 0
-        now = self.clock()
-        with self._lock:
-            events = self._events.get(key)
-            if events is None:
-                if len(self._events) >= self.max_keys:
-                    self._forget_idle(now)
-                events = self._events[key] = deque()
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False, max(1, int(events[0] + self.window - now + 0.999))
-            events.append(now)
+        try:
+            allowed = self._allow(self.limiter, key)
+        except Exception as error:  # the shared storage is away: count here meanwhile
+            if self._storage_failing_since is None:
+                self._storage_failing_since = time.monotonic()
+                log.warning("rate-limit storage unavailable (%s); counting in this process "
+                            "until it answers", type(error).__name__)
+            return self._allow(self.fallback, key)
+        if self._storage_failing_since is not None:
+            self._storage_failing_since = None
+            log.warning("rate-limit storage answers again")
+        return allowed
+
+    def _allow(self, limiter: MovingWindowRateLimiter, key: str) -> tuple[bool, int]:
+        assert self.item is not None
+        if limiter.hit(self.item, self.namespace, key):
             return True, 0
-
-    def _forget_idle(self, now: float) -> None:
-        idle = [k for k, e in self._events.items() if not e or e[-1] <= now - self.window]
-        for key in idle or list(self._events)[: self.max_keys // 10]:
-            del self._events[key]
+        reset_at, _remaining = limiter.get_window_stats(self.item, self.namespace, key)
+        return False, max(1, math.ceil(reset_at - time.time()))
 
 
-def public_limit_from_environment() -> SlidingWindow:
-    """HOSO_PUBLIC_RATE_LIMIT: "count/seconds" (default 60/60); "0" turns it off."""
-    return _limit_from_environment("HOSO_PUBLIC_RATE_LIMIT", DEFAULT_PUBLIC_LIMIT)
+def storage_from_setting(text: str | None = None) -> Storage:
+    uri = (text if text is not None else os.environ.get(STORAGE_ENV, DEFAULT_STORAGE)).strip()
+    try:
+        storage = storage_from_string(uri or DEFAULT_STORAGE)
+    except ConfigurationError as error:
+        raise RateLimitSettingError(
+            f"{STORAGE_ENV}={uri!r} is not a rate-limit storage (memory:// or "
+            f"redis://host:port/db): {error}") from None
+    if not isinstance(storage, Storage):  # an async+ storage: hoso's handlers are synchronous
+        raise RateLimitSettingError(f"{STORAGE_ENV}={uri!r}: use a synchronous storage")
+    return storage
 
 
-def api_limit_from_environment() -> SlidingWindow:
+def rate_limit(setting: str, namespace: str, storage: Storage) -> RateLimit:
+    """A limit from its setting, "count/seconds" (e.g. "60/60"); "0" or "" means none."""
+    text = setting.strip()
+    item: RateLimitItem | None = None
+    if text not in ("", "0"):
+        count, _, seconds = text.partition("/")
+        try:
+            item = RateLimitItemPerSecond(int(count), int(float(seconds or 60)))
+        except ValueError:
+            raise RateLimitSettingError(
+                f"{text!r} is not a rate limit: write count/seconds, e.g. 60/60") from None
+    prefix = os.environ.get(NAMESPACE_ENV, "").strip() or "hoso"
+    return RateLimit(item=item, namespace=f"{prefix}-{namespace}",
+                     limiter=MovingWindowRateLimiter(storage),
+                     fallback=MovingWindowRateLimiter(MemoryStorage()))
+
+
+def public_limit_from_environment(storage: Storage | None = None) -> RateLimit:
+    """HOSO_PUBLIC_RATE_LIMIT: "count/seconds" per client address (default 60/60); "0" turns
+    it off."""
+    return rate_limit(os.environ.get("HOSO_PUBLIC_RATE_LIMIT", DEFAULT_PUBLIC_LIMIT), "public",
+                      storage or storage_from_setting())
+
+
+def api_limit_from_environment(storage: Storage | None = None) -> RateLimit:
     """HOSO_API_RATE_LIMIT: "count/seconds" per partner key (default 600/60); "0" turns it
     off."""
-    return _limit_from_environment("HOSO_API_RATE_LIMIT", DEFAULT_API_LIMIT)
-
-
-def _limit_from_environment(name: str, default: str) -> SlidingWindow:
-    text = os.environ.get(name, default).strip()
-    if text in ("", "0"):
-        return SlidingWindow(0, 1)
-    count, _, seconds = text.partition("/")
-    return SlidingWindow(int(count), float(seconds or 60))
+    return rate_limit(os.environ.get("HOSO_API_RATE_LIMIT", DEFAULT_API_LIMIT), "api",
+                      storage or storage_from_setting())

@@ -14,11 +14,7 @@ from projections.runners import ReadModels
 from web.accounts import StaffAccounts
 from web.api.keys import PartnerKeys
 from web.delivery import public_link
-from web.rate_limit import (
-    SlidingWindow,
-    api_limit_from_environment,
-    public_limit_from_environment,
-)
+from web.rate_limit import RateLimit, api_limit_from_environment, public_limit_from_environment
 from web.sessions import StaffSessions
 
 
@@ -31,8 +27,8 @@ class Services:
     public_url: str
     transparency: TransparencyLog
     partner_keys: PartnerKeys
-    public_limit: SlidingWindow = field(default_factory=public_limit_from_environment)
-    api_limit: SlidingWindow = field(default_factory=api_limit_from_environment)
+    public_limit: RateLimit = field(default_factory=public_limit_from_environment)
+    api_limit: RateLimit = field(default_factory=api_limit_from_environment)
 
     @property
     def directory(self) -> Directory:
