@@ -93,7 +93,11 @@ clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
 
 # Benchmarks: long, never part of `make test`. Needs PostgreSQL (HOSO_BENCH_POSTGRES_URL).
+# The page benchmarks load the server with wrk (Debian's package).
 bench: $(VENV)/.installed-dev
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+	  echo "bench: install Debian's wrk for the page benchmarks"
 	$(BIN)/python -m bench.all
 
 # The long form of the fault tests: the crash-mid-write run for 10 minutes with 6 clients,

@@ -9,14 +9,14 @@ the event store and the key register on every view); brings the read models up t
 Then starts real uvicorn processes on 127.0.0.1, all with the same settings (1 worker,
 httptools, uvloop, no access log), one after the other:
 
-- the baseline: a bare Starlette app (``bench.loadgen:bare_app``) with one route returning a
+- the baseline: a bare Starlette app (``bench.bare_app:bare_app``) with one route returning a
   small constant page (``/``, async), and the same page from a ``def`` endpoint (``/sync``,
   run in the thread pool like hoso's pages);
 - the ``def`` route again behind hoso's middleware stack (sessions, a BaseHTTPMiddleware);
 - hoso itself (``web.app:create_app``, as ``hoso serve`` runs it, following the log), its
   status page for random open dossiers, then for random signed ones.
 
-Each is loaded by ``bench.loadgen`` (``--connections`` keep-alive connections, ``--seconds``
+Each is loaded by ``wrk`` (``bench/wrk.py``: ``--connections`` keep-alive connections, ``--seconds``
 after a warm-up) for requests/s and p50/p99 latency; the server's CPU per request and its
 peak RSS (VmHWM) are read from /proc. Then the endpoint is called in this process (no server)
 to split its time — the read-model lookup, the directory, the signature check, the template —
@@ -64,7 +64,7 @@ from bench.common import (
     processes_cpu_seconds,
     ratio,
 )
-from bench.loadgen import run_load
+from bench.wrk import run_wrk
 from domain.application import HosoApplication
 from projections.migrate import migrate
 from projections.public_status import PublicStatus
@@ -152,8 +152,8 @@ class Server:
         cpu_before = proc_cpu_seconds(self.pid)
         pg_before = processes_cpu_seconds("postgres")
         started = time.perf_counter()
-        result = run_load(self.url, paths, connections=connections, seconds=seconds,
-                          warmup=warmup)
+        result = run_wrk(self.url, paths, connections=connections, seconds=seconds,
+                         warmup=warmup)
         # The server's CPU over the warm-up and the measured time, per request measured
         # (the warm-up's requests are added at the measured rate).
         elapsed = time.perf_counter() - started
@@ -353,7 +353,7 @@ def main() -> None:
            "HOSO_PUBLIC_RATE_LIMIT": "1000000000/60"}
     figures: dict[str, Any] = {}
     print("bare Starlette route …", flush=True)
-    bare = Server("bench.loadgen:bare_app", env, "/")
+    bare = Server("bench.bare_app:bare_app", env, "/")
     try:
         figures["bare_route"] = bare.load(["/"], args.connections, args.seconds, args.warmup)
         figures["bare_route_sync"] = bare.load(["/sync"], args.connections, args.seconds,
@@ -362,7 +362,7 @@ def main() -> None:
     finally:
         bare.stop()
     # What hoso's middleware stack alone adds to the thread-pool route.
-    with_mw = Server("bench.loadgen:bare_app_with_hoso_middleware", env, "/")
+    with_mw = Server("bench.bare_app:bare_app_with_hoso_middleware", env, "/")
     try:
         figures["bare_route_sync_hoso_middleware"] = with_mw.load(
             ["/sync"], args.connections, args.seconds, args.warmup)
@@ -427,8 +427,8 @@ def main() -> None:
         "data": {"open_dossiers": len(open_tokens), "signed_dossiers": len(signed_tokens)},
         "settings": {"server": "uvicorn " + " ".join(SERVER_ARGS),
                      "connections": args.connections, "seconds": args.seconds,
-                     "warmup": args.warmup, "load_generator": "bench.loadgen (asyncio, "
-                     "keep-alive, in the bench process)"},
+                     "warmup": args.warmup,
+                     "load_generator": "wrk -t1 (Debian package), keep-alive, paths in turn"},
         "endpoint_in_process_ms": parts,
         "server_profile_py_spy_gil_share": spied,
         "machine": machine(),
@@ -440,7 +440,7 @@ def main() -> None:
                 f" CPU/req: server {f['server_cpu_ms_per_request']} ms "
                 f"({f['server_cpu_cores']} cores), PostgreSQL "
                 f"{f['postgres_cpu_ms_per_request']} ms ({f['postgres_cpu_cores']}); "
-                f"loadgen {f['client_cpu_cores']} cores, "
+                f"wrk {f['client_cpu_cores']} cores, "
                 f"{f['mean_body_bytes']:,} B")
 
     rows = [("bare route (async)", line(base)),
