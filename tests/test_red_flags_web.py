@@ -107,3 +107,13 @@ def test_an_officers_history_lists_what_they_did_in_the_period(
     assert web.get("/officers/nobody").status_code == 404
     sign_in(web, "tiepnhan")
     assert web.get("/officers/tiepnhan").status_code == 403
+
+
+def test_the_minimum_sample_setting_reaches_the_red_flags_too(
+        web: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HOSO_MIN_SAMPLE used to change the analytics' ranking and not the red flags' rules."""
+    sign_in(web, "thanhtra")
+    assert "ít nhất 20 hồ sơ" in web.get("/red-flags").text
+    monkeypatch.setenv("HOSO_MIN_SAMPLE", "7")
+    page = web.get("/red-flags?from=2026-01-01&to=2026-12-31").text
+    assert "ít nhất 7 hồ sơ" in page and "ít nhất 20 hồ sơ" not in page

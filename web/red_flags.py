@@ -20,7 +20,7 @@ from projections.red_flags import (
     Thresholds,
     red_flags,
 )
-from web.analytics import cached
+from web.analytics import cached, min_sample
 from web.clerk import refuse_access, services_of, staff_only
 from web.i18n import in_locale, unit_name
 from web.labels import Label
@@ -209,7 +209,9 @@ async def red_flag_page(request: Request, staff: Staff) -> Response:
     except DomainError as error:
         return render(request, "red_flags.html", {"page": None, "units": units, "error": error},
                       status_code=400)
-    thresholds = Thresholds()
+    # The same minimum sample as the analytics pages (HOSO_MIN_SAMPLE), so a rate ranked
+    # there is judged here on the same evidence.
+    thresholds = Thresholds(min_sample=min_sample())
 
     def compute(now: datetime) -> tuple[list[RedFlag], int]:
         data = ReviewData.load(services.read_models.review, period, now,
@@ -217,7 +219,8 @@ async def red_flag_page(request: Request, staff: Staff) -> Response:
         return red_flags(data, thresholds, services.app.calendar), len(data.dossiers)
 
     # A year of a city's files takes seconds: recent results are shared, like analytics'.
-    flags, reviewed = await run_in_threadpool(cached, request, ("red_flags", period), compute)
+    flags, reviewed = await run_in_threadpool(
+        cached, request, ("red_flags", period, thresholds), compute)
     page = RedFlagPage(period=period, units=units, sections=_sections(flags, d, thresholds),
                        dossiers_reviewed=reviewed)
     return render(request, "red_flags.html", {"page": page, "units": units, "error": None,
