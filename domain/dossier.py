@@ -95,6 +95,11 @@ class Action(StrEnum):
 
 _DESK = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.SIGNING_OFFICER})
 
+# The actions a step exists for, offered before the others when allowed: a transfer waiting
+# to be accepted, documents the citizen brought, the signature, handing out, delivering.
+NEXT_ACTIONS: tuple[Action, ...] = (Action.ACCEPT_TRANSFER, Action.PROVIDE_SUPPLEMENT,
+                                    Action.SIGN, Action.DISPATCH, Action.DELIVER)
+
 # Who may take each action, by role; the unit rules come on top (see Dossier.refusal).
 ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.ACCEPT_TRANSFER: _DESK,
@@ -564,7 +569,12 @@ class Dossier(Aggregate):
         return True
 
     def allowed_actions(self, actor: Actor) -> list[Action]:
-        return [a for a in Action if self.refusal(a, actor) is None]
+        """What ``actor`` may do now, the step's own next action first (what the file at this
+        desk waits for: a signing officer's signature, the counter's hand-out), so that the
+        first thing offered never sends the file on undone."""
+        allowed = [a for a in Action if self.refusal(a, actor) is None]
+        return sorted(allowed, key=lambda a: NEXT_ACTIONS.index(a) if a in NEXT_ACTIONS
+                      else len(NEXT_ACTIONS))
 
     def _ensure(self, action: Action, actor: Actor, occurred_at: datetime,
                 recorded_at: datetime) -> None:

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 
 from domain.dossier import Dossier, Stage, is_late
+from domain.office_time import OfficeClock
 from projections.changes import common_changes
 from projections.dossier_projection import DossierProjection
 from projections.read_model import (
@@ -61,13 +62,14 @@ class QueueRow:
                        result_ready_at=self.result_ready_at, paused_at=self.paused_at,
                        today=today)
 
-    def step_used(self, now: datetime) -> float | None:
-        """Share of the step's allowance used so far (1.0 = all of it)."""
+    def step_used(self, now: datetime, clock: OfficeClock) -> float | None:
+        """Share of the step's allowance used so far (1.0 = all of it), both counted in office
+        time, as step due times are: a 4-hour step begun on Friday at 16:00 has used a
+        quarter of it by 17:00, and none over the weekend."""
         if self.step_started_at is None or self.step_due_at is None:
             return None
-        allowed = (self.step_due_at - self.step_started_at).total_seconds()
-        return max(0.0, (now - self.step_started_at).total_seconds() / allowed) if allowed > 0 \
-            else 1.0
+        allowed = clock.hours(self.step_started_at, self.step_due_at)
+        return clock.hours(self.step_started_at, now) / allowed if allowed > 0 else 1.0
 
     @property
     def cursor(self) -> str:

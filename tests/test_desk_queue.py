@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from domain.application import HosoApplication
 from domain.dossier import Stage
+from domain.office_time import OfficeClock
 from projections.desk_queue import QueueFilter
 from projections.runners import ReadModels
 from projections.store import Store
@@ -67,10 +68,27 @@ def test_step_allowance_used(app: HosoApplication, models: ReadModels, clock: Fa
     outcome = receive(app)  # reception is allotted 4 working hours from 09:00
     models.catch_up()
     [row] = models.desk_queue.page(QueueFilter(holder_unit="TTHCC"))
-    assert row.step_used(clock()) == pytest.approx(0.0)
-    assert row.step_used(clock() + timedelta(hours=2, minutes=45)) == pytest.approx(0.5)
-    assert row.step_used(clock() + timedelta(days=1)) > 1.0
+    office = OfficeClock(app.calendar)
+    assert row.step_used(clock(), office) == pytest.approx(0.0)
+    # 11:45: 2½ office hours of 4 used; the lunch break and the evening use none.
+    assert row.step_used(clock() + timedelta(hours=2, minutes=45), office) == pytest.approx(0.625)
+    assert row.step_used(clock() + timedelta(hours=4), office) == pytest.approx(0.625)
+    assert row.step_used(clock() + timedelta(days=1), office) > 1.0
     del outcome
+
+
+def test_step_time_is_office_time_over_a_weekend(app: HosoApplication, models: ReadModels,
+                                                 clock: FakeClock) -> None:
+    """A 4-hour step begun on Friday at 16:00 has used a quarter of it at 17:00 (not the 1.5 %
+    of clock time to Monday 10:30), and no more by Monday at 07:30."""
+    clock.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Friday 16:00 in Ho Chi Minh City
+    receive(app)
+    models.catch_up()
+    [row] = models.desk_queue.page(QueueFilter(holder_unit="TTHCC"))
+    office = OfficeClock(app.calendar)
+    assert row.step_used(clock.now + timedelta(hours=1), office) == pytest.approx(0.25)
+    monday_morning = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    assert row.step_used(monday_morning, office) == pytest.approx(0.25)
 
 
 def test_closed_dossiers_leave_the_queue(app: HosoApplication, models: ReadModels) -> None:

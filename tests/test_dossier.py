@@ -184,8 +184,13 @@ def test_allowed_actions_follow_the_rules() -> None:
     assert dossier.allowed_actions(RECEPTION) == [
         Action.TRANSFER, Action.REQUEST_SUPPLEMENT, Action.EXTEND, Action.WITHDRAW]
     assert dossier.allowed_actions(SPECIALIST) == []
-    assert signed().allowed_actions(RECEPTION) == [Action.TRANSFER, Action.DISPATCH]
+    assert signed().allowed_actions(RECEPTION) == [Action.DISPATCH, Action.TRANSFER]
     assert dispatched_by_post().allowed_actions(POSTMAN) == [Action.DELIVER]
+    # The step's own next action first: the signing officer is offered the signature, not the
+    # transfer that would send the file back unsigned.
+    at_the_signer = transferred(transferred(received(), RECEPTION, "STP-HCTP", 1), SPECIALIST,
+                                "STP-BGD", 2)
+    assert at_the_signer.allowed_actions(SIGNER)[0] is Action.SIGN
     assert delivered().allowed_actions(POSTMAN) == []
 
 

@@ -67,7 +67,8 @@ def day_off(day: date, name: str) -> str:
     language: weekends by their weekday, public holidays from the same holiday library."""
     if current_locale() == "vi":
         return name
-    if day.weekday() >= 5:
+    # The recorded name says which it is: a weekend day inside Tết is Tết, as in Vietnamese.
+    if name in ("Thứ Bảy", "Chủ nhật"):
         return format_date(day, "EEEE", locale="en")
     return str(_english_holidays().get(day) or name)
 

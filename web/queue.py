@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from domain.errors import DomainError
+from domain.office_time import OfficeClock
 from domain.organisation import Directory, Role, Staff
 from domain.text import clean_phone
 from projections.desk_queue import PAGE_SIZE, QueueFilter, QueueRow
@@ -39,8 +40,9 @@ class QueueLine:
         return "red" if used >= 100 else "amber" if used >= 75 else "green"
 
 
-def _line(row: QueueRow, d: Directory, now: datetime, today: date) -> QueueLine:
-    used = row.step_used(now)
+def _line(row: QueueRow, d: Directory, now: datetime, today: date,
+          clock: OfficeClock) -> QueueLine:
+    used = row.step_used(now, clock)
     procedure = d.procedures.get(row.procedure_code)
     return QueueLine(
         row=row,
@@ -69,7 +71,11 @@ def search_terms(text: str) -> tuple[str | None, str | None]:
 def queue(request: Request, staff: Staff) -> Response:
     services = services_of(request)
     params = request.query_params
-    scope = "unit" if params.get("scope") == "unit" else "desk"
+    # The post office's results wait for the unit, held by no one in person: its agents land
+    # on their unit's list, not on an empty desk.
+    default_scope = "unit" if sees_only_own_unit(staff) else "desk"
+    scope = params.get("scope") or default_scope
+    scope = "unit" if scope == "unit" else "desk"
     code, phone = search_terms(params.get("q", ""))
     search = bool(code or phone)
     f = QueueFilter(
@@ -102,7 +108,8 @@ def _render(request: Request, services: Services, f: QueueFilter, page: str,
     now = services.now()
     rows = services.read_models.desk_queue.page(f, limit=PAGE_SIZE + 1)
     directory, today = services.directory, services.today()
-    lines = [_line(r, directory, now, today) for r in rows[:PAGE_SIZE]]
+    clock = OfficeClock(services.app.calendar)
+    lines = [_line(r, directory, now, today, clock) for r in rows[:PAGE_SIZE]]
     next_cursor = rows[PAGE_SIZE - 1].cursor if len(rows) > PAGE_SIZE else None
     context = {"table_id": "queue-table"} | context | {"lines": lines, "next_cursor": next_cursor,
                          "procedures": list(services.directory.procedures.values()),

@@ -1,0 +1,80 @@
+"""What a newcomer's walk through every page found (issue 20), one test per defect: each
+failed before its fix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import pytest
+from starlette.testclient import TestClient
+
+from domain.application import HosoApplication
+from tests.conftest import PUBLIC_URL, FakeClock
+from tests.helpers import receive, walk_to_signed
+from tests.test_rating_web import GOOD, delivered, shown
+from tests.web_helpers import PASSWORD, read_in, sign_in_as
+from web import formatting, i18n
+
+
+@pytest.fixture
+def web(serve: Callable[..., TestClient]) -> TestClient:
+    return serve("tiepnhan", "hctp", "gd.stp", "buudien", **PUBLIC_URL)
+
+
+def test_the_post_office_agent_lands_on_the_results_waiting_for_delivery(
+        web: TestClient, app: HosoApplication) -> None:
+    """Results handed to the post are held by the post office, by no one in person: the agent's
+    "My work" is the unit's list, where they wait (it was an empty desk)."""
+    codes = []
+    for _ in range(3):
+        dossier_id = receive(app).dossier_id
+        walk_to_signed(app, dossier_id)
+        shown(web, app.dispatch(dossier_id, expected_version=None, actor_id="tiepnhan",
+                                method="post", postal_tracking_number="EB123456789VN"))
+        codes.append(app.dossier(dossier_id).code)
+    sign_in_as(web, "buudien", PASSWORD)
+    landing = web.get("/")
+    assert landing.status_code == 200
+    for code in codes:
+        assert code in landing.text
+    assert "Hồ sơ của đơn vị" in landing.text
+
+
+def test_the_thanks_for_a_rating_is_said_once_in_english(web: TestClient,
+                                                          app: HosoApplication) -> None:
+    _, path = delivered(web, app)
+    read_in(web, "en")
+    page = web.post(f"{path}/rating", data=GOOD).text
+    assert page.count("Thank you for your rating!") == 1
+    assert "Your opinion helps us serve you better." in page
+
+
+def test_a_weekend_inside_tet_is_named_tet_in_english_too() -> None:
+    """6–7 Feb 2027 fall on a Saturday and a Sunday inside Tết: the Vietnamese names Tết, and
+    so must the English (it said "Saturday", "Sunday")."""
+    with i18n.using("en"):
+        saturday = formatting.day_off(date(2027, 2, 6), "Tết Nguyên Đán")
+        sunday = formatting.day_off(date(2027, 2, 7), "Tết Nguyên Đán")
+        plain_saturday = formatting.day_off(date(2027, 3, 6), "Thứ Bảy")
+    assert "Lunar New Year" in saturday and "Lunar New Year" in sunday
+    assert plain_saturday == "Saturday"
+
+
+def test_the_cut_off_says_treated_as_received_on_the_next_working_day(
+        web: TestClient, app: HosoApplication, clock: FakeClock) -> None:
+    """Received on Friday after 15:00: treated as received on Monday, which is not counted (it
+    read "counted from Monday", which a reader takes to include Monday)."""
+    clock.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Friday 16:00 in Ho Chi Minh City
+    outcome = receive(app)
+    path = f"/t/{app.dossier(outcome.dossier_id).tracking_token}"
+    shown(web, outcome)
+    citizen = TestClient(web.app)
+    vi = " ".join(citizen.get(path).text.split())
+    assert re.search(r"Tiếp nhận ngày 27/11/2026, sau 15 giờ, nên coi như tiếp nhận ngày "
+                     r"30/11/2026 \(ngày làm việc tiếp theo\), ngày này không tính\.", vi)
+    read_in(citizen, "en")
+    en = " ".join(citizen.get(path).text.split())
+    assert re.search(r"after the 15:00 cut-off, so treated as received on 30 Nov 2026 \(the "
+                     r"next working day\), which is not counted\.", en)
