@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export HOSO_DATABASE_URL ?= sqlite:///var/hoso.sqlite3
 
-.PHONY: run test lock compile-locks lock-check lint typecheck check clean bench soak browser screenshots messages
+.PHONY: run test lock compile-locks lock-check lint typecheck check clean bench soak browser failover screenshots messages
 
 # Every dependency, runtime and dev, comes from the hashed locks in requirements/ (`make lock`
 # writes them from pyproject.toml's ranges): run.txt for `make run`, dev.txt (a superset, same
@@ -74,7 +74,18 @@ browser:
 	    $(BROWSER_PACKAGES) >/dev/null || echo "could not install $(BROWSER_PACKAGES)"; \
 	else echo "browser tests: install Debian's $(BROWSER_PACKAGES) to run them"; fi
 
-test: $(VENV)/.installed-dev browser lock-check
+# The failover tests (tests/reliability/test_failover.py) run a real pg_auto_failover cluster
+# (monitor, primary, synchronous standby): Debian's packages, installed the same way.
+FAILOVER_PACKAGES := postgresql-15-auto-failover pg-auto-failover-cli
+failover:
+	@if command -v pg_autoctl >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's $(FAILOVER_PACKAGES) for the failover tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    $(FAILOVER_PACKAGES) >/dev/null || echo "could not install $(FAILOVER_PACKAGES)"; \
+	else echo "failover tests: install Debian's $(FAILOVER_PACKAGES) to run them"; fi
+
+test: $(VENV)/.installed-dev browser failover lock-check
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 # The browser tests alone, copying the README's screenshots to docs/screenshots/.
@@ -101,9 +112,11 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.all
 
 # The long form of the fault tests: the crash-mid-write run for 10 minutes with 6 clients,
-# and the state machine with many more examples. Needs PostgreSQL.
-soak: $(VENV)/.installed-dev
-	HOSO_CRASH_SECONDS=600 HOSO_CRASH_CLIENTS=6 HOSO_MACHINE_EXAMPLES=1000 HYPOTHESIS_PROFILE=explore \
+# 12 failovers of the pg_auto_failover cluster under load, and the state machine with many
+# more examples. Needs PostgreSQL.
+soak: $(VENV)/.installed-dev failover
+	HOSO_CRASH_SECONDS=600 HOSO_CRASH_CLIENTS=6 HOSO_FAILOVERS=12 HOSO_MACHINE_EXAMPLES=1000 \
+		HYPOTHESIS_PROFILE=explore \
 		$(BIN)/pytest -q -s tests/reliability
 
 # Translatable text: extract from the templates and Python (babel.cfg) into

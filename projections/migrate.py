@@ -25,6 +25,9 @@ def migrate(store: Store) -> list[str]:
             conn.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(store.schema))
             )
+            if store.more_hosts:
+                # yoyo takes one host: the node libpq found accepting writes.
+                store = store.on_node(conn.info.host, conn.info.port)
     # The event store and tracking tables, created by the library's own DDL.
     app = HosoApplication(env=store.eventsourcing_env(create_tables=True))
     app.close()

@@ -3,6 +3,12 @@
 ``sqlite:///var/hoso.sqlite3`` (relative) or ``sqlite:////abs/path.sqlite3``;
 ``postgresql://user:password@host:5432/dbname`` with an optional ``?schema=name``.
 
+A PostgreSQL primary with a standby names every node, as libpq does:
+``postgresql://hoso@db1:5432,db2:5432/hoso?target_session_attrs=read-write``. Every
+connection (each pool's, the follow lock's, the migrations') then tries the hosts in turn and
+keeps the one that accepts writes, so after the failover tool promotes the standby the pools'
+new connections land on it by themselves (docs/operations.md).
+
 ``HOSO_READ_DATABASE_URL`` (optional, PostgreSQL only) names a read replica of that store:
 the read models' page queries go there, while commands, the event store and the processes
 that write the read models use ``HOSO_DATABASE_URL``.
@@ -12,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -66,6 +72,11 @@ class Store:
     # under load; a process has several pools (application, each read model, accounts).
     pool_size: int = 2
     max_overflow: int = 8
+    # The other nodes of a multi-host URL, after (host, port) above; and libpq's
+    # target_session_attrs ("read-write": the primary, wherever it is now; "prefer-standby"
+    # for a read replica URL naming several nodes).
+    more_hosts: tuple[tuple[str, int], ...] = ()
+    target_session_attrs: str = ""
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -80,16 +91,26 @@ class Store:
             dbname = parts.path.lstrip("/")
             if not dbname:
                 raise StoreConfigError(f"PostgreSQL URL needs a database name: {url!r}")
+            # urlsplit reads one host: a multi-host netloc ("a:5432,b:5433") is split here.
+            userinfo, _, hostlist = parts.netloc.rpartition("@")
+            user, _, password = userinfo.partition(":")
+            hosts = [_host_and_port(item, url) for item in hostlist.split(",")]
+            attrs = query.get("target_session_attrs", [""])[0]
+            if attrs not in _SESSION_ATTRS:
+                raise StoreConfigError(f"target_session_attrs must be one of "
+                                       f"{', '.join(sorted(_SESSION_ATTRS - {''}))}: {url!r}")
             return cls(
                 Dialect.POSTGRESQL,
-                host=parts.hostname or "127.0.0.1",
-                port=parts.port or 5432,
-                user=unquote(parts.username or "postgres"),
-                password=unquote(parts.password or ""),
+                host=hosts[0][0],
+                port=hosts[0][1],
+                user=unquote(user or "postgres"),
+                password=unquote(password),
                 dbname=dbname,
                 schema=query.get("schema", ["public"])[0],
                 pool_size=int(query.get("pool_size", ["2"])[0]),
                 max_overflow=int(query.get("max_overflow", ["8"])[0]),
+                more_hosts=tuple(hosts[1:]),
+                target_session_attrs=attrs,
             )
         raise StoreConfigError(
             f"HOSO_DATABASE_URL must start with sqlite:/// or postgresql://, got {url!r}"
@@ -113,6 +134,23 @@ class Store:
                 "HOSO_DATABASE_URL); SQLite has no read replicas: leave it unset")
         return replica
 
+    @property
+    def hosts(self) -> tuple[tuple[str, int], ...]:
+        return ((self.host, self.port), *self.more_hosts)
+
+    @property
+    def libpq_host(self) -> str:
+        """libpq's ``host``: every node, comma-separated (one for a single server)."""
+        return ",".join(host for host, _ in self.hosts)
+
+    @property
+    def libpq_port(self) -> str:
+        return ",".join(str(port) for _, port in self.hosts)
+
+    def on_node(self, host: str, port: int) -> Store:
+        """The same store on one node only (for tools that take a single host: yoyo)."""
+        return replace(self, host=host, port=port, more_hosts=(), target_session_attrs="")
+
     def eventsourcing_env(self, *, create_tables: bool = False) -> dict[str, str]:
         """Settings for the library's infrastructure factory (application and views)."""
         env = {"CREATE_TABLE": "y" if create_tables else "n"} | cipher_settings()
@@ -126,8 +164,8 @@ class Store:
         else:
             env |= {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
-                "POSTGRES_HOST": self.host,
-                "POSTGRES_PORT": str(self.port),
+                "POSTGRES_HOST": self.libpq_host,
+                "POSTGRES_PORT": self.libpq_port,
                 "POSTGRES_USER": self.user,
                 "POSTGRES_PASSWORD": self.password,
                 "POSTGRES_DBNAME": self.dbname,
@@ -142,13 +180,24 @@ class Store:
                 # under concurrent writers (see shared notes).
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             }
+            if self.target_session_attrs:
+                # The library passes no target_session_attrs to libpq: a factory of ours adds
+                # it to every pool it makes. And each connection is checked as it leaves the
+                # pool: after a failover the pooled ones all point at the dead node, and a
+                # check costs one round trip where a dead connection costs the request.
+                env |= {"PERSISTENCE_MODULE": "projections.postgres_nodes:MultiNodeFactory",
+                        "POSTGRES_TARGET_SESSION_ATTRS": self.target_session_attrs,
+                        "POSTGRES_PRE_PING": "y"}
         return env
 
     def conninfo(self) -> str:
         """A libpq connection string (PostgreSQL only)."""
         return (
-            f"host={self.host} port={self.port} user={self.user} dbname={self.dbname}"
+            f"host={self.libpq_host} port={self.libpq_port} user={self.user} "
+            f"dbname={self.dbname}"
             + (f" password={self.password}" if self.password else "")
+            + (f" target_session_attrs={self.target_session_attrs} connect_timeout="
+               f"{NODE_CONNECT_TIMEOUT}" if self.target_session_attrs else "")
         )
 
     def yoyo_url(self) -> str:
@@ -166,4 +215,25 @@ class Store:
     def describe(self) -> str:
         if self.dialect is Dialect.SQLITE:
             return f"SQLite {self.sqlite_path}"
-        return f"PostgreSQL {self.host}:{self.port}/{self.dbname} (schema {self.schema})"
+        nodes = ",".join(f"{host}:{port}" for host, port in self.hosts)
+        attrs = f", {self.target_session_attrs}" if self.target_session_attrs else ""
+        return f"PostgreSQL {nodes}/{self.dbname} (schema {self.schema}{attrs})"
+
+
+# libpq's session attributes hoso accepts in a URL ("" = not given: any node).
+_SESSION_ATTRS = {"", "any", "read-write", "read-only", "primary", "standby", "prefer-standby"}
+# Seconds libpq gives each node of a multi-host URL to answer before trying the next: a
+# powered-off host answers nothing, and the next node must be tried well within a request.
+NODE_CONNECT_TIMEOUT = 3
+
+
+def _host_and_port(item: str, url: str) -> tuple[str, int]:
+    host, port = item, ""
+    if item.startswith("["):  # [::1]:5432
+        host, _, rest = item[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif ":" in item:
+        host, _, port = item.rpartition(":")
+    if port and not port.isdigit():
+        raise StoreConfigError(f"PostgreSQL URL has a bad port {port!r}: {url!r}")
+    return unquote(host) or "127.0.0.1", int(port or 5432)

@@ -28,9 +28,27 @@ def test_store_urls() -> None:
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
     assert env["POSTGRES_ENABLE_DB_FUNCTIONS"] == "n"
     assert env["CREATE_TABLE"] == "n"
-    for bad in ("mysql://x/y", "sqlite://", "postgresql://host/"):
+    for bad in ("mysql://x/y", "sqlite://", "postgresql://host/",
+                "postgresql://a:x/db", "postgresql://a,b/db?target_session_attrs=writable"):
         with pytest.raises(StoreConfigError):
             Store.from_url(bad)
+
+
+def test_a_url_naming_a_primary_and_its_standby() -> None:
+    """libpq's multi-host form: every connection goes to whichever node accepts writes."""
+    ha = Store.from_url("postgresql://hoso:pw@db1:5432,db2:5433,[::1]/hoso?schema=city"
+                        "&target_session_attrs=read-write")
+    assert ha.hosts == (("db1", 5432), ("db2", 5433), ("::1", 5432))
+    assert "host=db1,db2,::1 port=5432,5433,5432 " in ha.conninfo()
+    assert "target_session_attrs=read-write" in ha.conninfo()
+    env = ha.eventsourcing_env()
+    assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"]) == ("db1,db2,::1", "5432,5433,5432")
+    assert env["PERSISTENCE_MODULE"] == "projections.postgres_nodes:MultiNodeFactory"
+    assert env["POSTGRES_TARGET_SESSION_ATTRS"] == "read-write"
+    assert ha.on_node("db2", 5433).yoyo_url() == "postgresql+psycopg://hoso:pw@db2:5433/hoso?schema=city"
+    assert ha.describe() == "PostgreSQL db1:5432,db2:5433,::1:5432/hoso (schema city, read-write)"
+    single = Store.from_url("postgresql://hoso@db1/hoso")
+    assert single.conninfo() == "host=db1 port=5432 user=hoso dbname=hoso"
 
 
 def test_migrate_demo_and_rebuild_are_idempotent(store: Store, monkeypatch: pytest.MonkeyPatch,

@@ -103,6 +103,8 @@ class Server:
 class Run:
     acknowledged: list[tuple[UUID, str, str]] = field(default_factory=list)  # dossier, action, key
     latencies_ms: list[float] = field(default_factory=list)  # acknowledged attempts, retries incl.
+    # Each action's answer: (when its last attempt was sent, when answered, status), monotonic.
+    answered: list[tuple[float, float, int]] = field(default_factory=list)
     reads: list[tuple[float, UUID, list[str]]] = field(default_factory=list)
     retries: int = 0
     timeouts: int = 0  # requests that got no answer in 20 s: a hang, never expected
@@ -117,6 +119,7 @@ class Clerk:
     def __init__(self, base: str, user: str, run: Run, stop: threading.Event) -> None:
         self.client = httpx2.Client(base_url=base, timeout=20)
         self.user, self.run, self.stop = user, run, stop
+        self.last_attempt = 0.0
         # A sign-in answered while the store went away may not have taken (its session was
         # not saved): the next page is the sign-in form again. Sign in until it takes.
         while True:
@@ -131,6 +134,7 @@ class Clerk:
                         follow: bool = False) -> httpx2.Response:
         """The same request again until the server answers it (not 5xx)."""
         while True:
+            self.last_attempt = time.monotonic()
             try:
                 response = self.client.request(method, path, data=form,
                                                 follow_redirects=follow)
@@ -154,6 +158,8 @@ class Clerk:
         response = self._until_answered("POST", path, form)
         with self.run.lock:
             self.run.latencies_ms.append((time.perf_counter() - started) * 1000)
+            self.run.answered.append((self.last_attempt, time.monotonic(),
+                                      response.status_code))
         return response
 
     def read(self, dossier_id: UUID) -> None:
@@ -231,13 +237,13 @@ def server(store: Store, accounts: StaffAccounts, tmp_path: Path) -> Iterator[Se
 
 
 def load(base: str, disturb: Any, pause: tuple[float, float] = (0.5, 2.5),
-         seconds: float = SECONDS) -> tuple[Run, float]:
-    """CLIENTS clerks at work while ``disturb()`` runs after each ``pause`` (a random number
-    of seconds in that range), for ``seconds``."""
+         seconds: float = SECONDS, clients_count: int = CLIENTS) -> tuple[Run, float]:
+    """``clients_count`` clerks at work while ``disturb()`` runs after each ``pause`` (a
+    random number of seconds in that range), for ``seconds``."""
     run, stop = Run(), threading.Event()
     # Daemon threads: a failed run must not leave the test process waiting on them.
     clients = [threading.Thread(target=work, args=(base, run, stop, n), daemon=True)
-               for n in range(CLIENTS)]
+               for n in range(clients_count)]
     started = time.monotonic()
     for client in clients:
         client.start()
@@ -256,7 +262,7 @@ def load(base: str, disturb: Any, pause: tuple[float, float] = (0.5, 2.5),
 
 
 def check(run: Run, store: Store, seconds: float, disturbances: int,
-          minimum_disturbances: int = 3) -> dict[str, Any]:
+          minimum_disturbances: int = 3, clients_count: int = CLIENTS) -> dict[str, Any]:
     """Every acknowledged action exactly once, nothing else; the figures of the run."""
     app = HosoApplication(env=store.eventsourcing_env())
     models = ReadModels(store, app)
@@ -300,7 +306,7 @@ def check(run: Run, store: Store, seconds: float, disturbances: int,
         acknowledged_count = len(run.acknowledged)
         ordered = sorted(run.latencies_ms) or [0.0]
         figures = {
-            "clients": CLIENTS, "seconds": round(seconds, 1), "disturbances": disturbances,
+            "clients": clients_count, "seconds": round(seconds, 1), "disturbances": disturbances,
             "acknowledged_actions": acknowledged_count,
             "actions_per_s": round(acknowledged_count / seconds, 1),
             "p95_ms_including_retries": round(ordered[int(len(ordered) * 0.95)], 1),
@@ -310,7 +316,7 @@ def check(run: Run, store: Store, seconds: float, disturbances: int,
             "prefix_violations": prefix_violations,
         }
         assert disturbances >= minimum_disturbances, figures
-        assert acknowledged_count >= 3 * CLIENTS, figures
+        assert acknowledged_count >= 3 * clients_count, figures
         assert (lost, duplicated, unacknowledged, prefix_violations) == (0, 0, 0, 0), figures
         assert 500 not in run.answers, figures
         assert report.ok, report.findings
