@@ -7,7 +7,6 @@ keyset pagination, so a page costs the same at 100 or 100,000 open dossiers.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import singledispatch
@@ -20,6 +19,7 @@ from domain.dossier import Dossier, Stage, is_late
 from domain.office_time import OfficeClock
 from projections.changes import common_changes
 from projections.dossier_projection import DossierProjection
+from projections.phone_digest import DigestsPhones
 from projections.read_model import (
     PostgresReadModel,
     ReadModel,
@@ -31,11 +31,6 @@ from projections.read_model import (
 )
 
 PAGE_SIZE = 50
-
-
-def phone_hash(phone: str) -> str:
-    """Lets a clerk find a citizen's dossiers by phone without the queue storing phones."""
-    return hashlib.sha256(f"hoso-phone:{phone}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -93,7 +88,10 @@ _COLUMNS = ("dossier_id, version, code, procedure_code, stage, holder_unit, hold
             "received_at, extensions, result_ready_at, paused_at")
 
 
-class DeskQueueView(ReadModel):
+class DeskQueueView(ReadModel, DigestsPhones):
+    """Open dossiers by desk. A clerk finds a citizen's dossiers by phone through its keyed
+    digest (projections/phone_digest.py): the queue stores no phone."""
+
     tracking_name = "desk_queue"
     tables = ("desk_queue",)
 
@@ -123,7 +121,7 @@ class DeskQueueView(ReadModel):
                 params[column] = value
         if f.phone:
             clauses.append("phone_hash = %(phone_hash)s")
-            params["phone_hash"] = phone_hash(f.phone)
+            params["phone_hash"] = self.digest_phone(f.phone)
         if f.after:
             try:
                 due, received, dossier_id = f.after.split("|")
@@ -190,6 +188,8 @@ class DeskQueueProjection(DossierProjection[DeskQueueView]):
         else:
             row = {"dossier_id": dossier_id, "version": e.originator_version,
                    "updated_at": e.occurred_at} | common_changes(e) | _desk_changes(e)
+            if isinstance(e, Dossier.Received):
+                row["phone_hash"] = self.view.digest_phone(e.applicant["phone"])
             statement = row_change("desk_queue", "dossier_id", row,
                                    created=isinstance(e, Dossier.Received))
         self.view.record(statement=statement, tracking=tracking)
@@ -203,8 +203,7 @@ def _desk_changes(e: Dossier.Event) -> dict[str, Any]:
 @_desk_changes.register
 def _(e: Dossier.Received) -> dict[str, Any]:
     return {"code": e.code, "holder_officer": e.actor_id, "arrived_at": e.occurred_at,
-            "step_started_at": e.occurred_at, "step_due_at": e.step_due_at,
-            "phone_hash": phone_hash(e.applicant["phone"])}
+            "step_started_at": e.occurred_at, "step_due_at": e.step_due_at}
 
 
 @_desk_changes.register

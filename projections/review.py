@@ -19,8 +19,8 @@ from eventsourcing.persistence import Tracking
 from domain.dossier import Dossier
 from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
 from projections.analytics import ReviewRows
-from projections.desk_queue import phone_hash
 from projections.dossier_projection import DossierProjection
+from projections.phone_digest import DigestsPhones
 from projections.read_model import (
     PostgresReadModel,
     ReadModel,
@@ -49,7 +49,7 @@ def is_off_hours(moment: datetime, calendar: WorkingCalendar = _CALENDAR) -> boo
     return True
 
 
-class ReviewView(ReadModel):
+class ReviewView(ReadModel, DigestsPhones):
     tracking_name = "review"
     tables = ("review_event", "review_step", "review_pause", "review_dossier")
 
@@ -212,6 +212,8 @@ class ReviewProjection(DossierProjection[ReviewView]):
             "off_hours": int(is_off_hours(e.occurred_at)),
         }
         statements = [row_change("review_event", "dossier_id", event_row, created=True)]
+        if isinstance(e, Dossier.Received):
+            statements += _received(e, phone_hash=self.view.digest_phone(e.applicant["phone"]))
         statements += _review_statements(e)
         self.view.record(statements=statements, tracking=tracking)
 
@@ -261,12 +263,11 @@ def _review_statements(e: Dossier.Event) -> list[Statement]:
     return []
 
 
-@_review_statements.register
-def _(e: Dossier.Received) -> list[Statement]:
+def _received(e: Dossier.Received, *, phone_hash: str) -> list[Statement]:
     dossier = {
         "dossier_id": str(e.originator_id), "code": e.code, "procedure_code": e.procedure_code,
         "receiving_unit": e.receiving_unit, "channel": e.channel,
-        "phone_hash": phone_hash(e.applicant["phone"]), "received_at": e.occurred_at,
+        "phone_hash": phone_hash, "received_at": e.occurred_at,
         "first_due_date": e.due_date, "due_date": e.due_date,
     }
     return [

@@ -56,6 +56,7 @@ from projections.outbox import (
     PostgresOutboxView,
     SQLiteOutboxView,
 )
+from projections.phone_digest import DigestsPhones, PhoneDigest
 from projections.public_status import (
     PostgresPublicStatusView,
     PublicStatusProjection,
@@ -150,10 +151,15 @@ def open_view(store: Store, kind: ProjectionKind, *, create_tables: bool = False
     """A read model on ``store``: on ``datastore`` (a pool the process shares) when given,
     else on a pool of its own."""
     if datastore is not None:
-        return kind.views[store.dialect].on(datastore)
-    env = Environment(kind.projection.name, store.eventsourcing_env(create_tables=create_tables))
-    factory = InfrastructureFactory[Any].construct(env)
-    return factory.tracking_recorder(kind.views[store.dialect])
+        view = kind.views[store.dialect].on(datastore)
+    else:
+        env = Environment(kind.projection.name,
+                          store.eventsourcing_env(create_tables=create_tables))
+        factory = InfrastructureFactory[Any].construct(env)
+        view = factory.tracking_recorder(kind.views[store.dialect])
+    if isinstance(view, DigestsPhones):
+        view.phone_digest = PhoneDigest(store.sqlite_path)
+    return view
 
 
 def open_outbox(store: Store) -> OutboxView:

@@ -28,6 +28,7 @@ from notify.senders import smtp_sender_from_environment
 from projections.checkpoints import check_checkpoints
 from projections.follow_lock import AlreadyFollowed, LogInUse
 from projections.migrate import migrate
+from projections.phone_digest import PhoneKeyError, check_phone_key_setting, new_phone_key
 from projections.projector import Projector
 from projections.runners import ReadModels, open_outbox
 from projections.store import Dialect, Store, StoreConfigError
@@ -47,8 +48,9 @@ def _store() -> Store:
     try:
         store = Store.from_environment()
         store.eventsourcing_env()  # a malformed HOSO_CIPHER_KEY is said here, not mid-way
+        check_phone_key_setting()  # and a malformed HOSO_PHONE_KEY
         return store
-    except StoreConfigError as error:
+    except (StoreConfigError, PhoneKeyError) as error:
         sys.exit(f"hoso: {error}")
 
 
@@ -127,6 +129,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_cipher_key(args: argparse.Namespace) -> None:
     print(AESCipher.create_key(32))
+
+
+def cmd_phone_key(args: argparse.Namespace) -> None:
+    print(new_phone_key())
 
 
 def cmd_project(args: argparse.Namespace) -> None:
@@ -539,6 +545,9 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("cipher-key", help="print a new key for HOSO_CIPHER_KEY (events "
                         "encrypted at rest)").set_defaults(func=cmd_cipher_key)
+    commands.add_parser("phone-key", help="print a new key for HOSO_PHONE_KEY (the applicants' "
+                        "phones in the read models, keyed digests)").set_defaults(
+                            func=cmd_phone_key)
 
     args = parser.parse_args(argv)
     args.func(args)
