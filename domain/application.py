@@ -10,7 +10,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
@@ -37,6 +37,15 @@ from domain.audit import (
     moment_state,
     require_reviewer,
 )
+from domain.documents import (
+    MAX_FILES,
+    AttachmentPurpose,
+    CheckedFile,
+    DocumentStore,
+    FileFacts,
+    MemoryDocumentStore,
+    document_missing,
+)
 from domain.dossier import (
     Action,
     Actor,
@@ -50,7 +59,7 @@ from domain.dossier import (
 )
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, DossierNotFound, NotFound
 from domain.keyring import OfficerKeyring
-from domain.organisation import Directory, Staff
+from domain.organisation import Directory, MediaType, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
 from domain.register import REGISTER_ID, OrganisationRegister
 from domain.requests import HandledRequest, Request, RequestKeyReused, check_key
@@ -93,6 +102,21 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A checked file and the line of the document list it is (or a name typed outside it)."""
+
+    document_type: str
+    file: CheckedFile
+
+
+@dataclass(frozen=True)
+class OpenedDocument:
+    facts: FileFacts
+    document_type: str
+    chunks: Iterator[bytes]
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     kind: str
     occurred_at: datetime
@@ -114,6 +138,9 @@ class DossierSnapshot(DossierState):
     # the aggregate, so a page never offers a unit that ``transfer`` refuses.
     transfer_targets: list[str]
     suggested_transfer: str | None
+    attachments: list[dict[str, Any]]
+    may_open_documents: bool
+    may_attach: bool
 
     def is_late(self, today: date) -> bool:
         return is_late(stage=self.stage, due_date=self.due_date,
@@ -135,6 +162,7 @@ DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
     Dossier.Dispatched,
     Dossier.Delivered,
     Dossier.Rated,
+    Dossier.DocumentAttached,
 )
 
 _DOSSIER_TOPICS = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
@@ -179,8 +207,10 @@ class HosoApplication(Application[UUID]):
         calendar: WorkingCalendar | None = None,
         directory: Directory | None = None,
         key_vault: KeyVault | None = None,
+        document_store: DocumentStore | None = None,
     ) -> None:
         super().__init__(env)
+        self.documents: DocumentStore = document_store or MemoryDocumentStore()
         # The library's repository looks for a snapshot before every read; only the two
         # day aggregates have any, so everything else is read through a repository without
         # the snapshot store (one query per read instead of two).
@@ -250,8 +280,10 @@ class HosoApplication(Application[UUID]):
         documents: Sequence[str],
         occurred_at: datetime | None = None,
         idempotency_key: str | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> Outcome:
-        """Receive a dossier. Submitting the same ``idempotency_key`` again (a double click,
+        """Receive a dossier, with the scans handed in (``attachments``, checked files).
+        Submitting the same ``idempotency_key`` again (a double click,
         a retry after a lost answer) returns the dossier already received, never a second;
         the same key sent with another receipt is refused (``RequestKeyReused``)."""
         key = check_key(idempotency_key or uuid4().hex)
@@ -263,6 +295,7 @@ class HosoApplication(Application[UUID]):
         )
         receiving_unit = self.directory.unit(actor.unit_code)
         channel_value = _parse_enum(Channel, channel, "kênh tiếp nhận", "channel")
+        _check_count(attachments)
 
         def this_receipt(dossier: Dossier) -> bool:
             return dossier.is_receipt_of(
@@ -288,8 +321,12 @@ class HosoApplication(Application[UUID]):
                 calendar=self.calendar,
                 idempotency_key=key,
             )
+            for attachment in attachments:
+                dossier.attach(procedure=procedure, document_type=attachment.document_type,
+                               facts=attachment.file.facts, purpose=AttachmentPurpose.RECEIVED,
+                               actor=actor, occurred_at=when, recorded_at=recorded_at)
             try:
-                recordings = self.save(sequence, dossier)
+                recordings = self._save_with_files(attachments, sequence, dossier)
             except IntegrityError:
                 # Either this very receipt was already saved (its answer was lost, or it was
                 # submitted twice), or another clerk took this number: then take the next.
@@ -301,6 +338,67 @@ class HosoApplication(Application[UUID]):
             "Hệ thống đang bận, chưa cấp được mã hồ sơ. Vui lòng thử lại.",
             "The system is busy and could not assign a dossier code. Please try again.",
         )
+
+    def attach_documents(
+        self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+        attachments: Sequence[Attachment], purpose: str = AttachmentPurpose.RECEIVED.value,
+        request_key: str | None = None,
+    ) -> Outcome:
+        """Scans added to a dossier after its receipt (at the counter, or by the unit
+        holding it): one event per file, all or none."""
+        _check_count(attachments)
+        if not attachments:
+            raise DomainError("Hãy chọn ít nhất một tệp.", "Choose at least one file.")
+        why = _parse_enum(AttachmentPurpose, purpose, "mục đích đính kèm", "purpose")
+        request = self._request(request_key, actor_id, "attach", dossier_id, None,
+                                files=[a.file.facts.sha256 for a in attachments])
+
+        def attach_all(dossier: Dossier, actor: Actor, when: datetime, now: datetime) -> None:
+            procedure = self.directory.procedure(dossier.procedure_code)
+            for attachment in attachments:
+                dossier.attach(procedure=procedure, document_type=attachment.document_type,
+                               facts=attachment.file.facts, purpose=why, actor=actor,
+                               occurred_at=when, recorded_at=now)
+
+        return self._act(dossier_id, expected_version, actor_id, None, request, attach_all,
+                         files=attachments)
+
+    def open_document(self, dossier_id: UUID, sha256: str, *,
+                      viewer_id: str) -> OpenedDocument:
+        """An attached file for a member of staff with a part in the dossier, or an
+        inspector; the opening is recorded as a reading before a byte is sent."""
+        viewer = self._actor(viewer_id)
+        dossier = self._dossier(dossier_id)
+        if not dossier.may_open_documents(viewer):
+            raise AccessDenied(
+                "Chỉ cán bộ có tham gia xử lý hồ sơ hoặc thanh tra mới mở được tệp của hồ sơ.",
+                "Only staff who took part in handling the dossier, or inspectors, open its "
+                "files.")
+        attached = dossier.attachment(sha256)
+        if attached is None:
+            raise document_missing()
+        chunks = self.documents.open(sha256)
+        self._record_reading(dossier_id, viewer_id, Page.DOCUMENT)
+        return OpenedDocument(
+            facts=FileFacts(attached["file_name"], MediaType(attached["media_type"]),
+                            attached["size"], sha256),
+            document_type=attached["document_type"], chunks=chunks)
+
+    def _save_with_files(self, attachments: Sequence[Attachment],
+                         *aggregates: Any) -> list[Recording]:
+        """Keep the files, then record the events; if the events are not recorded, the
+        files written by this call are removed again: no file without its event."""
+        written: list[str] = []
+        try:
+            for attachment in attachments:
+                facts = attachment.file.facts
+                if self.documents.put(attachment.file.source, facts.sha256):
+                    written.append(facts.sha256)
+            return self.save(*aggregates)
+        except BaseException:
+            for sha256 in written:
+                self.documents.discard(sha256)
+            raise
 
     def transfer(
         self,
@@ -676,6 +774,9 @@ class HosoApplication(Application[UUID]):
             history=[_history_entry(e) for e in events],
             transfer_targets=[u.code for u in dossier.transfer_targets(units)],
             suggested_transfer=dossier.suggested_transfer(units),
+            attachments=list(dossier.attachments),
+            may_open_documents=dossier.may_open_documents(viewer),
+            may_attach=dossier.may_attach(viewer),
         )
 
     def may_act_on(self, dossier_id: UUID, *, actor_id: str, action: Action) -> bool:
@@ -765,6 +866,7 @@ class HosoApplication(Application[UUID]):
         occurred_at: datetime | None,
         request: Request | None,
         command: Callable[[Dossier, Actor, datetime, datetime], None],
+        files: Sequence[Attachment] = (),
     ) -> Outcome:
         # A request already handled gets its first answer, before the version check: its
         # repeat carries the version the dossier had before the first one was recorded.
@@ -780,7 +882,7 @@ class HosoApplication(Application[UUID]):
             handled = [] if request is None else [
                 HandledRequest.record(request, dossier.version)]
             try:
-                recordings = self.save(dossier, *handled)
+                recordings = self._save_with_files(files, dossier, *handled)
             except IntegrityError:
                 raise ConcurrentChange() from None
         except DomainError:
@@ -896,7 +998,13 @@ def _history_entry(e: DomainEventProtocol[UUID]) -> HistoryEntry:
     )
 
 
-_E = TypeVar("_E", Channel, DispatchMethod)
+def _check_count(attachments: Sequence[Attachment]) -> None:
+    if len(attachments) > MAX_FILES:
+        raise DomainError(f"Mỗi lần nộp tối đa {MAX_FILES} tệp.",
+                          f"At most {MAX_FILES} files at a time.")
+
+
+_E = TypeVar("_E", Channel, DispatchMethod, AttachmentPurpose)
 
 
 def _parse_enum(enum: type[_E], value: str, label_vi: str, label_en: str) -> _E:

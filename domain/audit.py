@@ -383,7 +383,7 @@ def compare(first: MomentState, second: MomentState) -> list[FieldChange] | None
 
 _HANDOFFS = frozenset({"Received", "Transferred", "Dispatched", "Delivered", "Withdrawn"})
 # Not part of handling the file: the citizen's rating comes after it.
-_NOT_ON_THE_SLIP = frozenset({"TransferAccepted", "Rated"})
+_NOT_ON_THE_SLIP = frozenset({"TransferAccepted", "Rated", "DocumentAttached"})
 
 
 def control_slip(events: Sequence[Dossier.Event], trail: list[AuditEvent],

@@ -18,6 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.documents import AttachmentPurpose, FileFacts
 from domain.errors import AccessDenied, DomainError, NotFound
 from domain.organisation import Allotment, Procedure, Role, RouteStep, Staff, Unit, UnitKind
 from domain.signing import DecisionStatement, UnlockedKey, document_digest, owner_of
@@ -302,6 +303,17 @@ class Dossier(Aggregate):
     class Delivered(Event):
         recipient_name: str
 
+    class DocumentAttached(Event):
+        """A file kept with the dossier: what it is and its digest, never its bytes."""
+
+        document_type: str  # the name on the procedure's list, or as typed when outside it
+        outside_list: bool  # not on the procedure's published document list
+        purpose: str  # AttachmentPurpose
+        file_name: str
+        media_type: str
+        size: int
+        sha256: str
+
     class Rated(Event):
         """The citizen's one rating of the service, given with the tracking token."""
 
@@ -434,6 +446,10 @@ class Dossier(Aggregate):
         self.withdrawn_at: datetime | None = None
         self.rated_at: datetime | None = None
         self.satisfaction: int | None = None
+        # Files kept with the dossier (DocumentAttached, as recorded) and every unit that
+        # held it: who may open those files.
+        self.attachments: list[dict[str, Any]] = []
+        self.units_involved: list[str] = [receiving_unit]
 
     def is_receipt_of(self, *, actor_id: str, procedure_code: str, applicant: Applicant,
                       channel: Channel, documents: list[str],
@@ -680,6 +696,8 @@ class Dossier(Aggregate):
         self.holder_officer = to_officer
         self.last_occurred_at = occurred_at
         self.arrived_at = occurred_at
+        if to_unit not in self.units_involved:
+            self.units_involved = [*self.units_involved, to_unit]
         self.step_due_at = None  # the next step's clock starts when it is accepted
         if route_position is not None:
             self.route_position = route_position
@@ -1013,6 +1031,70 @@ class Dossier(Aggregate):
         self.delivered_at = occurred_at
         self.last_occurred_at = occurred_at
         self.stage = Stage.DELIVERED
+
+    # ---- attached files ---------------------------------------------------------------
+
+    def attach(self, *, procedure: Procedure, document_type: str, facts: FileFacts,
+               purpose: AttachmentPurpose, actor: Actor, occurred_at: datetime,
+               recorded_at: datetime) -> None:
+        """Keep a checked file with the dossier, named by the procedure's document list (or
+        as typed, marked outside the list). The counter that received it or the unit holding
+        it attach; nothing is attached once the file is closed."""
+        if self.stage in (Stage.DELIVERED, Stage.WITHDRAWN):
+            raise DomainError("Hồ sơ đã kết thúc; không thể đính kèm thêm tệp.",
+                              "The dossier is closed; no file can be attached.")
+        if not self._may_attach_as(actor):
+            raise AccessDenied(
+                "Chỉ bộ phận tiếp nhận hoặc đơn vị đang giữ hồ sơ mới đính kèm tệp.",
+                "Only the receiving counter or the unit holding the dossier attaches files.")
+        _check_occurred_at(occurred_at, recorded_at, previous=self.last_occurred_at)
+        typed = clean_text(document_type, label_vi="loại giấy tờ của tệp",
+                           label_en="document type of the file", max_length=300)
+        requirement = procedure.requirement(typed)
+        if requirement is not None and facts.media_type not in requirement.accepted:
+            raise DomainError(
+                f"“{requirement.name_vi}” không nhận tệp {facts.media_type.value}.",
+                f"“{requirement.name_en}” is not accepted as {facts.media_type.value}.")
+        if any(a["sha256"] == facts.sha256 for a in self.attachments):
+            raise DomainError(f"Tệp “{facts.file_name}” đã được đính kèm hồ sơ này.",
+                              f"The file “{facts.file_name}” is already attached.")
+        self._document_attached(
+            **self._common(actor, occurred_at, recorded_at),
+            document_type=requirement.name_vi if requirement else typed,
+            outside_list=requirement is None, purpose=purpose.value,
+            **facts.as_dict(),
+        )
+
+    @event(DocumentAttached)
+    def _document_attached(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                           timestamp: datetime, document_type: str, outside_list: bool,
+                           purpose: str, file_name: str, media_type: str, size: int,
+                           sha256: str) -> None:
+        self.attachments = [*self.attachments, {
+            "document_type": document_type, "outside_list": outside_list, "purpose": purpose,
+            "file_name": file_name, "media_type": media_type, "size": size, "sha256": sha256,
+            "attached_at": occurred_at, "attached_by": actor_id}]
+        self.last_occurred_at = occurred_at
+
+    def _may_attach_as(self, actor: Actor) -> bool:
+        return bool(actor.roles & _DESK) and actor.unit_code in (self.holder_unit,
+                                                                 self.receiving_unit)
+
+    def may_attach(self, actor: Actor) -> bool:
+        return self.stage not in (Stage.DELIVERED, Stage.WITHDRAWN) \
+            and self._may_attach_as(actor)
+
+    def attachment(self, sha256: str) -> dict[str, Any] | None:
+        return next((a for a in self.attachments if a["sha256"] == sha256), None)
+
+    def may_open_documents(self, actor: Actor) -> bool:
+        """Staff of a unit that received or held the dossier, and inspectors; never anyone
+        else (the public page least of all)."""
+        if actor.roles & {Role.INSPECTOR, Role.ADMINISTRATOR}:
+            return True
+        if actor.roles == {Role.POST_AGENT}:
+            return False
+        return actor.unit_code in self.units_involved
 
     # ---- the citizen's rating ------------------------------------------------------------
     # Not an ``Action``: no member of staff may take it, and it is the one thing allowed

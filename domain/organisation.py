@@ -83,6 +83,33 @@ class DeadlineRules:
     cutoff: time = time(15, 0)
 
 
+class MediaType(StrEnum):
+    """The only kinds of file hoso keeps: scans and photos, checked by their bytes."""
+
+    PDF = "application/pdf"
+    JPEG = "image/jpeg"
+    PNG = "image/png"
+
+
+ANY_SCAN = (MediaType.PDF, MediaType.JPEG, MediaType.PNG)
+
+
+@dataclass(frozen=True)
+class DocumentRequirement:
+    """One line of a procedure's published document list (*thành phần hồ sơ*)."""
+
+    name_vi: str
+    name_en: str
+    required: bool = True
+    copies: int = 1
+    original: bool = False  # an original (bản chính) rather than a copy (bản sao)
+    accepted: tuple[MediaType, ...] = ANY_SCAN
+
+    def matches(self, name: str) -> bool:
+        wanted = " ".join(name.split()).casefold()
+        return wanted in (self.name_vi.casefold(), self.name_en.casefold())
+
+
 @dataclass(frozen=True)
 class Procedure:
     code: str
@@ -90,8 +117,22 @@ class Procedure:
     name_en: str
     processing_days: int  # legal processing time, in working days
     route: tuple[RouteStep, ...]  # reception → specialist → signing leader → return
-    documents: tuple[str, ...]  # documents usually handed in
+    document_list: tuple[DocumentRequirement, ...]  # the published thành phần hồ sơ
     rules: DeadlineRules = field(default_factory=DeadlineRules)
+    # Offered on the public "submit online" path (dịch vụ công trực tuyến toàn trình).
+    online: bool = False
+
+    @property
+    def documents(self) -> tuple[str, ...]:
+        """The documents' names as the counter records them (Vietnamese)."""
+        return tuple(d.name_vi for d in self.document_list)
+
+    def requirement(self, name: str) -> DocumentRequirement | None:
+        """The published line this document name is, or None: outside the published list."""
+        return next((d for d in self.document_list if d.matches(name)), None)
+
+    def outside_list(self, names: list[str]) -> list[str]:
+        return [n for n in names if self.requirement(n) is None]
 
     @property
     def reception_unit(self) -> str:
@@ -170,37 +211,61 @@ def _route(*steps: tuple[str, int, str]) -> tuple[RouteStep, ...]:
     )
 
 
+def _doc(name_vi: str, name_en: str, *, required: bool = True, copies: int = 1,
+         original: bool = False, accepted: tuple[MediaType, ...] = ANY_SCAN,
+         ) -> DocumentRequirement:
+    return DocumentRequirement(name_vi, name_en, required, copies, original, accepted)
+
+
+_PHOTO = (MediaType.JPEG, MediaType.PNG)
+
 PROCEDURES: tuple[Procedure, ...] = (
     Procedure(
         "2.000488", "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam",
         "Issuing a criminal record certificate to a Vietnamese citizen", 10,
         _route(("TTHCC", 4, "h"), ("STP-HCTP", 7, "d"), ("STP-BGD", 2, "d"), ("TTHCC", 4, "h")),
-        ("Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp", "Bản chụp CCCD"),
+        (_doc("Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp",
+              "Application form for a criminal record certificate", original=True),
+         _doc("Bản chụp CCCD", "Copy of the citizen identity card"),
+         _doc("Ảnh chân dung", "Portrait photo", required=False, accepted=_PHOTO)),
+        online=True,
     ),
     Procedure(
         "2.001610", "Đăng ký thành lập doanh nghiệp tư nhân",
         "Registering a sole proprietorship", 3,
         _route(("TTHCC", 2, "h"), ("STC-DKKD", 2, "d"), ("STC-BGD", 4, "h"), ("TTHCC", 2, "h")),
-        ("Giấy đề nghị đăng ký doanh nghiệp", "Bản sao giấy tờ pháp lý của chủ doanh nghiệp"),
+        (_doc("Giấy đề nghị đăng ký doanh nghiệp", "Business registration application",
+              original=True),
+         _doc("Bản sao giấy tờ pháp lý của chủ doanh nghiệp",
+              "Copy of the owner's legal identity papers")),
+        online=True,
     ),
     Procedure(
         "1.009994", "Cấp giấy phép xây dựng nhà ở riêng lẻ",
         "Building permit for a detached house", 15,
         _route(("TTHCC", 4, "h"), ("SXD-CPXD", 11, "d"), ("SXD-BGD", 3, "d"), ("TTHCC", 4, "h")),
-        ("Đơn đề nghị cấp giấy phép xây dựng", "Giấy chứng nhận quyền sử dụng đất",
-         "Bản vẽ thiết kế xây dựng"),
+        (_doc("Đơn đề nghị cấp giấy phép xây dựng", "Building permit application",
+              original=True),
+         _doc("Giấy chứng nhận quyền sử dụng đất", "Land use right certificate"),
+         _doc("Bản vẽ thiết kế xây dựng", "Construction design drawings", copies=2,
+              accepted=(MediaType.PDF,))),
     ),
     Procedure(
         "1.004227", "Đăng ký, cấp Giấy chứng nhận quyền sử dụng đất lần đầu",
         "First registration of land and issue of a land use right certificate", 20,
         _route(("TTHCC", 4, "h"), ("VPDKDD", 16, "d"), ("VPDKDD-GD", 3, "d"), ("TTHCC", 4, "h")),
-        ("Đơn đăng ký đất đai", "Giấy tờ về quyền sử dụng đất", "Sơ đồ thửa đất"),
+        (_doc("Đơn đăng ký đất đai", "Land registration application", original=True),
+         _doc("Giấy tờ về quyền sử dụng đất", "Papers on the land use right"),
+         _doc("Sơ đồ thửa đất", "Plot diagram", required=False)),
     ),
     Procedure(
         "2.002206", "Cấp hộ chiếu phổ thông ở trong nước",
         "Issuing an ordinary passport (in Vietnam)", 8,
         _route(("PA08", 4, "h"), ("PA08-XL", 5, "d"), ("PA08-LD", 2, "d"), ("PA08", 4, "h")),
-        ("Tờ khai đề nghị cấp hộ chiếu (mẫu TK01)", "Ảnh chân dung 4x6", "CCCD"),
+        (_doc("Tờ khai đề nghị cấp hộ chiếu (mẫu TK01)", "Passport application (form TK01)",
+              original=True),
+         _doc("Ảnh chân dung 4x6", "Portrait photo 4x6", copies=2, accepted=_PHOTO),
+         _doc("CCCD", "Citizen identity card")),
     ),
 )
 

@@ -33,6 +33,7 @@ class Page(StrEnum):
     AUDIT_TRAIL = "audit_trail"
     CONTROL_SLIP = "control_slip"
     PROOF_BUNDLE = "proof_bundle"  # the downloaded entries: as revealing as the audit trail
+    DOCUMENT = "document"  # an attached file, opened or downloaded
 
 
 # Pages that exist only for oversight.

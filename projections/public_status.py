@@ -159,7 +159,8 @@ class PublicStatusProjection(DossierProjection[PublicStatusView]):
             # word about it, not a step of it; and anyone the link was shared with (a
             # relative, a go-between who "helped") would learn from it whether and when
             # the citizen rated. The page only swaps the form for a thank-you.
-            on_timeline=not isinstance(e, Dossier.Rated),
+            # Attached files are the staff's working papers: never on the public page.
+            on_timeline=not isinstance(e, Dossier.Rated | Dossier.DocumentAttached),
         )
 
 

@@ -25,6 +25,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from domain.application import HosoApplication
 from domain.errors import DomainError
+from projections.document_store import document_store_for
 from projections.follow_lock import AlreadyFollowed
 from projections.projector import Projector
 from projections.runners import ReadModels
@@ -143,7 +144,8 @@ def create_app(
     owns_application = application is None
     key_vault = open_key_vault(store) if owns_application else None
     application = application or HosoApplication(env=store.eventsourcing_env(),
-                                                  key_vault=key_vault)
+                                                  key_vault=key_vault,
+                                                  document_store=document_store_for(store))
     read_models = ReadModels(store, application, read_store=read_store)
     owns_accounts = accounts is None
     accounts = accounts or open_accounts(store)
@@ -218,6 +220,9 @@ def create_app(
         Route("/dossiers/{dossier_id}/audit", audit.audit_trail, methods=["GET"]),
         Route("/dossiers/{dossier_id}/control-slip", audit.control_slip, methods=["GET"]),
         Route("/dossiers/{dossier_id}/proof-bundle.json", audit.proof_bundle, methods=["GET"]),
+        Route("/dossiers/{dossier_id}/documents", clerk.attach, methods=["POST"]),
+        Route("/dossiers/{dossier_id}/documents/{sha256}", clerk.open_document,
+              methods=["GET"]),
         Route("/dossiers/{dossier_id}/{action}", clerk.act, methods=["POST"]),
         Route("/red-flags", red_flags.red_flag_page, methods=["GET"]),
         Route("/officers/{user_id}", history.officer_history, methods=["GET"]),

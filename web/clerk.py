@@ -26,7 +26,14 @@ from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.organisation import Role, Staff, UnitKind
 from domain.portal import PortalReport, portal_report
 from domain.reading import Page, ReadingNotRecorded
-from web.formatting import local_date, local_time, parse_local_datetime
+from web.documents import (
+    document_response,
+    read_form,
+    scans_of,
+    typed_files,
+    upload_size_refusal,
+)
+from web.formatting import filesize, local_date, local_time, parse_local_datetime
 from web.i18n import gettext as _
 from web.i18n import ngettext, pick, unit_name
 from web.labels import DISPATCH_METHODS, EVENTS, SATISFACTION, Label, label
@@ -175,7 +182,9 @@ def receive_form(request: Request, staff: Staff) -> Response:
 
 @staff_only
 async def receive(request: Request, staff: Staff) -> Response:
-    form = await request.form()
+    if (too_large := upload_size_refusal(request)) is not None:
+        return render(request, "error.html", {"error": too_large}, status_code=413)
+    form = await read_form(request)
     # Everything after reading the body may read the store: off the event loop, which one
     # slow read (a database outage) would stop for every request (tests/test_event_loop.py).
     return await run_in_threadpool(_receive, request, staff, form)
@@ -187,7 +196,9 @@ def _receive(request: Request, staff: Staff, form: FormData) -> Response:
         return refuse_access(request, staff, _NOT_RECEPTION)
     documents = form.getlist("documents") + str(form.get("other_documents", "")).splitlines()
     try:
+        procedure = services.directory.procedure(str(form.get("procedure_code", "")))
         outcome = services.app.receive(
+            attachments=scans_of(form, procedure),
             actor_id=staff.user_id,
             procedure_code=str(form.get("procedure_code", "")),
             applicant_name=str(form.get("applicant_name", "")),
@@ -214,7 +225,8 @@ def _receive(request: Request, staff: Staff, form: FormData) -> Response:
 
 
 def _form_values(form: FormData) -> dict[str, Any]:
-    values: dict[str, Any] = {k: str(v) for k, v in form.items()}
+    values: dict[str, Any] = {k: str(v) for k, v in form.items()
+                              if not isinstance(v, UploadFile)}
     values["documents"] = [str(d) for d in form.getlist("documents")]
     return values
 
@@ -249,6 +261,7 @@ class DossierPage:
     suggested_unit: str | None
     officers: list[tuple[str, str]]
     public_link: str
+    document_list: tuple[Any, ...] = ()
 
 
 def event_summary(kind: str, details: dict[str, Any], services: Services) -> str:
@@ -299,6 +312,10 @@ def event_summary(kind: str, details: dict[str, Any], services: Services) -> str
         return text + (f" — “{details['comment']}”" if details["comment"] else "")
     if kind == "Withdrawn":
         return details["reason"]
+    if kind == "DocumentAttached":
+        text = f"{details['document_type']}: {details['file_name']} ({filesize(details['size'])})"
+        return text + (" [" + _("ngoài danh mục công bố") + "]"
+                       if details["outside_list"] else "")
     if kind == "Received":
         return _("Mã hồ sơ %(code)s, hẹn trả %(due)s") % {
             "code": details["code"], "due": local_date(details["due_date"])}
@@ -346,6 +363,7 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
         officers=[(s.user_id, f"{s.full_name} — {unit_name(d, s.unit_code)}")
                   for s in d.staff.values()],
         public_link=services.public_link(snapshot.tracking_token),
+        document_list=procedure.document_list,
     )
 
 
@@ -465,6 +483,55 @@ def _act(request: Request, staff: Staff, form: FormData) -> Response:
             occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
             request_key=str(form.get("request_key", "")) or None,
         )
+    except AccessDenied as denied:
+        return refuse_access(request, staff, denied)
+    except ConcurrentChange as conflict:
+        return _render_dossier(request, staff, error=conflict, status_code=409)
+    except NotFound as missing:
+        return render(request, "error.html", {"error": missing}, status_code=404)
+    except DomainError as refusal:
+        return _render_dossier(request, staff, error=refusal, status_code=422)
+    services.read_models.wait(outcome.notification_id)
+    if is_htmx(request):
+        return _render_dossier(request, staff)
+    return RedirectResponse(f"/dossiers/{outcome.dossier_id}", status_code=303)
+
+
+# ---- attached files ----------------------------------------------------------------
+
+@staff_only
+def open_document(request: Request, staff: Staff) -> Response:
+    """One attached file, for staff with a part in the dossier and inspectors; recorded."""
+    try:
+        opened = services_of(request).app.open_document(
+            dossier_id_of(request), request.path_params["sha256"], viewer_id=staff.user_id)
+    except ReadingNotRecorded as unrecorded:
+        return render(request, "error.html", {"error": unrecorded}, status_code=503)
+    except AccessDenied as denied:
+        return refuse_access(request, staff, denied)
+    except NotFound as missing:
+        return render(request, "error.html", {"error": missing}, status_code=404)
+    return document_response(opened)
+
+
+@staff_only
+async def attach(request: Request, staff: Staff) -> Response:
+    if (too_large := upload_size_refusal(request)) is not None:
+        return render(request, "error.html", {"error": too_large}, status_code=413)
+    form = await read_form(request)
+    return await run_in_threadpool(_attach, request, staff, form)
+
+
+def _attach(request: Request, staff: Staff, form: FormData) -> Response:
+    services = services_of(request)
+    try:
+        dossier_id = dossier_id_of(request)
+        snapshot = services.app.snapshot(dossier_id, viewer_id=staff.user_id)
+        procedure = services.directory.procedure(snapshot.procedure_code)
+        outcome = services.app.attach_documents(
+            dossier_id, expected_version=_expected_version(form), actor_id=staff.user_id,
+            attachments=typed_files(form, procedure),
+            request_key=str(form.get("request_key", "")) or None)
     except AccessDenied as denied:
         return refuse_access(request, staff, denied)
     except ConcurrentChange as conflict:

@@ -46,6 +46,13 @@ def number(value: float | None) -> str:
     return format_decimal(value, locale=current_locale())
 
 
+def filesize(size: int) -> str:
+    """A file's size as people read it: "820 KB", "1,5 MB"."""
+    if size < 1024 * 1024:
+        return f"{format_decimal(max(1, round(size / 1024)), locale=current_locale())} KB"
+    return f"{format_decimal(round(size / (1024 * 1024), 1), locale=current_locale())} MB"
+
+
 def duration(delta: timedelta) -> str:
     """How long a file has waited, to the hour: "2 ngày 3 giờ" / "2 days 3 hours"."""
     hours = max(0, int(delta.total_seconds() // 3600))

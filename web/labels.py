@@ -36,6 +36,7 @@ EVENTS: dict[str, Label] = {
     "Dispatched": Label("Trả kết quả / gửi đi", "Result dispatched"),
     "Delivered": Label("Công dân đã nhận kết quả", "Result delivered to the citizen"),
     "Rated": Label("Công dân đánh giá", "Rated by the citizen"),
+    "DocumentAttached": Label("Đính kèm tệp", "File attached"),
 }
 
 # How satisfied the citizen was with the service, 1 (worst) to 5 (best).

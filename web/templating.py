@@ -30,6 +30,7 @@ templates.env.filters["local_time"] = formatting.local_time
 templates.env.filters["local_date"] = formatting.local_date
 templates.env.filters["number"] = formatting.number
 templates.env.filters["duration"] = formatting.duration
+templates.env.filters["filesize"] = formatting.filesize
 templates.env.globals["day_off"] = formatting.day_off
 templates.env.globals["STAGES"] = labels.STAGES
 templates.env.globals["EVENTS"] = labels.EVENTS
