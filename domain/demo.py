@@ -7,6 +7,7 @@ every event type, including late dossiers with and without an apology.
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,9 +15,11 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
-from domain.application import HosoApplication, Outcome
+from domain.application import Attachment, HosoApplication, Outcome
+from domain.documents import check_upload
 from domain.dossier import Dossier
 from domain.organisation import Directory, Procedure
+from domain.sample_pdf import simple_pdf
 from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
 
 _NAMES = ("Nguyễn Văn An", "Trần Thị Bích", "Lê Hoàng Long", "Phạm Thị Thu", "Huỳnh Minh Khoa",
@@ -221,6 +224,19 @@ class _Walk:
         self.reception, self.specialist, self.leader = units[0], units[1], units[2]
         self.dossier_id: UUID | None = None
 
+    def _attach_scan(self, app: HosoApplication, clerk: str, received: datetime) -> None:
+        """The counter's scan of the first document, so the demo shows a file to open."""
+        content = simple_pdf(2, text=f"Demo scan {self.procedure.code}")
+        scan = check_upload(io.BytesIO(content), "scan-01.pdf")
+        self.record_at.at(received + timedelta(minutes=5))
+        app.attach_documents(self.dossier_id_or_fail(), expected_version=None,
+                             actor_id=clerk,
+                             attachments=[Attachment(self.procedure.documents[0], scan)])
+
+    def dossier_id_or_fail(self) -> UUID:
+        assert self.dossier_id is not None
+        return self.dossier_id
+
     def member(self, unit: str, signer: bool = False) -> str:
         members = self.app.directory.members_of(unit)
         return next(s.user_id for s in members if s.may_sign or not signer)
@@ -238,6 +254,8 @@ class _Walk:
             documents=list(self.procedure.documents), occurred_at=received,
         )
         self.dossier_id = outcome.dossier_id
+        if scenario == "just_received" and isinstance(a, HosoApplication):
+            self._attach_scan(a, rid, received)
         # Hours between steps; a slow desk now and then makes some dossiers late.
         pace = self.procedure.processing_days * rng.choice((1.5, 2.5, 3.0))
         slow = pace * 4 if scenario in _LATE else pace

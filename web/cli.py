@@ -26,6 +26,7 @@ from domain.transparency.checkpoint import NoteVerifier
 from domain.webhooks import Subscription, new_secret
 from notify.senders import smtp_sender_from_environment
 from projections.checkpoints import check_checkpoints
+from projections.document_store import document_store_for
 from projections.follow_lock import AlreadyFollowed, LogInUse
 from projections.migrate import migrate
 from projections.phone_digest import PhoneKeyError, check_phone_key_setting, new_phone_key
@@ -258,7 +259,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     store = _store()
     vault = open_key_vault(store)
-    app = HosoApplication(env=store.eventsourcing_env(), key_vault=vault)
+    app = HosoApplication(env=store.eventsourcing_env(), key_vault=vault,
+                          document_store=document_store_for(store))
     if args.if_empty and app.recorder.max_notification_id():
         print("demo: the store already has dossiers; nothing added")
     else:
