@@ -20,7 +20,17 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.documents import AttachmentPurpose, FileFacts
 from domain.errors import AccessDenied, DomainError, NotFound
-from domain.organisation import Allotment, Procedure, Role, RouteStep, Staff, Unit, UnitKind
+from domain.organisation import (
+    Allotment,
+    Procedure,
+    Role,
+    RouteStep,
+    Staff,
+    Unit,
+    UnitKind,
+    receive_refusal,
+    sees_only_the_post,
+)
 from domain.signing import DecisionStatement, UnlockedKey, document_digest, owner_of
 from domain.text import clean_email, clean_phone, clean_text
 from domain.working_days import HCMC, WorkingCalendar
@@ -340,21 +350,10 @@ class Dossier(Aggregate):
         calendar: WorkingCalendar,
         idempotency_key: str,
     ) -> Dossier:
-        if receiving_unit.code != actor.unit_code or receiving_unit.kind is not UnitKind.RECEPTION:
-            raise AccessDenied(
-                "Chỉ bộ phận một cửa mới tiếp nhận hồ sơ.",
-                "Only a one-stop reception unit can receive dossiers.",
-            )
-        if Role.RECEPTION not in actor.roles:
-            raise AccessDenied(
-                "Chỉ cán bộ tiếp nhận mới tiếp nhận hồ sơ.",
-                "Only reception clerks receive dossiers.",
-            )
-        if procedure.reception_unit != receiving_unit.code:
-            raise AccessDenied(
-                f"Thủ tục “{procedure.name_vi}” không tiếp nhận tại đơn vị của bạn.",
-                f"The procedure “{procedure.name_en}” is not received at your unit.",
-            )
+        refusal = receive_refusal(procedure, receiving_unit, actor.unit_code,
+                                  frozenset(actor.roles))
+        if refusal is not None:
+            raise refusal
         _check_occurred_at(occurred_at, recorded_at, previous=None)
         handed_in = _clean_list(documents, "tên giấy tờ", "document name")
         if not handed_in:
@@ -580,7 +579,7 @@ class Dossier(Aggregate):
 
     def may_view(self, actor: Actor) -> bool:
         """Post office agents see only what was handed to the post."""
-        if actor.roles == {Role.POST_AGENT}:
+        if sees_only_the_post(actor.roles):
             return self.dispatch_method is DispatchMethod.POST
         return True
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 
-from domain.errors import NotFound
+from domain.errors import AccessDenied, NotFound
 
 
 class UnitKind(StrEnum):
@@ -55,6 +55,57 @@ class Staff:
     def may_review(self) -> bool:
         """Inspectors and administrators read audit trails, analytics and red flags."""
         return bool(self.roles & {Role.INSPECTOR, Role.ADMINISTRATOR})
+
+    @property
+    def administers(self) -> bool:
+        """Administrators appoint staff, add units, change processing times, revoke keys."""
+        return Role.ADMINISTRATOR in self.roles
+
+    @property
+    def serves_the_counter(self) -> bool:
+        """Reception clerks find files by code or phone and hand results out at the counter."""
+        return Role.RECEPTION in self.roles
+
+    @property
+    def sees_only_the_post(self) -> bool:
+        return sees_only_the_post(self.roles)
+
+    @property
+    def may_manage_signing_keys(self) -> bool:
+        """Signing officers register their own key; administrators revoke anyone's."""
+        return self.may_sign or self.administers
+
+
+# Who receives dossiers at a one-stop counter (the unit and procedure decide the rest).
+RECEIVING_ROLES = frozenset({Role.RECEPTION})
+
+
+def sees_only_the_post(roles: frozenset[Role]) -> bool:
+    """A post office agent (and nothing else) sees only what was handed to the post."""
+    return roles == {Role.POST_AGENT}
+
+
+def receive_refusal(procedure: Procedure, receiving_unit: Unit, actor_unit_code: str,
+                    actor_roles: frozenset[Role]) -> AccessDenied | None:
+    """Why someone of ``actor_roles`` at ``actor_unit_code`` may not receive ``procedure``'s
+    dossiers at ``receiving_unit``, or None if they may: the one rule behind receiving and
+    the procedures a receive form offers."""
+    if receiving_unit.code != actor_unit_code or receiving_unit.kind is not UnitKind.RECEPTION:
+        return AccessDenied(
+            "Chỉ bộ phận một cửa mới tiếp nhận hồ sơ.",
+            "Only a one-stop reception unit can receive dossiers.",
+        )
+    if not actor_roles & RECEIVING_ROLES:
+        return AccessDenied(
+            "Chỉ cán bộ tiếp nhận mới tiếp nhận hồ sơ.",
+            "Only reception clerks receive dossiers.",
+        )
+    if procedure.reception_unit != receiving_unit.code:
+        return AccessDenied(
+            f"Thủ tục “{procedure.name_vi}” không tiếp nhận tại đơn vị của bạn.",
+            f"The procedure “{procedure.name_en}” is not received at your unit.",
+        )
+    return None
 
 
 class Allotment(StrEnum):
@@ -296,6 +347,15 @@ class Directory:
             raise NotFound(
                 f"Không có cán bộ “{user_id}”.", f"There is no staff member “{user_id}”."
             ) from None
+
+    def procedures_received_by(self, staff: Staff) -> list[Procedure]:
+        """The procedures ``staff`` may receive dossiers of (none for anyone but a reception
+        clerk of a one-stop unit)."""
+        unit = self.units.get(staff.unit_code)
+        if unit is None:
+            return []
+        return [p for p in self.procedures.values()
+                if receive_refusal(p, unit, staff.unit_code, staff.roles) is None]
 
     def procedure(self, code: str) -> Procedure:
         try:

@@ -41,3 +41,20 @@ def test_dependencies_point_inward() -> None:
         "domain")
     assert not {"web", "notify"} & _imports("projections")
     assert not {"web", "starlette", "jinja2"} & _imports("notify")
+
+
+def test_pages_ask_the_domain_who_may_do_what() -> None:
+    """No page decides by a role or a unit kind itself (``Role.RECEPTION in staff.roles``):
+    the domain answers (``staff.serves_the_counter``, ``directory.procedures_received_by``,
+    ``snapshot.transfer_targets``…), so a page never offers what the domain refuses. Only the
+    labels name members, to translate them."""
+    named: list[str] = []
+    for path in sorted((ROOT / "web").rglob("*.py")):
+        if path.name == "labels.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in {"Role", "UnitKind"}):
+                named.append(f"{path.relative_to(ROOT)}:{node.lineno} "
+                             f"{node.value.id}.{node.attr}")
+    assert named == []

@@ -123,14 +123,14 @@ def _summary(details: dict[str, object], kind: str) -> str:
 
 @staff_only
 def admin_page(request: Request, staff: Staff) -> Response:
-    if Role.ADMINISTRATOR not in staff.roles:
+    if not staff.administers:
         return refuse_access(request, staff, _NOT_ADMIN)
     return _page(request)
 
 
 @staff_only
 async def admin_action(request: Request, staff: Staff) -> Response:
-    if Role.ADMINISTRATOR not in staff.roles:
+    if not staff.administers:
         return refuse_access(request, staff, _NOT_ADMIN)
     form = await request.form()
     # The rest reads and writes the store: off the event loop (tests/test_event_loop.py).

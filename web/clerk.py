@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from domain.application import DossierSnapshot, Outcome
 from domain.dossier import CITIZEN, Action
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
-from domain.organisation import Role, Staff, UnitKind
+from domain.organisation import Procedure, Staff
 from domain.portal import PortalReport, portal_report
 from domain.reading import Page, ReadingNotRecorded
 from web.documents import (
@@ -121,10 +121,6 @@ def _load_snapshot(request: Request, staff: Staff,
         return render(request, "error.html", {"error": denied}, status_code=403)
 
 
-def sees_only_own_unit(staff: Staff) -> bool:
-    return staff.roles == {Role.POST_AGENT}
-
-
 def safe_next(value: str | None) -> str:
     # Only paths on this site, never another host.
     if value and value.startswith("/") and not value.startswith("//"):
@@ -140,36 +136,31 @@ def dossier_list(request: Request, staff: Staff) -> Response:
     scope = request.query_params.get("scope", "mine")
     stage = request.query_params.get("stage") or None
     code = (request.query_params.get("code") or "").strip() or None
-    own_unit_only = sees_only_own_unit(staff) or (scope != "all" and not code)
+    own_unit_only = staff.sees_only_the_post or (scope != "all" and not code)
     rows = services.read_models.dossier_list.dossiers(
         holder_unit=staff.unit_code if own_unit_only else None, stage=stage, code=code,
     )
     context = {
         "rows": rows, "scope": scope, "stage": stage, "code": code or "",
         "today": services.today(), "directory": services.directory,
-        "can_receive": _can_receive(services, staff) and Role.RECEPTION in staff.roles,
+        "can_receive": bool(services.directory.procedures_received_by(staff)),
     }
     if is_htmx(request):
         return render(request, "dossiers/_table.html", context)
     return render(request, "dossiers.html", context)
 
 
-def _can_receive(services: Services, staff: Staff) -> bool:
-    return services.directory.unit(staff.unit_code).kind is UnitKind.RECEPTION
-
-
 # ---- receive -------------------------------------------------------------------------
 
-def _procedures_for(services: Services, staff: Staff) -> list[Any]:
-    return [p for p in services.directory.procedures.values()
-            if p.reception_unit == staff.unit_code]
+def _procedures_for(services: Services, staff: Staff) -> list[Procedure]:
+    return services.directory.procedures_received_by(staff)
 
 
 @staff_only
 def receive_form(request: Request, staff: Staff) -> Response:
     services = services_of(request)
     procedures = _procedures_for(services, staff)
-    if not procedures or Role.RECEPTION not in staff.roles:
+    if not procedures:
         return refuse_access(request, staff, _NOT_RECEPTION)
     chosen = services.directory.procedures.get(
         request.query_params.get("procedure_code", ""), procedures[0])
@@ -192,7 +183,7 @@ async def receive(request: Request, staff: Staff) -> Response:
 
 def _receive(request: Request, staff: Staff, form: FormData) -> Response:
     services = services_of(request)
-    if not _procedures_for(services, staff) or Role.RECEPTION not in staff.roles:
+    if not _procedures_for(services, staff):
         return refuse_access(request, staff, _NOT_RECEPTION)
     documents = form.getlist("documents") + str(form.get("other_documents", "")).splitlines()
     try:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from domain.application import DossierSnapshot
 from domain.dossier import Action
 from domain.errors import AccessDenied
-from domain.organisation import Role, Staff
+from domain.organisation import Staff
 from projections.desk_queue import QueueFilter
 from web.clerk import is_htmx, refuse_access, services_of, staff_only
 from web.i18n import unit_name
@@ -38,7 +38,7 @@ class CounterCard:
 
 @staff_only
 def counter(request: Request, staff: Staff) -> Response:
-    if Role.RECEPTION not in staff.roles:
+    if not staff.serves_the_counter:
         return refuse_access(request, staff, _NOT_COUNTER)
     services = services_of(request)
     q = request.query_params.get("q", "")

@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from domain.errors import DomainError
 from domain.office_time import OfficeClock
-from domain.organisation import Directory, Role, Staff
+from domain.organisation import Directory, Staff
 from domain.text import clean_phone
 from projections.desk_queue import PAGE_SIZE, QueueFilter, QueueRow
-from web.clerk import is_htmx, sees_only_own_unit, services_of, staff_only
+from web.clerk import is_htmx, services_of, staff_only
 from web.i18n import unit_name
 from web.labels import Label
 from web.services import Services
@@ -80,7 +80,7 @@ def queue(request: Request, staff: Staff) -> Response:
     search = bool(code or phone)
     f = QueueFilter(
         # A search looks at every open dossier; otherwise my desk or my unit.
-        holder_unit=staff.unit_code if not search or sees_only_own_unit(staff) else None,
+        holder_unit=staff.unit_code if not search or staff.sees_only_the_post else None,
         holder_officer=staff.user_id if scope == "desk" and not search else None,
         procedure_code=params.get("procedure") or None,
         stage=params.get("stage") or None,
@@ -89,7 +89,8 @@ def queue(request: Request, staff: Staff) -> Response:
         phone=phone,
     )
     return _render(request, services, f, "queue.html", {
-        "show_holder": search, "can_receive": Role.RECEPTION in staff.roles,
+        "show_holder": search,
+        "can_receive": bool(services.directory.procedures_received_by(staff)),
         "scope": scope, "q": params.get("q", ""), "procedure": f.procedure_code or "",
         "stage": f.stage or "",
     })

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from domain.organisation import Directory, Role, Staff
+from domain.organisation import Directory, Staff
 from web import two_factor
 from web.clerk import safe_next, services_of
 from web.labels import Label
@@ -149,7 +149,7 @@ def _begin_session(request: Request, signed_in: SignedIn) -> None:
             # The menu shows the unit in the page's language (web/i18n.py).
             "unit_name_en": signed_in.unit_name_en,
             # For the menu only; every route checks roles itself.
-            "administers": Role.ADMINISTRATOR in staff.roles,
+            "administers": staff.administers,
             "reviews": staff.may_review,
             "signs": staff.may_sign,
         },

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from domain.errors import AccessDenied, DomainError
-from domain.organisation import Role, Staff
+from domain.organisation import Staff
 from domain.signing import RegisteredKey
 from web.clerk import refuse_access, services_of, staff_only
 from web.labels import Label
@@ -41,7 +41,7 @@ class KeyRow:
 
 
 def _may_use(staff: Staff) -> bool:
-    return staff.may_sign or Role.ADMINISTRATOR in staff.roles
+    return staff.may_manage_signing_keys
 
 
 def _page(request: Request, staff: Staff, *, error: DomainError | Label | None = None,
@@ -51,7 +51,7 @@ def _page(request: Request, staff: Staff, *, error: DomainError | Label | None =
     # Administrators revoke others' keys: they see every signing officer's.
     others = ([KeyRow.of(k) for s in services_of(request).directory.staff.values()
                if s.may_sign and s.user_id != staff.user_id for k in app.signing_keys(s.user_id)]
-              if Role.ADMINISTRATOR in staff.roles else [])
+              if staff.administers else [])
     return render(request, "signing_key.html", {
         "mine": list(reversed(mine)), "others": others, "may_register": staff.may_sign
         and all(k.revoked_at is not None for k in mine), "error": error, "done": done,

@@ -22,7 +22,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
 from domain.dossier import ACTION_ROLES, Action
-from domain.organisation import Role, Staff
+from domain.organisation import RECEIVING_ROLES, Role, Staff
 from projections.read_model import PostgresAccess, SqlAccess, SQLiteAccess, as_datetime
 
 _KEY = re.compile(r"hoso_([0-9a-f]{16})_[A-Za-z0-9_-]{43}")
@@ -40,7 +40,7 @@ class Scope(StrEnum):
 
 # The roles that may take each scope's action at all (the dossier's rules decide the rest).
 SCOPE_ROLES: dict[Scope, frozenset[Role]] = {
-    Scope.SUBMIT: frozenset({Role.RECEPTION}),
+    Scope.SUBMIT: RECEIVING_ROLES,
     Scope.TRANSFER: ACTION_ROLES[Action.TRANSFER],
     Scope.DISPATCH: ACTION_ROLES[Action.DISPATCH],
     Scope.DELIVER: ACTION_ROLES[Action.DELIVER],
