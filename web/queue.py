@@ -73,7 +73,7 @@ def queue(request: Request, staff: Staff) -> Response:
     params = request.query_params
     # The post office's results wait for the unit, held by no one in person: its agents land
     # on their unit's list, not on an empty desk.
-    default_scope = "unit" if sees_only_own_unit(staff) else "desk"
+    default_scope = "unit" if staff.sees_only_the_post else "desk"
     scope = params.get("scope") or default_scope
     scope = "unit" if scope == "unit" else "desk"
     code, phone = search_terms(params.get("q", ""))
