@@ -9,7 +9,7 @@ from psycopg import sql
 from yoyo import get_backend, read_migrations
 
 from domain.application import HosoApplication
-from projections.runners import PROJECTIONS, open_view
+from projections.runners import PROJECTIONS, open_outbox, open_view
 from projections.store import Dialect, Store
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -39,4 +39,11 @@ def migrate(store: Store) -> list[str]:
     with backend.lock():
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
+    # Addresses an earlier version wrote in clear, sealed now that a key may be set (SQL
+    # cannot: the key is not in the database). Nothing to do without HOSO_CIPHER_KEY.
+    outbox = open_outbox(store)
+    try:
+        outbox.seal_clear_addresses()
+    finally:
+        outbox.close()
     return [m.id for m in pending]

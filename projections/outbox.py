@@ -13,10 +13,15 @@ it catch up on events it has not seen.
 Rows hold no more personal data than sending needs: the address, the dossier's code and the
 facts of the message. Never the applicant's name, phone or identity number, nor the
 tracking token (the deliverer reads it from the event store when it writes the link).
+The address rests encrypted with the events' own key (``HOSO_CIPHER_KEY``, AES-GCM; in
+clear only where the events are too, without a key), and is dropped once nothing more is
+owed: from the dossier's row when its last step (delivered, withdrawn) is recorded, from a
+message's row when it is delivered.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from contextlib import AbstractContextManager, nullcontext
@@ -27,7 +32,9 @@ from functools import singledispatch
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import Tracking
+from eventsourcing.utils import Environment
 
 from domain.dossier import DispatchMethod, Dossier
 from domain.webhooks import Subscription
@@ -42,6 +49,7 @@ from projections.read_model import (
     as_datetime,
     row_change,
 )
+from projections.store import cipher_settings
 
 
 class Channel(StrEnum):
@@ -66,6 +74,33 @@ class Notice(StrEnum):
 
 
 _MESSAGE_NAMESPACE = uuid5(NAMESPACE_URL, "https://hoso.example/outbox-message")
+
+
+SEALED = "aesgcm:"
+
+
+class AddressSeal:
+    """The applicant's email address at rest: sealed with HOSO_CIPHER_KEY (a fresh nonce each
+    time), opened for sending. Without a key it stays as given, like the events themselves."""
+
+    def __init__(self, settings: dict[str, str]) -> None:
+        self._cipher = AESCipher(Environment(env=settings)) if settings else None
+
+    def seal(self, address: str) -> str:
+        if self._cipher is None or address.startswith(SEALED):
+            return address
+        return SEALED + base64.b64encode(self._cipher.encrypt(address.encode())).decode()
+
+    def open(self, stored: str | None) -> str | None:
+        if stored is None or not stored.startswith(SEALED):
+            return stored  # no key, dropped (""), or written before addresses were sealed
+        if self._cipher is None:
+            raise RuntimeError("the outbox holds sealed addresses: set HOSO_CIPHER_KEY")
+        return self._cipher.decrypt(base64.b64decode(stored[len(SEALED):])).decode()
+
+
+# A dossier's last steps: after them no email is owed but the one they send.
+_FINAL = (Dossier.Delivered, Dossier.Withdrawn)
 
 
 def message_id(dossier_id: UUID, version: int, channel: Channel, recipient: str) -> UUID:
@@ -99,14 +134,15 @@ class OutboxMessage:
         return facts
 
 
-def _message(row: Row) -> OutboxMessage:
+def _message(row: Row, seal: AddressSeal) -> OutboxMessage:
     next_attempt_at, created_at = as_datetime(row["next_attempt_at"]), as_datetime(
         row["created_at"])
     assert next_attempt_at is not None and created_at is not None
     return OutboxMessage(
         id=UUID(str(row["id"])), position=int(row["position"]),
         dossier_id=UUID(str(row["dossier_id"])), version=int(row["version"]), code=row["code"],
-        channel=Channel(row["channel"]), recipient=row["recipient"], kind=row["kind"],
+        channel=Channel(row["channel"]), recipient=seal.open(row["recipient"]) or "",
+        kind=row["kind"],
         payload=row["payload"], status=Status(row["status"]), attempts=int(row["attempts"]),
         next_attempt_at=next_attempt_at, last_error=row["last_error"],
         last_attempt_at=as_datetime(row["last_attempt_at"]),
@@ -144,6 +180,33 @@ class OutboxView(ReadModel):
     def reset(self, application_name: str) -> None:
         raise RuntimeError("the outbox is a record of messages owed and sent; never rebuilt")
 
+    @property
+    def seal(self) -> AddressSeal:
+        if not hasattr(self, "_address_seal"):
+            self._address_seal = AddressSeal(cipher_settings())
+        return self._address_seal
+
+    def seal_clear_addresses(self) -> int:
+        """Seal the addresses written in clear before they were sealed (``hoso migrate``
+        does, when HOSO_CIPHER_KEY is set); how many."""
+        if self.seal.seal("x") == "x":
+            return 0
+        sealed = 0
+        with self._transaction(commit=True) as cursor:
+            for table, key, column in (("outbox_dossier", "dossier_id", "email"),
+                                       ("outbox_message", "id", "recipient")):
+                only_email = " AND channel = 'email'" if table == "outbox_message" else ""
+                self._execute(cursor, f"SELECT {key} AS k, {column} AS v FROM {{p}}{table} "
+                              f"WHERE {column} IS NOT NULL AND {column} <> '' AND {column} "
+                              f"NOT LIKE %(sealed)s{only_email}", {"sealed": SEALED + "%"})
+                rows = [(r["k"], r["v"]) for r in cursor.fetchall()]
+                for row_key, value in rows:
+                    self._execute(cursor, f"UPDATE {{p}}{table} SET {column} = %(v)s "
+                                  f"WHERE {key} = %(k)s", {"v": self.seal.seal(value),
+                                                            "k": row_key})
+                sealed += len(rows)
+        return sealed
+
     def _pipeline(self, cursor: Cursor) -> AbstractContextManager[Any]:
         # Never pipelined: applying an event reads back the dossier's row and the matching
         # subscriptions in its own transaction.
@@ -164,14 +227,17 @@ class OutboxView(ReadModel):
         row: dict[str, Any] = {"dossier_id": dossier_id, "version": e.originator_version,
                                "updated_at": e.occurred_at} | common_changes(e)
         if isinstance(e, Dossier.Received):
+            email = e.applicant.get("email") or None
             row |= {"code": e.code, "receiving_unit": e.receiving_unit,
-                    "email": e.applicant.get("email") or None}
+                    "email": self.seal.seal(email) if email else None}
         statement, params = row_change("outbox_dossier", "dossier_id", row,
                                        created=isinstance(e, Dossier.Received))
         # The row as this event leaves it, in the same round trip.
         self._execute(cursor, statement + " RETURNING code, email, procedure_code, stage, "
                       "holder_unit, due_date", params)
         dossier = cursor.fetchone()
+        if dossier is not None:
+            dossier = dict(dossier) | {"email": self.seal.open(dossier["email"])}
         for unit in sorted(_units_reached(e)):
             self._execute(cursor, "INSERT INTO {p}outbox_dossier_unit (dossier_id, unit_code) "
                           "VALUES (%(d)s, %(u)s) ON CONFLICT DO NOTHING",
@@ -188,6 +254,10 @@ class OutboxView(ReadModel):
                     "%(code)s, %(channel)s, %(recipient)s, %(kind)s, %(payload)s, 'pending', "
                     "0, %(created_at)s, %(created_at)s)",
                     messages)
+        if isinstance(e, _FINAL):
+            # The last email owed is in its message row now: the dossier's copy goes.
+            self._execute(cursor, "UPDATE {p}outbox_dossier SET email = NULL "
+                          "WHERE dossier_id = %(d)s", {"d": dossier_id})
         self._track(cursor, tracking)
 
     def _base(self, e: Dossier.Event, tracking: Tracking, dossier: Row, channel: Channel,
@@ -206,8 +276,8 @@ class OutboxView(ReadModel):
         facts = {"procedure_code": dossier["procedure_code"],
                  "occurred_at": e.occurred_at.isoformat()} | _notice_facts(e)
         return [self._base(e, tracking, dossier, Channel.EMAIL, dossier["email"]) | {
-            "kind": notice.value, "payload": json.dumps(facts, ensure_ascii=False,
-                                                        sort_keys=True)}]
+            "recipient": self.seal.seal(dossier["email"]), "kind": notice.value,
+            "payload": json.dumps(facts, ensure_ascii=False, sort_keys=True)}]
 
     def _webhooks(self, cursor: Cursor, e: Dossier.Event, tracking: Tracking,
                   dossier: Row) -> list[Row]:
@@ -261,13 +331,16 @@ class OutboxView(ReadModel):
                 "next_attempt_at <= %(now)s ORDER BY next_attempt_at, position "
                 f"LIMIT %(limit)s{self._skip_locked}) RETURNING *",
                 {"now": now, "lease": lease_until, "limit": limit})
-            claimed = [_message(dict(r)) for r in cursor.fetchall()]
+            claimed = [_message(dict(r), self.seal) for r in cursor.fetchall()]
         return sorted(claimed, key=lambda m: (m.position, m.recipient))
 
     def record_delivered(self, message: OutboxMessage, *, now: datetime) -> None:
         with self._transaction(commit=True) as cursor:
+            # Nothing more is owed to this address for this message: it is dropped.
             self._execute(cursor, "UPDATE {p}outbox_message SET status = 'delivered', "
-                          "delivered_at = %(now)s WHERE id = %(id)s AND status = 'pending'",
+                          "delivered_at = %(now)s, recipient = CASE WHEN channel = 'email' "
+                          "THEN '' ELSE recipient END WHERE id = %(id)s AND "
+                          "status = 'pending'",
                           {"now": now, "id": message.id})
 
     def record_failure(self, message: OutboxMessage, *, error: str,
@@ -299,7 +372,7 @@ class OutboxView(ReadModel):
         where = "WHERE dossier_id = %(d)s " if dossier_id is not None else ""
         rows = self._select(f"SELECT * FROM {{p}}outbox_message {where}"
                             "ORDER BY position, channel, recipient", {"d": dossier_id})
-        return [_message(r) for r in rows]
+        return [_message(r, self.seal) for r in rows]
 
     def counts(self) -> list[StatusCount]:
         rows = self._select("SELECT channel, status, count(*) AS n FROM {p}outbox_message "
@@ -312,7 +385,7 @@ class OutboxView(ReadModel):
             "SELECT * FROM {p}outbox_message WHERE status <> 'delivered' AND last_error IS "
             "NOT NULL ORDER BY last_attempt_at DESC, position DESC LIMIT %(limit)s",
             {"limit": limit})
-        return [_message(r) for r in rows]
+        return [_message(r, self.seal) for r in rows]
 
     # ---- partners' subscriptions --------------------------------------------------------
 
