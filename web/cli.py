@@ -31,6 +31,7 @@ from projections.follow_lock import AlreadyFollowed, LogInUse
 from projections.migrate import migrate
 from projections.phone_digest import PhoneKeyError, check_phone_key_setting, new_phone_key
 from projections.projector import Projector
+from projections.roles import RoleError, grant_serving_role, serving_role_from_environment
 from projections.runners import ReadModels, open_outbox
 from projections.store import Dialect, Store, StoreConfigError
 from projections.verify import verify
@@ -68,6 +69,20 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     applied = migrate(store)
     print(f"{store.describe()}: " + (f"applied {', '.join(applied)}" if applied
                                      else "schema up to date"))
+    if (role := serving_role_from_environment()) is not None:
+        cmd_serving_role(argparse.Namespace(role=role, password_stdin=False))
+
+
+def cmd_serving_role(args: argparse.Namespace) -> None:
+    """Run as the tables' owner: the role ``hoso serve``/``project`` may connect as."""
+    store = _store()
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    try:
+        records = grant_serving_role(store, args.role, password=password)
+    except RoleError as error:
+        sys.exit(f"hoso: {error}")
+    print(f"{store.describe()}: role {args.role} may serve and follow; on the record "
+          f"({', '.join(records)}) it may only read and append")
 
 
 # How long uvicorn's supervisor waits for a worker's answer before it restarts the worker.
@@ -547,6 +562,13 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("cipher-key", help="print a new key for HOSO_CIPHER_KEY (events "
                         "encrypted at rest)").set_defaults(func=cmd_cipher_key)
+    serving = commands.add_parser(
+        "serving-role", help="(PostgreSQL, as the tables' owner) let ROLE serve and follow the "
+        "log: append to the event store and the log, never rewrite them")
+    serving.add_argument("role")
+    serving.add_argument("--password-stdin", action="store_true",
+                         help="set the role's password from the first line of stdin")
+    serving.set_defaults(func=cmd_serving_role)
     commands.add_parser("phone-key", help="print a new key for HOSO_PHONE_KEY (the applicants' "
                         "phones in the read models, keyed digests)").set_defaults(
                             func=cmd_phone_key)
