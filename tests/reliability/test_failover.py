@@ -23,6 +23,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import httpx2
+import psycopg
 import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
@@ -39,6 +40,7 @@ from tests.conftest import _free_port
 from tests.helpers import receive
 from tests.reliability.failover_cluster import AutoFailoverCluster
 from tests.reliability.test_crash_mid_write import PASSWORD, ROOT, Server, check, load
+from tests.web_helpers import sign_in_as
 from web.accounts import open_accounts
 from web.app import create_app
 
@@ -117,6 +119,58 @@ def test_hoso_records_again_by_itself_after_the_standby_is_promoted(
         app.close()
     print(f"\nfailover (kill the primary's host): writes again after {recovered_in:.1f} s; "
           f"public page answers during the switch: {dict(answers)}")
+
+
+def test_pages_read_the_standby_and_wait_for_its_replay(
+        cluster: AutoFailoverCluster, caplog: pytest.LogCaptureFixture) -> None:
+    """HOSO_READ_DATABASE_URL on the real standby: a page after a clerk's action shows the
+    action (the wait reads the standby's own tracking rows); with the standby's replay paused,
+    the lag outlasts the wait: logged, and the clerk still gets the answer, not an error."""
+    store = _store(cluster)
+    standby = cluster.node_in("secondary")
+    read_store = Store.from_url(
+        f"postgresql://postgres@127.0.0.1:{standby.port}/hoso?schema={store.schema}")
+    app = HosoApplication(env=store.eventsourcing_env())
+    models = ReadModels(store, app, read_store=read_store)
+    try:
+        with TestClient(create_app(store, app, read_store=read_store)) as client, \
+                psycopg.connect(read_store.conninfo(), autocommit=True) as replica:
+            assert replica.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+            sign_in_as(client, "tiepnhan", PASSWORD)
+            dossier = receive(app)
+            assert models.wait(dossier.notification_id, timeout=30)
+            token = app.tracking_token(dossier.dossier_id)
+
+            def transfer(version: int) -> None:
+                answer = client.post(f"/dossiers/{dossier.dossier_id}/transfer", data={
+                    "version": str(version), "request_key": uuid4().hex,
+                    "to_unit": "STP-HCTP", "note": "Chuyển xử lý"}, follow_redirects=False)
+                assert answer.status_code == 303, answer.text[:500]
+
+            before = client.get(f"/t/{token}")
+            assert before.status_code == 200
+            assert "Phòng Hành chính tư pháp" not in before.text
+            transfer(1)  # the page right after shows it: the wait read the standby's rows
+            after = client.get(f"/t/{token}")
+            assert "Phòng Hành chính tư pháp" in after.text, after.text
+            # Accepted by the unit, then back to the counter: with replay paused the standby
+            # lags beyond the wait, which is logged; the answer is still the clerk's 303.
+            replica.execute("SELECT pg_wal_replay_pause()")
+            try:
+                caplog.clear()
+                sign_in_as(client, "hctp", PASSWORD)
+                answer = client.post(f"/dossiers/{dossier.dossier_id}/accept_transfer", data={
+                    "version": "2", "request_key": uuid4().hex}, follow_redirects=False)
+                assert answer.status_code == 303, answer.text[:500]
+                assert any("did not reach" in r.getMessage() for r in caplog.records)
+                assert client.get(f"/t/{token}").status_code == 200  # a page, stale
+            finally:
+                replica.execute("SELECT pg_wal_replay_resume()")
+            assert models.wait(_last_dossier_event(app), timeout=30)  # replayed: caught up
+            assert "Phòng Hành chính tư pháp" in client.get(f"/t/{token}").text
+    finally:
+        models.close()
+        app.close()
 
 
 def _last_dossier_event(app: HosoApplication) -> int:
