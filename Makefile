@@ -112,12 +112,15 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.all
 
 # The long form of the fault tests: the crash-mid-write run for 10 minutes with 6 clients,
-# 12 failovers of the pg_auto_failover cluster under load, and the state machine with many
-# more examples. Needs PostgreSQL.
+# 12 failovers of the pg_auto_failover cluster under load, the state machine with many
+# more examples, and every row of the demo store tampered with, one at a time, for
+# `hoso verify` to catch. Needs PostgreSQL.
 soak: $(VENV)/.installed-dev failover
 	HOSO_CRASH_SECONDS=600 HOSO_CRASH_CLIENTS=6 HOSO_FAILOVERS=12 HOSO_MACHINE_EXAMPLES=1000 \
 		HYPOTHESIS_PROFILE=explore \
 		$(BIN)/pytest -q -s tests/reliability
+	HOSO_TAMPER_TRIALS=all HOSO_TAMPER_DOSSIERS=120 \
+		$(BIN)/pytest -q -s tests/test_verify_every_row.py -k every_changed_row
 
 # Translatable text: extract from the templates and Python (babel.cfg) into
 # web/locale/messages.pot, merge it into each catalog, then compile the .mo files the app

@@ -399,9 +399,9 @@ def sequence_probe(app: HosoApplication, receipts: int = 20) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for i, length in enumerate(PROBE_LENGTHS):
         when = (app.clock() - timedelta(days=DAYS + 5 + i)).replace(hour=3)  # 10:00 in HCMC
-        sequence = DossierCodeSequence(agency, when.astimezone(HCMC).date())
+        sequence = DossierCodeSequence(agency, when.astimezone(HCMC).date(), timestamp=when)
         for _ in range(length):
-            sequence.issue()
+            sequence.issue(when)
         app.save(sequence)
         samples = Samples()
         for _ in range(receipts):

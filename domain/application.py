@@ -307,7 +307,7 @@ class HosoApplication(Application[UUID]):
         for _ in range(_RECEIPT_ATTEMPTS):
             recorded_at = self.clock()
             when = occurred_at or recorded_at
-            sequence = self._code_sequence(receiving_unit.agency_code, when)
+            sequence = self._code_sequence(receiving_unit.agency_code, when, recorded_at)
             dossier = Dossier.receive(
                 procedure=procedure,
                 applicant=applicant,
@@ -317,7 +317,7 @@ class HosoApplication(Application[UUID]):
                 receiving_unit=receiving_unit,
                 occurred_at=when,
                 recorded_at=recorded_at,
-                sequence_number=sequence.issue(),
+                sequence_number=sequence.issue(recorded_at),
                 calendar=self.calendar,
                 idempotency_key=key,
             )
@@ -747,8 +747,9 @@ class HosoApplication(Application[UUID]):
     ) -> None:
         current = self.directory
         admin = current.member(admin_id)
-        register = self._register() or OrganisationRegister()
-        change(register, admin, current, self.clock())
+        now = self.clock()
+        register = self._register() or OrganisationRegister(timestamp=now)
+        change(register, admin, current, now)
         try:
             self.save(register, *([also] if also is not None else []))
         except IntegrityError:
@@ -880,7 +881,7 @@ class HosoApplication(Application[UUID]):
             now = self.clock()
             command(dossier, actor, occurred_at or now, now)
             handled = [] if request is None else [
-                HandledRequest.record(request, dossier.version)]
+                HandledRequest.record(request, dossier.version, recorded_at=now)]
             try:
                 recordings = self._save_with_files(files, dossier, *handled)
             except IntegrityError:
@@ -961,14 +962,15 @@ class HosoApplication(Application[UUID]):
             raise DossierNotFound()
         return dossier
 
-    def _code_sequence(self, agency_code: str, when: datetime) -> DossierCodeSequence:
+    def _code_sequence(self, agency_code: str, when: datetime,
+                       recorded_at: datetime) -> DossierCodeSequence:
         day = when.astimezone(HCMC).date()
         try:
             sequence: object = self.repository.get(
                 DossierCodeSequence.create_id(agency_code, day)
             )
         except AggregateNotFoundError:
-            return DossierCodeSequence(agency_code, day)
+            return DossierCodeSequence(agency_code, day, timestamp=recorded_at)
         assert isinstance(sequence, DossierCodeSequence)
         return sequence
 

@@ -127,7 +127,8 @@ class MemoryDesk:
                                         applicant_id_number),
             channel=Channel(channel), documents=list(documents), actor=actor,
             receiving_unit=unit, occurred_at=when, recorded_at=recorded_at,
-            sequence_number=self._sequence(unit.agency_code, when).issue(),
+            sequence_number=self._sequence(unit.agency_code, when, recorded_at).issue(
+                recorded_at),
             calendar=self.calendar, idempotency_key=idempotency_key or uuid4().hex)
         self._dossiers[dossier.id] = dossier
         return Outcome(dossier.id, 0)
@@ -247,7 +248,8 @@ class MemoryDesk:
             self._keys[officer_id, passphrase] = self.app._unlocked_key(officer_id, passphrase)
         return self._keys[officer_id, passphrase]
 
-    def _sequence(self, agency_code: str, when: datetime) -> DossierCodeSequence:
+    def _sequence(self, agency_code: str, when: datetime,
+                  recorded_at: datetime) -> DossierCodeSequence:
         day = when.astimezone(HCMC).date()
         sequence = self._sequences.get((agency_code, day))
         if sequence is None:
@@ -257,7 +259,7 @@ class MemoryDesk:
                 assert isinstance(stored, DossierCodeSequence)
                 sequence = stored
             except AggregateNotFoundError:
-                sequence = DossierCodeSequence(agency_code, day)
+                sequence = DossierCodeSequence(agency_code, day, timestamp=recorded_at)
             self._sequences[agency_code, day] = sequence
         return sequence
 

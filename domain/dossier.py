@@ -1213,19 +1213,21 @@ class DossierCodeSequence(Aggregate):
     def create_id(agency_code: str, day: date) -> UUID:
         return uuid5(_SEQUENCE_NAMESPACE, f"{agency_code}/{day.isoformat()}")
 
+    # Recorded by the application's clock, like the dossier it numbers: the log checks that
+    # recording times never go backwards, so no event may take the time from elsewhere.
     @event("Started")
-    def __init__(self, agency_code: str, day: date) -> None:
+    def __init__(self, agency_code: str, day: date, timestamp: datetime) -> None:
         self.agency_code = agency_code
         self.day = day
         self.last_number = 0
 
-    def issue(self) -> int:
+    def issue(self, recorded_at: datetime) -> int:
         number = self.last_number + 1
-        self._issued(number=number)
+        self._issued(number=number, timestamp=recorded_at)
         return number
 
     @event("Issued")
-    def _issued(self, number: int) -> None:
+    def _issued(self, number: int, timestamp: datetime) -> None:
         self.last_number = number
 
 

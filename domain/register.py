@@ -60,8 +60,9 @@ class OrganisationRegister(Aggregate):
     def create_id() -> UUID:
         return REGISTER_ID
 
+    # Every event recorded by the application's clock (``timestamp``), like the dossiers'.
     @event("Opened")
-    def __init__(self) -> None:
+    def __init__(self, timestamp: datetime) -> None:
         self.appointed: dict[str, Staff] = {}
         self.deactivated: set[str] = set()
         self.added_units: dict[str, Unit] = {}
@@ -100,14 +101,15 @@ class OrganisationRegister(Aggregate):
             raise DomainError("Không tự bỏ quyền quản trị của chính mình.",
                               "You cannot remove your own administrator role.")
         self._staff_appointed(
-            actor_id=admin.user_id, occurred_at=now, user_id=user_id,
+            actor_id=admin.user_id, occurred_at=now, timestamp=now, user_id=user_id,
             full_name=clean_text(full_name, label_vi="họ tên", label_en="full name",
                                  max_length=200),
             unit_code=unit_code, roles=chosen,
         )
 
     @event(StaffAppointed)
-    def _staff_appointed(self, *, actor_id: str, occurred_at: datetime, user_id: str,
+    def _staff_appointed(self, *, actor_id: str, occurred_at: datetime,
+                         timestamp: datetime, user_id: str,
                          full_name: str, unit_code: str, roles: list[str]) -> None:
         self.appointed[user_id] = Staff(user_id, full_name, unit_code,
                                         frozenset(Role(r) for r in roles))
@@ -121,12 +123,13 @@ class OrganisationRegister(Aggregate):
                               "You cannot deactivate your own account.")
         current.member(user_id)  # refuses an unknown or already inactive member
         self._staff_deactivated(
-            actor_id=admin.user_id, occurred_at=now, user_id=user_id,
+            actor_id=admin.user_id, occurred_at=now, timestamp=now, user_id=user_id,
             reason=clean_text(reason, label_vi="lý do", label_en="reason", max_length=500),
         )
 
     @event(StaffDeactivated)
-    def _staff_deactivated(self, *, actor_id: str, occurred_at: datetime, user_id: str,
+    def _staff_deactivated(self, *, actor_id: str, occurred_at: datetime,
+                           timestamp: datetime, user_id: str,
                            reason: str) -> None:
         self.deactivated.add(user_id)
 
@@ -145,7 +148,7 @@ class OrganisationRegister(Aggregate):
         if kind not in {k.value for k in UnitKind}:
             raise DomainError("Loại đơn vị không hợp lệ.", "Not a valid kind of unit.")
         self._unit_added(
-            actor_id=admin.user_id, occurred_at=now, code=code,
+            actor_id=admin.user_id, occurred_at=now, timestamp=now, code=code,
             agency_code=agency_code.strip(),
             name_vi=clean_text(name_vi, label_vi="tên đơn vị", label_en="unit name",
                                max_length=200),
@@ -155,7 +158,8 @@ class OrganisationRegister(Aggregate):
         )
 
     @event(UnitAdded)
-    def _unit_added(self, *, actor_id: str, occurred_at: datetime, code: str,
+    def _unit_added(self, *, actor_id: str, occurred_at: datetime, timestamp: datetime,
+                    code: str,
                     agency_code: str, name_vi: str, name_en: str, kind: str) -> None:
         self.added_units[code] = Unit(code, agency_code, name_vi, name_en, UnitKind(kind))
 
@@ -169,7 +173,8 @@ class OrganisationRegister(Aggregate):
                 f"The processing time is 1 to {MAX_PROCESSING_DAYS} working days.",
             )
         self._processing_time_set(
-            actor_id=admin.user_id, occurred_at=now, procedure_code=procedure_code,
+            actor_id=admin.user_id, occurred_at=now, timestamp=now,
+            procedure_code=procedure_code,
             processing_days=processing_days,
             legal_basis=clean_text(legal_basis, label_vi="căn cứ pháp lý",
                                    label_en="legal basis", max_length=300),
@@ -177,6 +182,7 @@ class OrganisationRegister(Aggregate):
 
     @event(ProcessingTimeSet)
     def _processing_time_set(self, *, actor_id: str, occurred_at: datetime,
+                             timestamp: datetime,
                              procedure_code: str, processing_days: int,
                              legal_basis: str) -> None:
         self.processing_days[procedure_code] = processing_days

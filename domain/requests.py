@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -71,7 +72,7 @@ class HandledRequest(Aggregate):
 
     @event("Handled")
     def __init__(self, key: str, actor_id: str, action: str, dossier_id: UUID,
-                 fingerprint: str, dossier_version: int) -> None:
+                 fingerprint: str, dossier_version: int, timestamp: datetime) -> None:
         self.key = key
         self.actor_id = actor_id
         self.action = action
@@ -80,10 +81,11 @@ class HandledRequest(Aggregate):
         self.dossier_version = dossier_version
 
     @classmethod
-    def record(cls, request: Request, dossier_version: int) -> HandledRequest:
+    def record(cls, request: Request, dossier_version: int, *,
+               recorded_at: datetime) -> HandledRequest:
         return cls(key=request.key, actor_id=request.actor_id, action=request.action,
                    dossier_id=request.dossier_id, fingerprint=request.fingerprint,
-                   dossier_version=dossier_version)
+                   dossier_version=dossier_version, timestamp=recorded_at)
 
     def confirm_repeat(self, request: Request) -> None:
         """Accept ``request`` as this one sent again; refuse another sent with its key."""

@@ -9,8 +9,10 @@ from psycopg import sql
 from yoyo import get_backend, read_migrations
 
 from domain.application import HosoApplication
+from projections.follow_lock import FollowLock
 from projections.runners import PROJECTIONS, open_outbox, open_view
 from projections.store import Dialect, Store
+from projections.transparency_log import TransparencyLogProjection, TransparencyLogView
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -46,4 +48,26 @@ def migrate(store: Store) -> list[str]:
         outbox.seal_clear_addresses()
     finally:
         outbox.close()
+    backfill_log(store)
     return [m.id for m in pending]
+
+
+def backfill_log(store: Store) -> int:
+    """Log, once, the events of every aggregate the transparency log did not cover before
+    (docs/transparency-log.md, *Upgrading a store*); how many entries were added."""
+    kind = next(k for k in PROJECTIONS if k.projection is TransparencyLogProjection)
+    view = open_view(store, kind)
+    try:
+        assert isinstance(view, TransparencyLogView)
+        if view.backfilled():
+            return 0
+        lock = FollowLock(store)
+        lock.hold_exclusive()  # no follower may log new events meanwhile
+        app = HosoApplication(env=store.eventsourcing_env())
+        try:
+            return view.backfill(app)
+        finally:
+            app.close()
+            lock.release()
+    finally:
+        view.datastore.close()  # type: ignore[attr-defined]

@@ -1,18 +1,22 @@
 """``hoso verify``: does the event store still say what the transparency log recorded?
 
-Every dossier event is read again in notification order and its entry recomputed with the
-same code the projection used, then compared with the entry logged at that position. The
-stored log is checked on its own as well: each entry's leaf hash, and each dossier's chain of
-``previous`` links and versions.
+Every stored event, whatever its aggregate, is read again in notification order and its
+entry recomputed with the same code the projection used, then compared with the entry logged
+at that position. The stored log is checked on its own as well: each entry's leaf hash, its
+place in the tree, and each stream's chain of ``previous`` links and versions. Snapshots are
+checked against the events they stand for, and recording times must not go backwards.
 
-Findings, each with the dossier's code:
+Findings, each with the dossier's code (or the stream's name):
 
 * **modified** — the stored event no longer gives the logged entry (or cannot be read);
 * **deleted** — a logged entry whose event is gone from the store;
 * **inserted** — an event with no log entry at a position the log has already passed, or
   one claiming a version of its dossier that is already logged elsewhere;
 * **reordered** — an event holding what was logged for another version of its dossier (two
-  events swapped), or a stored chain whose versions or ``previous`` links are out of order.
+  events swapped), or a stored chain whose versions or ``previous`` links are out of order;
+* **backdated** — an event recorded earlier than one stored before it (more than
+  ``CLOCK_TOLERANCE`` earlier: concurrent commands read the clock before they queue to save);
+* **snapshot** — a stored snapshot that is not the state its events give at its version.
 
 Events after the log's tracked position are *pending*, not findings: the projection has not
 reached them yet (it logs every dossier event up to the position it tracks, and that position
@@ -26,14 +30,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.utils import resolve_topic
+
 from domain.application import HosoApplication
 from domain.dossier import Dossier
 from domain.keyring import OfficerKeyring
-from domain.transparency.entry import LoggedEvent, jcs, leaf_hash, log_entry
+from domain.transparency.entry import LoggedEvent, aggregate_of, jcs, leaf_hash, log_entry
 from domain.transparency.merkle import EMPTY_ROOT, CompactRange
 from projections.dossier_projection import DossierProjection
 from projections.transparency_log import (
@@ -44,6 +52,11 @@ from projections.transparency_log import (
 )
 
 BATCH = 1000
+# How much earlier than the event stored before it an event may say it was recorded: a
+# command reads the clock, then waits its turn to save (PostgreSQL serialises the inserts),
+# so two commands a moment apart may be stored in the other order. A back-dated forgery
+# moves an event by hours or days.
+CLOCK_TOLERANCE = timedelta(seconds=60)
 
 
 class FindingKind(StrEnum):
@@ -51,6 +64,8 @@ class FindingKind(StrEnum):
     DELETED = "deleted"
     INSERTED = "inserted"
     REORDERED = "reordered"
+    BACKDATED = "backdated"
+    SNAPSHOT = "snapshot"
 
 
 @dataclass(frozen=True)
@@ -157,6 +172,8 @@ class _Verifier:
         # Bodies of the logged entries of the few dossiers with a mismatch, for telling a
         # swap from an edit.
         self.bodies: dict[UUID, dict[bytes, int]] = {}
+        # The latest recording time met so far in log order, and where.
+        self.latest_recorded: tuple[datetime, int] | None = None
 
     def find(self, kind: FindingKind, position: int, dossier_id: UUID, detail: str) -> None:
         code = self.codes.get(dossier_id, str(dossier_id))
@@ -168,14 +185,20 @@ class _Verifier:
         tree = CompactRange()
         for logged in self.log.all_entries(BATCH):
             self.report.entries_checked += 1
+            if logged.leaf_index != tree.size:
+                self.find(FindingKind.REORDERED, logged.position, logged.dossier_id,
+                          f"logged as leaf {logged.leaf_index} where leaf {tree.size} was due")
             if on_leaf:
                 on_leaf(tree.size, logged.leaf_hash)
             tree.append(logged.leaf_hash)
-            parsed = _parse(logged.entry)
-            if parsed.get("type") == "Received":
-                self.codes[logged.dossier_id] = str(parsed["fields"].get("code", ""))
-            elif parsed.get("type") == "Opened":
-                self.codes[logged.dossier_id] = f"keyring {parsed['fields'].get('user_id', '')}"
+            try:
+                parsed = _parse(logged.entry)
+            except ValueError:
+                self.find(FindingKind.MODIFIED, logged.position, logged.dossier_id,
+                          "the logged entry is no longer JSON")
+                continue
+            if logged.version == 1:
+                self.codes[logged.dossier_id] = _stream_name(parsed)
             self.logged_head[logged.dossier_id] = max(
                 logged.version, self.logged_head.get(logged.dossier_id, 0))
             if leaf_hash(logged.entry) != logged.leaf_hash:
@@ -188,7 +211,7 @@ class _Verifier:
 
     def check_events(self, progress: Callable[[int], None] | None) -> None:
         """Every dossier event against the entry at its position (a merge of two streams)."""
-        entries = iter(self.log.all_entries(BATCH))
+        entries = iter(self.log.entries_by_position(BATCH))
         pending_entry = next(entries, None)
         after = 0
         while batch := self.app.recorder.select_notifications(
@@ -226,17 +249,18 @@ class _Verifier:
         self.report.events_checked += 1
         try:
             event = self.app.mapper.to_domain_event(notification)
-            if not isinstance(event, Dossier.Event | OfficerKeyring.Event):
-                raise TypeError(f"not a logged event: {type(event).__qualname__}")
+            if not isinstance(event, Aggregate.Event):
+                raise TypeError(f"not an aggregate's event: {type(event).__qualname__}")
+            _check_topic(event)
         except Exception as error:  # a damaged payload is a finding, not a crash
             kind = FindingKind.MODIFIED if logged else FindingKind.INSERTED
             self.find(kind, position, dossier_id,
-                      f"version {version} cannot be read ({type(error).__name__})")
+                      f"version {version} cannot be read ({type(error).__name__}: {error})")
             return
         if isinstance(event, Dossier.Received):
-            self.codes.setdefault(dossier_id, event.code)
+            self.codes.setdefault(dossier_id, str(getattr(event, "code", dossier_id)))
         elif isinstance(event, OfficerKeyring.Opened):
-            self.codes.setdefault(dossier_id, f"keyring {event.user_id}")
+            self.codes.setdefault(dossier_id, f"keyring {getattr(event, 'user_id', '')}")
         if logged is None:
             self.find(FindingKind.INSERTED, position, dossier_id,
                       f"version {version} was never logged")
@@ -246,11 +270,66 @@ class _Verifier:
                       f"version {version} sits where version {logged.version} of "
                       f"{self.codes.get(logged.dossier_id, logged.dossier_id)} was logged")
             return
-        mismatch = _mismatch(event, logged, self.settings,
-                             lambda: self.logged_bodies(dossier_id))
+        try:
+            mismatch = _mismatch(event, logged, self.settings,
+                                 lambda: self.logged_bodies(dossier_id))
+        except (AttributeError, TypeError, ValueError) as error:
+            # A field removed or given a value no entry can hold: read, but not the event
+            # that was logged.
+            mismatch = (FindingKind.MODIFIED,
+                        f"version {version} ({type(event).__name__}) no longer gives a log "
+                        f"entry ({type(error).__name__}: {error})")
         if mismatch is not None:
             kind, detail = mismatch
             self.find(kind, position, dossier_id, detail)
+
+    def check_time(self, position: int, stream_id: UUID, event: LoggedEvent) -> None:
+        """Recording times in log order: an event appended now but dated in the past is a
+        forgery that every hash would otherwise accept."""
+        recorded = getattr(event, "timestamp", None)
+        if not isinstance(recorded, datetime):
+            return
+        latest = self.latest_recorded
+        if latest is not None and recorded < latest[0] - CLOCK_TOLERANCE:
+            self.find(FindingKind.BACKDATED, position, stream_id,
+                      f"version {event.originator_version} ({type(event).__name__}) says it "
+                      f"was recorded at {recorded.isoformat()}, before #{latest[1]}, stored "
+                      f"earlier, was recorded ({latest[0].isoformat()})")
+        if latest is None or recorded > latest[0]:
+            self.latest_recorded = (recorded, position)
+
+    def check_snapshots(self) -> None:
+        """Each stored snapshot against the state its events give at its version: a forged
+        snapshot would otherwise change what the application reads (a code sequence's last
+        number, a day's readings) while every event still verifies."""
+        store = self.app.snapshots
+        if store is None:
+            return
+        for stream_id in _snapshotted_streams(self.app):
+            name = self.codes.get(stream_id, str(stream_id))
+            try:
+                snapshots = {s.originator_version: s for s in store.get(stream_id)
+                             if isinstance(s, Snapshot)}
+            except Exception as error:  # unreadable: a finding, not a crash
+                self.find(FindingKind.SNAPSHOT, 0, stream_id,
+                          f"a snapshot of {name} cannot be read ({type(error).__name__})")
+                continue
+            aggregate: Any = None
+            try:
+                for event in self.app.events.get(stream_id):
+                    aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+                    snapshot = snapshots.pop(event.originator_version, None)
+                    if snapshot is not None and not _same_state(snapshot, aggregate):
+                        self.find(FindingKind.SNAPSHOT, 0, stream_id,
+                                  f"the snapshot at version {snapshot.originator_version} is "
+                                  "not the state its events give")
+            except Exception as error:
+                self.find(FindingKind.SNAPSHOT, 0, stream_id,
+                          f"the events of {name} cannot be replayed ({type(error).__name__})")
+                continue
+            for version in snapshots:
+                self.find(FindingKind.SNAPSHOT, 0, stream_id,
+                          f"a snapshot at version {version}, which no event reaches")
 
     def logged_bodies(self, dossier_id: UUID) -> dict[bytes, int]:
         if dossier_id not in self.bodies:
@@ -266,8 +345,53 @@ def verify(app: HosoApplication, log: TransparencyLogView,
     verifier = _Verifier(app, log)
     verifier.check_log(on_leaf)
     verifier.check_events(progress)
+    verifier.check_snapshots()
     verifier.report.findings.sort(key=lambda f: (f.position, f.kind))
     return verifier.report
+
+
+def _stream_name(parsed: dict[str, Any]) -> str:
+    """How findings name a stream, from its first entry: a dossier's code, an officer's
+    keyring, or the stream's kind and what its first event says (viewer and day…)."""
+    fields = parsed.get("fields")
+    fields = fields if isinstance(fields, dict) else {}
+    if parsed.get("type") == "Received" and "code" in fields:
+        return str(fields["code"])
+    if "keyring_id" in parsed:
+        return f"keyring {fields.get('user_id', '')}"
+    said = " ".join(str(fields[k]) for k in sorted(fields) if not isinstance(fields[k], dict))
+    return f"{parsed.get('stream', 'stream')} {said}".strip()
+
+
+def _check_topic(event: LoggedEvent) -> None:
+    """A created event names its aggregate's class (``originator_topic``), which the entry
+    does not carry: an edit to it leaves every entry intact and the aggregate unreadable."""
+    topic = getattr(event, "originator_topic", None)
+    if topic is None:
+        if event.originator_version == 1:  # every aggregate's first event creates it
+            raise ValueError("the created event names no aggregate")
+        return
+    expected = aggregate_of(event)
+    if expected is None or not isinstance(topic, str) or resolve_topic(topic) is not expected:
+        raise ValueError(f"the created event names {topic!r} as its aggregate")
+
+
+def _snapshotted_streams(app: HosoApplication) -> list[UUID]:
+    """Every stream that has a stored snapshot (from the library's snapshot table)."""
+    assert app.snapshots is not None
+    recorder: Any = app.snapshots.recorder
+    schema = getattr(recorder.datastore, "schema", None)
+    table = f'"{schema}"."{recorder.events_table_name}"' if schema \
+        else recorder.events_table_name
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(f"SELECT DISTINCT originator_id FROM {table}")
+        rows = cursor.fetchall()
+    return sorted(UUID(str(row["originator_id"])) for row in rows)
+
+
+def _same_state(snapshot: Snapshot, aggregate: Aggregate) -> bool:
+    taken = Snapshot.take(aggregate)  # type: ignore[arg-type]
+    return bool(taken.topic == snapshot.topic and taken.state == snapshot.state)
 
 
 @dataclass(frozen=True)

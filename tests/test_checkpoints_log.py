@@ -50,12 +50,13 @@ def test_checkpoints_are_signed_published_and_grow_consistently(
     walk_to_signed(app, receive(app).dossier_id)
     first_note = checkpoint(capsys)
     first = open_checkpoint(first_note, SIGNER.verifier.vkey, origin="hoso.local/log")
-    assert first.size == 10  # 8 dossier events and 2 of the signing officer's keyring
+    # 8 dossier events, 2 of the signing officer's keyring, 2 of the day's code sequence
+    assert first.size == 12
     with TestClient(create_app(store, app, follow=False)) as web:
         assert web.get("/log/checkpoint").text == first_note
         assert web.get("/log/key").text.strip() == SIGNER.verifier.vkey
         page = web.get("/log")
-        assert "Sổ nhật ký minh bạch" in page.text and "hoso.local/log\n10\n" in page.text
+        assert "Sổ nhật ký minh bạch" in page.text and "hoso.local/log\n12\n" in page.text
     kept = tmp_path / "kept-by-the-press.txt"
     kept.write_text(first_note)
     assert "has not grown" in checkpoint(capsys)
@@ -65,8 +66,8 @@ def test_checkpoints_are_signed_published_and_grow_consistently(
     models = ReadModels(store, app)
     stored = models.transparency().checkpoints.checkpoints()
     models.close()
-    assert [c.tree_size for c in stored] == [10, 11] and stored[1].previous_size == 10
-    assert verify_consistency(10, 11, first.root, second.root, stored[1].consistency_proof)
+    assert [c.tree_size for c in stored] == [12, 14] and stored[1].previous_size == 12
+    assert verify_consistency(12, 14, first.root, second.root, stored[1].consistency_proof)
 
     code, out = verify_exit(capsys, "--against", str(kept))
     assert code == 0, out
@@ -112,7 +113,7 @@ def test_a_rewritten_tail_is_caught_only_by_a_checkpoint_kept_outside(
     assert code == 0, out  # the store alone cannot tell: that is why checkpoints leave it
     code, out = verify_exit(capsys, "--against", str(kept))
     assert code == 1
-    assert "the log's first 10 entries no longer have the signed root" in out
+    assert "the log's first 12 entries no longer have the signed root" in out
 
 
 def test_forged_and_outgrown_checkpoints_are_reported() -> None:

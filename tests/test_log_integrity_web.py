@@ -231,22 +231,22 @@ def test_an_entry_slipped_into_the_log_stops_the_bundle(web: TestClient, deliver
     log_and_sign(web, clock)  # the server now holds the tree of what it signed
     view = services(web).read_models.transparency_log
     entries = list(view.all_entries())
-    taken = {e.position for e in entries}
-    gap = next(p for p in range(entries[0].position, entries[-1].position) if p not in taken)
     with view._transaction(commit=True) as cursor:
         view._execute(cursor, "INSERT INTO {p}log_entry (position, dossier_id, version, entry, "
-                              "leaf_hash) VALUES (%(p)s, %(d)s, 11, %(e)s, %(h)s)",
-                      {"p": gap, "d": delivered, "e": "{}", "h": leaf_hash(b"{}").hex()})
+                              "leaf_hash, leaf_index) VALUES (%(p)s, %(d)s, 11, %(e)s, %(h)s, "
+                              "%(i)s)",
+                      {"p": entries[-1].position + 1000, "d": delivered, "e": "{}",
+                       "h": leaf_hash(b"{}").hex(), "i": len(entries) + 1})
+    gap = len(entries)
     sign_in(web, "thanhtra")
     section = integrity(web, delivered)
     inclusion = part(section, "inclusion-status")
     assert 'role="alert"' in inclusion
-    assert f"the log entry at position {gap} was not there when later entries were read" in (
-        inclusion)
+    assert f"the log has no leaf {gap}: the leaf indexes of its entries have a gap" in inclusion
     assert "Phiên bản 11" in part(section, "chain-status")
     refused = web.get(f"/dossiers/{delivered}/proof-bundle.json")
     assert refused.status_code == 409
     assert "Không lập được gói bằng chứng" in refused.text
     read_in(web, "en")
-    assert "it was inserted out of order" in web.get(
+    assert "the leaf indexes of its entries have a gap" in web.get(
         f"/dossiers/{delivered}/proof-bundle.json").text

@@ -146,7 +146,9 @@ def test_rebuild_leaves_the_log_untouched(app: HosoApplication, models: ReadMode
     walk_to_signed(app, receive(app).dossier_id)
     models.catch_up()
     before = _entries(models)
-    assert len(before) == 9 + 2  # and the signing officer's keyring: opened, key registered
+    # And the signing officer's keyring (opened, key registered) and the day's code
+    # sequence (started, two numbers issued).
+    assert len(before) == 9 + 2 + 3
     models.rebuild()
     assert _entries(models) == before
     with pytest.raises(RuntimeError, match="append-only"):
@@ -162,7 +164,7 @@ def test_log_tables_refuse_update_and_delete(app: HosoApplication, models: ReadM
         with pytest.raises(Exception, match="append-only"), view._transaction(
                 commit=True) as cursor:
             view._execute(cursor, statement)
-    assert len(_entries(models)) == 1
+    assert len(_entries(models)) == 3  # the receipt, its code sequence started and issued
 
 
 # ---- tampering with the library's own rows ---------------------------------------------
@@ -232,11 +234,14 @@ def test_verify_finds_each_kind_of_tampering(store: Store, app: HosoApplication,
         gap = conn.execute(_q(store, f"SELECT {nid} FROM {table} WHERE topic = 'tests:Gap'"),
                            ()).fetchone()[0]
     c = receive(app).dossier_id
+    with _raw(store) as (conn, table, nid):  # after c, so SQLite does not reuse the id
+        conn.execute(_q(store, f"DELETE FROM {table} WHERE {nid} = ?"), (gap,))
     clock.advance(minutes=5)
     models.catch_up()
     report = verify(app, models.transparency_log)
     assert report.ok, report.findings
-    assert report.entries_checked == report.events_checked == 10 + 2  # + the keyring
+    # + the keyring, the day's code sequence (started, three numbers)
+    assert report.entries_checked == report.events_checked == 10 + 2 + 4
     monkeypatch.setenv("HOSO_DATABASE_URL", url_of(store))
     cli.main(["verify"])
     assert "no findings" in capsys.readouterr().out
@@ -256,7 +261,7 @@ def test_verify_finds_each_kind_of_tampering(store: Store, app: HosoApplication,
     last_at, _ = _row(store, a, 8)
     # Inserted: a copy of a transfer as A's version 9, in the hole.
     with _raw(store) as (conn, table, nid):
-        conn.execute(_q(store, f"DELETE FROM {table} WHERE {nid} IN (?, ?)"), (last_at, gap))
+        conn.execute(_q(store, f"DELETE FROM {table} WHERE {nid} = ?"), (last_at,))
         topic = conn.execute(_q(store, f"SELECT topic FROM {table} WHERE {nid} = ?"),
                              (first_at,)).fetchone()[0]
         conn.execute(_q(store, f"INSERT INTO {table} ({nid}, originator_id, "
@@ -289,7 +294,8 @@ def test_events_beyond_the_log_are_pending(app: HosoApplication, models: ReadMod
     models.catch_up()
     receive(app)
     report = verify(app, models.transparency_log)
-    assert report.ok and report.pending == 1 and report.events_checked == 1
+    # The receipt and its number: the code sequence's first event and the dossier's.
+    assert report.ok and report.pending == 2 and report.events_checked == 3
 
 
 def test_verify_finds_a_rewritten_log(store: Store, app: HosoApplication,
@@ -302,7 +308,7 @@ def test_verify_finds_a_rewritten_log(store: Store, app: HosoApplication,
     every = list(models.transparency_log.all_entries())
     entries = models.transparency_log.dossier_entries(dossier)
     clean = verify(app, models.transparency_log, on_leaf=lambda i, leaf: None)
-    assert clean.ok and clean.tree_size == 8 + 2  # + the keyring
+    assert clean.ok and clean.tree_size == 8 + 2 + 2  # + the keyring, the code sequence
     assert clean.root == merkle_root([e.leaf_hash for e in every])
     first = entries[0]
     forged = first.entry.replace(b'"actor":"tiepnhan"', b'"actor":"hctp"')

@@ -1,4 +1,10 @@
-"""One canonical log entry per dossier event: the bytes the transparency log hashes.
+"""One canonical log entry per stored event: the bytes the transparency log hashes.
+
+Every aggregate's events are logged — dossiers, officers' keyrings, the organisation
+register, reading logs, code sequences, handled requests — because each of them carries
+authority or evidence that later decisions trust. A new aggregate must be named in
+``STREAMS`` (a test fails until it is); until then its events are still logged, with every
+field in the private digest.
 
 The entry is a small JSON document in RFC 8785 (JCS) canonical form, so anyone can rebuild it
 from the event's published fields with any JCS implementation and get the same bytes — the
@@ -14,14 +20,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from domain.dossier import Dossier
+from eventsourcing.domain import Aggregate
+
+from domain.dossier import Dossier, DossierCodeSequence
 from domain.keyring import OfficerKeyring
+from domain.reading import ReadingLog
+from domain.register import OrganisationRegister
+from domain.requests import HandledRequest
 from domain.transparency.jcs import format_time, jcs
 from domain.transparency.merkle import leaf_hash
 
-__all__ = ["ENTRY_FORMAT", "KEYRING_ENTRY_FORMAT", "PRIVATE_FIELDS", "LoggedEvent",
-           "format_time", "jcs", "leaf_hash", "log_entry"]
+__all__ = ["ENTRY_FORMAT", "KEYRING_ENTRY_FORMAT", "PRIVATE_FIELDS", "STREAMS",
+           "STREAM_ENTRY_FORMAT", "LoggedEvent", "StreamKind", "aggregate_of", "format_time",
+           "jcs", "leaf_hash", "log_entry"]
 
 # Changing anything in the layout below means a new format name, never a silent change: old
 # entries must still be recomputed exactly as they were written.
@@ -29,7 +43,48 @@ ENTRY_FORMAT = "hoso-log-entry/1"
 # Officers' signing keys: the same layout, the stream named ``keyring_id``.
 KEYRING_ENTRY_FORMAT = "hoso-log-keyring-entry/1"
 
-LoggedEvent = Dossier.Event | OfficerKeyring.Event
+# Every other aggregate's events: the stream's kind and id instead of a dossier's.
+STREAM_ENTRY_FORMAT = "hoso-log-stream-entry/1"
+
+# Any stored event: every aggregate's events are logged.
+LoggedEvent = Aggregate.Event
+
+
+@dataclass(frozen=True)
+class StreamKind:
+    """How one aggregate's events are logged: its name in the entries, and the fields shown
+    as they are. Every other field goes into the salted private digest, so a field added
+    later is private until someone decides otherwise."""
+
+    name: str
+    public: frozenset[str]
+
+
+# The aggregates logged in the stream format, with what of theirs may be published: codes,
+# units, roles, counts and times, never a person's name, free text, a request's key or a
+# fingerprint of personal data. Which dossier a member of staff opened stays private too:
+# an inspector's interest must not tip anyone off.
+STREAMS: Mapping[type[Aggregate], StreamKind] = {
+    DossierCodeSequence: StreamKind("code_sequence", frozenset({
+        "agency_code", "day", "number"})),
+    OrganisationRegister: StreamKind("register", frozenset({
+        "actor_id", "occurred_at", "user_id", "unit_code", "roles", "code", "agency_code",
+        "name_vi", "name_en", "kind", "procedure_code", "processing_days"})),
+    ReadingLog: StreamKind("reading_log", frozenset({
+        "viewer_id", "day", "viewer_unit", "purpose", "page", "opened_at"})),
+    HandledRequest: StreamKind("handled_request", frozenset({
+        "actor_id", "action", "dossier_version"})),
+}
+# Logged in the formats of their own (below).
+OWN_FORMATS: tuple[type[Aggregate], ...] = (Dossier, OfficerKeyring)
+
+
+def aggregate_of(event: Aggregate.Event) -> type[Aggregate] | None:
+    """The aggregate class an event belongs to (each has its own ``Event`` base)."""
+    for aggregate in (*OWN_FORMATS, *STREAMS):
+        if isinstance(event, aggregate.Event):
+            return aggregate
+    return None
 
 # Personal data or secrets, per event type: the applicant (name, phone, address, identity
 # number), the tracking token (whoever holds it opens the status page), the name of whoever
@@ -59,9 +114,11 @@ def event_type(event: LoggedEvent) -> str:
 
 def log_entry(event: LoggedEvent, *, origin: str, salt: bytes,
               previous_leaf: bytes | None) -> bytes:
-    """The canonical entry for one dossier (or keyring) event; ``previous_leaf`` is the leaf
-    hash of the stream's previous entry (None for its first), so one dossier's chain checks
+    """The canonical entry for one event; ``previous_leaf`` is the leaf hash of the stream's
+    previous entry (None for its first), so one dossier's (or stream's) chain checks
     alone."""
+    if not isinstance(event, Dossier.Event | OfficerKeyring.Event):
+        return _stream_entry(event, origin=origin, salt=salt, previous_leaf=previous_leaf)
     kind = event_type(event)
     later = LATER_FIELDS.get(kind, frozenset())
     state = {k: v for k, v in vars(event).items()
@@ -84,5 +141,29 @@ def log_entry(event: LoggedEvent, *, origin: str, salt: bytes,
         "fields": public,
         "private_digest": digest,
         "idempotency_key": state.get("idempotency_key") or None,
+        "previous": previous_leaf.hex() if previous_leaf is not None else None,
+    })
+
+
+def _stream_entry(event: Aggregate.Event, *, origin: str, salt: bytes,
+                  previous_leaf: bytes | None) -> bytes:
+    aggregate = aggregate_of(event)
+    stream = STREAMS.get(aggregate) if aggregate is not None else None
+    state: dict[str, Any] = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
+    public_names = stream.public if stream is not None else frozenset()
+    private = {k: v for k, v in state.items() if k not in public_names}
+    return jcs({
+        "format": STREAM_ENTRY_FORMAT,
+        "origin": origin,
+        # An aggregate not yet named in STREAMS: its class, so the entry still says what
+        # it is (a test fails until it is named).
+        "stream": stream.name if stream is not None
+        else type(event).__qualname__.split(".")[-2],
+        "stream_id": event.originator_id,
+        "version": event.originator_version,
+        "type": event_type(event),
+        "recorded_at": event.timestamp,
+        "fields": {k: v for k, v in state.items() if k in public_names},
+        "private_digest": hashlib.sha256(salt + jcs(private)).hexdigest() if private else None,
         "previous": previous_leaf.hex() if previous_leaf is not None else None,
     })
