@@ -146,8 +146,10 @@ class TransparencyLogView(ReadModel):
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        # Before the batch takes the writer: SQLite has one, and settings() needs it.
+        # Before the batch takes the writer: SQLite has one, and settings() needs it (and
+        # a pool of one connection, held by the batch, would have none to spare).
         self.settings()
+        self.backfilled()
         with super().batch():
             state = self._batch
             # A dossier's latest leaf written in this batch, and the rows not yet sent: a
