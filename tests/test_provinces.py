@@ -39,6 +39,7 @@ from projections.runners import ReadModels
 from projections.store import Store
 from tests.conftest import FakeClock, _as_postgres, _free_port
 from tests.helpers import hand_over, receive
+from web import cli
 from web.app import create_app
 
 
@@ -109,16 +110,22 @@ class Province:
 
 
 def test_two_provinces_add_up_in_the_national_statistics(
-        logical_cluster: str, clock: FakeClock) -> None:
+        logical_cluster: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     north, south = (Province(_store(logical_cluster, name), clock)
                     for name in ("province_north", "province_south"))
     national = _store(logical_cluster, "national")
     try:
         prepare_national(national)
         north.record(3)  # before the subscriptions: copied when they start
-        for name, province in (("north", north), ("south", south)):
-            publish_statistics(province.store)
-            subscribe_province(national, name, province.store, same_cluster=True)
+        publish_statistics(north.store)
+        subscribe_province(national, "north", north.store, same_cluster=True)
+        # The same through the command an operator runs.
+        south_url = f"{logical_cluster}/province_south?schema=hoso"
+        monkeypatch.setenv("HOSO_DATABASE_URL", south_url)
+        cli.main(["national", "publish"])
+        monkeypatch.setenv("HOSO_DATABASE_URL", f"{logical_cluster}/national?schema=hoso")
+        cli.main(["national", "subscribe", "south", south_url, "--same-cluster"])
         initial_copy = _until(lambda: _rows(national) == 3)
         south.record(2)
         _until(lambda: _rows(national) == 5)
@@ -132,6 +139,8 @@ def test_two_provinces_add_up_in_the_national_statistics(
             conn.execute("ALTER SUBSCRIPTION hoso_national_south DISABLE")
         south.record(20)
         retained = subscription_lag(national)["hoso_national_south"]
+        cli.main(["national", "lag"])
+        assert "hoso_national_south: " in capsys.readouterr().out
         with psycopg.connect(national.conninfo(), autocommit=True) as conn:
             conn.execute("ALTER SUBSCRIPTION hoso_national_south ENABLE")
         caught_up = _until(lambda: _rows(national) == 30)
@@ -150,11 +159,12 @@ def test_two_provinces_add_up_in_the_national_statistics(
             received = sum(int(row["received"])
                            for row in csv.DictReader(io.StringIO(summary.text)))
         assert received == 30 == _rows(north.store) + _rows(south.store)
-        print(f"\nprovinces: initial copy of 3 rows {initial_copy:.2f} s; a new dossier "
-              f"reached the national database in {statistics.median(delays):.2f} s (median, "
-              f"worst {max(delays):.2f} s); 20 dossiers' WAL kept by a "
-              f"disabled subscription: {retained} bytes ({retained // 20} per dossier), "
-              f"caught up {caught_up:.2f} s after it was enabled")
+        with capsys.disabled():
+            print(f"\nprovinces: initial copy of 3 rows {initial_copy:.2f} s; a new dossier "
+                  f"reached the national database in {statistics.median(delays):.2f} s (median, "
+                  f"worst {max(delays):.2f} s); 20 dossiers' WAL kept by a "
+                  f"disabled subscription: {retained} bytes ({retained // 20} per dossier), "
+                  f"caught up {caught_up:.2f} s after it was enabled")
     finally:
         north.close()
         south.close()

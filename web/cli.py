@@ -29,6 +29,12 @@ from projections.checkpoints import check_checkpoints
 from projections.document_store import document_store_for
 from projections.follow_lock import AlreadyFollowed, LogInUse
 from projections.migrate import migrate
+from projections.national import (
+    prepare_national,
+    publish_statistics,
+    subscribe_province,
+    subscription_lag,
+)
 from projections.phone_digest import PhoneKeyError, check_phone_key_setting, new_phone_key
 from projections.projector import Projector
 from projections.roles import RoleError, grant_serving_role, serving_role_from_environment
@@ -234,6 +240,27 @@ def cmd_deliver(args: argparse.Namespace) -> None:
     finally:
         outbox.close()
         app.close()
+
+
+def cmd_national(args: argparse.Namespace) -> None:
+    """Provinces feeding the national statistics database (projections/national.py)."""
+    store = _store()
+    if store.dialect is not Dialect.POSTGRESQL:
+        print("hoso national needs PostgreSQL (logical replication)", file=sys.stderr)
+        sys.exit(2)
+    if args.action == "publish":
+        publish_statistics(store)
+        print(f"{store.describe()} publishes its public statistics columns")
+    elif args.action == "prepare":
+        prepare_national(store)
+        print(f"{store.describe()} can take the provinces' statistics rows")
+    elif args.action == "subscribe":
+        subscribe_province(store, args.name, Store.from_url(args.province_url),
+                           same_cluster=args.same_cluster)
+        print(f"{store.describe()} follows province {args.name}")
+    else:
+        for name, lag in sorted(subscription_lag(store).items()):
+            print(f"{name}: {lag} bytes of WAL not yet applied")
 
 
 def cmd_webhook(args: argparse.Namespace) -> None:
@@ -507,6 +534,24 @@ def main(argv: list[str] | None = None) -> None:
     listing = webhook_actions.add_parser("list", help="the subscriptions (never their secrets)")
     listing.add_argument("--all", action="store_true", help="removed ones too")
     webhook.set_defaults(func=cmd_webhook)
+
+    national = commands.add_parser(
+        "national", help="provinces feeding the national statistics database (PostgreSQL "
+        "logical replication)")
+    national_actions = national.add_subparsers(dest="action", required=True)
+    national_actions.add_parser("publish", help="on a province: publish the public "
+                                "statistics columns of its review model")
+    national_actions.add_parser("prepare", help="on the national database, after migrate: "
+                                "take rows that carry only those columns")
+    subscribe = national_actions.add_parser("subscribe", help="on the national database: "
+                                            "follow a province's publication")
+    subscribe.add_argument("name", help="the province's short name, e.g. hcm")
+    subscribe.add_argument("province_url", help="the province's postgresql:// URL")
+    subscribe.add_argument("--same-cluster", action="store_true",
+                           help="both databases on one PostgreSQL server (tests, demos)")
+    national_actions.add_parser("lag", help="on the national database: WAL each province "
+                                "keeps for it")
+    national.set_defaults(func=cmd_national)
 
     commands.add_parser("migrate", help="create or update the store's tables").set_defaults(
         func=cmd_migrate)
