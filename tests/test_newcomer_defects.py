@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
+from uuid import UUID
 
 import pytest
 from starlette.testclient import TestClient
@@ -14,6 +16,7 @@ from domain.application import HosoApplication
 from tests.conftest import PUBLIC_URL, FakeClock
 from tests.helpers import receive, walk_to_signed
 from tests.test_rating_web import GOOD, delivered, shown
+from tests.test_web import receive_form
 from tests.web_helpers import PASSWORD, read_in, sign_in_as
 from web import formatting, i18n
 
@@ -78,3 +81,35 @@ def test_the_cut_off_says_treated_as_received_on_the_next_working_day(
     en = " ".join(citizen.get(path).text.split())
     assert re.search(r"after the 15:00 cut-off, so treated as received on 30 Nov 2026 \(the "
                      r"next working day\), which is not counted\.", en)
+
+
+def test_dates_are_typed_day_first_whatever_the_browser_language(
+        web: TestClient, app: HosoApplication) -> None:
+    """The browser's own date pickers follow the browser's locale (mm/dd/yyyy in an English
+    one): date fields are text, day first, with the form as the hint, and what is typed day
+    first is what is recorded."""
+    sign_in_as(web, "tiepnhan", PASSWORD)
+    form = web.get("/dossiers/new").text
+    assert 'type="datetime-local"' not in form and 'type="date"' not in form
+    assert 'name="occurred_at"' in form and 'placeholder="dd/mm/yyyy hh:mm"' in form
+    response = web.post("/dossiers", data=receive_form(occurred_at="23/11/2026 08:30"))
+    assert response.status_code == 200, response.text
+    dossier_id = str(response.url).split("/")[-2]
+    received = app.dossier(UUID(dossier_id))
+    assert received.received_at == datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 08:30 local
+    panel = web.get(f"/dossiers/{dossier_id}").text
+    assert 'type="datetime-local"' not in panel and 'type="date"' not in panel
+    assert formatting.parse_day("15/12/2026") == date(2026, 12, 15)
+
+
+def test_the_link_under_the_qr_code_never_breaks_inside_the_token(web: TestClient) -> None:
+    sign_in_as(web, "tiepnhan", PASSWORD)
+    response = web.post("/dossiers", data=receive_form())
+    link = re.search(r'<a href="(https://hoso\.example\.vn/t/([A-Za-z0-9_-]{22}))" '
+                     r'class="link-text">(.*?)</a>', response.text)
+    assert link, "the receipt prints the public link"
+    assert (f'<span class="unbroken">https://hoso.example.vn/t/</span><wbr>'
+            f'<span class="unbroken">{link.group(2)}</span>') == link.group(3)
+    css = (Path(__file__).resolve().parent.parent / "web" / "static" / "hoso.css").read_text()
+    assert re.search(r"\.link-text \.unbroken \{ white-space:nowrap; \}", css)
+    assert not re.search(r"\.link-text \{[^}]*break-all", css)

@@ -43,6 +43,7 @@ from projections.analytics import (
 from web import figures
 from web.charts import SMALL, Bar, Series, bar_chart, line_chart
 from web.clerk import refuse_access, services_of, staff_only
+from web.formatting import parse_day
 from web.i18n import gettext as _
 from web.i18n import in_locale, unit_name
 from web.labels import Label
@@ -83,7 +84,7 @@ def _date(value: str | None, default: date, name: Label) -> date:
     if not value:
         return default
     try:
-        return date.fromisoformat(value)
+        return parse_day(value)
     except ValueError:
         raise DomainError(f"{name.vi} “{value[:20]}” không phải là ngày hợp lệ.",
                           f"{name.en} “{value[:20]}” is not a valid date.") from None

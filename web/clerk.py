@@ -33,7 +33,7 @@ from web.documents import (
     typed_files,
     upload_size_refusal,
 )
-from web.formatting import filesize, local_date, local_time, parse_local_datetime
+from web.formatting import filesize, local_date, local_time, parse_day, parse_local_datetime
 from web.i18n import gettext as _
 from web.i18n import ngettext, pick, unit_name
 from web.labels import DISPATCH_METHODS, EVENTS, SATISFACTION, Label, label
@@ -394,7 +394,7 @@ def _lines(form: FormData, name: str) -> list[str]:
 
 def _date(form: FormData, name: str) -> date:
     try:
-        return date.fromisoformat(str(form.get(name, "")))
+        return parse_day(str(form.get(name, "")))
     except ValueError:
         raise DomainError("Ngày không hợp lệ.", "The date is not valid.") from None
 

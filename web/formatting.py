@@ -80,19 +80,49 @@ def day_off(day: date, name: str) -> str:
     return str(_english_holidays().get(day) or name)
 
 
+# Dates and times are typed day first, as Vietnamese write them, in both languages: the
+# browser's own date pickers follow the browser's locale (mm/dd/yyyy in an English one), not
+# the page's, so the fields are text with the form shown as a hint.
+DATE_HINT = "dd/mm/yyyy"
+DATETIME_HINT = "dd/mm/yyyy hh:mm"
+_DATETIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S.%f")
+
+
+def date_input(value: date | None) -> str:
+    """A date as a date field shows it (day first)."""
+    return "" if value is None else value.strftime("%d/%m/%Y")
+
+
 def datetime_local_input(value: datetime) -> str:
-    """The value an <input type=datetime-local> expects."""
-    return value.astimezone(HCMC).strftime("%Y-%m-%dT%H:%M")
+    """A moment as a date-and-time field shows it, in Ho Chi Minh City time (day first)."""
+    return value.astimezone(HCMC).strftime("%d/%m/%Y %H:%M")
+
+
+def parse_day(text: str) -> date:
+    """A date typed day first (24/11/2026), or as ISO (2026-11-24, what links carry);
+    ValueError otherwise."""
+    text = text.strip()
+    try:
+        return datetime.strptime(text, "%d/%m/%Y").date()
+    except ValueError:
+        return date.fromisoformat(text)
 
 
 def parse_local_datetime(text: str | None) -> datetime | None:
-    """A datetime-local field (Ho Chi Minh City time), or None when left empty."""
+    """A date-and-time field (Ho Chi Minh City time: 24/11/2026 14:30, seconds optional, or
+    ISO as links carry it), or None when left empty."""
     if not text or not text.strip():
         return None
+    text = " ".join(text.split())
+    for form in _DATETIME_FORMATS:
+        try:
+            return datetime.strptime(text, form).replace(tzinfo=HCMC)
+        except ValueError:
+            continue
     try:
-        return datetime.fromisoformat(text.strip()).replace(tzinfo=HCMC)
+        return datetime.fromisoformat(text).replace(tzinfo=HCMC)
     except ValueError:
         raise DomainError(
             "Thời điểm không hợp lệ (ngày giờ theo dạng 24/11/2026 14:30).",
-            "The time is not valid.",
+            "The time is not valid (day first, as in 24/11/2026 14:30).",
         ) from None

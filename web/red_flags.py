@@ -22,6 +22,7 @@ from projections.red_flags import (
 )
 from web.analytics import cached, min_sample
 from web.clerk import refuse_access, services_of, staff_only
+from web.formatting import parse_day
 from web.i18n import in_locale, unit_name
 from web.labels import Label
 from web.templating import render
@@ -178,7 +179,7 @@ def _date(value: str | None, default: date, name: Label) -> date:
     if not value:
         return default
     try:
-        return date.fromisoformat(value)
+        return parse_day(value)
     except ValueError:
         raise DomainError(f"{name.vi} “{value[:20]}” không phải là ngày hợp lệ.",
                           f"{name.en} “{value[:20]}” is not a valid date.") from None
