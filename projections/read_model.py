@@ -24,7 +24,12 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+    SQLiteTransaction,
+)
 from eventsourcing.utils import Environment
 
 from projections.store import Store
@@ -86,8 +91,27 @@ class SQLiteAccess(SqlAccess):
 
     @contextmanager
     def _transaction(self, *, commit: bool) -> Iterator[Cursor]:
-        with self.datastore.transaction(commit=commit) as cursor:
+        if not commit:
+            with self.datastore.transaction(commit=False) as cursor:
+                yield cursor
+            return
+        with (self.datastore.get_connection(commit=True) as connection,
+              _WriteTransaction(connection, commit=True) as cursor, cursor):
             yield cursor
+
+
+class _WriteTransaction(SQLiteTransaction):
+    """A writing transaction that takes SQLite's write lock at BEGIN (``BEGIN IMMEDIATE``).
+
+    The library's plain ``BEGIN`` takes it at the first write: a read model reading its rows
+    and then writing, while the application committed an event in between, was refused at
+    once ("database is locked": its snapshot is stale, so waiting cannot help). Taken up
+    front, the lock is waited for (the busy timeout) and what is then read is current."""
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        return cursor
 
 
 class PostgresAccess(SqlAccess):

@@ -189,6 +189,15 @@ def catch_up(
     return len(notifications)
 
 
+def _is_lock_contention(error: BaseException) -> bool:
+    """SQLite's "database is locked" (or busy), however the library wrapped it."""
+    while error is not None:
+        if "database is locked" in str(error) or "database is busy" in str(error):
+            return True
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return False
+
+
 class PollingRunner:
     """Follows the log by polling; for SQLite, whose recorder offers no subscription."""
 
@@ -211,9 +220,15 @@ class PollingRunner:
                 while catch_up(self.app, self.projection) and not self._stop.is_set():
                     pass
                 backoff = self.interval
-            except Exception:
+            except Exception as error:
                 # Never skip an event: log, wait, and retry from the tracked position.
-                log.exception("projection %s failed; retrying", self.projection.name)
+                if _is_lock_contention(error):
+                    # Another writer held SQLite's lock past the busy timeout: expected under
+                    # load, and retried; one line, not a traceback.
+                    log.warning("projection %s waited for the database lock; retrying",
+                                self.projection.name)
+                else:
+                    log.exception("projection %s failed; retrying", self.projection.name)
                 backoff = min(backoff * 2, 5.0)
             self._wake.wait(backoff)
             self._wake.clear()

@@ -485,6 +485,9 @@ def cmd_partner_key(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # yoyo logs every step of every migration (~100 lines on a new store); `hoso migrate`
+    # prints one line naming what it applied.
+    logging.getLogger("yoyo").setLevel(logging.WARNING)
     log_privacy.install()
     parser = argparse.ArgumentParser(
         prog="hoso", description="Event-sourced tracking of administrative dossiers. "
