@@ -316,14 +316,16 @@ def analytics_page(a: Analytics, query: Query, d: Directory) -> AnalyticsPage:
         units=[(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()],
         procedures=[Line(procedure_label(d, r.procedure_code), r.procedure_code or "", r)
                     for r in a.procedures],
-        unit_lines=[Line(unit_name(d, r.unit_code or ""), r.unit_code or "", r,
+        # Units by name alone: their codes are the system's (procedures keep their national
+        # codes, which the public portal shows too).
+        unit_lines=[Line(unit_name(d, r.unit_code or ""), "", r,
                          f"/units/{r.unit_code}") for r in a.units],
         steps=[Line(step_name(d, r), unit_name(d, r.unit_code or ""), r) for r in a.steps],
         officers=[Line(officer_name(d, r.officer_id), officer_unit(r.officer_id), r,
                        officer_link(r.officer_id)) for r in a.officers],
         official_by_procedure=[Line(procedure_label(d, r.procedure_code), r.procedure_code or "",
                                     r) for r in a.official_by_procedure],
-        official_by_unit=[Line(unit_name(d, r.unit_code or ""), r.unit_code or "", r)
+        official_by_unit=[Line(unit_name(d, r.unit_code or ""), "", r)
                           for r in a.official_by_unit],
         weekly=_weekly_chart(a), backlog=_backlog_chart(a), distributions=_distributions(a, d),
         age_buckets=age_bucket_labels(),

@@ -32,7 +32,7 @@ from domain.audit import (
     Verdict,
     require_reviewer,
 )
-from domain.dossier import Channel, DispatchMethod, Stage
+from domain.dossier import CITIZEN, Channel, DispatchMethod, Stage
 from domain.errors import AccessDenied, DomainError, NotFound
 from domain.organisation import Directory, Staff
 from domain.reading import Page, ReadingNotRecorded
@@ -50,7 +50,7 @@ from web.clerk import (
 from web.formatting import datetime_local_input, local_date, local_time, parse_local_datetime
 from web.i18n import current_locale, in_locale, pick, unit_name
 from web.i18n import gettext as _
-from web.labels import CHANNELS, DISPATCH_METHODS, EVENTS, STAGES, Label, label
+from web.labels import CHANNELS, DISPATCH_METHODS, EVENTS, PAGES, STAGES, Label, label
 from web.services import Services
 from web.signatures import SignatureLine
 from web.templating import render
@@ -245,11 +245,12 @@ def local_seconds(value: datetime | None) -> str:
 def _value(name: str, value: Any, d: Directory) -> str:
     if value is None or value == "":
         return "—"
+    # Units and people by their names, in the reader's language; codes and sign-in names are
+    # the system's, not the reader's.
     if name in {"receiving_unit", "holder_unit", "pending_from_unit"}:
-        return f"{unit_name(d, value)} ({value})"
+        return unit_name(d, value)
     if name == "holder_officer":
-        member = d.staff.get(value)
-        return f"{member.full_name} ({value})" if member else value
+        return _person(d, value)
     if name == "procedure_code":
         procedure = d.procedures.get(value)
         if procedure is None:
@@ -315,8 +316,8 @@ def _diff(changes: list[FieldChange], d: Directory) -> list[DiffRow]:
 def _event_row(e: AuditEvent, services: Services, position: int) -> EventRow:
     d = services.directory
     return EventRow(
-        position=e.position, event=label(EVENTS, e.kind), actor_name=e.actor_name,
-        actor_id=e.actor_id, unit_name=e.unit_name, occurred_at=e.occurred_at,
+        position=e.position, event=label(EVENTS, e.kind), actor_name=_person(d, e.actor_id),
+        actor_id=e.actor_id, unit_name=unit_name(d, e.actor_unit), occurred_at=e.occurred_at,
         recorded_at=local_seconds(e.recorded_at),
         summary=event_summary(e.kind, e.details, services),
         timing=_timing(e.timing, d) if e.timing else None,
@@ -351,12 +352,21 @@ def _audit_page(trail: AuditTrail, services: Services, inputs: dict[str, str]) -
     )
 
 
-def _party(p: Party | None) -> str:
+def _person(d: Directory, user_id: str | None) -> str:
+    """A member of staff by name; the citizen as "the citizen", in the reader's language."""
+    if user_id == CITIZEN:
+        return _("Công dân")
+    member = d.staff.get(user_id or "")
+    return member.full_name if member else (user_id or "")
+
+
+def _party(p: Party | None, d: Directory) -> str:
     if p is None:
         return _("Chưa nhận")
     if p.unit_code is None:
         return _("Công dân: %(name)s") % {"name": p.officer_name}
-    return f"{p.officer_name} — {p.unit_name}" if p.officer_name else p.unit_name
+    unit = unit_name(d, p.unit_code)
+    return f"{p.officer_name} — {unit}" if p.officer_name else unit
 
 
 def _notes(h: Handoff, services: Services) -> list[str]:
@@ -386,7 +396,7 @@ def _slip_page(slip: ControlSlip, services: Services) -> SlipPage:
         receiving_unit_name=unit_name(d, slip.receiving_unit), applicant_name=slip.applicant_name,
         received_at=slip.received_at, due_date=slip.due_date,
         rows=[SlipRow(
-            number=h.number, giver=_party(h.giver), receiver=_party(h.receiver),
+            number=h.number, giver=_party(h.giver, d), receiver=_party(h.receiver, d),
             handed_at=h.handed_at, received_at=h.received_at, due_at=h.due_at,
             due_is_date=h.kind == "Delivered",
             verdict=VERDICTS[h.verdict] if h.verdict else None,
@@ -528,7 +538,7 @@ def _readings(services: Services, dossier_id: UUID) -> list[ReadingLine]:
                     viewer_name=d.staff[r["viewer_id"]].full_name if r["viewer_id"] in d.staff
                     else r["viewer_id"],
                     unit_name=unit_name(d, r["viewer_unit"]), purpose=r["purpose"],
-                    page=r["page"])
+                    page=pick(label(PAGES, r["page"])))
         for r in services.read_models.readings.readings_of(str(dossier_id))
     ]
 

@@ -73,6 +73,16 @@ ACTIONS: dict[str, Label] = {
 }
 
 
+# Which page showed a dossier, in the audit's list of readings.
+PAGES: dict[str, Label] = {
+    "dossier": Label("Trang hồ sơ", "Dossier page"),
+    "receipt": Label("Phiếu hẹn", "Receipt"),
+    "apology": Label("Phiếu xin lỗi", "Apology letter"),
+    "audit_trail": Label("Nhật ký kiểm tra", "Audit trail"),
+    "control_slip": Label("Phiếu kiểm soát", "Control slip"),
+    "proof_bundle": Label("Gói bằng chứng", "Proof bundle"),
+}
+
 # What the citizen reads on the public timeline, one line per event.
 PUBLIC_EVENTS: dict[str, Label] = {
     "Received": Label("Hồ sơ đã được tiếp nhận", "Dossier received"),
