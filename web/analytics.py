@@ -189,9 +189,10 @@ def analytics_for(request: Request, query: Query) -> Analytics:
 @dataclass(frozen=True)
 class Line:
     name: str
-    detail: str
+    detail: str  # the CSV's code column, and the page's second line unless it is a unit code
     row: HandlingRow | OfficialRow
     href: str | None = None
+    shown_detail: bool = True
 
 
 @dataclass(frozen=True)
@@ -316,16 +317,16 @@ def analytics_page(a: Analytics, query: Query, d: Directory) -> AnalyticsPage:
         units=[(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()],
         procedures=[Line(procedure_label(d, r.procedure_code), r.procedure_code or "", r)
                     for r in a.procedures],
-        # Units by name alone: their codes are the system's (procedures keep their national
-        # codes, which the public portal shows too).
-        unit_lines=[Line(unit_name(d, r.unit_code or ""), "", r,
-                         f"/units/{r.unit_code}") for r in a.units],
+        # Units by name on the page: their codes are the system's (the CSV keeps them).
+        unit_lines=[Line(unit_name(d, r.unit_code or ""), r.unit_code or "", r,
+                         f"/units/{r.unit_code}", shown_detail=False) for r in a.units],
         steps=[Line(step_name(d, r), unit_name(d, r.unit_code or ""), r) for r in a.steps],
         officers=[Line(officer_name(d, r.officer_id), officer_unit(r.officer_id), r,
                        officer_link(r.officer_id)) for r in a.officers],
         official_by_procedure=[Line(procedure_label(d, r.procedure_code), r.procedure_code or "",
                                     r) for r in a.official_by_procedure],
-        official_by_unit=[Line(unit_name(d, r.unit_code or ""), "", r)
+        official_by_unit=[Line(unit_name(d, r.unit_code or ""), r.unit_code or "", r,
+                               shown_detail=False)
                           for r in a.official_by_unit],
         weekly=_weekly_chart(a), backlog=_backlog_chart(a), distributions=_distributions(a, d),
         age_buckets=age_bucket_labels(),
