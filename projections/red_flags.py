@@ -59,11 +59,104 @@ class Thresholds:
 _CALENDAR = WorkingCalendar()
 
 
+def N_(text: str) -> str:
+    """Marks a message for translation where it is written (``make messages`` finds it);
+    the web translates it when it shows the flag, in the reader's language."""
+    return text
+
+
+# A flagged dossier's explanation is a message with typed values, not a sentence: the page
+# writes it in the reader's language, with units and people by name, times and decimals as
+# that language writes them. These are the values' kinds.
+
+@dataclass(frozen=True)
+class OfficeTime:
+    """Office time, in working days (of eight office hours) from two days on, else hours."""
+    value: timedelta
+
+
+@dataclass(frozen=True)
+class Moment:
+    value: datetime
+
+
+@dataclass(frozen=True)
+class Day:
+    value: date
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    code: str
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class EventRef:
+    kind: str  # the event's class name, shown by its label
+
+
+@dataclass(frozen=True)
+class ProcedureRef:
+    code: str
+
+
+@dataclass(frozen=True)
+class Times:
+    """A ratio, "2.5 times"."""
+    value: float
+
+
+DetailValue = (OfficeTime | Moment | Day | UnitRef | PersonRef | EventRef | ProcedureRef | Times
+               | int)
+
+
+@dataclass(frozen=True)
+class Detail:
+    text: str  # Vietnamese, with %(name)s for each value: the msgid the web translates
+    values: tuple[tuple[str, DetailValue], ...] = ()
+
+    @property
+    def vi(self) -> str:
+        """The Vietnamese sentence with plain values (codes and ids): for logs and tests;
+        pages write it with names."""
+        return self.text % {name: _plain(value) for name, value in self.values}
+
+
+def _detail(text: str, **values: DetailValue) -> Detail:
+    return Detail(text, tuple(values.items()))
+
+
+def _plain(value: DetailValue) -> str:
+    if isinstance(value, OfficeTime):
+        hours = value.value.total_seconds() / 3600
+        text = (f"{hours / 8:.1f} ngày làm việc" if hours >= 16
+                else f"{hours:.1f} giờ làm việc")
+        return text.replace(".", ",")
+    if isinstance(value, Moment):
+        return _local(value.value)
+    if isinstance(value, Day):
+        return f"{value.value:%d/%m/%Y}"
+    if isinstance(value, UnitRef | ProcedureRef):
+        return value.code
+    if isinstance(value, PersonRef):
+        return value.user_id
+    if isinstance(value, EventRef):
+        return value.kind
+    if isinstance(value, Times):
+        return f"{value.value:.1f}".replace(".", ",")
+    return str(value)
+
+
 @dataclass(frozen=True)
 class FlaggedDossier:
     dossier_id: str
     code: str
-    detail: str
+    detail: Detail
 
 
 @dataclass(frozen=True)
@@ -231,14 +324,8 @@ def _code(data: ReviewData, dossier_id: str) -> str:
     return str(row["code"]) if row else dossier_id[:8]
 
 
-def _flagged(data: ReviewData, dossier_id: str, detail: str) -> FlaggedDossier:
+def _flagged(data: ReviewData, dossier_id: str, detail: Detail) -> FlaggedDossier:
     return FlaggedDossier(dossier_id, _code(data, dossier_id), detail)
-
-
-def _hours(delta: timedelta) -> str:
-    """Office time in words: a working day is eight office hours."""
-    hours = delta.total_seconds() / 3600
-    return f"{hours / 8:.1f} ngày làm việc" if hours >= 16 else f"{hours:.1f} giờ làm việc"
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -279,20 +366,24 @@ def stuck(data: ReviewData, t: Thresholds) -> RedFlag:
         if worked is None:
             continue
         if allowance and allowance > timedelta() and worked > allowance * t.stuck_allowance_factor:
-            flagged.append(_flagged(data, s.dossier_id, (
-                f"{_hours(worked)} tại {s.unit_code}, gấp {worked / allowance:.1f} lần "
-                f"thời gian cho phép ({_hours(allowance)})"
-                + ("" if s.left_at else " — vẫn đang nằm tại đây"))))
+            flagged.append(_flagged(data, s.dossier_id, _detail(
+                N_("%(worked)s tại %(unit)s, gấp %(times)s lần thời gian cho phép "
+                   "(%(allowance)s)") if s.left_at else
+                N_("%(worked)s tại %(unit)s, gấp %(times)s lần thời gian cho phép "
+                   "(%(allowance)s) — vẫn đang nằm tại đây"),
+                worked=OfficeTime(worked), unit=UnitRef(s.unit_code),
+                times=Times(worked / allowance), allowance=OfficeTime(allowance))))
             continue
         peers = usual[(s.unit_code, s.procedure_code)]
         if s.left_at is None and len(peers) >= t.min_sample:
             p90 = p90s.get((s.unit_code, s.procedure_code)) or p90s.setdefault(
                 (s.unit_code, s.procedure_code), _percentile(peers, t.stuck_percentile))
             if worked.total_seconds() > p90:
-                flagged.append(_flagged(data, s.dossier_id, (
-                    f"Đang nằm {_hours(worked)} tại {s.unit_code}, lâu hơn 90% hồ sơ cùng "
-                    f"thủ tục đã xử lý tại đây ({_hours(timedelta(seconds=p90))}; "
-                    f"mẫu {len(peers)})")))
+                flagged.append(_flagged(data, s.dossier_id, _detail(
+                    N_("Đang nằm %(worked)s tại %(unit)s, lâu hơn 90%% hồ sơ cùng thủ tục đã "
+                       "xử lý tại đây (%(p90)s; mẫu %(sample)s)"),
+                    worked=OfficeTime(worked), unit=UnitRef(s.unit_code),
+                    p90=OfficeTime(timedelta(seconds=p90)), sample=len(peers))))
     return RedFlag("stuck", flagged)
 
 
@@ -330,9 +421,10 @@ def queue_jumping(data: ReviewData, t: Thresholds, calendar: WorkingCalendar) ->
             overtaken = len(waiting_until) - bisect.bisect_right(waiting_until, s.left_at)
             if overtaken >= t.queue_jump_min_overtaken:
                 jumped[s.officer_id] += 1
-                flagged.append(_flagged(data, s.dossier_id, (
-                    f"Xử lý xong tại {s.unit_code} lúc {_local(s.left_at)} trong khi "
-                    f"{overtaken} hồ sơ cùng thủ tục đến trước vẫn đang chờ")))
+                flagged.append(_flagged(data, s.dossier_id, _detail(
+                    N_("Xử lý xong tại %(unit)s lúc %(at)s trong khi %(overtaken)s hồ sơ cùng "
+                       "thủ tục đến trước vẫn đang chờ"),
+                    unit=UnitRef(s.unit_code), at=Moment(s.left_at), overtaken=overtaken)))
     return RedFlag("queue_jumping", flagged,
                    _rates(jumped, finished, units, t.min_sample))
 
@@ -352,9 +444,10 @@ def repeated_supplements(data: ReviewData, t: Thresholds) -> RedFlag:
     for p in data.pauses:
         requests[p["dossier_id"]].append(p)
     flagged = [
-        _flagged(data, dossier_id, f"{len(ps)} lần yêu cầu bổ sung"
-                 + (" (lần sau không có giải trình)" if not all(p["justified"] for p in ps[1:])
-                    else " (có giải trình)"))
+        _flagged(data, dossier_id, _detail(
+            N_("%(count)s lần yêu cầu bổ sung (lần sau không có giải trình)")
+            if not all(p["justified"] for p in ps[1:])
+            else N_("%(count)s lần yêu cầu bổ sung (có giải trình)"), count=len(ps)))
         for dossier_id, ps in requests.items() if len(ps) >= 2
     ]
     return RedFlag("repeated_supplements", flagged)
@@ -399,14 +492,16 @@ def late_without_apology(data: ReviewData, calendar: WorkingCalendar) -> RedFlag
             finished = ready.astimezone(HCMC).date()
             if finished > d["due_date"]:
                 late_by = calendar.working_days_between(d["due_date"], finished)
-                flagged.append(_flagged(data, d["dossier_id"], (
-                    f"Có kết quả ngày {finished:%d/%m/%Y}, trễ {late_by} ngày làm việc so với "
-                    f"hẹn {d['due_date']:%d/%m/%Y}, không có phiếu xin lỗi")))
+                flagged.append(_flagged(data, d["dossier_id"], _detail(
+                    N_("Có kết quả ngày %(finished)s, trễ %(late_by)s ngày làm việc so với hẹn "
+                       "%(due)s, không có phiếu xin lỗi"),
+                    finished=Day(finished), late_by=late_by, due=Day(d["due_date"]))))
         elif today > d["due_date"] and not _paused_now(data, d["dossier_id"]):
-            flagged.append(_flagged(data, d["dossier_id"], (
-                f"Quá hẹn {d['due_date']:%d/%m/%Y} "
-                f"({calendar.working_days_between(d['due_date'], today)} ngày làm việc), "
-                "chưa có kết quả và chưa có phiếu xin lỗi")))
+            flagged.append(_flagged(data, d["dossier_id"], _detail(
+                N_("Quá hẹn %(due)s (%(late_by)s ngày làm việc), chưa có kết quả và chưa có "
+                   "phiếu xin lỗi"),
+                due=Day(d["due_date"]),
+                late_by=calendar.working_days_between(d["due_date"], today))))
     return RedFlag("late_without_apology", flagged)
 
 
@@ -416,9 +511,9 @@ def _paused_now(data: ReviewData, dossier_id: str) -> bool:
 
 def moved_more_than_once(data: ReviewData) -> RedFlag:
     return RedFlag("moved_more_than_once", [
-        _flagged(data, d["dossier_id"], (
-            f"Hẹn trả đã dời {d['extensions']} lần: {d['first_due_date']:%d/%m/%Y} → "
-            f"{d['due_date']:%d/%m/%Y}"))
+        _flagged(data, d["dossier_id"], _detail(
+            N_("Hẹn trả đã dời %(count)s lần: %(first)s → %(due)s"),
+            count=d["extensions"], first=Day(d["first_due_date"]), due=Day(d["due_date"])))
         for d in data.dossiers.values() if d["extensions"] >= 2
     ])
 
@@ -438,17 +533,21 @@ def favours_flag(data: ReviewData, t: Thresholds) -> RedFlag:
             continue
         fast = [(s, w) for s, w in handled if w < usual * t.favour_fast_share]
         if 0 < len(fast) <= t.favour_max_share * len(handled):
-            flagged += [_flagged(data, s.dossier_id, (
-                f"{officer} xử lý trong {_hours(w)}, trong khi thường mất {_hours(usual)} "
-                f"cho thủ tục {procedure} ({len(fast)}/{len(handled)} hồ sơ nhanh bất thường)"))
+            flagged += [_flagged(data, s.dossier_id, _detail(
+                N_("%(officer)s xử lý trong %(worked)s, trong khi thường mất %(usual)s cho thủ "
+                   "tục %(procedure)s (%(fast)s/%(handled)s hồ sơ nhanh bất thường)"),
+                officer=PersonRef(officer), worked=OfficeTime(w), usual=OfficeTime(usual),
+                procedure=ProcedureRef(procedure), fast=len(fast), handled=len(handled)))
                 for s, w in fast]
     return RedFlag("favours", flagged)
 
 
 def off_route(data: ReviewData) -> RedFlag:
     return RedFlag("off_route", [
-        _flagged(data, s.dossier_id,
-                 f"Chuyển {s.from_unit} → {s.unit_code} ngoài quy trình lúc {_local(s.arrived_at)}")
+        _flagged(data, s.dossier_id, _detail(
+            N_("Chuyển %(from_unit)s → %(unit)s ngoài quy trình lúc %(at)s"),
+            from_unit=UnitRef(s.from_unit or ""), unit=UnitRef(s.unit_code),
+            at=Moment(s.arrived_at)))
         for s in data.steps if s.off_route
     ])
 
@@ -459,8 +558,9 @@ def ping_pong(data: ReviewData, t: Thresholds) -> RedFlag:
         if s.from_unit:
             pairs[(s.dossier_id, frozenset((s.from_unit, s.unit_code)))] += 1
     return RedFlag("ping_pong", [
-        _flagged(data, dossier_id,
-                 f"{n} lần chuyển qua lại giữa {' và '.join(sorted(units))}")
+        _flagged(data, dossier_id, _detail(
+            N_("%(count)s lần chuyển qua lại giữa %(one)s và %(other)s"), count=n,
+            one=UnitRef(sorted(units)[0]), other=UnitRef(sorted(units)[-1])))
         for (dossier_id, units), n in pairs.items() if n >= t.ping_pong_transfers
     ])
 
@@ -472,9 +572,11 @@ def long_transit(data: ReviewData, t: Thresholds) -> RedFlag:
         if transit is None:
             continue
         if transit > t.long_transit:
-            state = "" if s.accepted_at else " — chưa được tiếp nhận"
-            flagged.append(_flagged(data, s.dossier_id, (
-                f"{_hours(transit)} đi đường {s.from_unit} → {s.unit_code}{state}")))
+            flagged.append(_flagged(data, s.dossier_id, _detail(
+                N_("%(transit)s đi đường %(from_unit)s → %(unit)s") if s.accepted_at else
+                N_("%(transit)s đi đường %(from_unit)s → %(unit)s — chưa được tiếp nhận"),
+                transit=OfficeTime(transit), from_unit=UnitRef(s.from_unit or ""),
+                unit=UnitRef(s.unit_code))))
     return RedFlag("long_transit", flagged)
 
 
@@ -484,33 +586,39 @@ def backdated(data: ReviewData, t: Thresholds) -> RedFlag:
         limit = t.backdating_delivery if e["kind"] == "Delivered" else t.backdating
         delay = timedelta(seconds=e["recording_delay_s"])
         if delay > limit:
-            flagged.append(_flagged(data, e["dossier_id"], (
-                f"{e['kind']} ghi ngày {_local(e['occurred_at'])} nhưng nhập vào hệ thống "
-                f"{_local(e['recorded_at'])} (sau {_hours(delay)}), bởi {e['actor_id']}")))
+            flagged.append(_flagged(data, e["dossier_id"], _detail(
+                N_("%(event)s ghi ngày %(occurred)s nhưng nhập vào hệ thống %(recorded)s (sau "
+                   "%(delay)s), bởi %(actor)s"),
+                event=EventRef(e["kind"]), occurred=Moment(e["occurred_at"]),
+                recorded=Moment(e["recorded_at"]), delay=OfficeTime(delay),
+                actor=PersonRef(e["actor_id"]))))
     return RedFlag("backdated", flagged)
 
 
 def out_of_order(data: ReviewData) -> RedFlag:
     return RedFlag("out_of_order", [
-        _flagged(data, e["dossier_id"], (
-            f"{e['kind']} (bước {e['version']}) ghi thời điểm {_local(e['occurred_at'])}, "
-            f"sớm hơn bước trước đó ({_local(e['previous_occurred_at'])})"))
+        _flagged(data, e["dossier_id"], _detail(
+            N_("%(event)s (bước %(step)s) ghi thời điểm %(occurred)s, sớm hơn bước trước đó "
+               "(%(previous)s)"),
+            event=EventRef(e["kind"]), step=e["version"], occurred=Moment(e["occurred_at"]),
+            previous=Moment(e["previous_occurred_at"])))
         for e in data.out_of_order
     ])
 
 
 def clock_gaming(data: ReviewData, t: Thresholds, calendar: WorkingCalendar) -> RedFlag:
     flagged = []
-    stops = [(p["dossier_id"], p["requested_at"], p["due_date"], "Yêu cầu bổ sung")
+    stops = [(p["dossier_id"], p["requested_at"], p["due_date"], "SupplementRequested")
              for p in data.pauses]
     stops += [(e["dossier_id"], e["occurred_at"], data.dossiers[e["dossier_id"]]["due_date"],
-               "Từ chối") for e in data.events
+               "Rejected") for e in data.events
               if e["kind"] == "Rejected" and e["dossier_id"] in data.dossiers]
     for dossier_id, at, due, what in stops:
         day = at.astimezone(HCMC).date()
         if day <= due and calendar.working_days_between(day, due) < t.clock_gaming_working_days:
-            flagged.append(_flagged(data, dossier_id, (
-                f"{what} lúc {_local(at)}, sát hạn trả {due:%d/%m/%Y}")))
+            flagged.append(_flagged(data, dossier_id, _detail(
+                N_("%(event)s lúc %(at)s, sát hạn trả %(due)s"),
+                event=EventRef(what), at=Moment(at), due=Day(due))))
     return RedFlag("clock_gaming", flagged)
 
 
@@ -522,10 +630,13 @@ def brokers(data: ReviewData, t: Thresholds, suspicious: set[str]) -> RedFlag:
     for ids in by_phone.values():
         hits = [i for i in ids if i in suspicious]
         if len(ids) >= t.broker_dossiers and len(hits) >= t.broker_suspicious:
-            flagged += [_flagged(data, i, (
-                f"Cùng một số điện thoại trên {len(ids)} hồ sơ; {len(hits)} hồ sơ trong đó "
-                "được xử lý nhanh bất thường hoặc vượt lượt"
-                + (" — hồ sơ này là một trong số đó" if i in hits else "")))
+            flagged += [_flagged(data, i, _detail(
+                N_("Cùng một số điện thoại trên %(count)s hồ sơ; %(hits)s hồ sơ trong đó được "
+                   "xử lý nhanh bất thường hoặc vượt lượt — hồ sơ này là một trong số đó")
+                if i in hits else
+                N_("Cùng một số điện thoại trên %(count)s hồ sơ; %(hits)s hồ sơ trong đó được "
+                   "xử lý nhanh bất thường hoặc vượt lượt"),
+                count=len(ids), hits=len(hits)))
                 for i in ids]
     return RedFlag("brokers", flagged)
 
@@ -540,9 +651,10 @@ def off_hours(data: ReviewData, t: Thresholds) -> RedFlag:
             continue  # citizens file online at any hour
         counts[e["actor_id"]] += 1
         units[e["actor_id"]] = e["actor_unit"]
-        flagged.append(_flagged(data, e["dossier_id"], (
-            f"{e['kind']} lúc {_local(e['occurred_at'])}, ngoài giờ làm việc, "
-            f"bởi {e['actor_id']}")))
+        flagged.append(_flagged(data, e["dossier_id"], _detail(
+            N_("%(event)s lúc %(at)s, ngoài giờ làm việc, bởi %(actor)s"),
+            event=EventRef(e["kind"]), at=Moment(e["occurred_at"]),
+            actor=PersonRef(e["actor_id"]))))
     officers = [OfficerRate(o, units[o], n, n, None) for o, n in counts.most_common()]
     return RedFlag("off_hours", flagged, officers)
 
@@ -550,14 +662,16 @@ def off_hours(data: ReviewData, t: Thresholds) -> RedFlag:
 def bad_ratings(data: ReviewData) -> RedFlag:
     flagged = []
     for d in data.dossiers.values():
-        reasons = []
-        if d.get("came_back"):
-            reasons.append("phải đi lại nhiều lần")
-        if d.get("unofficial_request"):
-            reasons.append("bị đòi hỏi ngoài quy định")
-        if reasons:
-            flagged.append(_flagged(data, d["dossier_id"],
-                                    "Công dân đánh giá: " + ", ".join(reasons)))
+        came_back, unofficial = d.get("came_back"), d.get("unofficial_request")
+        if came_back and unofficial:
+            text = N_("Công dân đánh giá: phải đi lại nhiều lần, bị đòi hỏi ngoài quy định")
+        elif came_back:
+            text = N_("Công dân đánh giá: phải đi lại nhiều lần")
+        elif unofficial:
+            text = N_("Công dân đánh giá: bị đòi hỏi ngoài quy định")
+        else:
+            continue
+        flagged.append(_flagged(data, d["dossier_id"], _detail(text)))
     return RedFlag("bad_ratings", flagged)
 
 
@@ -572,8 +686,10 @@ def reading_without_a_part(data: ReviewData) -> RedFlag:
     for r in data.readings_without_a_part:
         counts[r["viewer_id"]] += 1
         units[r["viewer_id"]] = r["viewer_unit"]
-        flagged.append(FlaggedDossier(r["dossier_id"], r["code"], (
-            f"{r['viewer_id']} ({r['viewer_unit']}) mở hồ sơ lúc {_local(r['opened_at'])} "
-            "dù đơn vị mình chưa từng giữ hồ sơ và chưa thao tác gì trên đó")))
+        flagged.append(FlaggedDossier(r["dossier_id"], r["code"], _detail(
+            N_("%(viewer)s (%(unit)s) mở hồ sơ lúc %(at)s dù đơn vị mình chưa từng giữ hồ sơ "
+               "và chưa thao tác gì trên đó"),
+            viewer=PersonRef(r["viewer_id"]), unit=UnitRef(r["viewer_unit"]),
+            at=Moment(r["opened_at"]))))
     return RedFlag("reading_without_a_part", flagged,
                    [OfficerRate(o, units[o], n, n, None) for o, n in counts.most_common()])

@@ -84,7 +84,7 @@ def test_a_dossier_held_far_beyond_its_allowance_is_stuck(app: HosoApplication, 
     clock.advance(days=30)  # the other stays a month: far more than twice its allowance
     stuck = flags()["stuck"]
     assert codes(stuck) == {str(slow)}
-    assert "vẫn đang nằm tại đây" in stuck.dossiers[0].detail
+    assert "vẫn đang nằm tại đây" in stuck.dossiers[0].detail.vi
 
 
 def test_a_file_finished_ahead_of_older_waiting_files_is_queue_jumping(
@@ -102,7 +102,7 @@ def test_a_file_finished_ahead_of_older_waiting_files_is_queue_jumping(
     transfer(app, favoured, "hctp", "STP-BGD")  # ahead of three older files still waiting
     result = flags()["queue_jumping"]
     assert codes(result) == {str(favoured)}
-    assert "3 hồ sơ cùng thủ tục đến trước vẫn đang chờ" in result.dossiers[0].detail
+    assert "3 hồ sơ cùng thủ tục đến trước vẫn đang chờ" in result.dossiers[0].detail.vi
     assert [(o.officer_id, o.flagged) for o in result.officers] == [("hctp", 1)]
     # The older ones finishing later does not make them jumpers.
     clock.advance(hours=1)
@@ -136,7 +136,7 @@ def test_a_second_supplement_request_is_flagged(app: HosoApplication, clock: Fak
     ask_supplement(app, twice, justification="Bản sao bổ sung vẫn bị mờ")
     result = flags()["repeated_supplements"]
     assert codes(result) == {str(twice)}
-    assert result.dossiers[0].detail == "2 lần yêu cầu bổ sung (có giải trình)"
+    assert result.dossiers[0].detail.vi == "2 lần yêu cầu bổ sung (có giải trình)"
 
 
 def test_an_officer_asking_for_supplements_far_more_than_colleagues(
@@ -170,7 +170,7 @@ def test_late_without_apology_and_due_dates_moved_twice(
     clock.advance(days=25)  # past the first due date (10 working days), before the moved one
     found = flags()
     assert codes(found["late_without_apology"]) == {str(silent)}
-    assert "chưa có phiếu xin lỗi" in found["late_without_apology"].dossiers[0].detail
+    assert "chưa có phiếu xin lỗi" in found["late_without_apology"].dossiers[0].detail.vi
     assert codes(found["moved_more_than_once"]) == {str(apologised)}
 
 
@@ -199,7 +199,7 @@ def test_a_few_very_fast_files_from_a_slow_officer_are_possible_favours(
     thresholds = Thresholds(min_sample=10, favour_max_share=0.15)
     result = flags(thresholds)["favours"]
     assert codes(result) == {str(fast)}
-    assert "1/10 hồ sơ nhanh bất thường" in result.dossiers[0].detail
+    assert "1/10 hồ sơ nhanh bất thường" in result.dossiers[0].detail.vi
     # Too few files to know what "usual" is: no flag.
     assert flags(Thresholds(min_sample=11))["favours"].dossiers == []
 
@@ -221,9 +221,10 @@ def test_off_route_ping_pong_and_long_transit(app: HosoApplication, clock: FakeC
     found = flags()
     assert codes(found["off_route"]) == {str(sideways), str(bounced)}
     assert codes(found["ping_pong"]) == {str(bounced)}
-    assert "3 lần chuyển qua lại giữa STP-BGD và STP-HCTP" in found["ping_pong"].dossiers[0].detail
+    assert "3 lần chuyển qua lại giữa STP-BGD và STP-HCTP" in (
+        found["ping_pong"].dossiers[0].detail.vi)
     assert codes(found["long_transit"]) == {str(sideways)}
-    assert "chưa được tiếp nhận" in found["long_transit"].dossiers[0].detail
+    assert "chưa được tiếp nhận" in found["long_transit"].dossiers[0].detail.vi
 
 
 def test_back_dated_reports_and_out_of_order_business_times(
@@ -247,7 +248,7 @@ def test_back_dated_reports_and_out_of_order_business_times(
     app.save(dossier)
     found = flags()
     assert codes(found["backdated"]) == {str(late_report)}
-    assert "Transferred" in found["backdated"].dossiers[0].detail
+    assert "Transferred" in found["backdated"].dossiers[0].detail.vi
     assert codes(found["out_of_order"]) == {str(legacy)}
 
 
@@ -263,7 +264,7 @@ def test_a_supplement_request_just_before_the_due_date_is_clock_gaming(
     ask_supplement(app, gamed)
     result = flags()["clock_gaming"]
     assert codes(result) == {str(gamed)}
-    assert f"sát hạn trả {due:%d/%m/%Y}" in result.dossiers[0].detail
+    assert f"sát hạn trả {due:%d/%m/%Y}" in result.dossiers[0].detail.vi
 
 
 def test_one_phone_behind_many_dossiers_some_fast_is_a_possible_broker(
@@ -287,7 +288,7 @@ def test_one_phone_behind_many_dossiers_some_fast_is_a_possible_broker(
     transfer(app, jumper, "hctp", "STP-BGD")  # ahead of five waiting files
     result = flags()["brokers"]
     assert codes(result) == {str(d) for d in broker_files}
-    assert all("Cùng một số điện thoại trên 3 hồ sơ" in d.detail for d in result.dossiers)
+    assert all("Cùng một số điện thoại trên 3 hồ sơ" in d.detail.vi for d in result.dossiers)
 
 
 def test_actions_outside_office_hours(app: HosoApplication, clock: FakeClock,
@@ -338,7 +339,7 @@ def test_complaints_in_a_rating_are_flagged(app: HosoApplication, clock: FakeClo
              unofficial_request=False, comment="")
     result = flags()["bad_ratings"]
     assert codes(result) == {str(unhappy)}
-    assert result.dossiers[0].detail == ("Công dân đánh giá: phải đi lại nhiều lần, "
+    assert result.dossiers[0].detail.vi == ("Công dân đánh giá: phải đi lại nhiều lần, "
                                          "bị đòi hỏi ngoài quy định")
 
 
@@ -353,5 +354,5 @@ def test_reading_a_dossier_one_has_no_part_in(app: HosoApplication, clock: FakeC
     app.open_dossier(d, viewer_id="dkkd")  # another department altogether
     result = flags()["reading_without_a_part"]
     assert codes(result) == {str(d)}
-    assert "dkkd (STC-DKKD) mở hồ sơ" in result.dossiers[0].detail
+    assert "dkkd (STC-DKKD) mở hồ sơ" in result.dossiers[0].detail.vi
     assert [(o.officer_id, o.flagged) for o in result.officers] == [("dkkd", 1)]

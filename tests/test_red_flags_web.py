@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -36,9 +37,15 @@ def test_an_inspector_sees_an_off_route_transfer_explained(
     section = page.text.split('id="off_route"')[1].split("</section>")[0]
     code = app.dossier(d.dossier_id).code
     assert f'<a href="/dossiers/{d.dossier_id}/audit">{code}</a>' in section
-    assert "Chuyển TTHCC → STC-DKKD ngoài quy trình" in section
+    # Units by name, in the reader's language (issue 20: not by their codes).
+    assert ("Chuyển Trung tâm Phục vụ hành chính công TP.HCM → Phòng Đăng ký kinh doanh – Sở "
+            "Tài chính ngoài quy trình lúc") in section
     assert "không nằm trong quy trình của thủ tục" in section  # the explanation
     assert "1 hồ sơ tiếp nhận trong kỳ" in page.text
+    read_in(web, "en")
+    english = web.get("/red-flags").text.split('id="off_route"')[1].split("</section>")[0]
+    assert re.search(r"Sent HCMC Public Administrative Service Centre → .+ off the route at "
+                     r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", english)
 
 
 def test_the_unit_filter_and_an_empty_period(web: TestClient, app: HosoApplication,

@@ -12,19 +12,30 @@ from starlette.responses import Response
 from domain.errors import AccessDenied, DomainError
 from domain.organisation import Directory, Staff
 from projections.red_flags import (
-    FlaggedDossier,
+    Day,
+    Detail,
+    DetailValue,
+    EventRef,
+    Moment,
     OfficerRate,
+    OfficeTime,
     Period,
+    PersonRef,
+    ProcedureRef,
     RedFlag,
     ReviewData,
     Thresholds,
+    Times,
+    UnitRef,
     red_flags,
 )
+from web import figures
 from web.analytics import cached, min_sample
 from web.clerk import refuse_access, services_of, staff_only
-from web.formatting import parse_day
-from web.i18n import in_locale, unit_name
-from web.labels import Label
+from web.formatting import local_date, local_time, parse_day
+from web.i18n import gettext as _
+from web.i18n import in_locale, pick, unit_name
+from web.labels import EVENTS, Label, label
 from web.templating import render
 
 NOT_A_REVIEWER = AccessDenied(
@@ -144,13 +155,51 @@ class OfficerLine:
 
 
 @dataclass(frozen=True)
+class DossierLine:
+    dossier_id: str
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class FlagSection:
     key: str
     title: Label
     explanation: Label
-    dossiers: list[FlaggedDossier]
+    dossiers: list[DossierLine]
     more: int
     officers: list[OfficerLine]
+
+
+def _value(value: DetailValue, d: Directory) -> str:
+    """One value of a flag's explanation, as the reader's language writes it."""
+    if isinstance(value, OfficeTime):
+        hours = value.value.total_seconds() / 3600
+        if hours >= 16:
+            return _("%(n)s ngày làm việc") % {"n": figures.decimal(hours / 8)}
+        return _("%(n)s giờ làm việc") % {"n": figures.decimal(hours)}
+    if isinstance(value, Moment):
+        return local_time(value.value)
+    if isinstance(value, Day):
+        return local_date(value.value)
+    if isinstance(value, UnitRef):
+        return unit_name(d, value.code)
+    if isinstance(value, PersonRef):
+        member = d.staff.get(value.user_id)
+        return member.full_name if member else value.user_id
+    if isinstance(value, EventRef):
+        return pick(label(EVENTS, value.kind))
+    if isinstance(value, ProcedureRef):
+        procedure = d.procedures.get(value.code)
+        return in_locale(procedure.name_vi, procedure.name_en) if procedure else value.code
+    if isinstance(value, Times):
+        return figures.decimal(value.value)
+    return str(value)
+
+
+def detail_text(detail: Detail, d: Directory) -> str:
+    """A flagged dossier's explanation in the reader's language."""
+    return _(detail.text) % {name: _value(value, d) for name, value in detail.values}
 
 
 @dataclass(frozen=True)
@@ -166,7 +215,9 @@ def _sections(flags: list[RedFlag], d: Directory, t: Thresholds) -> list[FlagSec
     return [
         FlagSection(
             key=f.key, title=texts[f.key][0], explanation=texts[f.key][1],
-            dossiers=f.dossiers[:SHOWN_PER_FLAG], more=max(0, len(f.dossiers) - SHOWN_PER_FLAG),
+            dossiers=[DossierLine(x.dossier_id, x.code, detail_text(x.detail, d))
+                      for x in f.dossiers[:SHOWN_PER_FLAG]],
+            more=max(0, len(f.dossiers) - SHOWN_PER_FLAG),
             officers=[OfficerLine(o, d.staff[o.officer_id].full_name
                                   if o.officer_id in d.staff else o.officer_id,
                                   unit_name(d, o.unit_code)) for o in f.officers],
