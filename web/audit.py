@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from babel.numbers import format_decimal
+from markupsafe import Markup, escape
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,7 +48,13 @@ from web.clerk import (
     services_of,
     staff_only,
 )
-from web.formatting import datetime_local_input, local_date, local_time, parse_local_datetime
+from web.formatting import (
+    datetime_local_input,
+    local_date,
+    local_time,
+    parse_local_datetime,
+    typed,
+)
 from web.i18n import current_locale, in_locale, pick, unit_name
 from web.i18n import gettext as _
 from web.labels import CHANNELS, DISPATCH_METHODS, EVENTS, PAGES, STAGES, Label, label
@@ -375,14 +382,15 @@ def _notes(h: Handoff, services: Services) -> list[str]:
         if h.handoff.details.get("off_route"):
             notes.append(_("Ngoài quy trình"))
         if h.handoff.details.get("note"):
-            notes.append(str(h.handoff.details["note"]))
+            notes.append(typed(h.handoff.details["note"]))
     if h.kind == "Dispatched":
         notes.append(event_summary(h.kind, h.handoff.details, services))
     if h.kind == "Withdrawn":
-        notes.append(_("Rút hồ sơ: %(reason)s") % {"reason": h.handoff.details["reason"]})
+        notes.append(Markup(escape(_("Rút hồ sơ: %(reason)s")))
+                     % {"reason": typed(h.handoff.details["reason"])})
     for e in h.during:
         text = event_summary(e.kind, e.details, services)
-        notes.append(pick(label(EVENTS, e.kind)) + (f": {text}" if text else ""))
+        notes.append(escape(pick(label(EVENTS, e.kind))) + (Markup(": ") + text if text else ""))
     return notes
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -26,6 +27,7 @@ from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.organisation import Procedure, Staff
 from domain.portal import PortalReport, portal_report
 from domain.reading import Page, ReadingNotRecorded
+from web import figures
 from web.documents import (
     document_response,
     read_form,
@@ -33,7 +35,14 @@ from web.documents import (
     typed_files,
     upload_size_refusal,
 )
-from web.formatting import filesize, local_date, local_time, parse_day, parse_local_datetime
+from web.formatting import (
+    filesize,
+    local_date,
+    local_time,
+    parse_day,
+    parse_local_datetime,
+    typed,
+)
 from web.i18n import gettext as _
 from web.i18n import ngettext, pick, unit_name
 from web.labels import DISPATCH_METHODS, EVENTS, SATISFACTION, Label, label
@@ -255,69 +264,87 @@ class DossierPage:
     document_list: tuple[Any, ...] = ()
 
 
-def event_summary(kind: str, details: dict[str, Any], services: Services) -> str:
-    """One line on what an event did, in the request's language (web/i18n.py)."""
+def event_summary(kind: str, details: dict[str, Any], services: Services) -> Markup:
+    """One line on what an event did, in the request's language (web/i18n.py); what people
+    typed (notes, reasons, documents, names) is marked as written in Vietnamese."""
     d = services.directory
+
+    def said(template: str, **values: object) -> Markup:
+        return Markup(escape(template)) % values
+
     if kind == "Transferred":
         to = unit_name(d, details["to_unit"])
         officer = details.get("to_officer")
-        text = f"→ {to}" + (f" ({d.staff[officer].full_name})" if officer in d.staff else "")
-        text += " [" + _("ngoài quy trình") + "]" if details.get("off_route") else ""
-        return text + (f" — {details['note']}" if details.get("note") else "")
+        text = said("→ %(to)s", to=to) + (
+            said(" (%(name)s)", name=d.staff[officer].full_name) if officer in d.staff else "")
+        if details.get("off_route"):
+            text += said(" [%(off)s]", off=_("ngoài quy trình"))
+        return text + (said(" — %(note)s", note=typed(details["note"]))
+                       if details.get("note") else "")
     if kind == "Signed":
-        return _("Số %(number)s: %(title)s") % {
-            "number": details["decision_number"], "title": details["decision_title"]}
+        return said(_("Số %(number)s: %(title)s"), number=details["decision_number"],
+                    title=typed(details["decision_title"]))
     if kind == "Dispatched":
         method = pick(label(DISPATCH_METHODS, details["method"]))
         number = details.get("postal_tracking_number")
-        return method + (", " + _("mã bưu gửi %(number)s") % {"number": number}
-                         if number else "")
+        return said("%(method)s", method=method) + (
+            said(", " + _("mã bưu gửi %(number)s"), number=number) if number else "")
     if kind == "Delivered":
-        return _("Người nhận: %(name)s") % {"name": details["recipient_name"]}
+        return said(_("Người nhận: %(name)s"), name=typed(details["recipient_name"]))
     if kind == "TransferAccepted":
-        return _("Từ %(unit)s; thời gian đi đường %(transit)s; hạn bước này %(due)s") % {
-            "unit": unit_name(d, details["from_unit"]), "transit": _hours(details["transit"]),
-            "due": local_time(details["step_due_at"])}
+        return said(_("Từ %(unit)s; thời gian đi đường %(transit)s; hạn bước này %(due)s"),
+                    unit=unit_name(d, details["from_unit"]), transit=_hours(details["transit"]),
+                    due=local_time(details["step_due_at"]))
     if kind == "SupplementRequested":
-        text = _("Lần %(number)s: %(items)s — %(reason)s") % {
-            "number": details["request_number"], "items": ", ".join(details["missing_items"]),
-            "reason": details["reason"]}
-        return text + (" (" + _("lý do yêu cầu lại: %(why)s") % {
-            "why": details["justification"]} + ")" if details.get("justification") else "")
+        text = said(_("Lần %(number)s: %(items)s — %(reason)s"),
+                    number=details["request_number"],
+                    items=typed(", ".join(details["missing_items"])),
+                    reason=typed(details["reason"]))
+        return text + (said(" (" + _("lý do yêu cầu lại: %(why)s") + ")",
+                            why=typed(details["justification"]))
+                       if details.get("justification") else "")
     if kind == "SupplementProvided":
-        return ", ".join(details["documents"]) + "; " + ngettext(
+        return typed(", ".join(details["documents"])) + "; " + said(ngettext(
             "tạm dừng %(num)s ngày làm việc, hẹn trả mới %(due)s",
             "tạm dừng %(num)s ngày làm việc, hẹn trả mới %(due)s",
-            details["paused_working_days"]) % {
-                "num": details["paused_working_days"], "due": local_date(details["due_date"])}
+            details["paused_working_days"]), num=details["paused_working_days"],
+            due=local_date(details["due_date"]))
     if kind == "Extended":
-        return (_("Hẹn trả %(before)s → %(after)s") % {
-            "before": local_date(details["previous_due_date"]),
-            "after": local_date(details["due_date"])} + f" — {details['reason']}")
+        return said(_("Hẹn trả %(before)s → %(after)s"),
+                    before=local_date(details["previous_due_date"]),
+                    after=local_date(details["due_date"])) + said(
+            " — %(reason)s", reason=typed(details["reason"]))
     if kind == "Rejected":
-        return details["reasons"]
+        return typed(details["reasons"])
     if kind == "Rated":
-        text = f"{pick(SATISFACTION[details['satisfaction']])} ({details['satisfaction']}/5)"
-        text += "; " + _("phải đi lại nhiều lần") if details["came_back"] else ""
-        text += "; " + _("bị đòi hỏi ngoài quy định") if details["unofficial_request"] else ""
-        return text + (f" — “{details['comment']}”" if details["comment"] else "")
+        text = said("%(satisfaction)s (%(n)s/5)",
+                    satisfaction=pick(SATISFACTION[details["satisfaction"]]),
+                    n=details["satisfaction"])
+        if details["came_back"]:
+            text += "; " + _("phải đi lại nhiều lần")
+        if details["unofficial_request"]:
+            text += "; " + _("bị đòi hỏi ngoài quy định")
+        return text + (said(" — “%(comment)s”", comment=typed(details["comment"]))
+                       if details["comment"] else "")
     if kind == "Withdrawn":
-        return details["reason"]
+        return typed(details["reason"])
     if kind == "DocumentAttached":
-        text = f"{details['document_type']}: {details['file_name']} ({filesize(details['size'])})"
-        return text + (" [" + _("ngoài danh mục công bố") + "]"
+        text = typed(f"{details['document_type']}: {details['file_name']}") + said(
+            " (%(size)s)", size=filesize(details["size"]))
+        return text + (said(" [%(outside)s]", outside=_("ngoài danh mục công bố"))
                        if details["outside_list"] else "")
     if kind == "Received":
-        return _("Mã hồ sơ %(code)s, hẹn trả %(due)s") % {
-            "code": details["code"], "due": local_date(details["due_date"])}
-    return ""
+        return said(_("Mã hồ sơ %(code)s, hẹn trả %(due)s"), code=details["code"],
+                    due=local_date(details["due_date"]))
+    return Markup("")
 
 
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
+    # Decimals as the page's language writes them ("6,4 giờ", "6.4 hours").
     if hours >= 24:
-        return _("%(n)s ngày") % {"n": f"{hours / 24:.1f}"}
-    return _("%(n)s giờ") % {"n": f"{hours:.1f}"}
+        return _("%(n)s ngày") % {"n": figures.decimal(hours / 24)}
+    return _("%(n)s giờ") % {"n": figures.decimal(hours)}
 
 
 def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:

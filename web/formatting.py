@@ -9,6 +9,7 @@ from functools import cache
 import holidays
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
+from markupsafe import Markup
 
 from domain.errors import DomainError
 from domain.working_days import HCMC
@@ -126,3 +127,10 @@ def parse_local_datetime(text: str | None) -> datetime | None:
             "Thời điểm không hợp lệ (ngày giờ theo dạng 24/11/2026 14:30).",
             "The time is not valid (day first, as in 24/11/2026 14:30).",
         ) from None
+
+
+def typed(text: object) -> Markup:
+    """Text a person typed — documents, notes, reasons, comments, addresses — shown as it was
+    written, in Vietnamese whatever the page's language, and marked so (``lang="vi"``): a
+    screen reader reads it in a Vietnamese voice, and the one-language check skips it."""
+    return Markup('<span lang="vi">{}</span>').format(text)

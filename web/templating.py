@@ -32,6 +32,7 @@ templates.env.filters["number"] = formatting.number
 templates.env.filters["duration"] = formatting.duration
 templates.env.filters["filesize"] = formatting.filesize
 templates.env.filters["date_input"] = formatting.date_input
+templates.env.filters["typed"] = formatting.typed
 templates.env.globals["DATE_HINT"] = formatting.DATE_HINT
 templates.env.globals["DATETIME_HINT"] = formatting.DATETIME_HINT
 templates.env.globals["day_off"] = formatting.day_off
