@@ -88,7 +88,8 @@ def test_a_rating_is_thanked_and_the_form_goes(web: TestClient, app: HosoApplica
     sign_in(web, "tiepnhan")
     history = web.get(f"/dossiers/{dossier_id}").text
     assert "Công dân đánh giá" in history and "· Công dân ·" in history
-    assert "Không hài lòng (2/5); phải đi lại nhiều lần — “Phải lên bổ sung hai lần.”" in history
+    assert ('Không hài lòng (2/5); phải đi lại nhiều lần — “<span lang="vi">Phải lên bổ sung '
+            'hai lần.</span>”') in history
 
 
 def test_a_second_rating_is_refused_with_thanks(web: TestClient, app: HosoApplication) -> None:
