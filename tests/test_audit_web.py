@@ -122,8 +122,10 @@ def test_the_slider_and_the_diff(web: TestClient, dossier: str) -> None:
     changed = re.findall(r'<td data-label="Trường">([^<]+)</td>', section)
     assert changed == ["Đơn vị đang giữ", "Cán bộ đang giữ", "Giai đoạn", "Hạn bước hiện tại",
                        "Chờ nhận, chuyển từ"]
-    assert "Phòng Hành chính tư pháp – Sở Tư pháp (STP-HCTP)" in section
-    assert "Nguyễn Thị Lan (tiepnhan)" in section
+    # Units and staff by name; not their codes and sign-in ids (issue 20).
+    assert 'class="after">Phòng Hành chính tư pháp – Sở Tư pháp</td>' in section
+    assert 'class="before">Nguyễn Thị Lan</td>' in section
+    assert "STP-HCTP" not in section and "tiepnhan" not in section
     by_time = web.get(f"/dossiers/{dossier}/audit", params={
         "as_of": "2026-11-23T10:00", "compare_to": "2026-11-23T09:00"}).text
     assert by_time.split('id="audit-diff"')[1].split("</section>")[0].count("<tr>") == 6
