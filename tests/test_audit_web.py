@@ -175,7 +175,8 @@ def test_control_slip_prints_one_row_per_handoff(web: TestClient, dossier: str,
     body = html.split("<tbody>")[1].split("</tbody>")[0]
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)
     assert len(rows) == 4
-    assert "Công dân: Trần Thị Bích Ngọc" in rows[0] and "Nguyễn Thị Lan" in rows[0]
+    assert 'Công dân: <span lang="vi">Trần Thị Bích Ngọc</span>' in rows[0]
+    assert "Nguyễn Thị Lan" in rows[0]
     assert "Giao: 10:00 23/11/2026" in rows[1] and "Nhận: 11:00 23/11/2026" in rows[1]
     assert "Đúng hạn" in rows[1] and "Hạn: 14:30 23/11/2026" in rows[1]
     assert "Trước hạn" in rows[2] and "Trình ký" in rows[2]

@@ -16,8 +16,8 @@ from projections.outbox import Channel, Status
 from web.accounts import MIN_PASSWORD_LENGTH, check_password
 from web.clerk import refuse_access, services_of, staff_only
 from web.i18n import gettext as _
-from web.i18n import in_locale
-from web.labels import Label
+from web.i18n import in_locale, pick
+from web.labels import ROLES, Label, label
 from web.services import Services
 from web.templating import render
 
@@ -107,7 +107,8 @@ def _summary(details: dict[str, object], kind: str) -> str:
         return _("Bổ nhiệm/cập nhật %(user)s (%(name)s) tại %(unit)s, vai trò %(roles)s") % {
             "user": details["user_id"], "name": details["full_name"],
             "unit": details["unit_code"],
-            "roles": ", ".join(details["roles"])}  # type: ignore[arg-type]
+            "roles": ", ".join(pick(label(ROLES, str(r)))
+                               for r in details["roles"])}  # type: ignore[attr-defined]
     if kind == "StaffDeactivated":
         return _("Vô hiệu hóa %(user)s: %(reason)s") % {
             "user": details["user_id"], "reason": details["reason"]}

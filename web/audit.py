@@ -273,11 +273,12 @@ def _value(name: str, value: Any, d: Directory) -> str:
         return local_time(value)
     if isinstance(value, date):
         return local_date(value)
+    # What is left is what people typed (applicant, documents, reasons, notes, recipients).
     if isinstance(value, dict):
-        return " · ".join(str(v) for v in value.values() if v)
+        return typed(" · ".join(str(v) for v in value.values() if v))
     if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    return str(value)
+        return typed("; ".join(str(v) for v in value))
+    return typed(value)
 
 
 def _decimal(value: float) -> str:
@@ -371,7 +372,7 @@ def _party(p: Party | None, d: Directory) -> str:
     if p is None:
         return _("Chưa nhận")
     if p.unit_code is None:
-        return _("Công dân: %(name)s") % {"name": p.officer_name}
+        return Markup(escape(_("Công dân: %(name)s"))) % {"name": typed(p.officer_name)}
     unit = unit_name(d, p.unit_code)
     return f"{p.officer_name} — {unit}" if p.officer_name else unit
 

@@ -73,6 +73,23 @@ ACTIONS: dict[str, Label] = {
 }
 
 
+# Staff roles and kinds of unit, as the administration page names them.
+ROLES: dict[str, Label] = {
+    "reception": Label("Tiếp nhận", "Reception"),
+    "specialist": Label("Chuyên viên", "Specialist"),
+    "signing_officer": Label("Lãnh đạo ký duyệt", "Signing officer"),
+    "post_agent": Label("Nhân viên bưu điện", "Post office agent"),
+    "inspector": Label("Thanh tra", "Inspector"),
+    "administrator": Label("Quản trị", "Administrator"),
+}
+UNIT_KINDS: dict[str, Label] = {
+    "reception": Label("Bộ phận một cửa", "One-stop counter"),
+    "specialist": Label("Phòng chuyên môn", "Specialist office"),
+    "leadership": Label("Lãnh đạo", "Leadership"),
+    "post_office": Label("Bưu điện", "Post office"),
+    "oversight": Label("Thanh tra", "Inspection"),
+}
+
 # Which page showed a dossier, in the audit's list of readings.
 PAGES: dict[str, Label] = {
     "dossier": Label("Trang hồ sơ", "Dossier page"),

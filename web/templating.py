@@ -41,6 +41,8 @@ templates.env.globals["EVENTS"] = labels.EVENTS
 templates.env.globals["CHANNELS"] = labels.CHANNELS
 templates.env.globals["DISPATCH_METHODS"] = labels.DISPATCH_METHODS
 templates.env.globals["ACTIONS"] = labels.ACTIONS
+templates.env.globals["ROLES"] = labels.ROLES
+templates.env.globals["UNIT_KINDS"] = labels.UNIT_KINDS
 templates.env.globals["label"] = labels.label
 # A fresh idempotency key for each state-changing form shown (see domain/requests.py).
 templates.env.globals["new_request_key"] = lambda: uuid4().hex
