@@ -315,7 +315,7 @@ def test_my_desk_queue_and_incoming(web: TestClient) -> None:
     assert "000.00.01.H29-261123-0001" in incoming and "Nhận hồ sơ" in incoming
     opened = web.post(f"/dossiers/{dossier_id}/accept_transfer", data={"version": "2"})
     assert opened.status_code == 200 and "Hạn bước này" in opened.text
-    assert "thời gian đi đường 0.0 giờ" in opened.text
+    assert "thời gian đi đường 0,0 giờ" in opened.text  # the page's own decimal comma
     assert "000.00.01.H29-261123-0001" not in web.get("/incoming").text
     assert "000.00.01.H29-261123-0001" in web.get("/queue").text
     # A counter clerk finds the citizen's dossier by phone wherever it is.
