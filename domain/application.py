@@ -11,7 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
@@ -47,6 +47,7 @@ from domain.documents import (
     document_missing,
 )
 from domain.dossier import (
+    CITIZEN,
     Action,
     Actor,
     Applicant,
@@ -54,12 +55,13 @@ from domain.dossier import (
     DispatchMethod,
     Dossier,
     DossierCodeSequence,
+    ResultDelivery,
     is_late,
     signed_statement,
 )
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, DossierNotFound, NotFound
 from domain.keyring import OfficerKeyring
-from domain.organisation import Directory, MediaType, Staff
+from domain.organisation import Directory, MediaType, Procedure, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
 from domain.register import REGISTER_ID, OrganisationRegister
 from domain.requests import HandledRequest, Request, RequestKeyReused, check_key
@@ -73,6 +75,7 @@ from domain.signing import (
     owner_of,
     unseal,
 )
+from domain.text import clean_text
 from domain.working_days import HCMC, WorkingCalendar
 
 Clock = Callable[[], datetime]
@@ -163,6 +166,8 @@ DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
     Dossier.Delivered,
     Dossier.Rated,
     Dossier.DocumentAttached,
+    Dossier.AcceptedOnline,
+    Dossier.RefusedToReceive,
 )
 
 _DOSSIER_TOPICS = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
@@ -338,6 +343,93 @@ class HosoApplication(Application[UUID]):
             "Hệ thống đang bận, chưa cấp được mã hồ sơ. Vui lòng thử lại.",
             "The system is busy and could not assign a dossier code. Please try again.",
         )
+
+    def submit_online(
+        self, *, procedure_code: str, applicant_name: str, applicant_phone: str,
+        applicant_address: str, applicant_id_number: str = "", applicant_email: str = "",
+        result_delivery: str, postal_address: str = "", attachments: Sequence[Attachment],
+        confirm_contact: Callable[[list[str]], None], idempotency_key: str,
+    ) -> Outcome:
+        """A citizen's online submission (portal status 1), with a file for each required
+        document. ``confirm_contact`` spends the one-time code sent to the email or phone
+        given (raising when it is wrong), only once everything else was checked: a double
+        submit returns the first submission, a refused one spends nothing and keeps nothing.
+        """
+        key = check_key(idempotency_key)
+        procedure = self.directory.procedure(procedure_code)
+        applicant = Applicant.cleaned(applicant_name, applicant_phone, applicant_address,
+                                      applicant_id_number, applicant_email)
+        delivery = _parse_enum(ResultDelivery, result_delivery, "cách nhận kết quả",
+                               "way to receive the result")
+        address = clean_text(postal_address, label_vi="địa chỉ nhận kết quả qua bưu điện",
+                             label_en="postal address for the result", max_length=500,
+                             required=delivery is ResultDelivery.POST)
+        if delivery is ResultDelivery.ONLINE and not applicant.email:
+            raise DomainError("Để nhận kết quả trực tuyến, hãy cho biết email.",
+                              "To receive the result online, give an email address.")
+        _check_count(attachments)
+        named = {a.document_type for a in attachments}
+        missing = [d for d in procedure.document_list if d.required and d.name_vi not in named]
+        if missing:
+            raise DomainError(
+                "Hãy tải lên: " + "; ".join(d.name_vi for d in missing) + ".",
+                "Please upload: " + "; ".join(d.name_en for d in missing) + ".")
+        recorded = {"result_delivery": delivery.value} | (
+            {"postal_address": address} if address else {})
+
+        def this_submission(dossier: Dossier) -> bool:
+            return dossier.submitted_by_citizen and dossier.applicant == {
+                **applicant.as_dict(), **recorded}
+
+        if (existing := self._existing_receipt(key, this_submission)) is not None:
+            return existing
+        receiving_unit = self.directory.unit(procedure.reception_unit)
+        citizen = Actor(CITIZEN, receiving_unit.code)
+        confirm_contact([a for a in (applicant.email, applicant.phone) if a])
+        for _ in range(_RECEIPT_ATTEMPTS):
+            now = self.clock()
+            sequence = self._code_sequence(receiving_unit.agency_code, now)
+            dossier = Dossier.submit_online(
+                procedure=procedure, applicant=replace(applicant, extra=recorded),
+                documents=_listed_first(procedure, named),
+                receiving_unit=receiving_unit, occurred_at=now,
+                sequence_number=sequence.issue(), calendar=self.calendar,
+                idempotency_key=key)
+            for attachment in attachments:
+                dossier.attach(procedure=procedure, document_type=attachment.document_type,
+                               facts=attachment.file.facts, purpose=AttachmentPurpose.ONLINE,
+                               actor=citizen, occurred_at=now, recorded_at=now)
+            try:
+                recordings = self._save_with_files(attachments, sequence, dossier)
+            except IntegrityError:
+                if (existing := self._existing_receipt(key, this_submission)) is not None:
+                    return existing
+                continue
+            return Outcome(dossier.id, _last_dossier_notification(recordings))
+        raise DomainError(
+            "Hệ thống đang bận, chưa cấp được mã hồ sơ. Vui lòng thử lại.",
+            "The system is busy and could not assign a dossier code. Please try again.",
+        )
+
+    def accept_online(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+                      occurred_at: datetime | None = None,
+                      request_key: str | None = None) -> Outcome:
+        request = self._request(request_key, actor_id, "accept_online", dossier_id, occurred_at)
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.accept_online(
+                actor=actor, occurred_at=when, recorded_at=now,
+                procedure=self.directory.procedure(d.procedure_code), calendar=self.calendar))
+
+    def refuse_to_receive(self, dossier_id: UUID, *, expected_version: int | None,
+                          actor_id: str, reasons: str, occurred_at: datetime | None = None,
+                          request_key: str | None = None) -> Outcome:
+        request = self._request(request_key, actor_id, "refuse_to_receive", dossier_id,
+                                occurred_at, reasons=reasons)
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.refuse_to_receive(
+                reasons=reasons, actor=actor, occurred_at=when, recorded_at=now))
 
     def attach_documents(
         self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
@@ -842,6 +934,11 @@ class HosoApplication(Application[UUID]):
         """The aggregate itself, for the application's own callers (tests, the CLI)."""
         return self._dossier(dossier_id)
 
+    def token_for_contact(self, dossier_id: UUID, contact: str) -> str | None:
+        """The tracking token, when ``contact`` is the email or phone the applicant gave."""
+        dossier = self._dossier(dossier_id)
+        return dossier.tracking_token if dossier.reached_at(contact) else None
+
     def tracking_token(self, dossier_id: UUID) -> str:
         """The dossier's public status token, from its first event alone: what a message to
         the citizen links to (the read models never hold the token)."""
@@ -1000,13 +1097,19 @@ def _history_entry(e: DomainEventProtocol[UUID]) -> HistoryEntry:
     )
 
 
+def _listed_first(procedure: Procedure, names: set[str]) -> list[str]:
+    """The documents in the order of the procedure's list, then any others by name."""
+    listed = [d.name_vi for d in procedure.document_list if d.name_vi in names]
+    return listed + sorted(names - set(listed))
+
+
 def _check_count(attachments: Sequence[Attachment]) -> None:
     if len(attachments) > MAX_FILES:
         raise DomainError(f"Mỗi lần nộp tối đa {MAX_FILES} tệp.",
                           f"At most {MAX_FILES} files at a time.")
 
 
-_E = TypeVar("_E", Channel, DispatchMethod, AttachmentPurpose)
+_E = TypeVar("_E", Channel, DispatchMethod, AttachmentPurpose, ResultDelivery)
 
 
 def _parse_enum(enum: type[_E], value: str, label_vi: str, label_en: str) -> _E:

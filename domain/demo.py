@@ -18,7 +18,7 @@ from uuid import UUID
 from domain.application import Attachment, HosoApplication, Outcome
 from domain.documents import check_upload
 from domain.dossier import Dossier
-from domain.organisation import Directory, Procedure
+from domain.organisation import Directory, Procedure, Role
 from domain.sample_pdf import simple_pdf
 from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
 
@@ -126,7 +126,8 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
         # Well before the oldest demo dossier, so every demo decision is signed in force.
         record_at.at(_within_office_hours(now - timedelta(days=60), app), timedelta())
         register_demo_signing_keys(app)
-    for n in range(dossiers - CLUSTER if with_cluster else dossiers):
+    online = ONLINE_SUBMISSIONS if dossiers > ONLINE_SUBMISSIONS else 0
+    for n in range((dossiers - CLUSTER if with_cluster else dossiers) - online):
         # The first few dossiers take each scenario once, so a small demo has them all.
         scenario = names[n] if n < len(names) else rng.choices(names, weights)[0]
         procedure = rng.choice(procedures)
@@ -141,7 +142,46 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
             progress()
     if with_cluster:
         add_cluster(app, rng, now, progress)
+    if online:
+        add_online_submissions(app, now)
     return dossiers
+
+
+ONLINE_SUBMISSIONS = 3
+
+
+def add_online_submissions(app: HosoApplication, now: datetime) -> None:
+    """Three citizens' online submissions from a few days ago: one still awaiting the counter's
+    check (portal status 1), one received, one refused to receive (status 3)."""
+    online = [p for p in app.directory.procedures.values() if p.online]
+    if not online:
+        return
+    procedure = online[0]
+    clerk = next(s.user_id for s in app.directory.members_of(procedure.reception_unit)
+                 if Role.RECEPTION in s.roles)
+    yesterday = _within_office_hours(now - timedelta(days=4), app)
+    if yesterday > now - timedelta(hours=3):  # a long holiday: never in the future
+        yesterday = now - timedelta(hours=3)
+    for n, (name, outcome) in enumerate((("Đinh Thị Thu", "waiting"), ("Lâm Văn Phúc", "accept"),
+                                         ("Tạ Minh Khoa", "refuse"))):
+        with _recording(app) as record_at:
+            record_at.at(yesterday + timedelta(minutes=20 * n), timedelta())
+            scans = [Attachment(d.name_vi, check_upload(
+                io.BytesIO(simple_pdf(1, text=f"Online {n} {i}")), f"giay-to-{i + 1}.pdf"))
+                for i, d in enumerate(procedure.document_list) if d.required]
+            submitted = app.submit_online(
+                procedure_code=procedure.code, applicant_name=name,
+                applicant_phone=f"09{71234560 + n}", applicant_address="TP.HCM",
+                applicant_email=f"demo{n}@example.vn", result_delivery="online",
+                attachments=scans, confirm_contact=lambda _: None,
+                idempotency_key=f"demo-online-{n}-{yesterday:%Y%m%d}")
+            record_at.at(yesterday + timedelta(hours=2, minutes=20 * n), timedelta())
+            if outcome == "accept":
+                app.accept_online(submitted.dossier_id, expected_version=None, actor_id=clerk)
+            elif outcome == "refuse":
+                app.refuse_to_receive(
+                    submitted.dossier_id, expected_version=None, actor_id=clerk,
+                    reasons="Ảnh chụp CCCD bị mờ, không đọc được số; xin nộp lại bản rõ hơn.")
 
 
 def add_cluster(app: HosoApplication, rng: random.Random, now: datetime,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -43,6 +43,14 @@ MAX_BACKDATING = timedelta(days=90)
 MAX_EXTENSION = timedelta(days=365)
 
 
+class ResultDelivery(StrEnum):
+    """How a citizen who submitted online asked to receive the result."""
+
+    ONLINE = "online"
+    COUNTER = "counter"
+    POST = "post"
+
+
 class Channel(StrEnum):
     COUNTER = "counter"
     POST_OFFICE = "post_office"
@@ -55,6 +63,8 @@ class DispatchMethod(StrEnum):
 
 
 class Stage(StrEnum):
+    SUBMITTED_ONLINE = "submitted_online"  # by the citizen; the counter has not checked it
+    NOT_RECEIVED = "not_received"  # the counter refused to receive the online submission
     RECEIVED = "received"
     IN_PROGRESS = "in_progress"
     AWAITING_SUPPLEMENT = "awaiting_supplement"
@@ -73,8 +83,8 @@ def is_late(*, stage: Stage, due_date: date, result_ready_at: datetime | None,
     While a supplement is awaited the clock stands still at the day it paused; a withdrawn
     dossier is never late.
     """
-    if stage is Stage.WITHDRAWN:
-        return False
+    if stage in (Stage.WITHDRAWN, Stage.NOT_RECEIVED, Stage.SUBMITTED_ONLINE):
+        return False  # the clock runs from the counter's acceptance
     ready = result_ready_at.astimezone(HCMC).date() if result_ready_at else None
     now = min(today, paused_at.astimezone(HCMC).date()) if paused_at else today
     return (ready or now) > due_date
@@ -92,6 +102,8 @@ def stage_after_dispatch(method: DispatchMethod) -> Stage:
 
 
 class Action(StrEnum):
+    ACCEPT_ONLINE = "accept_online"
+    REFUSE_TO_RECEIVE = "refuse_to_receive"
     ACCEPT_TRANSFER = "accept_transfer"
     TRANSFER = "transfer"
     REQUEST_SUPPLEMENT = "request_supplement"
@@ -113,6 +125,8 @@ NEXT_ACTIONS: tuple[Action, ...] = (Action.ACCEPT_TRANSFER, Action.PROVIDE_SUPPL
 
 # Who may take each action, by role; the unit rules come on top (see Dossier.refusal).
 ACTION_ROLES: dict[Action, frozenset[Role]] = {
+    Action.ACCEPT_ONLINE: frozenset({Role.RECEPTION}),
+    Action.REFUSE_TO_RECEIVE: frozenset({Role.RECEPTION}),
     Action.ACCEPT_TRANSFER: _DESK,
     Action.TRANSFER: _DESK,
     Action.REQUEST_SUPPLEMENT: frozenset({Role.RECEPTION, Role.SPECIALIST}),
@@ -170,6 +184,8 @@ class Applicant:
     id_number: str = ""
     # Where the citizen is told of a result ready, a delay or missing documents; optional.
     email: str = ""
+    # What an online submission adds: how the result should reach the citizen.
+    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def cleaned(cls, name: str, phone: str, address: str, id_number: str = "",
@@ -192,7 +208,7 @@ class Applicant:
         # addresses were asked for (older events have no "email" key at all).
         if self.email:
             applicant["email"] = self.email
-        return applicant
+        return applicant | self.extra
 
 
 def new_tracking_token() -> str:
@@ -260,6 +276,21 @@ class Dossier(Aggregate):
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             state.setdefault("awaits_acceptance", True)
+
+    class AcceptedOnline(Event):
+        """The counter checked an online submission and received it: the clock starts."""
+
+        processing_days: int
+        due_date: date
+        due_date_basis: dict[str, Any]
+        step_due_at: datetime | None
+        submitted_at: datetime
+
+    class RefusedToReceive(Event):
+        """The counter refused to receive an online submission (form 03), with reasons."""
+
+        reasons: str
+        submitted_at: datetime
 
     class TransferAccepted(Event):
         from_unit: str
@@ -383,6 +414,48 @@ class Dossier(Aggregate):
             idempotency_key=idempotency_key,
         )
 
+    @classmethod
+    def submit_online(
+        cls, *, procedure: Procedure, applicant: Applicant, documents: list[str],
+        receiving_unit: Unit, occurred_at: datetime, sequence_number: int,
+        calendar: WorkingCalendar, idempotency_key: str,
+    ) -> Dossier:
+        """A citizen's own submission on the public path: registered (portal status 1) with
+        its code and tracking token, waiting for the receiving counter to check it. The due
+        date shown is provisional; it is counted again from the counter's acceptance."""
+        if not procedure.online:
+            raise DomainError(
+                f"Thủ tục “{procedure.name_vi}” chưa nhận hồ sơ trực tuyến.",
+                f"The procedure “{procedure.name_en}” is not offered online.")
+        if procedure.reception_unit != receiving_unit.code:
+            raise DomainError("Đơn vị tiếp nhận không đúng với thủ tục.",
+                              "The receiving unit does not match the procedure.")
+        handed_in = _clean_list(documents, "tên giấy tờ", "document name")
+        due = calendar.due_date(occurred_at, procedure.processing_days, procedure.rules.cutoff)
+        return cls(
+            actor_id=CITIZEN, actor_unit=receiving_unit.code, occurred_at=occurred_at,
+            timestamp=occurred_at, procedure_code=procedure.code,
+            applicant=applicant.as_dict(), channel=Channel.ONLINE.value,
+            receiving_unit=receiving_unit.code, documents=handed_in,
+            processing_days=procedure.processing_days, due_date=due.due,
+            due_date_basis=due.as_dict(),
+            route=[{"unit_code": step.unit_code, "allotted": step.allotted,
+                    "measure": step.measure.value} for step in procedure.route],
+            step_due_at=None,
+            code=dossier_code(receiving_unit.agency_code,
+                              occurred_at.astimezone(HCMC).date(), sequence_number),
+            tracking_token=new_tracking_token(), idempotency_key=idempotency_key,
+        )
+
+    def reached_at(self, contact: str) -> bool:
+        """Whether ``contact`` (cleaned) is the email or phone the applicant gave."""
+        given = [self.applicant.get("email", "").casefold(), self.applicant.get("phone", "")]
+        return bool(contact) and contact.casefold() in given
+
+    @property
+    def submitted_by_citizen(self) -> bool:
+        return self.received_by == CITIZEN
+
     @event(Received)
     def __init__(
         self,
@@ -428,7 +501,13 @@ class Dossier(Aggregate):
         self.holder_officer: str | None = actor_id
         self.arrived_at = occurred_at
         self.pending_from_unit: str | None = None
-        self.stage = Stage.RECEIVED
+        # A citizen's own online submission waits for the counter's check (portal status 1).
+        self.stage = Stage.SUBMITTED_ONLINE if actor_id == CITIZEN else Stage.RECEIVED
+        if actor_id == CITIZEN:
+            self.holder_officer = None
+            self.step_started_at = None
+        self.accepted_at: datetime | None = None
+        self.not_received_at: datetime | None = None
         self.stage_before_pause: Stage | None = None
         self.paused_at: datetime | None = None
         self.supplement_requests = 0
@@ -490,6 +569,25 @@ class Dossier(Aggregate):
                 and _refusal_by_role(action, actor) is None)
 
     def _refusal_by_state(self, action: Action, actor: Actor) -> DomainError | None:
+        if self.stage is Stage.NOT_RECEIVED:
+            return DomainError(
+                "Hồ sơ trực tuyến này đã bị từ chối tiếp nhận; không thể thao tác thêm.",
+                "This online submission was refused at reception; no further action.")
+        checking = self.stage is Stage.SUBMITTED_ONLINE or (
+            self.stage is Stage.AWAITING_SUPPLEMENT
+            and self.stage_before_pause is Stage.SUBMITTED_ONLINE)
+        if action in (Action.ACCEPT_ONLINE, Action.REFUSE_TO_RECEIVE):
+            if self.stage is not Stage.SUBMITTED_ONLINE:
+                return DomainError(
+                    "Hồ sơ không phải hồ sơ trực tuyến đang chờ kiểm tra." if not checking
+                    else "Hồ sơ đang chờ công dân bổ sung giấy tờ.",
+                    "The dossier is not an online submission awaiting its check." if not
+                    checking else "The citizen has yet to provide the missing documents.")
+            return None
+        if checking and action not in (Action.REQUEST_SUPPLEMENT, Action.PROVIDE_SUPPLEMENT):
+            return DomainError(
+                "Hồ sơ trực tuyến cần được bộ phận một cửa kiểm tra và tiếp nhận trước.",
+                "The online submission must first be checked and received at the counter.")
         if self.stage is Stage.DELIVERED:
             return DomainError(
                 "Hồ sơ đã trả kết quả cho công dân; không thể thao tác thêm.",
@@ -709,6 +807,53 @@ class Dossier(Aggregate):
                 self.stage_before_pause = Stage.IN_PROGRESS
             else:
                 self.stage = Stage.IN_PROGRESS
+
+    def accept_online(self, *, actor: Actor, occurred_at: datetime, recorded_at: datetime,
+                      procedure: Procedure, calendar: WorkingCalendar) -> None:
+        """Receive an online submission after checking its files: the due date and the
+        first step's clock count from now."""
+        self._ensure(Action.ACCEPT_ONLINE, actor, occurred_at, recorded_at)
+        due = calendar.due_date(occurred_at, self.processing_days, procedure.rules.cutoff)
+        self._accepted_online(
+            **self._common(actor, occurred_at, recorded_at),
+            processing_days=self.processing_days, due_date=due.due,
+            due_date_basis=due.as_dict(),
+            step_due_at=_step_due(self.route[0], occurred_at, calendar) if self.route else None,
+            submitted_at=self.received_at)
+
+    @event(AcceptedOnline)
+    def _accepted_online(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                         timestamp: datetime, processing_days: int, due_date: date,
+                         due_date_basis: dict[str, Any], step_due_at: datetime | None,
+                         submitted_at: datetime) -> None:
+        self.due_date = due_date
+        self.due_date_basis = due_date_basis
+        self.step_due_at = step_due_at
+        self.step_started_at = occurred_at
+        self.holder_officer = actor_id
+        self.accepted_at = occurred_at
+        self.last_occurred_at = occurred_at
+        self.stage = Stage.RECEIVED
+
+    def refuse_to_receive(self, *, reasons: str, actor: Actor, occurred_at: datetime,
+                          recorded_at: datetime) -> None:
+        self._ensure(Action.REFUSE_TO_RECEIVE, actor, occurred_at, recorded_at)
+        self._refused_to_receive(
+            **self._common(actor, occurred_at, recorded_at),
+            reasons=clean_text(reasons, label_vi="lý do từ chối tiếp nhận",
+                               label_en="reasons for refusing to receive", max_length=2000),
+            submitted_at=self.received_at)
+
+    @event(RefusedToReceive)
+    def _refused_to_receive(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                            timestamp: datetime, reasons: str,
+                            submitted_at: datetime) -> None:
+        self.rejection_reasons = reasons
+        self.not_received_at = occurred_at
+        self.holder_officer = actor_id
+        self.step_started_at = None
+        self.last_occurred_at = occurred_at
+        self.stage = Stage.NOT_RECEIVED
 
     def accept_transfer(
         self, *, actor: Actor, occurred_at: datetime, recorded_at: datetime,
@@ -1039,7 +1184,7 @@ class Dossier(Aggregate):
         """Keep a checked file with the dossier, named by the procedure's document list (or
         as typed, marked outside the list). The counter that received it or the unit holding
         it attach; nothing is attached once the file is closed."""
-        if self.stage in (Stage.DELIVERED, Stage.WITHDRAWN):
+        if self.stage in (Stage.DELIVERED, Stage.WITHDRAWN, Stage.NOT_RECEIVED):
             raise DomainError("Hồ sơ đã kết thúc; không thể đính kèm thêm tệp.",
                               "The dossier is closed; no file can be attached.")
         if not self._may_attach_as(actor):
@@ -1076,11 +1221,13 @@ class Dossier(Aggregate):
         self.last_occurred_at = occurred_at
 
     def _may_attach_as(self, actor: Actor) -> bool:
+        if actor.user_id == CITIZEN:  # with the online submission itself, and only then
+            return self.stage is Stage.SUBMITTED_ONLINE
         return bool(actor.roles & _DESK) and actor.unit_code in (self.holder_unit,
                                                                  self.receiving_unit)
 
     def may_attach(self, actor: Actor) -> bool:
-        return self.stage not in (Stage.DELIVERED, Stage.WITHDRAWN) \
+        return self.stage not in (Stage.DELIVERED, Stage.WITHDRAWN, Stage.NOT_RECEIVED) \
             and self._may_attach_as(actor)
 
     def attachment(self, sha256: str) -> dict[str, Any] | None:

@@ -1,8 +1,9 @@
 """The national public-service portal's status vocabulary, for reporting and sync.
 
 The portal knows ten status codes; hoso's stages map onto them, and what the codes cannot
-say travels as flags. Codes 1 (newly registered online, not yet received), 3 (not received)
-and 6 (financial obligation requested) have no hoso event yet and are never produced.
+say travels as flags. Code 1 is a citizen's online submission the counter has not checked
+yet, 3 one it refused to receive; 6 (financial obligation requested) has no hoso event yet
+and is never produced.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class PortalStatus(IntEnum):
 
 
 STAGE_TO_PORTAL: dict[Stage, PortalStatus] = {
+    Stage.SUBMITTED_ONLINE: PortalStatus.NEWLY_REGISTERED,
+    Stage.NOT_RECEIVED: PortalStatus.NOT_RECEIVED,
     Stage.RECEIVED: PortalStatus.RECEIVED,
     Stage.IN_PROGRESS: PortalStatus.BEING_PROCESSED,
     Stage.AWAITING_SUPPLEMENT: PortalStatus.SUPPLEMENT_REQUESTED,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import singledispatch
 from typing import Any
 
-from domain.dossier import DispatchMethod, Dossier, Stage, stage_after_dispatch
+from domain.dossier import CITIZEN, DispatchMethod, Dossier, Stage, stage_after_dispatch
 from projections.read_model import SqlExpression
 
 # A transfer keeps "signed", "rejected" and "awaiting supplement"; otherwise the dossier is
@@ -35,9 +35,20 @@ def common_changes(event: Dossier.Event) -> dict[str, Any]:
 
 @common_changes.register
 def _(e: Dossier.Received) -> dict[str, Any]:
-    return {"procedure_code": e.procedure_code, "stage": Stage.RECEIVED.value,
+    stage = Stage.SUBMITTED_ONLINE if e.actor_id == CITIZEN else Stage.RECEIVED
+    return {"procedure_code": e.procedure_code, "stage": stage.value,
             "holder_unit": e.receiving_unit, "due_date": e.due_date,
             "received_at": e.occurred_at}
+
+
+@common_changes.register
+def _(e: Dossier.AcceptedOnline) -> dict[str, Any]:
+    return {"stage": Stage.RECEIVED.value, "due_date": e.due_date}
+
+
+@common_changes.register
+def _(e: Dossier.RefusedToReceive) -> dict[str, Any]:
+    return {"stage": Stage.NOT_RECEIVED.value}
 
 
 @common_changes.register

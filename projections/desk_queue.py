@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
-from domain.dossier import Dossier, Stage, is_late
+from domain.dossier import CITIZEN, Dossier, Stage, is_late
 from domain.office_time import OfficeClock
 from projections.changes import common_changes
 from projections.dossier_projection import DossierProjection
@@ -175,7 +175,7 @@ class DeskQueueProjection(DossierProjection[DeskQueueView]):
 
     def apply(self, e: Dossier.Event, tracking: Tracking) -> None:
         dossier_id = str(e.originator_id)
-        if isinstance(e, Dossier.Delivered | Dossier.Withdrawn):
+        if isinstance(e, Dossier.Delivered | Dossier.Withdrawn | Dossier.RefusedToReceive):
             statement = row_delete("desk_queue", "dossier_id", dossier_id)
         elif isinstance(e, Dossier.Rated):
             # Nothing on the desk changes, but a refusal rated before it is handed over is
@@ -202,8 +202,17 @@ def _desk_changes(e: Dossier.Event) -> dict[str, Any]:
 
 @_desk_changes.register
 def _(e: Dossier.Received) -> dict[str, Any]:
-    return {"code": e.code, "holder_officer": e.actor_id, "arrived_at": e.occurred_at,
-            "step_started_at": e.occurred_at, "step_due_at": e.step_due_at}
+    by_citizen = e.actor_id == CITIZEN  # an online submission: the counter's to check
+    return {"code": e.code, "holder_officer": None if by_citizen else e.actor_id,
+            "arrived_at": e.occurred_at,
+            "step_started_at": None if by_citizen else e.occurred_at,
+            "step_due_at": e.step_due_at}
+
+
+@_desk_changes.register
+def _(e: Dossier.AcceptedOnline) -> dict[str, Any]:
+    return {"holder_officer": e.actor_id, "step_started_at": e.occurred_at,
+            "step_due_at": e.step_due_at}
 
 
 @_desk_changes.register

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
-from domain.dossier import DispatchMethod, Dossier, Stage, is_late, is_rateable
+from domain.dossier import CITIZEN, DispatchMethod, Dossier, Stage, is_late, is_rateable
 from projections.changes import common_changes
 from projections.dossier_projection import DossierProjection
 from projections.read_model import (
@@ -152,7 +152,7 @@ class PublicStatusProjection(DossierProjection[PublicStatusView]):
     def apply(self, e: Dossier.Event, tracking: Tracking) -> None:
         self.view.record(
             dossier_id=str(e.originator_id), version=e.originator_version,
-            kind=type(e).__name__, unit_code=_unit_shown(e), occurred_at=e.occurred_at,
+            kind=_public_kind(e), unit_code=_unit_shown(e), occurred_at=e.occurred_at,
             changes=common_changes(e) | _public_changes(e), tracking=tracking,
             created=isinstance(e, Dossier.Received),
             # The timeline tells what the administration did. The rating is the citizen's
@@ -162,6 +162,13 @@ class PublicStatusProjection(DossierProjection[PublicStatusView]):
             # Attached files are the staff's working papers: never on the public page.
             on_timeline=not isinstance(e, Dossier.Rated | Dossier.DocumentAttached),
         )
+
+
+def _public_kind(e: Dossier.Event) -> str:
+    """The step as the citizen reads it: their own online submission is not yet a receipt."""
+    if isinstance(e, Dossier.Received) and e.actor_id == CITIZEN:
+        return "SubmittedOnline"
+    return type(e).__name__
 
 
 def _unit_shown(e: Dossier.Event) -> str:
@@ -208,6 +215,12 @@ def _(e: Dossier.Extended) -> dict[str, Any]:
 @_public_changes.register
 def _(e: Dossier.Rejected) -> dict[str, Any]:
     return {"citizen_notice": json.dumps({"kind": "rejected", "reason": e.reasons},
+                                         ensure_ascii=False)}
+
+
+@_public_changes.register
+def _(e: Dossier.RefusedToReceive) -> dict[str, Any]:
+    return {"citizen_notice": json.dumps({"kind": "not_received", "reason": e.reasons},
                                          ensure_ascii=False)}
 
 

@@ -27,6 +27,7 @@ from domain.application import HosoApplication
 from domain.errors import DomainError
 from projections.document_store import document_store_for
 from projections.follow_lock import AlreadyFollowed
+from projections.one_time_codes import code_book_on
 from projections.projector import Projector
 from projections.runners import ReadModels
 from projections.store import Store
@@ -39,6 +40,8 @@ from web import (
     counter,
     history,
     language,
+    lookup,
+    online,
     public,
     queue,
     red_flags,
@@ -158,6 +161,7 @@ def create_app(
         public_url=public_url_from_environment(),
         transparency=read_models.transparency(),
         partner_keys=partner_keys_on(accounts.datastore),
+        codes=code_book_on(accounts.datastore),
     )
     # Checkpoints within a few minutes of new events, so what outsiders copy is never far
     # behind, and at local midnight exactly, closing the day.
@@ -234,6 +238,13 @@ def create_app(
         Route("/log", transparency.log_page, methods=["GET"]),
         Route("/log/checkpoint", transparency.latest_checkpoint, methods=["GET"]),
         Route("/log/key", transparency.verifier_key, methods=["GET"]),
+        Route("/online", online.procedures, methods=["GET"]),
+        Route("/online/{code}", online.form, methods=["GET"]),
+        Route("/online/{code}/code", online.send_code, methods=["POST"]),
+        Route("/online/{code}", online.submit, methods=["POST"]),
+        Route("/lookup", lookup.lookup_form, methods=["GET"]),
+        Route("/lookup", lookup.lookup, methods=["POST"]),
+        Route("/lookup/confirm", lookup.confirm, methods=["POST"]),
         Route("/t/{token}", public.status_page, methods=["GET"]),
         Route("/t/{token}/rating", public.rate, methods=["POST"]),
         Mount(API_PREFIX, app=create_api(services)),

@@ -449,6 +449,10 @@ def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
         return str(form.get(name, ""))
 
     commands: dict[Action, Callable[..., Outcome]] = {
+        Action.ACCEPT_ONLINE: lambda app, dossier_id, **common: app.accept_online(
+            dossier_id, **common),
+        Action.REFUSE_TO_RECEIVE: lambda app, dossier_id, **common: app.refuse_to_receive(
+            dossier_id, reasons=text("reasons"), **common),
         Action.ACCEPT_TRANSFER: lambda app, dossier_id, **common: app.accept_transfer(
             dossier_id, **common),
         Action.TRANSFER: lambda app, dossier_id, **common: app.transfer(

@@ -12,6 +12,9 @@ class Label:
 
 
 STAGES: dict[str, Label] = {
+    "submitted_online": Label("Đã nộp trực tuyến, chờ tiếp nhận",
+                              "Submitted online, awaiting reception"),
+    "not_received": Label("Từ chối tiếp nhận", "Not received (refused at reception)"),
     "received": Label("Đã tiếp nhận", "Received"),
     "in_progress": Label("Đang giải quyết", "Being processed"),
     "awaiting_supplement": Label("Chờ bổ sung giấy tờ", "Waiting for missing documents"),
@@ -37,6 +40,9 @@ EVENTS: dict[str, Label] = {
     "Delivered": Label("Công dân đã nhận kết quả", "Result delivered to the citizen"),
     "Rated": Label("Công dân đánh giá", "Rated by the citizen"),
     "DocumentAttached": Label("Đính kèm tệp", "File attached"),
+    "AcceptedOnline": Label("Tiếp nhận hồ sơ trực tuyến", "Online submission received"),
+    "RefusedToReceive": Label("Từ chối tiếp nhận hồ sơ trực tuyến",
+                              "Online submission refused at reception"),
 }
 
 # How satisfied the citizen was with the service, 1 (worst) to 5 (best).
@@ -60,6 +66,8 @@ DISPATCH_METHODS: dict[str, Label] = {
 }
 
 ACTIONS: dict[str, Label] = {
+    "accept_online": Label("Tiếp nhận hồ sơ trực tuyến", "Receive the online submission"),
+    "refuse_to_receive": Label("Từ chối tiếp nhận", "Refuse to receive"),
     "accept_transfer": Label("Nhận hồ sơ chuyển đến", "Accept the transfer"),
     "transfer": Label("Chuyển hồ sơ", "Transfer"),
     "request_supplement": Label("Yêu cầu bổ sung", "Request missing documents"),
@@ -102,6 +110,9 @@ PAGES: dict[str, Label] = {
 
 # What the citizen reads on the public timeline, one line per event.
 PUBLIC_EVENTS: dict[str, Label] = {
+    "SubmittedOnline": Label("Đã nộp hồ sơ trực tuyến", "Submitted online"),
+    "AcceptedOnline": Label("Bộ phận một cửa đã tiếp nhận hồ sơ", "Received at the counter"),
+    "RefusedToReceive": Label("Hồ sơ không được tiếp nhận", "Not received"),
     "Received": Label("Hồ sơ đã được tiếp nhận", "Dossier received"),
     "Transferred": Label("Hồ sơ được chuyển đến", "Sent on to"),
     "TransferAccepted": Label("Đơn vị đã nhận hồ sơ", "Received by"),

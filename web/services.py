@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from domain.application import HosoApplication
+from domain.one_time_codes import CodeBook
 from domain.organisation import Directory
 from domain.working_days import HCMC
+from notify.codes import CodeSender, code_sender_from_environment
 from projections.checkpoints import TransparencyLog
 from projections.runners import ReadModels
 from web.accounts import StaffAccounts
@@ -27,6 +29,8 @@ class Services:
     public_url: str
     transparency: TransparencyLog
     partner_keys: PartnerKeys
+    codes: CodeBook
+    code_sender: CodeSender = field(default_factory=code_sender_from_environment)
     public_limit: RateLimit = field(default_factory=public_limit_from_environment)
     api_limit: RateLimit = field(default_factory=api_limit_from_environment)
 
@@ -40,6 +44,14 @@ class Services:
 
     def today(self) -> date:
         return self.app.clock().astimezone(HCMC).date()
+
+    def lookup_match(self, code: str, contact: str) -> str | None:
+        """The tracking token of the dossier with this code whose applicant gave this email
+        or phone; None otherwise (the caller never tells which)."""
+        for row in self.read_models.dossier_list.dossiers(code=code, limit=5):
+            if row.code.upper() == code.upper():
+                return self.app.token_for_contact(row.dossier_id, contact)
+        return None
 
     def public_link(self, token: str) -> str:
         return public_link(self.public_url, token)
