@@ -58,6 +58,11 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/dossiers/{dossier_id}/control-slip"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
     ("GET", "/dossiers/{dossier_id}/proof-bundle.json"):
         (STAFF_ONLY, 403, 403, 403, 403, 404, 404),  # no checkpoint covers it yet
+    # Attached files: staff of the units it passed through and inspectors (none is attached
+    # here: 404), nobody else; attaching with no file is refused in words.
+    ("GET", "/dossiers/{dossier_id}/documents/{sha256}"):
+        (STAFF_ONLY, 404, 403, 403, 403, 404, 404),
+    ("POST", "/dossiers/{dossier_id}/documents"): (STAFF_ONLY, 422, 422, 422, 403, 422, 422),
     # Only the counter that holds the new file may send it on.
     ("POST", "/dossiers/{dossier_id}/{action}"): (STAFF_ONLY, 303, 403, 403, 403, 403, 403),
     ("GET", "/red-flags"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
@@ -73,6 +78,14 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/log/key"): (200,) * 7,
     ("GET", "/t/{token}"): (200,) * 7,
     ("POST", "/t/{token}/rating"): (400,) * 7,  # nothing to rate before the result
+    # The citizen's online path and look-up: empty forms are refused in words.
+    ("GET", "/online"): (200,) * 7,
+    ("GET", "/online/{code}"): (200,) * 7,
+    ("POST", "/online/{code}/code"): (422,) * 7,
+    ("POST", "/online/{code}"): (422,) * 7,
+    ("GET", "/lookup"): (200,) * 7,
+    ("POST", "/lookup"): (422,) * 7,
+    ("POST", "/lookup/confirm"): (422,) * 7,
     # The partner API: a partner key or nothing, whoever is signed in (tests/test_api.py).
     ("GET", "/api/v1/openapi.json"): (200,) * 7,
     ("POST", "/api/v1/dossiers"): (401,) * 7,
@@ -115,7 +128,8 @@ def walk(web: TestClient, app: HosoApplication) -> dict[tuple[str, str], list[in
     assert web.app.state.services.read_models.wait(  # type: ignore[attr-defined]
         received.notification_id)
     values = {"dossier_id": str(dossier), "token": app.dossier(dossier).tracking_token,
-              "number": "1", "user_id": "hctp", "unit_code": "STP-HCTP", "table": "procedures"}
+              "number": "1", "user_id": "hctp", "unit_code": "STP-HCTP", "table": "procedures",
+              "code": "2.000488", "sha256": "0" * 64}
     found: dict[tuple[str, str], list[int]] = {}
     for user in USERS:
         web.cookies.clear()
