@@ -388,12 +388,12 @@ class HosoApplication(Application[UUID]):
         confirm_contact([a for a in (applicant.email, applicant.phone) if a])
         for _ in range(_RECEIPT_ATTEMPTS):
             now = self.clock()
-            sequence = self._code_sequence(receiving_unit.agency_code, now)
+            sequence = self._code_sequence(receiving_unit.agency_code, now, now)
             dossier = Dossier.submit_online(
                 procedure=procedure, applicant=replace(applicant, extra=recorded),
                 documents=_listed_first(procedure, named),
                 receiving_unit=receiving_unit, occurred_at=now,
-                sequence_number=sequence.issue(), calendar=self.calendar,
+                sequence_number=sequence.issue(now), calendar=self.calendar,
                 idempotency_key=key)
             for attachment in attachments:
                 dossier.attach(procedure=procedure, document_type=attachment.document_type,
