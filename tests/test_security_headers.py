@@ -140,11 +140,15 @@ def test_a_request_past_its_deadline_gets_503_and_reports_get_longer() -> None:
         clock.sleep(0.6)
         return PlainTextResponse("late")
 
-    inner = Starlette(routes=[Route("/slow", slow), Route("/red-flags", slow)])
+    inner = Starlette(routes=[Route("/slow", slow, methods=["GET", "POST"]),
+                              Route("/red-flags", slow)])
     client = TestClient(DeadlineMiddleware(inner, seconds=0.2))
     started = clock.monotonic()
     late = client.get("/slow")
     assert late.status_code == 503 and late.headers["retry-after"]
     assert "thử lại" in late.text and clock.monotonic() - started < 0.6
     assert client.get("/red-flags").text == "late"  # a report gets its longer deadline
+    # Files take their time to arrive and to be checked: an upload is not cut off.
+    upload = client.post("/slow", files={"scan_0": ("a.pdf", b"%PDF-1.7", "application/pdf")})
+    assert upload.status_code == 200 and upload.text == "late"
     assert asyncio.iscoroutinefunction(DeadlineMiddleware.__call__)

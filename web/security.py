@@ -102,6 +102,9 @@ class DeadlineMiddleware:
     # million events): they get longer, still bounded.
     SLOW_PATHS = ("/analytics", "/red-flags", "/stats", "/open-data", "/officers/", "/units/")
     SLOW_SECONDS = 120.0
+    # A request carrying files (the counter's scans, a citizen's online submission): its body
+    # alone may take minutes to arrive over a phone's connection, then each file is checked.
+    UPLOAD_SECONDS = 600.0
 
     def __init__(self, app: ASGIApp, seconds: float | None = None) -> None:
         self.app = app
@@ -123,7 +126,7 @@ class DeadlineMiddleware:
             await send(message)
 
         seconds = (self.SLOW_SECONDS if str(scope["path"]).startswith(self.SLOW_PATHS)
-                   else self.seconds)
+                   else self.UPLOAD_SECONDS if _carries_files(scope) else self.seconds)
         task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
         done, _ = await asyncio.wait({task}, timeout=seconds)
         if task in done or started:
@@ -135,6 +138,11 @@ class DeadlineMiddleware:
                     scope["method"], scope["path"])
         response = await store_unavailable(Request(scope, receive), TimeoutError())
         await response(scope, receive, send)
+
+
+def _carries_files(scope: Scope) -> bool:
+    return any(name == b"content-type" and value.startswith(b"multipart/form-data")
+               for name, value in scope.get("headers", ()))
 
 
 def _log_abandoned(task: asyncio.Future[None]) -> None:
