@@ -143,9 +143,14 @@ def _mismatch(event: LoggedEvent, logged: LoggedEntry, settings: LogSettings,
     down the rest of its dossier. ``logged_bodies`` is only called on a mismatch, to tell an
     event swapped with another version from one edited.
     """
-    previous = _parse(logged.entry).get("previous")
+    parsed = _parse(logged.entry)
+    previous = parsed.get("previous")
+    # Recomputed in the format it was logged in: entries of /1 stay /1 (an unknown format
+    # is a mismatch, raised as a ValueError).
+    logged_format = parsed.get("format")
     entry = log_entry(event, origin=settings.origin, salt=settings.salt,
-                      previous_leaf=bytes.fromhex(previous) if previous else None)
+                      previous_leaf=bytes.fromhex(previous) if previous else None,
+                      entry_format=logged_format if isinstance(logged_format, str) else None)
     if entry == logged.entry:
         return None
     version = event.originator_version

@@ -34,7 +34,7 @@ from domain.transparency.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 BUNDLE_FORMAT = "hoso-proof-bundle/1"
 # The entry formats this checker knows the meaning of (domain/transparency/entry.py's
 # ENTRY_FORMAT; not imported, so that the checker needs none of the event-sourcing stack).
-KNOWN_ENTRY_FORMATS = frozenset({"hoso-log-entry/1"})
+KNOWN_ENTRY_FORMATS = frozenset({"hoso-log-entry/1", "hoso-log-entry/2"})
 # Far beyond any real proof (a tree of 2**64 leaves needs 64 hashes): a bigger list is junk.
 _MAX_PROOF_LENGTH = 64
 

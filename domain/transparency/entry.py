@@ -33,7 +33,8 @@ from domain.requests import HandledRequest
 from domain.transparency.jcs import format_time, jcs
 from domain.transparency.merkle import leaf_hash
 
-__all__ = ["ENTRY_FORMAT", "KEYRING_ENTRY_FORMAT", "PRIVATE_FIELDS", "STREAMS",
+__all__ = ["ENTRY_FORMAT", "ENTRY_FORMAT_V2", "FREE_TEXT", "KEYRING_ENTRY_FORMAT",
+           "KEYRING_ENTRY_FORMAT_V2", "PRIVATE_FIELDS", "STREAMS",
            "STREAM_ENTRY_FORMAT", "LoggedEvent", "StreamKind", "aggregate_of", "format_time",
            "jcs", "leaf_hash", "log_entry"]
 
@@ -42,6 +43,9 @@ __all__ = ["ENTRY_FORMAT", "KEYRING_ENTRY_FORMAT", "PRIVATE_FIELDS", "STREAMS",
 ENTRY_FORMAT = "hoso-log-entry/1"
 # Officers' signing keys: the same layout, the stream named ``keyring_id``.
 KEYRING_ENTRY_FORMAT = "hoso-log-keyring-entry/1"
+# The same layouts with free text private (``FREE_TEXT``): what new entries are written in.
+ENTRY_FORMAT_V2 = "hoso-log-entry/2"
+KEYRING_ENTRY_FORMAT_V2 = "hoso-log-keyring-entry/2"
 
 # Every other aggregate's events: the stream's kind and id instead of a dossier's.
 STREAM_ENTRY_FORMAT = "hoso-log-stream-entry/1"
@@ -97,6 +101,24 @@ PRIVATE_FIELDS: Mapping[str, frozenset[str]] = {
     "DocumentAttached": frozenset({"file_name"}),
 }
 
+# Since format /2: what clerks and officers type in their own words (one transfer note held a
+# citizen's name), file names, and the post's tracking number, go into the private digest
+# too. Entries logged as /1 are still recomputed as /1. The citizen's page reads the events
+# themselves, not the log, so it still shows the reasons and notes the citizen must read.
+FREE_TEXT: Mapping[str, frozenset[str]] = {
+    "Received": frozenset({"documents"}),
+    "Transferred": frozenset({"note"}),
+    "SupplementRequested": frozenset({"missing_items", "reason", "justification"}),
+    "SupplementProvided": frozenset({"documents"}),
+    "Extended": frozenset({"reason", "apology"}),
+    "Signed": frozenset({"decision_title"}),
+    "Rejected": frozenset({"reasons"}),
+    "Withdrawn": frozenset({"reason"}),
+    "Dispatched": frozenset({"postal_tracking_number"}),
+    "DocumentAttached": frozenset({"document_type", "file_name"}),
+    "KeyRevoked": frozenset({"reason"}),
+}
+
 # Fields added to an event type after entries of it were logged: left out while null, so
 # those earlier entries recompute byte for byte.
 LATER_FIELDS: Mapping[str, frozenset[str]] = {
@@ -113,23 +135,31 @@ def event_type(event: LoggedEvent) -> str:
 
 
 def log_entry(event: LoggedEvent, *, origin: str, salt: bytes,
-              previous_leaf: bytes | None) -> bytes:
+              previous_leaf: bytes | None, entry_format: str | None = None) -> bytes:
     """The canonical entry for one event; ``previous_leaf`` is the leaf hash of the stream's
     previous entry (None for its first), so one dossier's (or stream's) chain checks
-    alone."""
+    alone. ``entry_format``: the format an entry was logged in, to recompute it (default:
+    the current one, for new entries)."""
     if not isinstance(event, Dossier.Event | OfficerKeyring.Event):
         return _stream_entry(event, origin=origin, salt=salt, previous_leaf=previous_leaf)
+    is_dossier = isinstance(event, Dossier.Event)
+    first, current = ((ENTRY_FORMAT, ENTRY_FORMAT_V2) if is_dossier
+                      else (KEYRING_ENTRY_FORMAT, KEYRING_ENTRY_FORMAT_V2))
+    chosen = entry_format or current
+    if chosen not in (first, current):
+        raise ValueError(f"unknown entry format {chosen!r} for a {type(event).__qualname__}")
     kind = event_type(event)
     later = LATER_FIELDS.get(kind, frozenset())
     state = {k: v for k, v in vars(event).items()
              if k not in _ENVELOPE and not (k in later and v is None)}
     private_names = PRIVATE_FIELDS.get(kind, frozenset())
+    if chosen == current:
+        private_names = private_names | FREE_TEXT.get(kind, frozenset())
     private = {k: v for k, v in state.items() if k in private_names}
     public = {k: v for k, v in state.items() if k not in private_names and k not in _OWN_KEYS}
     digest = hashlib.sha256(salt + jcs(private)).hexdigest() if private_names else None
-    is_dossier = isinstance(event, Dossier.Event)
     return jcs({
-        "format": ENTRY_FORMAT if is_dossier else KEYRING_ENTRY_FORMAT,
+        "format": chosen,
         "origin": origin,
         "dossier_id" if is_dossier else "keyring_id": event.originator_id,
         "version": event.originator_version,
