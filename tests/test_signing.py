@@ -204,7 +204,7 @@ def test_keyring_events_are_in_the_log_and_verified(store: Store, app: HosoAppli
     keyring = OfficerKeyring.create_id("gd.stp")
     entries = models.transparency_log.dossier_entries(keyring)
     assert [json.loads(e.entry)["type"] for e in entries] == ["Opened", "KeyRegistered"]
-    assert json.loads(entries[1].entry)["format"] == "hoso-log-keyring-entry/1"
+    assert json.loads(entries[1].entry)["format"] == "hoso-log-keyring-entry/2"
     assert verify(app, models.transparency_log).ok
     # Swap the registered public key for one the forger holds: the log notices.
     position, state = _row(store, keyring, 2)
