@@ -113,3 +113,23 @@ def test_the_link_under_the_qr_code_never_breaks_inside_the_token(web: TestClien
     css = (Path(__file__).resolve().parent.parent / "web" / "static" / "hoso.css").read_text()
     assert re.search(r"\.link-text \.unbroken \{ white-space:nowrap; \}", css)
     assert not re.search(r"\.link-text \{[^}]*break-all", css)
+
+
+def test_the_control_slip_is_form_06_with_the_national_header(
+        serve: Callable[..., TestClient], app: HosoApplication) -> None:
+    """Circular 03/2025/TT-VPCP, Annex I, form 06: the issuing agency, the national name and
+    motto, and the form's number, in the reader's language."""
+    web = serve("thanhtra", **PUBLIC_URL)
+    dossier_id = receive(app).dossier_id
+    sign_in_as(web, "thanhtra", PASSWORD)
+    slip = web.get(f"/dossiers/{dossier_id}/control-slip").text
+    head = slip.split('<article class="slip">')[1].split("<dl")[0]
+    assert "Mẫu số 06 — Thông tư 03/2025/TT-VPCP" in head
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in head and "Độc lập - Tự do - Hạnh phúc" in head
+    assert "Trung tâm Phục vụ hành chính công TP.HCM" in head  # the agency
+    read_in(web, "en")
+    english = web.get(f"/dossiers/{dossier_id}/control-slip").text
+    head = english.split('<article class="slip">')[1].split("<dl")[0]
+    assert "Form 06 — Circular 03/2025/TT-VPCP" in head
+    assert "SOCIALIST REPUBLIC OF VIET NAM" in head
+    assert "Independence - Freedom - Happiness" in head
