@@ -408,3 +408,31 @@ def test_log_checkpoint_refuses_truncate_and_delete(store: Store) -> None:
                 with psycopg.connect(store.conninfo()) as pg, pytest.raises(
                         psycopg.Error, match="append-only"):
                     pg.execute(statement.format(t=f'"{store.schema}".{table}'))
+
+
+def test_an_insider_granting_roles_or_deleting_a_reading_is_caught(
+        store: Store, app: HosoApplication) -> None:
+    """Issue 17.1's attacks: a specialist's roles widened to administrator and inspector in
+    the register's stored event, and a DossierOpened reading deleted."""
+    app.appoint_staff(admin_id="quantri", user_id="moi.cb", full_name="Lê Văn Mới",
+                      unit_code="STP-HCTP", roles=["specialist"])
+    some = app.receive(actor_id="tiepnhan", procedure_code="2.000488",
+                       applicant_name="Phạm Thị Thử", applicant_phone="0901234567",
+                       applicant_address="1 Lê Lợi", documents=["Tờ khai"]).dossier_id
+    app.open_dossier(some, viewer_id="hctp")
+    models = ReadModels(store, app)
+    try:
+        models.catch_up()
+        assert verify(app, models.transparency_log).ok
+        rows = _rows(store)
+        appointed = next(r for r in rows if r.topic.endswith("StaffAppointed"))
+        reading = next(r for r in rows if r.topic.endswith("DossierOpened"))
+        state = json.loads(appointed.state)
+        state["roles"] = sorted({*state["roles"], "administrator", "inspector"})
+        _put(store, [Row(appointed.id, appointed.originator_id, appointed.version,
+                         appointed.topic, json.dumps(state).encode())], delete=[reading])
+        report = verify(app, models.transparency_log)
+        assert {(f.kind, f.position) for f in report.findings} == {
+            (FindingKind.MODIFIED, appointed.id), (FindingKind.DELETED, reading.id)}
+    finally:
+        models.close()
