@@ -2,7 +2,8 @@
 
 Codes go out at once, not through the outbox: they are not dossier events, they are worth
 nothing after ten minutes, and the citizen is waiting for them. An email goes through the
-same SMTP sender as the notices; a phone number needs an SMS sender (``HOSO_SMPP_URL``).
+same SMTP sender as the notices; a phone number needs an SMS sender, which is not wired in
+yet (``notify/sms.py``): until then a phone number is refused, asking for an email address.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ class CannotSend(DomainError):
             "another address.")
 
 
+class NoTextMessages(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Hiện chưa gửi được mã xác nhận qua tin nhắn điện thoại; vui lòng nhập địa chỉ "
+            "email.",
+            "Confirmation codes cannot be sent by text message yet; please give an email "
+            "address.")
+
+
 class ContactCodeSender:
     def __init__(self, email: Sender | None, sms: TextSender | None) -> None:
         self.email = email
@@ -57,7 +67,7 @@ class ContactCodeSender:
                                       subject="Mã xác nhận / Confirmation code", text=text))
             else:
                 if self.sms is None:
-                    raise CannotSend()
+                    raise NoTextMessages()
                 self.sms.send_text(contact, text)
         except DomainError:
             raise
