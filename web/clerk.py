@@ -497,14 +497,22 @@ def _act(request: Request, staff: Staff, form: FormData) -> Response:
             "Thao tác không tồn tại.", "There is no such action.")}, status_code=404)
     services = services_of(request)
     command = _command(form, action)
+    return _answer_dossier_command(request, staff, lambda: command(
+        services.app, dossier_id_of(request), expected_version=_expected_version(form),
+        actor_id=staff.user_id,
+        occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
+        request_key=str(form.get("request_key", "")) or None,
+    ))
+
+
+def _answer_dossier_command(request: Request, staff: Staff,
+                            run: Callable[[], Outcome]) -> Response:
+    """Run one command on the dossier of the page and answer as every dossier action does:
+    a refused access logged (403), a stale page asked to reload (409), a missing dossier
+    (404), a refusal in words on the dossier's panel (422); else the panel once the read
+    models have the change (htmx), or the dossier's page."""
     try:
-        dossier_id = dossier_id_of(request)
-        outcome: Outcome = command(
-            services.app, dossier_id, expected_version=_expected_version(form),
-            actor_id=staff.user_id,
-            occurred_at=parse_local_datetime(str(form.get("occurred_at", ""))),
-            request_key=str(form.get("request_key", "")) or None,
-        )
+        outcome = run()
     except AccessDenied as denied:
         return refuse_access(request, staff, denied)
     except ConcurrentChange as conflict:
@@ -513,7 +521,7 @@ def _act(request: Request, staff: Staff, form: FormData) -> Response:
         return render(request, "error.html", {"error": missing}, status_code=404)
     except DomainError as refusal:
         return _render_dossier(request, staff, error=refusal, status_code=422)
-    services.read_models.wait(outcome.notification_id)
+    services_of(request).read_models.wait(outcome.notification_id)
     if is_htmx(request):
         return _render_dossier(request, staff)
     return RedirectResponse(f"/dossiers/{outcome.dossier_id}", status_code=303)
@@ -546,26 +554,17 @@ async def attach(request: Request, staff: Staff) -> Response:
 
 def _attach(request: Request, staff: Staff, form: FormData) -> Response:
     services = services_of(request)
-    try:
+
+    def attach_files() -> Outcome:
         dossier_id = dossier_id_of(request)
         snapshot = services.app.snapshot(dossier_id, viewer_id=staff.user_id)
         procedure = services.directory.procedure(snapshot.procedure_code)
-        outcome = services.app.attach_documents(
+        return services.app.attach_documents(
             dossier_id, expected_version=_expected_version(form), actor_id=staff.user_id,
             attachments=typed_files(form, procedure),
             request_key=str(form.get("request_key", "")) or None)
-    except AccessDenied as denied:
-        return refuse_access(request, staff, denied)
-    except ConcurrentChange as conflict:
-        return _render_dossier(request, staff, error=conflict, status_code=409)
-    except NotFound as missing:
-        return render(request, "error.html", {"error": missing}, status_code=404)
-    except DomainError as refusal:
-        return _render_dossier(request, staff, error=refusal, status_code=422)
-    services.read_models.wait(outcome.notification_id)
-    if is_htmx(request):
-        return _render_dossier(request, staff)
-    return RedirectResponse(f"/dossiers/{outcome.dossier_id}", status_code=303)
+
+    return _answer_dossier_command(request, staff, attach_files)
 
 
 # ---- receipt -------------------------------------------------------------------------
