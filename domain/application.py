@@ -309,11 +309,10 @@ class HosoApplication(Application[UUID]):
 
         if (existing := self._existing_receipt(key, this_receipt)) is not None:
             return existing
-        for _ in range(_RECEIPT_ATTEMPTS):
-            recorded_at = self.clock()
-            when = occurred_at or recorded_at
-            sequence = self._code_sequence(receiving_unit.agency_code, when, recorded_at)
-            dossier = Dossier.receive(
+        return self._record_new_dossier(
+            key, this_receipt, receiving_unit.agency_code, occurred_at, procedure,
+            attachments, AttachmentPurpose.RECEIVED, actor,
+            lambda number, when, recorded_at: Dossier.receive(
                 procedure=procedure,
                 applicant=applicant,
                 channel=channel_value,
@@ -322,20 +321,34 @@ class HosoApplication(Application[UUID]):
                 receiving_unit=receiving_unit,
                 occurred_at=when,
                 recorded_at=recorded_at,
-                sequence_number=sequence.issue(recorded_at),
+                sequence_number=number,
                 calendar=self.calendar,
                 idempotency_key=key,
-            )
+            ))
+
+    def _record_new_dossier(
+        self, key: str, is_this: Callable[[Dossier], bool], agency_code: str,
+        occurred_at: datetime | None, procedure: Procedure, attachments: Sequence[Attachment],
+        purpose: AttachmentPurpose, actor: Actor,
+        make: Callable[[int, datetime, datetime], Dossier],
+    ) -> Outcome:
+        """Take the next code of the agency's day, make the dossier with it (``make(number,
+        occurred_at, recorded_at)``), attach the checked files and save them all at once."""
+        for _ in range(_RECEIPT_ATTEMPTS):
+            recorded_at = self.clock()
+            when = occurred_at or recorded_at
+            sequence = self._code_sequence(agency_code, when, recorded_at)
+            dossier = make(sequence.issue(recorded_at), when, recorded_at)
             for attachment in attachments:
                 dossier.attach(procedure=procedure, document_type=attachment.document_type,
-                               facts=attachment.file.facts, purpose=AttachmentPurpose.RECEIVED,
+                               facts=attachment.file.facts, purpose=purpose,
                                actor=actor, occurred_at=when, recorded_at=recorded_at)
             try:
                 recordings = self._save_with_files(attachments, sequence, dossier)
             except IntegrityError:
-                # Either this very receipt was already saved (its answer was lost, or it was
+                # Either this very dossier was already saved (its answer was lost, or it was
                 # submitted twice), or another clerk took this number: then take the next.
-                if (existing := self._existing_receipt(key, this_receipt)) is not None:
+                if (existing := self._existing_receipt(key, is_this)) is not None:
                     return existing
                 continue
             return Outcome(dossier.id, _last_dossier_notification(recordings))
@@ -386,30 +399,15 @@ class HosoApplication(Application[UUID]):
         receiving_unit = self.directory.unit(procedure.reception_unit)
         citizen = Actor(CITIZEN, receiving_unit.code)
         confirm_contact([a for a in (applicant.email, applicant.phone) if a])
-        for _ in range(_RECEIPT_ATTEMPTS):
-            now = self.clock()
-            sequence = self._code_sequence(receiving_unit.agency_code, now, now)
-            dossier = Dossier.submit_online(
+        return self._record_new_dossier(
+            key, this_submission, receiving_unit.agency_code, None, procedure, attachments,
+            AttachmentPurpose.ONLINE, citizen,
+            lambda number, now, _recorded_at: Dossier.submit_online(
                 procedure=procedure, applicant=replace(applicant, extra=recorded),
                 documents=_listed_first(procedure, named),
                 receiving_unit=receiving_unit, occurred_at=now,
-                sequence_number=sequence.issue(now), calendar=self.calendar,
-                idempotency_key=key)
-            for attachment in attachments:
-                dossier.attach(procedure=procedure, document_type=attachment.document_type,
-                               facts=attachment.file.facts, purpose=AttachmentPurpose.ONLINE,
-                               actor=citizen, occurred_at=now, recorded_at=now)
-            try:
-                recordings = self._save_with_files(attachments, sequence, dossier)
-            except IntegrityError:
-                if (existing := self._existing_receipt(key, this_submission)) is not None:
-                    return existing
-                continue
-            return Outcome(dossier.id, _last_dossier_notification(recordings))
-        raise DomainError(
-            "Hệ thống đang bận, chưa cấp được mã hồ sơ. Vui lòng thử lại.",
-            "The system is busy and could not assign a dossier code. Please try again.",
-        )
+                sequence_number=number, calendar=self.calendar,
+                idempotency_key=key))
 
     def accept_online(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
                       occurred_at: datetime | None = None,
