@@ -60,6 +60,7 @@ from domain.dossier import (
     signed_statement,
 )
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, DossierNotFound, NotFound
+from domain.fees import FeeSchedule
 from domain.keyring import OfficerKeyring
 from domain.organisation import Directory, MediaType, Procedure, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
@@ -144,6 +145,9 @@ class DossierSnapshot(DossierState):
     attachments: list[dict[str, Any]]
     may_open_documents: bool
     may_attach: bool
+    # The fee schedule the dossier was received under (None: no fee, or received before
+    # hoso kept schedules).
+    fee_schedule: FeeSchedule | None
 
     def is_late(self, today: date) -> bool:
         return is_late(stage=self.stage, due_date=self.due_date,
@@ -818,6 +822,19 @@ class HosoApplication(Application[UUID]):
                 admin=admin, procedure_code=procedure_code, processing_days=processing_days,
                 legal_basis=legal_basis, current=current, now=now))
 
+    def set_fee_schedule(self, *, admin_id: str, procedure_code: str, amount_vnd: int | None,
+                         legal_basis: str, rule_vi: str = "", rule_en: str = "",
+                         exemptions_vi: str = "", exemptions_en: str = "") -> None:
+        """A procedure's published fee from now on; dossiers already received keep the
+        schedule they were received under."""
+        schedule = FeeSchedule.cleaned(
+            amount_vnd=amount_vnd, legal_basis=legal_basis, rule_vi=rule_vi, rule_en=rule_en,
+            exemptions_vi=exemptions_vi, exemptions_en=exemptions_en)
+        self._administer(
+            admin_id, lambda register, admin, current, now: register.set_fee_schedule(
+                admin=admin, procedure_code=procedure_code, schedule=schedule,
+                current=current, now=now))
+
     def register_history(self) -> list[OrganisationRegister.Change]:
         return [e for e in self.repository.event_store.get(REGISTER_ID)
                 if isinstance(e, OrganisationRegister.Change)]
@@ -868,6 +885,7 @@ class HosoApplication(Application[UUID]):
             attachments=list(dossier.attachments),
             may_open_documents=dossier.may_open_documents(viewer),
             may_attach=dossier.may_attach(viewer),
+            fee_schedule=dossier.fee_schedule,
         )
 
     def may_act_on(self, dossier_id: UUID, *, actor_id: str, action: Action) -> bool:

@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.documents import AttachmentPurpose, FileFacts
 from domain.errors import AccessDenied, DomainError, NotFound
+from domain.fees import FeeSchedule
 from domain.organisation import (
     Allotment,
     Procedure,
@@ -230,7 +231,7 @@ class Dossier(Aggregate):
         occurred_at: datetime
 
     class Received(Event, Aggregate.Created):
-        class_version = 2
+        class_version = 3
         procedure_code: str
         applicant: dict[str, str]
         channel: str
@@ -244,6 +245,9 @@ class Dossier(Aggregate):
         code: str
         tracking_token: str
         idempotency_key: str
+        # The procedure's fee schedule as published when received (FeeSchedule.as_dict), or
+        # None: the dossier keeps it whatever the catalogue says later.
+        fee: dict[str, Any] | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -251,6 +255,10 @@ class Dossier(Aggregate):
             state["route"] = []
             state["step_due_at"] = None
             state["idempotency_key"] = ""
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["fee"] = None  # received before hoso kept fee schedules
 
     @staticmethod
     def create_id(idempotency_key: str) -> UUID:
@@ -412,6 +420,7 @@ class Dossier(Aggregate):
             code=dossier_code(receiving_unit.agency_code, local_day, sequence_number),
             tracking_token=new_tracking_token(),
             idempotency_key=idempotency_key,
+            fee=procedure.fee.as_dict() if procedure.fee else None,
         )
 
     @classmethod
@@ -445,6 +454,7 @@ class Dossier(Aggregate):
             code=dossier_code(receiving_unit.agency_code,
                               occurred_at.astimezone(HCMC).date(), sequence_number),
             tracking_token=new_tracking_token(), idempotency_key=idempotency_key,
+            fee=procedure.fee.as_dict() if procedure.fee else None,
         )
 
     def reached_at(self, contact: str) -> bool:
@@ -477,8 +487,10 @@ class Dossier(Aggregate):
         code: str,
         tracking_token: str,
         idempotency_key: str,
+        fee: dict[str, Any] | None = None,
     ) -> None:
         self.procedure_code = procedure_code
+        self.fee_schedule = FeeSchedule.of(fee)
         self.applicant = applicant
         self.channel = Channel(channel)
         self.receiving_unit = receiving_unit

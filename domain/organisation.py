@@ -2,7 +2,8 @@
 
 Units and staff are seed data for now; managing them through the UI comes with roles and
 administration. Procedure names and processing times follow the city's published catalogue;
-the national procedure codes should be checked against the national database before go-live.
+the national procedure codes should be checked against the national database before go-live,
+and so should the fees and their legal bases (the circulars in force change).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import time
 from enum import StrEnum
 
 from domain.errors import AccessDenied, NotFound
+from domain.fees import FeeSchedule
 
 
 class UnitKind(StrEnum):
@@ -172,6 +174,8 @@ class Procedure:
     rules: DeadlineRules = field(default_factory=DeadlineRules)
     # Offered on the public "submit online" path (dịch vụ công trực tuyến toàn trình).
     online: bool = False
+    # The published fee (lệ phí): a fixed amount due at reception, or how it is fixed later.
+    fee: FeeSchedule | None = None
 
     @property
     def documents(self) -> tuple[str, ...]:
@@ -280,6 +284,12 @@ PROCEDURES: tuple[Procedure, ...] = (
          _doc("Bản chụp CCCD", "Copy of the citizen identity card"),
          _doc("Ảnh chân dung", "Portrait photo", required=False, accepted=_PHOTO)),
         online=True,
+        fee=FeeSchedule(
+            200_000, "Thông tư số 244/2016/TT-BTC",
+            exemptions_vi="Trẻ em, người cao tuổi, người khuyết tật, người thuộc hộ nghèo "
+                          "được miễn; sinh viên, người có công được giảm 50%",
+            exemptions_en="Waived for children, the elderly, people with disabilities and "
+                          "poor households; halved for students and people with merit"),
     ),
     Procedure(
         "2.001610", "Đăng ký thành lập doanh nghiệp tư nhân",
@@ -290,6 +300,7 @@ PROCEDURES: tuple[Procedure, ...] = (
          _doc("Bản sao giấy tờ pháp lý của chủ doanh nghiệp",
               "Copy of the owner's legal identity papers")),
         online=True,
+        fee=FeeSchedule(50_000, "Thông tư số 47/2019/TT-BTC"),
     ),
     Procedure(
         "1.009994", "Cấp giấy phép xây dựng nhà ở riêng lẻ",
@@ -300,6 +311,7 @@ PROCEDURES: tuple[Procedure, ...] = (
          _doc("Giấy chứng nhận quyền sử dụng đất", "Land use right certificate"),
          _doc("Bản vẽ thiết kế xây dựng", "Construction design drawings", copies=2,
               accepted=(MediaType.PDF,))),
+        fee=FeeSchedule(75_000, "Nghị quyết số 124/2016/NQ-HĐND TP.HCM"),
     ),
     Procedure(
         "1.004227", "Đăng ký, cấp Giấy chứng nhận quyền sử dụng đất lần đầu",
@@ -308,6 +320,14 @@ PROCEDURES: tuple[Procedure, ...] = (
         (_doc("Đơn đăng ký đất đai", "Land registration application", original=True),
          _doc("Giấy tờ về quyền sử dụng đất", "Papers on the land use right"),
          _doc("Sơ đồ thửa đất", "Plot diagram", required=False)),
+        # Land use levy and registration fee are assessed by the tax office during
+        # processing: a financial obligation (portal status 6), not a fee at the counter.
+        fee=FeeSchedule(
+            None, "Nghị định số 103/2024/NĐ-CP; Nghị định số 10/2022/NĐ-CP",
+            rule_vi="Tiền sử dụng đất, lệ phí trước bạ theo thông báo của cơ quan thuế "
+                    "trong quá trình giải quyết",
+            rule_en="Land use levy and registration fee, as notified by the tax office "
+                    "during processing"),
     ),
     Procedure(
         "2.002206", "Cấp hộ chiếu phổ thông ở trong nước",
@@ -317,6 +337,7 @@ PROCEDURES: tuple[Procedure, ...] = (
               original=True),
          _doc("Ảnh chân dung 4x6", "Portrait photo 4x6", copies=2, accepted=_PHOTO),
          _doc("CCCD", "Citizen identity card")),
+        fee=FeeSchedule(200_000, "Thông tư số 25/2021/TT-BTC"),
     ),
 )
 

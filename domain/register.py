@@ -16,6 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AccessDenied, DomainError
+from domain.fees import FeeSchedule
 from domain.organisation import Directory, Role, Staff, Unit, UnitKind
 from domain.text import clean_text
 
@@ -56,6 +57,17 @@ class OrganisationRegister(Aggregate):
         processing_days: int
         legal_basis: str
 
+    class FeeScheduleSet(Change):
+        """A procedure's published fee changed; dossiers received before keep theirs."""
+
+        procedure_code: str
+        amount_vnd: int | None
+        legal_basis: str
+        rule_vi: str
+        rule_en: str
+        exemptions_vi: str
+        exemptions_en: str
+
     @staticmethod
     def create_id() -> UUID:
         return REGISTER_ID
@@ -67,6 +79,7 @@ class OrganisationRegister(Aggregate):
         self.deactivated: set[str] = set()
         self.added_units: dict[str, Unit] = {}
         self.processing_days: dict[str, int] = {}
+        self.fees: dict[str, FeeSchedule] = {}
 
     # ---- the directory as changed ------------------------------------------------------
 
@@ -76,7 +89,8 @@ class OrganisationRegister(Aggregate):
             units=tuple({**seed.units, **self.added_units}.values()),
             staff=tuple(s for uid, s in staff.items() if uid not in self.deactivated),
             procedures=tuple(
-                replace(p, processing_days=self.processing_days.get(code, p.processing_days))
+                replace(p, processing_days=self.processing_days.get(code, p.processing_days),
+                        fee=self.fees.get(code, p.fee))
                 for code, p in seed.procedures.items()
             ),
         )
@@ -186,6 +200,22 @@ class OrganisationRegister(Aggregate):
                              procedure_code: str, processing_days: int,
                              legal_basis: str) -> None:
         self.processing_days[procedure_code] = processing_days
+
+    def set_fee_schedule(self, *, admin: Staff, procedure_code: str, schedule: FeeSchedule,
+                         current: Directory, now: datetime) -> None:
+        """``schedule`` comes checked (``FeeSchedule.cleaned``)."""
+        _require_admin(admin)
+        current.procedure(procedure_code)
+        self._fee_schedule_set(actor_id=admin.user_id, occurred_at=now, timestamp=now,
+                               procedure_code=procedure_code, **schedule.as_dict())
+
+    @event(FeeScheduleSet)
+    def _fee_schedule_set(self, *, actor_id: str, occurred_at: datetime, timestamp: datetime,
+                          procedure_code: str, amount_vnd: int | None, legal_basis: str,
+                          rule_vi: str, rule_en: str, exemptions_vi: str,
+                          exemptions_en: str) -> None:
+        self.fees[procedure_code] = FeeSchedule(amount_vnd, legal_basis, rule_vi, rule_en,
+                                                exemptions_vi, exemptions_en)
 
 
 def _require_admin(staff: Staff) -> None:

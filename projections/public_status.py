@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 
 from domain.dossier import CITIZEN, DispatchMethod, Dossier, Stage, is_late, is_rateable
+from domain.fees import FeeSchedule
 from projections.changes import common_changes
 from projections.dossier_projection import DossierProjection
 from projections.read_model import (
@@ -59,6 +60,7 @@ class PublicStatus:
     notice: dict[str, Any] | None
     steps: list[PublicStep]
     rated_at: datetime | None
+    fee_schedule: FeeSchedule | None = None
 
     def is_late(self, today: date) -> bool:
         return is_late(stage=self.stage, due_date=self.due_date,
@@ -135,6 +137,8 @@ class PublicStatusView(ReadModel):
                 for s in steps
             ],
             rated_at=as_datetime(row["rated_at"]),
+            fee_schedule=FeeSchedule.of(json.loads(row["fee_schedule"]))
+            if row["fee_schedule"] else None,
         )
 
 
@@ -190,7 +194,8 @@ def _public_changes(e: Dossier.Event) -> dict[str, Any]:
 @_public_changes.register
 def _(e: Dossier.Received) -> dict[str, Any]:
     return {"token_hash": token_hash(e.tracking_token),
-            "due_date_basis": json.dumps(e.due_date_basis, ensure_ascii=False)}
+            "due_date_basis": json.dumps(e.due_date_basis, ensure_ascii=False),
+            "fee_schedule": json.dumps(e.fee, ensure_ascii=False) if e.fee else None}
 
 
 @_public_changes.register

@@ -11,10 +11,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from domain.errors import AccessDenied, DomainError
+from domain.fees import parse_amount
 from domain.organisation import Role, Staff, UnitKind
 from projections.outbox import Channel, Status
 from web.accounts import MIN_PASSWORD_LENGTH, check_password
 from web.clerk import refuse_access, services_of, staff_only
+from web.formatting import vnd
 from web.i18n import gettext as _
 from web.i18n import in_locale, pick
 from web.labels import ROLES, Label, label
@@ -119,6 +121,13 @@ def _summary(details: dict[str, object], kind: str) -> str:
         return _("Thời hạn thủ tục %(code)s: %(days)s ngày làm việc (%(basis)s)") % {
             "code": details["procedure_code"], "days": details["processing_days"],
             "basis": details["legal_basis"]}
+    if kind == "FeeScheduleSet":
+        amount = details["amount_vnd"]
+        return _("Lệ phí thủ tục %(code)s: %(fee)s (%(basis)s)") % {
+            "code": details["procedure_code"],
+            "fee": vnd(amount) if isinstance(amount, int)
+            else in_locale(str(details["rule_vi"]), str(details["rule_en"])),
+            "basis": details["legal_basis"]}
     return kind
 
 
@@ -163,6 +172,11 @@ def _admin_action(request: Request, staff: Staff, form: FormData) -> Response:
         "processing_time": lambda: app.set_processing_time(
             admin_id=staff.user_id, procedure_code=text("procedure_code"),
             processing_days=days(), legal_basis=text("legal_basis")),
+        "fee_schedule": lambda: app.set_fee_schedule(
+            admin_id=staff.user_id, procedure_code=text("procedure_code"),
+            amount_vnd=parse_amount(text("amount_vnd")), legal_basis=text("legal_basis"),
+            rule_vi=text("rule_vi"), rule_en=text("rule_en"),
+            exemptions_vi=text("exemptions_vi"), exemptions_en=text("exemptions_en")),
     }
     action = actions.get(request.path_params["action"])
     if action is None:

@@ -24,6 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from domain.application import DossierSnapshot, Outcome
 from domain.dossier import CITIZEN, Action
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
+from domain.fees import FeeSchedule
 from domain.organisation import Procedure, Staff
 from domain.portal import PortalReport, portal_report
 from domain.reading import Page, ReadingNotRecorded
@@ -583,6 +584,7 @@ class Receipt:
     public_link: str
     qr_svg: str
     clerk_name: str
+    fee_schedule: FeeSchedule | None
 
 
 @staff_only
@@ -603,6 +605,7 @@ def receipt(request: Request, staff: Staff) -> Response:
         channel=snapshot.channel.value, public_link=link, qr_svg=qr_svg(link),
         clerk_name=d.staff[received.actor_id].full_name
         if received.actor_id in d.staff else received.actor_id,
+        fee_schedule=snapshot.fee_schedule,
     ), "dossier_id": snapshot.id})
 
 

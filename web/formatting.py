@@ -47,6 +47,19 @@ def number(value: float | None) -> str:
     return format_decimal(value, locale=current_locale())
 
 
+def vnd(amount: int | None) -> str:
+    """An amount of đồng as the reader writes money: "1.250.000 ₫" in Vietnamese,
+    "VND 1,250,000" in English. Amounts are whole đồng; a float here is a bug, refused."""
+    if amount is None:
+        return "—"
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise TypeError(f"an amount of VND is an int, not {type(amount).__name__}")
+    locale = current_locale()
+    grouped = format_decimal(amount, locale=locale)
+    # A no-break space, so the sign never ends up alone on the next line.
+    return f"{grouped}\u00a0₫" if locale == "vi" else f"VND\u00a0{grouped}"
+
+
 def filesize(size: int) -> str:
     """A file's size as people read it: "820 KB", "1,5 MB"."""
     if size < 1024 * 1024:

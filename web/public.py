@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from domain.dossier import RATING_COMMENT_MAX_LENGTH, AlreadyRated
 from domain.errors import ConcurrentChange, DomainError, NotFound
+from domain.fees import FeeSchedule
 from projections.public_status import PublicStatus
 from web.i18n import unit_name
 from web.labels import PUBLIC_EVENTS, SATISFACTION, STAGES, Label, label
@@ -103,6 +104,7 @@ class PublicStatusPage:
     steps: list[PublicStepView]
     rating: RatingPanel
     signatures: list[SignatureLine]
+    fee_schedule: FeeSchedule | None
 
 
 def _reason(basis: dict[str, Any]) -> DueDateReason | None:
@@ -146,6 +148,7 @@ def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool
         signatures=[SignatureLine.of(s, directory)
                     for s in services.app.decision_signatures(status.dossier_id)]
         if any(step.kind == "Signed" for step in status.steps) else [],
+        fee_schedule=status.fee_schedule,
     )
 
 

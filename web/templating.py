@@ -29,6 +29,7 @@ templates.env.globals["unit_name"] = i18n.unit_name
 templates.env.filters["local_time"] = formatting.local_time
 templates.env.filters["local_date"] = formatting.local_date
 templates.env.filters["number"] = formatting.number
+templates.env.filters["vnd"] = formatting.vnd
 templates.env.filters["duration"] = formatting.duration
 templates.env.filters["filesize"] = formatting.filesize
 templates.env.filters["date_input"] = formatting.date_input

@@ -73,7 +73,7 @@ STREAMS: Mapping[type[Aggregate], StreamKind] = {
         "agency_code", "day", "number"})),
     OrganisationRegister: StreamKind("register", frozenset({
         "actor_id", "occurred_at", "user_id", "unit_code", "roles", "code", "agency_code",
-        "name_vi", "name_en", "kind", "procedure_code", "processing_days"})),
+        "name_vi", "name_en", "kind", "procedure_code", "processing_days", "amount_vnd"})),
     ReadingLog: StreamKind("reading_log", frozenset({
         "viewer_id", "day", "viewer_unit", "purpose", "page", "opened_at"})),
     HandledRequest: StreamKind("handled_request", frozenset({
@@ -123,6 +123,7 @@ FREE_TEXT: Mapping[str, frozenset[str]] = {
 # those earlier entries recompute byte for byte.
 LATER_FIELDS: Mapping[str, frozenset[str]] = {
     "Signed": frozenset({"document_sha256", "key_id", "signature"}),
+    "Received": frozenset({"fee"}),
 }
 
 # The library's envelope and the fields the entry carries under names of its own.
