@@ -543,7 +543,8 @@ class HosoApplication(Application[UUID]):
             dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.request_supplement(
                 missing_items=list(missing_items), reason=reason, justification=justification,
-                actor=actor, occurred_at=when, recorded_at=now),
+                actor=actor, occurred_at=when, recorded_at=now,
+                procedure=self.directory.procedure(d.procedure_code)),
         )
 
     def provide_supplement(

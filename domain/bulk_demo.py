@@ -158,7 +158,8 @@ class MemoryDesk:
                          lambda d, actor, when, now: d.request_supplement(
                              missing_items=list(missing_items), reason=reason,
                              justification=justification, actor=actor, occurred_at=when,
-                             recorded_at=now))
+                             recorded_at=now,
+                             procedure=self._directory.procedure(d.procedure_code)))
 
     def provide_supplement(self, dossier_id: UUID, *, expected_version: int | None,
                            actor_id: str, documents: Sequence[str],
@@ -473,9 +474,10 @@ class Synthesiser:
                 if (t := step(pace / 2)) is None:
                     return
                 dossier.request_supplement(
-                    missing_items=["Bản sao có chứng thực"], reason="Bản sao chưa chứng thực",
+                    missing_items=[procedure.document_list[-1].name_vi],
+                    reason="Bản sao chưa chứng thực",
                     justification="Bản bổ sung bị mờ" if n else "", actor=officer,
-                    occurred_at=t, recorded_at=t)
+                    occurred_at=t, recorded_at=t, procedure=procedure)
                 if (t := step(16)) is None:
                     return
                 dossier.provide_supplement(documents=["Bản sao có chứng thực"], actor=clerk,

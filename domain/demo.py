@@ -332,10 +332,11 @@ class _Walk:
             return lambda t: a.accept_transfer(d, expected_version=None, actor_id=actor,
                                                occurred_at=t)
 
-        def supplement(justification: str = "") -> Step:
+        listed = self.procedure.document_list[-1].name_vi
+
+        def supplement(justification: str = "", item: str = listed) -> Step:
             return lambda t: a.request_supplement(
-                d, expected_version=None, actor_id=spec,
-                missing_items=["Bản sao có chứng thực giấy tờ tùy thân"],
+                d, expected_version=None, actor_id=spec, missing_items=[item],
                 reason="Bản sao nộp kèm chưa được chứng thực", justification=justification,
                 occurred_at=t)
 
@@ -436,7 +437,9 @@ class _Walk:
                                                   comment="Cán bộ hướng dẫn tận tình."))],
             "rated_came_back": to_specialist + [
                 (0.5, supplement()), (1.0, provided),
-                (0.5, supplement("Bản sao đã bổ sung bị mờ, không đọc được")), (1.0, provided)]
+                # A paper the published list does not ask for: the red flags count it.
+                (0.5, supplement("Bản sao đã bổ sung bị mờ, không đọc được",
+                                 "Giấy xác nhận của công an phường")), (1.0, provided)]
             + to_leader + [(0.5, sign)] + back + finish
             + [(0.5, rate(2, came_back=True,
                           comment="Phải lên bổ sung hai lần; lần đầu không được báo đủ."))],
@@ -562,12 +565,12 @@ def _cluster_step(app: HosoApplication, what: str, d: UUID, t: datetime, *, rid:
         app.accept_transfer(d, expected_version=None, actor_id=officer, occurred_at=t)
     elif what == "ask":
         app.request_supplement(d, expected_version=None, actor_id=officer,
-                               missing_items=["Bản sao có chứng thực giấy khai sinh"],
+                               missing_items=["Bản chụp CCCD"],
                                reason="Cần đối chiếu thông tin nhân thân", justification="",
                                occurred_at=t)
     elif what == "provided":
         app.provide_supplement(d, expected_version=None, actor_id=rid,
-                               documents=["Bản sao có chứng thực giấy khai sinh"], occurred_at=t)
+                               documents=["Bản chụp CCCD"], occurred_at=t)
     elif what == "onward":
         app.transfer(d, expected_version=None, actor_id=officer, to_unit=leader, note="Trình ký",
                      occurred_at=t)

@@ -310,6 +310,15 @@ class Dossier(Aggregate):
         reason: str
         justification: str
         request_number: int
+        # Since version 2: the items typed outside the procedure's published document list
+        # (allowed, but shown as such to the citizen and counted for the red flags). None on
+        # version 1 events: recorded before the request was checked against the list.
+        outside_list: list[str] | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["outside_list"] = None
 
     class SupplementProvided(Event):
         documents: list[str]
@@ -899,10 +908,15 @@ class Dossier(Aggregate):
 
     def request_supplement(
         self, *, missing_items: list[str], reason: str, justification: str, actor: Actor,
-        occurred_at: datetime, recorded_at: datetime,
+        occurred_at: datetime, recorded_at: datetime, procedure: Procedure,
     ) -> None:
+        """Ask for what is missing, all at once. Items are picked from the procedure's
+        published list (written as the list writes them); anything else may be typed, and is
+        recorded as outside the list."""
         self._ensure(Action.REQUEST_SUPPLEMENT, actor, occurred_at, recorded_at)
-        items = _clean_list(missing_items, "giấy tờ cần bổ sung", "missing item")
+        items = list(dict.fromkeys(
+            _listed_name(procedure, item)
+            for item in _clean_list(missing_items, "giấy tờ cần bổ sung", "missing item")))
         if not items:
             raise DomainError(
                 "Hãy ghi đủ một lần tất cả giấy tờ cần bổ sung.",
@@ -921,13 +935,14 @@ class Dossier(Aggregate):
                               max_length=1000),
             justification=why,
             request_number=number,
+            outside_list=procedure.outside_list(items),
         )
 
     @event(SupplementRequested)
     def _supplement_requested(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
                               timestamp: datetime,
                               missing_items: list[str], reason: str, justification: str,
-                              request_number: int) -> None:
+                              request_number: int, outside_list: list[str] | None) -> None:
         self.supplement_requests = request_number
         self.paused_at = occurred_at
         self.stage_before_pause = self.stage
@@ -1326,6 +1341,12 @@ def _step_due(step: RouteStep, start: datetime, calendar: WorkingCalendar) -> da
     if step.measure is Allotment.WORKING_HOURS:
         return calendar.add_working_hours(start, step.allotted)
     return calendar.add_working_days_from(start, step.allotted)
+
+
+def _listed_name(procedure: Procedure, item: str) -> str:
+    """The item as the published list names it, or as typed when it is not on the list."""
+    requirement = procedure.requirement(item)
+    return requirement.name_vi if requirement is not None else item
 
 
 def _clean_list(values: list[str], label_vi: str, label_en: str) -> list[str]:

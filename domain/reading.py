@@ -30,6 +30,7 @@ class Page(StrEnum):
     DOSSIER = "dossier"
     RECEIPT = "receipt"
     APOLOGY = "apology"
+    SUPPLEMENT_SLIP = "supplement_slip"  # form 02: what the citizen was asked to bring
     AUDIT_TRAIL = "audit_trail"
     CONTROL_SLIP = "control_slip"
     PROOF_BUNDLE = "proof_bundle"  # the downloaded entries: as revealing as the audit trail

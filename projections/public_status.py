@@ -201,7 +201,8 @@ def _(e: Dossier.Received) -> dict[str, Any]:
 @_public_changes.register
 def _(e: Dossier.SupplementRequested) -> dict[str, Any]:
     return {"citizen_notice": json.dumps(
-        {"kind": "supplement", "items": e.missing_items, "reason": e.reason},
+        {"kind": "supplement", "items": e.missing_items, "reason": e.reason,
+         "outside": e.outside_list or []},
         ensure_ascii=False)}
 
 

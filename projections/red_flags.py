@@ -301,6 +301,7 @@ def red_flags(data: ReviewData, thresholds: Thresholds = Thresholds(),
         jumps,
         repeated_supplements(data, t),
         supplement_rates(data, t),
+        supplements_outside_list(data, t),
         late_without_apology(data, calendar),
         moved_more_than_once(data),
         favours,
@@ -479,6 +480,26 @@ def supplement_rates(data: ReviewData, t: Thresholds) -> RedFlag:
         if rate >= t.supplement_rate_factor * peer_rate and rate - peer_rate >= 0.1:
             officers.append(OfficerRate(officer, unit, requested[officer], n, rate))
     return RedFlag("supplement_rates", [], sorted(officers, key=lambda r: -(r.rate or 0)))
+
+
+def supplements_outside_list(data: ReviewData, t: Thresholds) -> RedFlag:
+    """Supplement requests asking for papers the procedure's published list does not name:
+    allowed (the list can be incomplete), but each is a reason to look; counted per officer
+    against all their requests."""
+    asked, outside, units = Counter[str](), Counter[str](), {}
+    flagged = []
+    for p in data.pauses:
+        asked[p["officer_id"]] += 1
+        units[p["officer_id"]] = p["unit_code"]
+        if p.get("outside_items"):
+            outside[p["officer_id"]] += 1
+            flagged.append(_flagged(data, p["dossier_id"], _detail(
+                N_("Yêu cầu bổ sung lần %(number)s có %(count)s giấy tờ ngoài danh mục công "
+                   "bố, bởi %(officer)s"),
+                number=p["request_number"], count=p["outside_items"],
+                officer=PersonRef(p["officer_id"]))))
+    return RedFlag("supplements_outside_list", flagged,
+                   _rates(outside, asked, units, t.min_sample))
 
 
 def late_without_apology(data: ReviewData, calendar: WorkingCalendar) -> RedFlag:

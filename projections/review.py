@@ -305,12 +305,14 @@ def _(e: Dossier.SupplementRequested) -> list[Statement]:
     # The due date the request was made against is the dossier's due date at that moment.
     pause = (
         "INSERT INTO {p}review_pause (dossier_id, request_number, unit_code, officer_id, "
-        "requested_at, justified, due_date) VALUES (%(dossier_id)s, %(request_number)s, "
-        "%(unit_code)s, %(officer_id)s, %(requested_at)s, %(justified)s, "
+        "requested_at, justified, outside_items, due_date) VALUES (%(dossier_id)s, "
+        "%(request_number)s, %(unit_code)s, %(officer_id)s, %(requested_at)s, %(justified)s, "
+        "%(outside_items)s, "
         "(SELECT due_date FROM {p}review_dossier d WHERE d.dossier_id = %(dossier_id)s))",
         {"dossier_id": str(e.originator_id), "request_number": e.request_number,
          "unit_code": e.actor_unit, "officer_id": e.actor_id, "requested_at": e.occurred_at,
-         "justified": int(bool(e.justification))},
+         "justified": int(bool(e.justification)),
+         "outside_items": len(e.outside_list or [])},
     )
     return [pause, _dossier_update(e, {"supplement_requests": e.request_number})]
 

@@ -22,6 +22,7 @@ from tests.test_dossier import (
 )
 
 calendar = WorkingCalendar()
+PROC = d.procedure("2.000488")
 
 
 def at_specialist() -> Dossier:
@@ -36,8 +37,8 @@ def test_a_transfer_waits_for_acceptance_and_measures_transit() -> None:
                      **at(1))
     assert dossier.allowed_actions(SPECIALIST) == [Action.ACCEPT_TRANSFER]
     with refused("đang chờ đơn vị STP-HCTP tiếp nhận"):
-        dossier.request_supplement(missing_items=["x"], reason="y", justification="",
-                                   actor=SPECIALIST, **at(2))
+        dossier.request_supplement(procedure=PROC, missing_items=["x"], reason="y",
+                                   justification="", actor=SPECIALIST, **at(2))
     dossier.collect_events()
     dossier.accept_transfer(actor=SPECIALIST, calendar=calendar, **at(26))
     [event] = new_events(dossier)
@@ -111,8 +112,9 @@ def test_due_date_counts_from_the_next_working_day_after_the_cutoff() -> None:
 def test_a_supplement_pauses_the_clock_and_resumes_it() -> None:
     dossier = at_specialist()
     dossier.collect_events()
-    dossier.request_supplement(missing_items=["Bản sao hộ khẩu"], reason="Thiếu giấy tờ",
-                               justification="", actor=SPECIALIST, **at(2))
+    dossier.request_supplement(procedure=PROC, missing_items=["Bản sao hộ khẩu"],
+                               reason="Thiếu giấy tờ", justification="", actor=SPECIALIST,
+                               **at(2))
     [event] = new_events(dossier)
     assert isinstance(event, Dossier.SupplementRequested)
     assert (event.request_number, event.missing_items) == (1, ["Bản sao hộ khẩu"])
@@ -134,14 +136,14 @@ def test_a_supplement_pauses_the_clock_and_resumes_it() -> None:
 
 def test_a_second_supplement_request_needs_a_justification() -> None:
     dossier = at_specialist()
-    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+    dossier.request_supplement(procedure=PROC, missing_items=["A"], reason="r", justification="",
                                actor=SPECIALIST, **at(2))
     dossier.provide_supplement(documents=["A"], actor=SPECIALIST, calendar=calendar, **at(3))
     with refused("lý do yêu cầu bổ sung lần nữa"):
-        dossier.request_supplement(missing_items=["B"], reason="r", justification=" ",
-                                   actor=SPECIALIST, **at(4))
+        dossier.request_supplement(procedure=PROC, missing_items=["B"], reason="r",
+                                   justification=" ", actor=SPECIALIST, **at(4))
     dossier.collect_events()
-    dossier.request_supplement(missing_items=["B"], reason="r",
+    dossier.request_supplement(procedure=PROC, missing_items=["B"], reason="r",
                                justification="Giấy tờ A đã hết hạn sau khi bổ sung",
                                actor=SPECIALIST, **at(4))
     [event] = new_events(dossier)
@@ -149,13 +151,43 @@ def test_a_second_supplement_request_needs_a_justification() -> None:
     assert event.request_number == 2 and event.justification
 
 
+def test_a_supplement_request_marks_what_is_outside_the_published_list() -> None:
+    dossier = at_specialist()
+    dossier.collect_events()
+    dossier.request_supplement(
+        procedure=PROC, missing_items=["bản chụp  cccd", "Giấy xác nhận của công an phường",
+                                       "Bản chụp CCCD"],
+        reason="Thiếu", justification="", actor=SPECIALIST, **at(2))
+    [event] = new_events(dossier)
+    assert isinstance(event, Dossier.SupplementRequested)
+    # A pick from the list is written as the list writes it, once; the rest as typed.
+    assert event.missing_items == ["Bản chụp CCCD", "Giấy xác nhận của công an phường"]
+    assert event.outside_list == ["Giấy xác nhận của công an phường"]
+
+
+def test_a_supplement_request_from_the_list_only_has_nothing_outside_it() -> None:
+    dossier = at_specialist()
+    dossier.collect_events()
+    dossier.request_supplement(procedure=PROC, missing_items=["Ảnh chân dung"], reason="r",
+                               justification="", actor=SPECIALIST, **at(2))
+    [event] = new_events(dossier)
+    assert isinstance(event, Dossier.SupplementRequested)
+    assert event.outside_list == []
+
+
+def test_a_supplement_request_recorded_before_the_list_was_checked_reads_unchecked() -> None:
+    state = {"missing_items": ["A"], "reason": "r", "justification": "", "request_number": 1}
+    Dossier.SupplementRequested.upcast_v1_v2(state)
+    assert state["outside_list"] is None  # not "nothing outside": it was never checked
+
+
 def test_supplement_refusals() -> None:
     with refused("không có yêu cầu bổ sung nào đang chờ"):
         at_specialist().provide_supplement(documents=["A"], actor=SPECIALIST,
                                            calendar=calendar, **at(2))
     with refused("ghi đủ một lần tất cả giấy tờ"):
-        at_specialist().request_supplement(missing_items=[" "], reason="r", justification="",
-                                           actor=SPECIALIST, **at(2))
+        at_specialist().request_supplement(procedure=PROC, missing_items=[" "], reason="r",
+                                           justification="", actor=SPECIALIST, **at(2))
 
 
 # ---- extension with apology ----------------------------------------------------------
@@ -238,7 +270,7 @@ def test_a_paused_dossier_is_not_late_while_the_citizen_has_the_turn() -> None:
     from domain.dossier import is_late
 
     dossier = at_specialist()
-    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+    dossier.request_supplement(procedure=PROC, missing_items=["A"], reason="r", justification="",
                                actor=SPECIALIST, **at(2))
     long_after = date(2027, 1, 15)
     assert not is_late(stage=dossier.stage, due_date=dossier.due_date,
@@ -260,7 +292,7 @@ def test_extension_dates_must_be_plausible_working_days() -> None:
 
 def test_a_refusal_ends_the_wait_for_documents() -> None:
     dossier = at_specialist()
-    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+    dossier.request_supplement(procedure=PROC, missing_items=["A"], reason="r", justification="",
                                actor=SPECIALIST, **at(2))
     dossier.reject(reasons="Không đủ điều kiện", actor=SPECIALIST, **at(3))
     assert not dossier.awaiting_supplement
@@ -271,7 +303,7 @@ def test_a_refusal_ends_the_wait_for_documents() -> None:
 
 def test_a_paused_dossier_moved_on_resumes_in_progress() -> None:
     dossier = received()
-    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+    dossier.request_supplement(procedure=PROC, missing_items=["A"], reason="r", justification="",
                                actor=RECEPTION, **at(1))
     transferred(dossier, RECEPTION, "STP-HCTP", 2)
     assert dossier.stage is Stage.AWAITING_SUPPLEMENT
@@ -281,7 +313,7 @@ def test_a_paused_dossier_moved_on_resumes_in_progress() -> None:
 
 def test_the_counter_acts_for_the_citizen_even_while_a_transfer_is_pending() -> None:
     dossier = at_specialist()
-    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+    dossier.request_supplement(procedure=PROC, missing_items=["A"], reason="r", justification="",
                                actor=SPECIALIST, **at(2))
     dossier.transfer(to_unit=d.unit("STP-BGD"), to_officer=None, note="", actor=SPECIALIST,
                      **at(3))
@@ -293,7 +325,7 @@ def test_the_counter_acts_for_the_citizen_even_while_a_transfer_is_pending() -> 
 def test_a_step_started_during_the_pause_loses_only_its_part() -> None:
     dossier = received()
     # Paused Monday 23 Nov at the counter; transferred and accepted on Friday 27 Nov.
-    dossier.request_supplement(missing_items=["A"], reason="r", justification="",
+    dossier.request_supplement(procedure=PROC, missing_items=["A"], reason="r", justification="",
                                actor=RECEPTION, **at(1))
     transferred(dossier, RECEPTION, "STP-HCTP", 24 * 4)
     step_due_before = dossier.step_due_at

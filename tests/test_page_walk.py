@@ -155,7 +155,7 @@ def _pages(user: str, unit: str, dossier_ids: list[str]) -> list[str]:
              "/analytics", "/stats", "/log", f"/officers/{user}", f"/units/{unit}"]
     for dossier_id in dossier_ids:
         pages += [f"/dossiers/{dossier_id}", f"/dossiers/{dossier_id}/receipt",
-                  f"/dossiers/{dossier_id}/apology/1"]
+                  f"/dossiers/{dossier_id}/apology/1", f"/dossiers/{dossier_id}/supplement/1"]
         if user in AUDITORS:
             pages += [f"/dossiers/{dossier_id}/audit", f"/dossiers/{dossier_id}/control-slip"]
     return pages

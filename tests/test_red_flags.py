@@ -356,3 +356,31 @@ def test_reading_a_dossier_one_has_no_part_in(app: HosoApplication, clock: FakeC
     assert codes(result) == {str(d)}
     assert "dkkd (STC-DKKD) mở hồ sơ" in result.dossiers[0].detail.vi
     assert [(o.officer_id, o.flagged) for o in result.officers] == [("dkkd", 1)]
+
+
+def test_a_supplement_asking_for_papers_outside_the_published_list_is_counted_per_officer(
+        app: HosoApplication, clock: FakeClock, flags: Flags) -> None:
+    listed, outside = receive(app).dossier_id, receive(app).dossier_id
+    for d in (listed, outside):
+        hand_over(app, d, "tiepnhan", "STP-HCTP", "hctp")
+    app.request_supplement(listed, expected_version=None, actor_id="hctp",
+                           missing_items=["Bản chụp CCCD"], reason="Bản chụp không rõ")
+    app.request_supplement(outside, expected_version=None, actor_id="hctp",
+                           missing_items=["Bản chụp CCCD", "Giấy xác nhận của công an phường"],
+                           reason="Cần xác nhận")
+    result = flags()["supplements_outside_list"]
+    assert codes(result) == {str(outside)}
+    assert result.dossiers[0].detail.vi == (
+        "Yêu cầu bổ sung lần 1 có 1 giấy tờ ngoài danh mục công bố, bởi hctp")
+    assert [(o.officer_id, o.flagged, o.sample, o.rate) for o in result.officers] == [
+        ("hctp", 1, 2, None)]  # 2 requests: below the sample a rate is compared from
+
+
+def test_supplements_picked_from_the_published_list_raise_no_flag(
+        app: HosoApplication, clock: FakeClock, flags: Flags) -> None:
+    d = receive(app).dossier_id
+    hand_over(app, d, "tiepnhan", "STP-HCTP", "hctp")
+    app.request_supplement(d, expected_version=None, actor_id="hctp",
+                           missing_items=["bản chụp cccd", "Ảnh chân dung"], reason="Thiếu")
+    result = flags()["supplements_outside_list"]
+    assert (result.dossiers, result.officers) == ([], [])

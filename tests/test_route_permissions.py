@@ -53,6 +53,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/dossiers/{dossier_id}/receipt"): (STAFF_ONLY, 200, 200, 200, 403, 200, 200),
     ("GET", "/dossiers/{dossier_id}/apology/{number}"):
         (STAFF_ONLY, 404, 404, 404, 403, 404, 404),  # no apology letter was printed
+    ("GET", "/dossiers/{dossier_id}/supplement/{number}"):
+        (STAFF_ONLY, 404, 404, 404, 403, 404, 404),  # no supplement was requested
     # Inspectors' pages.
     ("GET", "/dossiers/{dossier_id}/audit"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
     ("GET", "/dossiers/{dossier_id}/control-slip"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),

@@ -363,6 +363,29 @@ def test_supplement_request_is_shown_to_the_citizen(web: TestClient) -> None:
     assert "lý do yêu cầu bổ sung lần nữa" in second.text
 
 
+def test_a_supplement_picked_from_the_list_and_one_typed_outside_it(web: TestClient) -> None:
+    sign_in(web, "tiepnhan")
+    dossier_id, link = receive_via_web(web)
+    form = web.get(f"/dossiers/{dossier_id}").text
+    assert 'name="listed_items" value="Bản chụp CCCD"' in form  # the published list, to pick
+    response = web.post(f"/dossiers/{dossier_id}/request_supplement", data={
+        "version": "1", "listed_items": ["Bản chụp CCCD"],
+        "missing_items": "Giấy xác nhận của công an phường",
+        "reason": "Bản chụp không rõ", "justification": ""})
+    assert response.status_code == 200
+    assert f"/dossiers/{dossier_id}/supplement/1" in response.text
+    public = TestClient(web.app).get(public_path(link)).text
+    items = re.findall(r"<li><span lang=\"vi\">(.*?)</span>(.*?)</li>", public)
+    assert [(name, "ngoài danh mục công bố" in mark) for name, mark in items] == [
+        ("Bản chụp CCCD", False), ("Giấy xác nhận của công an phường", True)]
+    slip = web.get(f"/dossiers/{dossier_id}/supplement/1").text
+    assert "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in slip
+    assert re.search(r"Giấy xác nhận của công an phường</span> <strong[^>]*>ngoài danh mục "
+                     r"công bố", slip)
+    assert not re.search(r"Bản chụp CCCD</span> <strong", slip)
+    assert web.get(f"/dossiers/{dossier_id}/supplement/2").status_code == 404
+
+
 def test_counter_finds_by_phone_and_hands_out_the_result(web: TestClient, app: HosoApplication
                                                          ) -> None:
     from uuid import UUID

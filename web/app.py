@@ -221,6 +221,8 @@ def create_app(
         Route("/dossiers/{dossier_id}", clerk.dossier, methods=["GET"]),
         Route("/dossiers/{dossier_id}/receipt", clerk.receipt, methods=["GET"]),
         Route("/dossiers/{dossier_id}/apology/{number}", clerk.apology, methods=["GET"]),
+        Route("/dossiers/{dossier_id}/supplement/{number}", clerk.supplement_slip,
+              methods=["GET"]),
         Route("/dossiers/{dossier_id}/audit", audit.audit_trail, methods=["GET"]),
         Route("/dossiers/{dossier_id}/control-slip", audit.control_slip, methods=["GET"]),
         Route("/dossiers/{dossier_id}/proof-bundle.json", audit.proof_bundle, methods=["GET"]),

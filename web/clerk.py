@@ -21,7 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from domain.application import DossierSnapshot, Outcome
+from domain.application import DossierSnapshot, HistoryEntry, Outcome
 from domain.dossier import CITIZEN, Action
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.fees import FeeSchedule
@@ -235,6 +235,12 @@ def _form_values(form: FormData) -> dict[str, Any]:
 # ---- one dossier ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class PrintLink:
+    href: str
+    text: Label
+
+
+@dataclass(frozen=True)
 class HistoryRow:
     event: Label
     occurred_at: datetime
@@ -242,7 +248,7 @@ class HistoryRow:
     actor_name: str
     unit_name: str
     summary: str
-    print_link: str | None = None
+    print_link: PrintLink | None = None
 
 
 @dataclass(frozen=True)
@@ -297,9 +303,13 @@ def event_summary(kind: str, details: dict[str, Any], services: Services) -> Mar
                     unit=unit_name(d, details["from_unit"]), transit=_hours(details["transit"]),
                     due=local_time(details["step_due_at"]))
     if kind == "SupplementRequested":
+        outside = set(details.get("outside_list") or ())
+        items = Markup(", ").join(
+            typed(item) + (said(" [%(outside)s]", outside=_("ngoài danh mục công bố"))
+                           if item in outside else "")
+            for item in details["missing_items"])
         text = said(_("Lần %(number)s: %(items)s — %(reason)s"),
-                    number=details["request_number"],
-                    items=typed(", ".join(details["missing_items"])),
+                    number=details["request_number"], items=items,
                     reason=typed(details["reason"]))
         return text + (said(" (" + _("lý do yêu cầu lại: %(why)s") + ")",
                             why=typed(details["justification"]))
@@ -348,6 +358,18 @@ def _hours(delta: timedelta) -> str:
     return _("%(n)s giờ") % {"n": figures.decimal(hours)}
 
 
+def _print_link(dossier_id: UUID, h: HistoryEntry) -> PrintLink | None:
+    """The slip a step hands the citizen, to print from the history."""
+    if h.kind == "Extended":
+        return PrintLink(f"/dossiers/{dossier_id}/apology/{h.details['extension_number']}",
+                         Label("In phiếu xin lỗi", "Print the apology letter"))
+    if h.kind == "SupplementRequested":
+        return PrintLink(f"/dossiers/{dossier_id}/supplement/{h.details['request_number']}",
+                         Label("In phiếu yêu cầu bổ sung (mẫu 02)",
+                               "Print the supplement request slip (form 02)"))
+    return None
+
+
 def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
     d = services.directory
     procedure = d.procedure(snapshot.procedure_code)
@@ -371,8 +393,7 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
                 else _("Công dân") if h.actor_id == CITIZEN else h.actor_id,
                 unit_name=unit_name(d, h.actor_unit),
                 summary=event_summary(h.kind, h.details, services),
-                print_link=f"/dossiers/{snapshot.id}/apology/{h.details['extension_number']}"
-                if h.kind == "Extended" else None,
+                print_link=_print_link(snapshot.id, h),
             )
             for h in reversed(snapshot.history)
         ],
@@ -460,7 +481,9 @@ def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
             dossier_id, to_unit=text("to_unit"), to_officer=text("to_officer") or None,
             note=text("note"), **common),
         Action.REQUEST_SUPPLEMENT: lambda app, dossier_id, **common: app.request_supplement(
-            dossier_id, missing_items=_lines(form, "missing_items"), reason=text("reason"),
+            dossier_id,
+            missing_items=[str(v) for v in form.getlist("listed_items")]
+            + _lines(form, "missing_items"), reason=text("reason"),
             justification=text("justification"), **common),
         Action.PROVIDE_SUPPLEMENT: lambda app, dossier_id, **common: app.provide_supplement(
             dossier_id, documents=_lines(form, "documents"), **common),
@@ -652,4 +675,57 @@ def apology(request: Request, staff: Staff) -> Response:
         officer_name=d.staff[extension.actor_id].full_name
         if extension.actor_id in d.staff else extension.actor_id,
         extension_number=extension.details["extension_number"],
+    ), "dossier_id": snapshot.id})
+
+
+# ---- supplement request slip (form 02) -------------------------------------------------
+
+@dataclass(frozen=True)
+class SlipItem:
+    name: str
+    outside_list: bool
+
+
+@dataclass(frozen=True)
+class SupplementSlip:
+    code: str
+    procedure_vi: str
+    unit_name: str
+    applicant_name: str
+    received_at: datetime
+    items: list[SlipItem]
+    reason: str
+    justification: str
+    request_number: int
+    issued_at: datetime
+    officer_name: str
+
+
+@staff_only
+def supplement_slip(request: Request, staff: Staff) -> Response:
+    """The printable *phiếu yêu cầu bổ sung, hoàn thiện hồ sơ* (form 02) for one request;
+    items outside the procedure's published list are marked as such, as on the citizen's
+    page."""
+    services = services_of(request)
+    snapshot = _load_snapshot(request, staff, Page.SUPPLEMENT_SLIP)
+    if isinstance(snapshot, Response):
+        return snapshot
+    number = request.path_params["number"]
+    asked = next((h for h in snapshot.history if h.kind == "SupplementRequested"
+                  and str(h.details["request_number"]) == number), None)
+    if asked is None:
+        return render(request, "error.html", {"error": Label(
+            "Hồ sơ không có lần yêu cầu bổ sung này.",
+            "This dossier has no such supplement request.")}, status_code=404)
+    d = services.directory
+    outside = set(asked.details.get("outside_list") or ())
+    return render(request, "supplement_slip.html", {"slip": SupplementSlip(
+        code=snapshot.code, procedure_vi=d.procedure(snapshot.procedure_code).name_vi,
+        unit_name=unit_name(d, asked.actor_unit), applicant_name=snapshot.applicant["name"],
+        received_at=snapshot.received_at,
+        items=[SlipItem(i, i in outside) for i in asked.details["missing_items"]],
+        reason=asked.details["reason"], justification=asked.details["justification"],
+        request_number=asked.details["request_number"], issued_at=asked.occurred_at,
+        officer_name=d.staff[asked.actor_id].full_name
+        if asked.actor_id in d.staff else asked.actor_id,
     ), "dossier_id": snapshot.id})

@@ -103,6 +103,8 @@ PAGES: dict[str, Label] = {
     "dossier": Label("Trang hồ sơ", "Dossier page"),
     "receipt": Label("Phiếu hẹn", "Receipt"),
     "apology": Label("Phiếu xin lỗi", "Apology letter"),
+    "supplement_slip": Label("Phiếu yêu cầu bổ sung", "Supplement request slip"),
+    "document": Label("Tệp đính kèm", "Attached file"),
     "audit_trail": Label("Nhật ký kiểm tra", "Audit trail"),
     "control_slip": Label("Phiếu kiểm soát", "Control slip"),
     "proof_bundle": Label("Gói bằng chứng", "Proof bundle"),

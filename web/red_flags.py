@@ -79,6 +79,14 @@ def flag_texts(t: Thresholds) -> dict[str, tuple[Label, Label]]:
             f"An officer asks for documents {t.supplement_rate_factor:g}× as often as their "
             "colleagues in the unit or more, and at least 10 points more (compared only with "
             f"at least {t.min_sample} files on each side).")),
+        "supplements_outside_list": (Label("Yêu cầu bổ sung ngoài danh mục",
+                                           "Supplements outside the published list"), Label(
+            "Yêu cầu bổ sung có giấy tờ không nằm trong danh mục thành phần hồ sơ đã công bố "
+            "của thủ tục. Được phép ghi, nhưng công dân được báo là ngoài danh mục; tính theo "
+            "cán bộ trên tổng số lần yêu cầu bổ sung của họ.",
+            "A supplement request named papers that are not on the procedure's published "
+            "document list. It is allowed, but the citizen is told they are outside the list; "
+            "counted per officer against all their supplement requests.")),
         "late_without_apology": (Label("Trễ hạn không xin lỗi", "Late without an apology"), Label(
             "Hồ sơ có kết quả sau ngày hẹn trả, hoặc đã quá hẹn mà chưa có kết quả, và không "
             "có phiếu xin lỗi và hẹn lại ngày trả kết quả.",

@@ -108,7 +108,8 @@ PRIVATE_FIELDS: Mapping[str, frozenset[str]] = {
 FREE_TEXT: Mapping[str, frozenset[str]] = {
     "Received": frozenset({"documents"}),
     "Transferred": frozenset({"note"}),
-    "SupplementRequested": frozenset({"missing_items", "reason", "justification"}),
+    "SupplementRequested": frozenset({"missing_items", "reason", "justification",
+                                      "outside_list"}),
     "SupplementProvided": frozenset({"documents"}),
     "Extended": frozenset({"reason", "apology"}),
     "Signed": frozenset({"decision_title"}),
@@ -124,6 +125,7 @@ FREE_TEXT: Mapping[str, frozenset[str]] = {
 LATER_FIELDS: Mapping[str, frozenset[str]] = {
     "Signed": frozenset({"document_sha256", "key_id", "signature"}),
     "Received": frozenset({"fee"}),
+    "SupplementRequested": frozenset({"outside_list"}),
 }
 
 # The library's envelope and the fields the entry carries under names of its own.
