@@ -29,6 +29,7 @@ from domain.transparency.checkpoint import (
     sign_checkpoint,
 )
 from domain.transparency.merkle import HASH_SIZE, MerkleTree
+from domain.transparency.tiles import TILE_HEIGHT, TILE_WIDTH, TileRef, tile_exists
 from projections.read_model import PostgresReadModel, ReadModel, Row, SQLiteReadModel
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,26 @@ class CheckpointView(ReadModel):
         rows = self._select(
             "SELECT * FROM {p}log_checkpoint ORDER BY tree_size DESC LIMIT 1")
         return _stored(rows[0]) if rows else None
+
+    def checkpoint_of_size(self, tree_size: int) -> StoredCheckpoint | None:
+        rows = self._select("SELECT * FROM {p}log_checkpoint WHERE tree_size = %(size)s",
+                            {"size": tree_size})
+        return _stored(rows[0]) if rows else None
+
+    def tile(self, ref: TileRef) -> bytes | None:
+        """The tile's hashes, if the latest signed checkpoint covers all of them: tiles of
+        leaves no checkpoint has signed yet are not published (a client could not check
+        them against anything)."""
+        latest = self.latest()
+        if latest is None or not tile_exists(ref, latest.tree_size):
+            return None
+        with self._tree_lock:
+            tree = self._grown_tree()
+            if tree.size < latest.tree_size:
+                raise LogUnreadable(
+                    f"the checkpoint covers {latest.tree_size} entries but the log holds "
+                    f"only {tree.size}: entries were removed")
+            return tree.hashes(TILE_HEIGHT * ref.level, ref.index * TILE_WIDTH, ref.width)
 
     def make(self, *, origin: str, signer: NoteSigner, now: datetime) -> StoredCheckpoint | None:
         """Sign the log as it stands, if it grew since the last checkpoint."""

@@ -78,6 +78,9 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/log"): (200,) * 7,
     ("GET", "/log/checkpoint"): (404,) * 7,  # none signed yet
     ("GET", "/log/key"): (200,) * 7,
+    # Plain text and octet streams for outsiders' tools (c2sp.org/tlog-tiles).
+    ("GET", "/log/checkpoints/{size:int}"): (404,) * 7,
+    ("GET", "/log/tile/{path:path}"): (404,) * 7,
     ("GET", "/t/{token}"): (200,) * 7,
     ("POST", "/t/{token}/rating"): (400,) * 7,  # nothing to rate before the result
     # The citizen's online path and look-up: empty forms are refused in words.
@@ -131,7 +134,8 @@ def walk(web: TestClient, app: HosoApplication) -> dict[tuple[str, str], list[in
         received.notification_id)
     values = {"dossier_id": str(dossier), "token": app.dossier(dossier).tracking_token,
               "number": "1", "user_id": "hctp", "unit_code": "STP-HCTP", "table": "procedures",
-              "code": "2.000488", "sha256": "0" * 64}
+              "code": "2.000488", "sha256": "0" * 64, "size:int": "1",
+              "path:path": "0/000"}
     found: dict[tuple[str, str], list[int]] = {}
     for user in USERS:
         web.cookies.clear()
@@ -157,7 +161,8 @@ def walk(web: TestClient, app: HosoApplication) -> dict[tuple[str, str], list[in
                 assert "error" in response.json(), (method, template, user)
             elif response.status_code >= 400:
                 assert "<html" in response.text.lower() or template.endswith(
-                    (".csv", ".json", "/checkpoint")), (method, template, user)
+                    (".csv", ".json", "/checkpoint", "{size:int}", "{path:path}")), (
+                    method, template, user)
             if template == "/signout" and user:
                 sign_in_as(web, user, PASSWORD)  # signed out: sign in again for the rest
     return found

@@ -240,6 +240,8 @@ def create_app(
         Route("/log", transparency.log_page, methods=["GET"]),
         Route("/log/checkpoint", transparency.latest_checkpoint, methods=["GET"]),
         Route("/log/key", transparency.verifier_key, methods=["GET"]),
+        Route("/log/checkpoints/{size:int}", transparency.checkpoint_of_size, methods=["GET"]),
+        Route("/log/tile/{path:path}", transparency.tile, methods=["GET"]),
         Route("/online", online.procedures, methods=["GET"]),
         Route("/online/{code}", online.form, methods=["GET"]),
         Route("/online/{code}/code", online.send_code, methods=["POST"]),

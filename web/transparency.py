@@ -11,9 +11,15 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from projections.checkpoints import StoredCheckpoint
+from domain.transparency.tiles import NoSuchTile, parse_tile_path
+from projections.checkpoints import LogUnreadable, StoredCheckpoint
 from web.clerk import services_of
 from web.templating import render
+
+# Full tiles and old checkpoints never change: caches may keep them for a year. A partial
+# tile is right forever too, but is replaced by its full tile, so it is kept for an hour.
+IMMUTABLE = "public, max-age=31536000, immutable"
+PARTIAL_TILE = "public, max-age=3600"
 
 
 @dataclass(frozen=True)
@@ -49,3 +55,35 @@ def verifier_key(request: Request) -> Response:
     if key is None:
         return PlainTextResponse("this installation signs no checkpoints\n", status_code=404)
     return PlainTextResponse(key + "\n")
+
+
+def checkpoint_of_size(request: Request) -> Response:
+    """A checkpoint signed earlier, by its tree size: the history an outsider who missed
+    some can still fetch and check against the tiles."""
+    size = request.path_params["size"]
+    stored = services_of(request).transparency.checkpoints.checkpoint_of_size(size)
+    if stored is None:
+        return PlainTextResponse(f"no checkpoint was signed for tree size {size}\n",
+                                 status_code=404)
+    return PlainTextResponse(stored.note, headers={"Cache-Control": IMMUTABLE})
+
+
+def tile(request: Request) -> Response:
+    """A hash tile of the log (c2sp.org/tlog-tiles). Entry bundles are not published."""
+    path = request.path_params["path"]
+    if path.startswith("entries/"):
+        return PlainTextResponse(
+            "entry bundles are not published: entries describe citizens' dossiers; the "
+            "hash tiles suffice to check the log\n", status_code=404)
+    try:
+        ref = parse_tile_path(path)
+        data = services_of(request).transparency.checkpoints.tile(ref)
+    except NoSuchTile as error:
+        return PlainTextResponse(f"{error}\n", status_code=404)
+    except LogUnreadable as error:
+        return PlainTextResponse(f"{error}\n", status_code=503)
+    if data is None:
+        return PlainTextResponse("no signed checkpoint covers this tile yet\n",
+                                 status_code=404)
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Cache-Control": IMMUTABLE if ref.full else PARTIAL_TILE})

@@ -248,6 +248,16 @@ class MerkleTree:
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
         return _consistency_path(self._subtree_root, old_size, self._checked_size(new_size))
 
+    def hashes(self, height: int, first: int, count: int) -> bytes:
+        """``count`` consecutive roots of the aligned perfect subtrees of 2**height leaves,
+        from the ``first``-th, concatenated: what a tlog tile holds."""
+        if height >= len(self._levels) and count == 0:
+            return b""
+        level = self._levels[height] if height < len(self._levels) else bytearray()
+        if first < 0 or count < 0 or (first + count) * HASH_SIZE > len(level):
+            raise IndexError(f"no {count} complete subtrees of height {height} from {first}")
+        return bytes(level[first * HASH_SIZE : (first + count) * HASH_SIZE])
+
     def _checked_size(self, tree_size: int | None) -> int:
         if tree_size is None:
             return self._size
