@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -61,6 +62,7 @@ from domain.dossier import (
 )
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, DossierNotFound, NotFound
 from domain.fees import FeeSchedule
+from domain.feedback import FEEDBACK_EVENT_CLASSES, Feedback, FeedbackNotFound
 from domain.keyring import OfficerKeyring
 from domain.organisation import Directory, MediaType, Procedure, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
@@ -103,6 +105,21 @@ class Outcome:
 
     dossier_id: UUID
     notification_id: int
+
+
+@dataclass(frozen=True)
+class FeedbackOutcome:
+    """What a feedback command did: the case, and the log position a page must wait for."""
+
+    feedback_id: UUID
+    notification_id: int
+
+
+class FeedbackChanged(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Phản ánh, kiến nghị này vừa được cập nhật. Vui lòng tải lại trang.",
+            "This feedback was just changed. Please reload the page.")
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,7 @@ DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
 )
 
 _DOSSIER_TOPICS = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
+_FEEDBACK_TOPICS = tuple(get_topic(c) for c in FEEDBACK_EVENT_CLASSES)
 
 # How many times a receipt is retried when another clerk took the same code number.
 _RECEIPT_ATTEMPTS = 20
@@ -698,6 +716,83 @@ class HosoApplication(Application[UUID]):
                 continue
             return Outcome(dossier.id, _last_dossier_notification(recordings))
         raise ConcurrentChange()
+
+    # ---- citizens' feedback (phản ánh, kiến nghị) ---------------------------------------
+
+    def give_feedback(self, token: str, dossier_id: UUID, *, text: str,
+                      about_unofficial_payment: bool, request_key: str) -> FeedbackOutcome:
+        """A citizen's feedback on their dossier, received and assigned in one save; the
+        same form sent twice (``request_key``) is one case."""
+        key = check_key(request_key)
+        dossier = self._dossier(dossier_id)
+        if not secrets.compare_digest(token.encode(), dossier.tracking_token.encode()):
+            raise DossierNotFound()  # a guessed id learns nothing
+        feedback_id = Feedback.create_id(str(dossier_id), key)
+        if (existing := self._stored_feedback(feedback_id)) is not None:
+            return FeedbackOutcome(existing.id, self._newest_position_of(existing.id))
+        case = Feedback.submit(
+            request_key=key, dossier_id=dossier_id,
+            procedure=self.directory.procedure(dossier.procedure_code),
+            about_unofficial_payment=about_unofficial_payment, text=text,
+            directory=self.directory, calendar=self.calendar, now=self.clock())
+        try:
+            recordings = self.save(case)
+        except IntegrityError:  # the same form, saved a moment ago by its twin
+            return FeedbackOutcome(case.id, self._newest_position_of(case.id))
+        return FeedbackOutcome(case.id, recordings[-1].notification.id)
+
+    def answer_feedback(self, feedback_id: UUID, *, actor_id: str,
+                        answer: str) -> FeedbackOutcome:
+        return self._on_feedback(feedback_id, lambda case, now: case.answer_as(
+            self.directory.member(actor_id), answer, now))
+
+    def close_feedback(self, token: str, dossier_id: UUID, feedback_id: UUID) -> FeedbackOutcome:
+        case = self.feedback(feedback_id)
+        if case.dossier_id != dossier_id:
+            raise FeedbackNotFound()
+        tracking_token = self._dossier(dossier_id).tracking_token
+        return self._on_feedback(feedback_id, lambda case, now: case.close_by_citizen(
+            token, tracking_token, now))
+
+    def escalate_feedback(self, feedback_id: UUID) -> FeedbackOutcome:
+        """Hand an overdue, unanswered case to the inspectorate (``hoso escalate-feedback``
+        calls this for each case the read model finds overdue)."""
+        return self._on_feedback(feedback_id, lambda case, now: case.escalate(
+            self.directory, self.calendar, now))
+
+    def feedback(self, feedback_id: UUID) -> Feedback:
+        case = self._stored_feedback(feedback_id)
+        if case is None:
+            raise FeedbackNotFound()
+        return case
+
+    def _on_feedback(self, feedback_id: UUID,
+                     command: Callable[[Feedback, datetime], None]) -> FeedbackOutcome:
+        case = self.feedback(feedback_id)
+        command(case, self.clock())
+        try:
+            recordings = self.save(case)
+        except IntegrityError:
+            raise FeedbackChanged() from None
+        return FeedbackOutcome(case.id, recordings[-1].notification.id)
+
+    def _stored_feedback(self, feedback_id: UUID) -> Feedback | None:
+        try:
+            case: object = self.unsnapshotted.get(feedback_id)
+        except AggregateNotFoundError:
+            return None
+        return case if isinstance(case, Feedback) else None
+
+    def _newest_position_of(self, aggregate_id: UUID) -> int:
+        """The log position of an aggregate's newest event (what a page waits for)."""
+        newest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        position = self.recorder.max_notification_id() or 0
+        if not newest:
+            return position
+        recent = self.recorder.select_notifications(
+            start=max(position - 999, 1), limit=1000, topics=_FEEDBACK_TOPICS)
+        mine = [n.id for n in recent if n.originator_id == aggregate_id]
+        return mine[-1] if mine else position
 
     # ---- signing keys ------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import io
 import random
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -127,6 +127,7 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
         record_at.at(_within_office_hours(now - timedelta(days=60), app), timedelta())
         register_demo_signing_keys(app)
     online = ONLINE_SUBMISSIONS if dossiers > ONLINE_SUBMISSIONS else 0
+    walked: list[tuple[UUID, datetime]] = []
     for n in range((dossiers - CLUSTER if with_cluster else dossiers) - online):
         # The first few dossiers take each scenario once, so a small demo has them all.
         scenario = names[n] if n < len(names) else rng.choices(names, weights)[0]
@@ -137,14 +138,50 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
                     else rng.uniform(20, 40) if scenario in _RATED else rng.uniform(2, 40))
         received = _office_time(now - timedelta(days=days_ago), rng)
         with _recording(app) as record_at:
-            _Walk(app, procedure, rng, now, record_at).run(scenario, received)
+            walk = _Walk(app, procedure, rng, now, record_at)
+            walk.run(scenario, received)
+        walked.append((walk.dossier_id_or_fail(), received))
         if progress:
             progress()
     if with_cluster:
         add_cluster(app, rng, now, progress)
     if online:
         add_online_submissions(app, now)
+    add_feedback(app, walked)
     return dossiers
+
+
+def add_feedback(app: HosoApplication, walked: list[tuple[UUID, datetime]]) -> None:
+    """Three citizens' feedback cases on dossiers received weeks ago: one answered by the
+    agency's head and closed, one naming an unofficial payment (at the inspectorate), one
+    left unanswered past its deadline and escalated."""
+    old = [(d, received) for d, received in walked
+           if received < app.clock() - timedelta(days=25)][:3]
+    texts = ("Đã quá ngày hẹn nhưng gọi điện không ai nghe máy.",
+             "Cán bộ gợi ý nộp thêm tiền để được giải quyết nhanh.",
+             "Tôi bổ sung giấy tờ hai lần mà vẫn chưa có kết quả.")
+    for n, ((dossier_id, received), text) in enumerate(zip(old, texts, strict=False)):
+        token = app.dossier(dossier_id).tracking_token
+        with _recording(app) as record_at:
+            sent = _within_office_hours(received + timedelta(days=1 + n), app)
+            record_at.at(sent, timedelta())
+            case = app.give_feedback(token, dossier_id, text=text,
+                                     about_unofficial_payment=n == 1,
+                                     request_key=f"demo-feedback-{n}-{dossier_id.hex[:8]}")
+            if n == 0:
+                head = next(s.user_id for s in app.directory.members_of(
+                    app.feedback(case.feedback_id).unit_code) if s.may_sign)
+                record_at.at(_within_office_hours(sent + timedelta(days=3), app), timedelta())
+                app.answer_feedback(case.feedback_id, actor_id=head, answer=(
+                    "Hồ sơ chậm do chờ xác minh; đơn vị xin lỗi và đã trả kết quả. Số điện "
+                    "thoại của bộ phận đã được kiểm tra lại."))
+                record_at.at(_within_office_hours(sent + timedelta(days=4), app), timedelta())
+                app.close_feedback(token, dossier_id, case.feedback_id)
+            elif n == 2:
+                due = app.feedback(case.feedback_id).due_on
+                record_at.at(datetime.combine(due + timedelta(days=1), time(0, 30),
+                                              tzinfo=HCMC), timedelta())
+                app.escalate_feedback(case.feedback_id)
 
 
 ONLINE_SUBMISSIONS = 3

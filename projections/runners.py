@@ -49,6 +49,12 @@ from projections.dossier_list import (
     SQLiteDossierListView,
 )
 from projections.dossier_projection import DossierProjection
+from projections.feedback import (
+    FeedbackProjection,
+    FeedbackView,
+    PostgresFeedbackView,
+    SQLiteFeedbackView,
+)
 from projections.follow_lock import FollowLock
 from projections.outbox import (
     OutboxProjection,
@@ -115,6 +121,9 @@ PROJECTIONS: tuple[ProjectionKind, ...] = (
     ProjectionKind(ReadingProjection,
                    {Dialect.SQLITE: SQLiteReadingView,
                     Dialect.POSTGRESQL: PostgresReadingView}),
+    ProjectionKind(FeedbackProjection,
+                   {Dialect.SQLITE: SQLiteFeedbackView,
+                    Dialect.POSTGRESQL: PostgresFeedbackView}),
     ProjectionKind(TransparencyLogProjection,
                    {Dialect.SQLITE: SQLiteTransparencyLogView,
                     Dialect.POSTGRESQL: PostgresTransparencyLogView},
@@ -392,6 +401,12 @@ class ReadModels:
         return view
 
     @property
+    def feedback(self) -> FeedbackView:
+        view = self._read(FeedbackProjection)
+        assert isinstance(view, FeedbackView)
+        return view
+
+    @property
     def transparency_log(self) -> TransparencyLogView:
         view = self._read(TransparencyLogProjection)
         assert isinstance(view, TransparencyLogView)
@@ -489,12 +504,21 @@ class ReadModels:
         reads back. Polls from 2 ms up (the library's own wait starts at 100 ms, which a
         clerk would feel on every click).
         """
+        return self._wait_for([view for k in PROJECTIONS
+                               if issubclass(k.projection, DossierProjection)
+                               and not (view := self._view(k, read=True)).append_only],
+                              notification_id, timeout)
+
+    def wait_for_feedback(self, notification_id: int, timeout: float = 3.0) -> bool:
+        """Like ``wait``, for a feedback event's position and the feedback read model."""
+        return self._wait_for([self._view(_KINDS[FeedbackProjection.name], read=True)],
+                              notification_id, timeout)
+
+    def _wait_for(self, pending: list[ReadModel], notification_id: int,
+                  timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         for poller in self._pollers:
             poller.wake()
-        pending = [view for k in PROJECTIONS
-                   if issubclass(k.projection, DossierProjection)
-                   and not (view := self._view(k, read=True)).append_only]
         interval = 0.002
         while pending:
             pending = [v for v in pending if not v.has_tracking_id(self.app.name, notification_id)]

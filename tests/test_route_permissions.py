@@ -83,6 +83,12 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/log/tile/{path:path}"): (404,) * 7,
     ("GET", "/t/{token}"): (200,) * 7,
     ("POST", "/t/{token}/rating"): (400,) * 7,  # nothing to rate before the result
+    # A citizen's feedback: an empty form is refused in words; no such case to close.
+    ("POST", "/t/{token}/feedback"): (422,) * 7,
+    ("POST", "/t/{token}/feedback/{feedback_id}/close"): (404,) * 7,
+    # Answered by the agency's head (signing officers) and the inspectorate only.
+    ("GET", "/feedback"): (STAFF_ONLY, 403, 403, 200, 403, 200, 403),
+    ("POST", "/feedback/{feedback_id}/answer"): (STAFF_ONLY, 403, 403, 404, 403, 404, 403),
     # The citizen's online path and look-up: empty forms are refused in words.
     ("GET", "/online"): (200,) * 7,
     ("GET", "/online/{code}"): (200,) * 7,

@@ -43,6 +43,7 @@ from projections.analytics import (
 from web import figures
 from web.charts import SMALL, Bar, Series, bar_chart, line_chart
 from web.clerk import refuse_access, services_of, staff_only
+from web.feedback import feedback_by_unit
 from web.formatting import parse_day
 from web.i18n import gettext as _
 from web.i18n import in_locale, unit_name
@@ -476,7 +477,9 @@ def analytics(request: Request, staff: Staff) -> Response:
             "units": [(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()],
         }, status_code=400)
     page = analytics_page(analytics_for(request, query), query, d)
-    return render(request, "analytics.html", {"page": page, "error": None, "units": page.units})
+    feedback_lines = feedback_by_unit(services, query.period.start_at, query.period.end_at)
+    return render(request, "analytics.html", {"page": page, "error": None, "units": page.units,
+                                              "feedback_lines": feedback_lines})
 
 
 @staff_only

@@ -404,6 +404,20 @@ def cmd_checkpoint(args: argparse.Namespace) -> None:
         app.close()
 
 
+def cmd_escalate_feedback(args: argparse.Namespace) -> None:
+    from projections.feedback import escalate_overdue
+
+    store = _store()
+    app = HosoApplication(env=store.eventsourcing_env())
+    models = ReadModels(store, app)
+    try:
+        models.catch_up()
+        print(f"escalated to the inspectorate: {escalate_overdue(app, models.feedback)}")
+    finally:
+        models.close()
+        app.close()
+
+
 def cmd_set_password(args: argparse.Namespace) -> None:
     from web.accounts import open_accounts
 
@@ -583,6 +597,10 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("checkpoint", help="sign a checkpoint of the log now (serve does it "
                         "every few minutes)").set_defaults(func=cmd_checkpoint)
+
+    commands.add_parser("escalate-feedback", help="hand citizens' feedback unanswered past its "
+                        "deadline to the inspectorate (run daily)"
+                        ).set_defaults(func=cmd_escalate_feedback)
 
     setpw = commands.add_parser("set-password", help="set a staff member's password")
     setpw.add_argument("user")

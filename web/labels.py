@@ -133,3 +133,15 @@ def label(table: dict[str, Label], code: str | None) -> Label:
     if code is None:
         return Label("—", "—")
     return table.get(code, Label(code, code))
+
+# A citizen's feedback case (domain/feedback.py), as the citizen and the answering unit read it.
+FEEDBACK_STAGES: dict[str, Label] = {
+    "assigned": Label("Đang chờ trả lời", "Awaiting an answer"),
+    "answered": Label("Đã trả lời", "Answered"),
+    "closed": Label("Đã đóng", "Closed"),
+}
+
+FEEDBACK_HANDLERS: dict[str, Label] = {
+    "head": Label("Lãnh đạo cơ quan giải quyết", "The head of the handling agency"),
+    "inspectorate": Label("Thanh tra", "The inspectorate"),
+}

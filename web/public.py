@@ -8,16 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from domain.dossier import RATING_COMMENT_MAX_LENGTH, AlreadyRated
 from domain.errors import ConcurrentChange, DomainError, NotFound
 from domain.fees import FeeSchedule
 from projections.public_status import PublicStatus
+from web.feedback import FeedbackPanel, feedback_panel
 from web.i18n import unit_name
 from web.labels import PUBLIC_EVENTS, SATISFACTION, STAGES, Label, label
 from web.services import Services
@@ -105,6 +107,7 @@ class PublicStatusPage:
     rating: RatingPanel
     signatures: list[SignatureLine]
     fee_schedule: FeeSchedule | None
+    feedback: FeedbackPanel
 
 
 def _reason(basis: dict[str, Any]) -> DueDateReason | None:
@@ -149,6 +152,7 @@ def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool
                     for s in services.app.decision_signatures(status.dossier_id)]
         if any(step.kind == "Signed" for step in status.steps) else [],
         fee_schedule=status.fee_schedule,
+        feedback=feedback_panel(services, token, status.dossier_id),
     )
 
 
@@ -235,3 +239,65 @@ async def rate(request: Request) -> Response:
     # Thanked even if the read model has not caught up yet: the rating is saved.
     return _render_rating(request, await run_in_threadpool(
         lambda: _page(fresh or status, services, token, thanked=True)), None, 200)
+
+
+async def public_answer(request: Request, status: PublicStatus | None, token: str,
+                        error: DomainError | None, status_code: int, *,
+                        typed: str = "") -> Response:
+    """The public page after a feedback form: not found, or the page with the refusal in
+    the feedback section and what the citizen typed kept."""
+    if status is None:
+        return _not_found(request)
+    services: Services = request.app.state.services
+    page = await run_in_threadpool(_page, status, services, token)
+    return render(request, "public/status.html",
+                  {"page": page, "feedback_error": error, "feedback_typed": typed},
+                  status_code=status_code, headers=_HEADERS)
+
+
+async def give_feedback(request: Request) -> Response:
+    """The citizen's feedback from the public page: one call, then the page again."""
+    services: Services = request.app.state.services
+    if (refused := _over_limit(request, services)) is not None:
+        return refused
+    token = request.path_params["token"]
+    status = await run_in_threadpool(find_status, services, token)
+    if status is None:
+        return await public_answer(request, None, token, None, 404)
+    form = await request.form()
+    try:
+        outcome = await run_in_threadpool(lambda: services.app.give_feedback(
+            token, status.dossier_id, text=str(form.get("text", "")),
+            about_unofficial_payment=form.get("unofficial_payment") == "yes",
+            request_key=str(form.get("request_key", ""))))
+    except NotFound:
+        return await public_answer(request, None, token, None, 404)
+    except DomainError as refusal:
+        return await public_answer(request, status, token, refusal, 422,
+                                   typed=str(form.get("text", "")))
+    await run_in_threadpool(services.read_models.wait_for_feedback, outcome.notification_id)
+    return RedirectResponse(f"/t/{token}#feedback", status_code=303)
+
+
+async def close_feedback(request: Request) -> Response:
+    """The citizen has read the answer and closes the case."""
+    services: Services = request.app.state.services
+    if (refused := _over_limit(request, services)) is not None:
+        return refused
+    token = request.path_params["token"]
+    status = await run_in_threadpool(find_status, services, token)
+    try:
+        feedback_id = UUID(request.path_params["feedback_id"])
+    except ValueError:
+        status = None
+    if status is None:
+        return await public_answer(request, None, token, None, 404)
+    try:
+        outcome = await run_in_threadpool(
+            services.app.close_feedback, token, status.dossier_id, feedback_id)
+    except NotFound:
+        return await public_answer(request, None, token, None, 404)
+    except DomainError as refusal:
+        return await public_answer(request, status, token, refusal, 422)
+    await run_in_threadpool(services.read_models.wait_for_feedback, outcome.notification_id)
+    return RedirectResponse(f"/t/{token}#feedback", status_code=303)

@@ -8,18 +8,20 @@ satisfaction. Counts and rates only — no dossier codes, no applicants, no offi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
 from domain.organisation import Directory
+from domain.working_days import HCMC
 from projections.analytics import MonthlyFigures, PublicStatistics, public_statistics
 from web import figures
 from web.analytics import cached, csv_response, min_sample, procedure_label, procedure_name
 from web.charts import Series, line_chart
 from web.clerk import services_of
+from web.feedback import FeedbackLine, feedback_totals
 from web.i18n import gettext as _
 from web.i18n import unit_name
 from web.services import Services
@@ -84,7 +86,10 @@ def stats_page(stats: PublicStatistics, d: Directory, today: date) -> StatsPage:
 def stats(request: Request) -> Response:
     services = services_of(request)
     page = stats_page(statistics_for(request), services.directory, services.today())
-    return render(request, "stats.html", {"page": page}, headers=PUBLIC_HEADERS)
+    since = datetime.combine(page.since, time(0), tzinfo=HCMC)
+    lines = [FeedbackLine(_("Toàn thành phố"), feedback_totals(services, since))]
+    return render(request, "stats.html", {"page": page, "feedback_lines": lines},
+                  headers=PUBLIC_HEADERS)
 
 
 OPEN_DATA_HEADER = [

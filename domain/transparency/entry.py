@@ -26,6 +26,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain.dossier import Dossier, DossierCodeSequence
+from domain.feedback import Feedback
 from domain.keyring import OfficerKeyring
 from domain.reading import ReadingLog
 from domain.register import OrganisationRegister
@@ -78,6 +79,12 @@ STREAMS: Mapping[type[Aggregate], StreamKind] = {
         "viewer_id", "day", "viewer_unit", "purpose", "page", "opened_at"})),
     HandledRequest: StreamKind("handled_request", frozenset({
         "actor_id", "action", "dossier_version"})),
+    # A citizen's feedback: which dossier (and so who) and what either side wrote stay in
+    # the private digest; the public sees the procedure, who handles it, and when.
+    Feedback: StreamKind("feedback", frozenset({
+        "procedure_code", "about_unofficial_payment", "received_at", "due_on", "unit_code",
+        "handler", "assigned_at", "actor_id", "actor_unit", "answered_at", "closed_at",
+        "from_unit", "escalated_at"})),
 }
 # Logged in the formats of their own (below).
 OWN_FORMATS: tuple[type[Aggregate], ...] = (Dossier, OfficerKeyring)
