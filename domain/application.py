@@ -61,8 +61,8 @@ from domain.dossier import (
     signed_statement,
 )
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, DossierNotFound, NotFound
-from domain.fees import FeeSchedule
 from domain.feedback import FEEDBACK_EVENT_CLASSES, Feedback, FeedbackNotFound
+from domain.fees import FeeSchedule
 from domain.keyring import OfficerKeyring
 from domain.organisation import Directory, MediaType, Procedure, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
