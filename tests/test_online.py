@@ -14,11 +14,14 @@ from starlette.testclient import TestClient
 from domain.application import HosoApplication
 from domain.one_time_codes import MAX_ATTEMPTS
 from domain.signing import MemoryKeyVault
+from notify.codes import ContactCodeSender
+from notify.sms import SmppSender, SmppSettings
 from projections.document_store import FileDocumentStore
 from projections.store import Store
 from tests.conftest import PUBLIC_URL, FakeClock
 from tests.document_samples import jpeg, pdf
 from tests.helpers import PROCEDURE
+from tests.smpp_server import SmppGateway
 from tests.web_helpers import PASSWORD, sign_in_as
 
 
@@ -192,3 +195,25 @@ def test_lookup_by_code_and_contact_opens_the_public_page(
         assert answer.status_code == 200
         assert "Nếu mã hồ sơ và email hoặc số điện thoại khớp" in answer.text
     assert len(codes.sent) == sent_before + 1
+
+
+def test_a_code_by_text_message_through_the_smpp_gateway(web: TestClient) -> None:
+    gateway = SmppGateway(refuse="submit").start()
+    try:
+        web.app.state.services.code_sender = ContactCodeSender(  # type: ignore[attr-defined]
+            None, SmppSender(SmppSettings.from_url(gateway.url, "hoso")))
+        citizen = TestClient(web.app)
+        # The gateway refuses: the citizen is told to try again, what they typed is kept.
+        down = citizen.post(f"/online/{PROCEDURE}/code", data={"contact": "0912345678"})
+        assert down.status_code == 422 and "Chưa gửi được mã xác nhận" in down.text
+        assert 'value="0912345678"' in down.text and 'name="challenge_id"' not in down.text
+        gateway.refuse = None
+        hidden = ask_code(citizen, "0912345678")
+        [sms] = gateway.received
+        assert sms.destination_addr == "84912345678"
+        code = re.search(r"\): (\d{6})\.", sms.text).group(1)
+        done = submit(citizen, hidden, code, applicant_email="", result_delivery="counter")
+        assert done.status_code == 200, done.text
+        assert "000.00.01.H29-261123-0001" in done.text
+    finally:
+        gateway.stop()
