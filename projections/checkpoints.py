@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,13 @@ from domain.transparency.checkpoint import (
 from domain.transparency.merkle import HASH_SIZE, MerkleTree
 from domain.transparency.tiles import TILE_HEIGHT, TILE_WIDTH, TileRef, tile_exists
 from projections.read_model import PostgresReadModel, ReadModel, Row, SQLiteReadModel
+from projections.witnessing import (
+    Post,
+    WitnessEndpoint,
+    ask_witness,
+    configured_witnesses,
+    http_post,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +78,14 @@ class StoredCheckpoint:
     previous_size: int | None
     consistency_proof: list[bytes]
     made_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredCosignature:
+    tree_size: int
+    witness: str  # the witness's key name
+    signature: str  # its note signature line, newline-terminated
+    cosigned_at: datetime
 
 
 @dataclass(frozen=True)
@@ -157,6 +172,31 @@ class CheckpointView(ReadModel):
                             {"size": tree_size})
         return _stored(rows[0]) if rows else None
 
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        with self._tree_lock:
+            return self._grown_tree().consistency_proof(old_size, new_size)
+
+    def cosignatures(self, tree_size: int) -> list[StoredCosignature]:
+        rows = self._select("SELECT * FROM {p}log_cosignature WHERE tree_size = %(size)s "
+                            "ORDER BY witness", {"size": tree_size})
+        return [StoredCosignature(int(r["tree_size"]), str(r["witness"]), str(r["signature"]),
+                                  _time(r["cosigned_at"])) for r in rows]
+
+    def cosigned_size(self, witness: str) -> int:
+        """The largest tree size this witness cosigned, 0 if none."""
+        rows = self._select("SELECT max(tree_size) AS n FROM {p}log_cosignature "
+                            "WHERE witness = %(w)s", {"w": witness})
+        return int(rows[0]["n"] or 0) if rows else 0
+
+    def add_cosignature(self, tree_size: int, witness: str, signature: str,
+                        cosigned_at: datetime) -> None:
+        with self._transaction(commit=True) as cursor:
+            self._execute(
+                cursor, "INSERT INTO {p}log_cosignature (tree_size, witness, signature, "
+                "cosigned_at) VALUES (%(size)s, %(w)s, %(sig)s, %(at)s) "
+                "ON CONFLICT (tree_size, witness) DO NOTHING",
+                {"size": tree_size, "w": witness, "sig": signature, "at": cosigned_at})
+
     def tile(self, ref: TileRef) -> bytes | None:
         """The tile's hashes, if the latest signed checkpoint covers all of them: tiles of
         leaves no checkpoint has signed yet are not published (a client could not check
@@ -207,13 +247,16 @@ def _leaf(row: Row) -> bytes:
     return leaf
 
 
+def _time(value: object) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
 def _stored(row: Row) -> StoredCheckpoint:
-    made_at = row["made_at"]
     return StoredCheckpoint(
         tree_size=int(row["tree_size"]), root_hash=bytes.fromhex(row["root_hash"]),
         note=row["note"], previous_size=row["previous_size"],
         consistency_proof=[base64.b64decode(p) for p in row["consistency_proof"].split()],
-        made_at=made_at if isinstance(made_at, datetime) else datetime.fromisoformat(made_at),
+        made_at=_time(row["made_at"]),
     )
 
 
@@ -247,15 +290,43 @@ class TransparencyLog:
     origin: str
     checkpoints: CheckpointView
     signer: NoteSigner | None
+    witnesses: list[WitnessEndpoint] = field(default_factory=configured_witnesses)
+    post: Post = http_post
 
     @property
     def verifier_key(self) -> str | None:
         return self.signer.verifier.vkey if self.signer else None
 
     def make_checkpoint(self, now: datetime) -> StoredCheckpoint | None:
+        """Sign the log if it grew, then ask each witness to cosign the new checkpoint."""
         if self.signer is None:
             return None
-        return self.checkpoints.make(origin=self.origin, signer=self.signer, now=now)
+        made = self.checkpoints.make(origin=self.origin, signer=self.signer, now=now)
+        if made is not None:
+            self.ask_witnesses(made, now)
+        return made
+
+    def ask_witnesses(self, checkpoint: StoredCheckpoint, now: datetime) -> int:
+        """How many witnesses cosigned ``checkpoint`` (each cosignature stored)."""
+        body = checkpoint.note[: checkpoint.note.index("\n\n") + 1]
+        cosigned = 0
+        for witness in self.witnesses:
+            answer = ask_witness(
+                witness, note=checkpoint.note, body=body, size=checkpoint.tree_size,
+                cosigned_size=self.checkpoints.cosigned_size(witness.name),
+                proof_from=lambda old: self.checkpoints.consistency_proof(
+                    old, checkpoint.tree_size), post=self.post)
+            if answer is not None:
+                self.checkpoints.add_cosignature(checkpoint.tree_size, answer.witness,
+                                                 answer.signature, now)
+                cosigned += 1
+        return cosigned
+
+    def published_note(self, checkpoint: StoredCheckpoint) -> str:
+        """The checkpoint as published: the log's signature, then the witnesses' cosignatures
+        (a verifier ignores the signature lines of keys it does not know)."""
+        return checkpoint.note + "".join(
+            c.signature for c in self.checkpoints.cosignatures(checkpoint.tree_size))
 
     def dossier_proof(self, dossier_id: UUID, dossier_code: str) -> DossierProof:
         """The dossier's entries in the latest checkpoint, with an inclusion proof each."""

@@ -418,6 +418,34 @@ def cmd_escalate_feedback(args: argparse.Namespace) -> None:
         app.close()
 
 
+WITNESS_KEY_ENV = "HOSO_WITNESS_KEY"
+
+
+def cmd_witness(args: argparse.Namespace) -> None:
+    """A witness of other logs: its own key and state file, the logs' keys, no store."""
+    import uvicorn
+
+    from domain.transparency.witness import CosignerKey, FileWitnessState, Witness
+    from web.witness import create_witness_app
+
+    if args.new_key:
+        key = CosignerKey.generate(args.new_key)
+        print(f"{WITNESS_KEY_ENV}={key.skey}\n# its verifier key, for HOSO_WITNESSES:\n"
+              f"{key.verifier.vkey}")
+        return
+    skey = os.environ.get(WITNESS_KEY_ENV)
+    if not skey or not args.log_key or not args.state:
+        print(f"a witness needs {WITNESS_KEY_ENV}, --state and at least one --log-key "
+              "(make a key with --new-key NAME)", file=sys.stderr)
+        sys.exit(2)
+    logs = {}
+    for text in args.log_key:
+        verifier = NoteVerifier.parse(_key_text(text))
+        logs[verifier.name] = verifier  # hoso's log key is named after its origin
+    witness = Witness(CosignerKey.parse(skey), logs, FileWitnessState(Path(args.state)))
+    uvicorn.run(create_witness_app(witness), host=args.host, port=args.port)
+
+
 def cmd_set_password(args: argparse.Namespace) -> None:
     from web.accounts import open_accounts
 
@@ -601,6 +629,20 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("escalate-feedback", help="hand citizens' feedback unanswered past its "
                         "deadline to the inspectorate (run daily)"
                         ).set_defaults(func=cmd_escalate_feedback)
+
+
+    witness = commands.add_parser(
+        "witness", help="run a witness of other installations' logs (c2sp.org/tlog-witness): "
+        "it cosigns each checkpoint that extends the last one it saw")
+    witness.add_argument("--log-key", action="append", default=[], metavar="VKEY",
+                         help="a log's verifier key (text or file), named after its origin; "
+                         "repeat for several logs")
+    witness.add_argument("--state", help="the file keeping the last checkpoint of each log")
+    witness.add_argument("--host", default="127.0.0.1")
+    witness.add_argument("--port", type=int, default=8090)
+    witness.add_argument("--new-key", metavar="NAME",
+                         help="print a new witness key named NAME and exit")
+    witness.set_defaults(func=cmd_witness)
 
     setpw = commands.add_parser("set-password", help="set a staff member's password")
     setpw.add_argument("user")

@@ -16,8 +16,8 @@ from projections.checkpoints import LogUnreadable, StoredCheckpoint
 from web.clerk import services_of
 from web.templating import render
 
-# Full tiles and old checkpoints never change: caches may keep them for a year. A partial
-# tile is right forever too, but is replaced by its full tile, so it is kept for an hour.
+# Full tiles never change: caches may keep them for a year. A partial tile is right forever
+# too, but is replaced by its full tile, so it is kept for an hour.
 IMMUTABLE = "public, max-age=31536000, immutable"
 PARTIAL_TILE = "public, max-age=3600"
 
@@ -27,6 +27,9 @@ class LogPage:
     origin: str
     verifier_key: str | None
     latest: StoredCheckpoint | None
+    latest_note: str | None  # as published: with the witnesses' cosignatures
+    witnessed_by: list[str]  # the witnesses that cosigned the latest checkpoint
+    witnesses: list[str]  # the witnesses the log asks
     history: list[StoredCheckpoint]
 
 
@@ -34,8 +37,12 @@ def _log_page(request: Request) -> LogPage:
     services = services_of(request)
     log = services.transparency
     history = log.checkpoints.checkpoints()
-    return LogPage(origin=log.origin, verifier_key=log.verifier_key,
-                   latest=history[-1] if history else None,
+    latest = history[-1] if history else None
+    cosigned = log.checkpoints.cosignatures(latest.tree_size) if latest else []
+    return LogPage(origin=log.origin, verifier_key=log.verifier_key, latest=latest,
+                   latest_note=log.published_note(latest) if latest else None,
+                   witnessed_by=[c.witness for c in cosigned],
+                   witnesses=[w.name for w in log.witnesses],
                    history=list(reversed(history[-50:])))
 
 
@@ -44,10 +51,11 @@ def log_page(request: Request) -> Response:
 
 
 def latest_checkpoint(request: Request) -> Response:
-    latest = services_of(request).transparency.checkpoints.latest()
+    log = services_of(request).transparency
+    latest = log.checkpoints.latest()
     if latest is None:
         return PlainTextResponse("no checkpoint yet\n", status_code=404)
-    return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
+    return PlainTextResponse(log.published_note(latest), headers={"Cache-Control": "no-cache"})
 
 
 def verifier_key(request: Request) -> Response:
@@ -61,11 +69,14 @@ def checkpoint_of_size(request: Request) -> Response:
     """A checkpoint signed earlier, by its tree size: the history an outsider who missed
     some can still fetch and check against the tiles."""
     size = request.path_params["size"]
-    stored = services_of(request).transparency.checkpoints.checkpoint_of_size(size)
+    log = services_of(request).transparency
+    stored = log.checkpoints.checkpoint_of_size(size)
     if stored is None:
         return PlainTextResponse(f"no checkpoint was signed for tree size {size}\n",
                                  status_code=404)
-    return PlainTextResponse(stored.note, headers={"Cache-Control": IMMUTABLE})
+    # Cosignatures may still arrive for it: cached for minutes, not forever.
+    return PlainTextResponse(log.published_note(stored),
+                             headers={"Cache-Control": "public, max-age=300"})
 
 
 def tile(request: Request) -> Response:
