@@ -1,0 +1,4 @@
+-- PostgreSQL drops log_cosignature's foreign key here (TRUNCATE of log_checkpoint must meet
+-- its append-only trigger, not the key). SQLite has no TRUNCATE, and its DELETE trigger on
+-- log_checkpoint fires first: nothing to change.
+SELECT 1;
