@@ -56,13 +56,20 @@ from domain.dossier import (
     DispatchMethod,
     Dossier,
     DossierCodeSequence,
+    PaymentMethod,
     ResultDelivery,
+    Stage,
     is_late,
     signed_statement,
 )
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, DossierNotFound, NotFound
 from domain.feedback import FEEDBACK_EVENT_CLASSES, Feedback, FeedbackNotFound
-from domain.fees import FeeSchedule
+from domain.fees import (
+    FeeSchedule,
+    PaymentOrderUnknown,
+    order_ref,
+    parse_order_ref,
+)
 from domain.keyring import OfficerKeyring
 from domain.organisation import Directory, MediaType, Procedure, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
@@ -131,6 +138,16 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class PaymentOrder:
+    """What a payment gateway is asked to collect: the order reference, the amount owed
+    now (whole đồng) and the dossier's code for the citizen's bank statement."""
+
+    ref: str
+    amount_vnd: int
+    code: str
+
+
+@dataclass(frozen=True)
 class OpenedDocument:
     facts: FileFacts
     document_type: str
@@ -165,6 +182,8 @@ class DossierSnapshot(DossierState):
     # The fee schedule the dossier was received under (None: no fee, or received before
     # hoso kept schedules).
     fee_schedule: FeeSchedule | None
+    amount_owed_vnd: int
+    payments: list[dict[str, Any]]
 
     def is_late(self, today: date) -> bool:
         return is_late(stage=self.stage, due_date=self.due_date,
@@ -189,10 +208,15 @@ DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
     Dossier.DocumentAttached,
     Dossier.AcceptedOnline,
     Dossier.RefusedToReceive,
+    Dossier.PaymentRequested,
+    Dossier.FeePaid,
 )
 
 _DOSSIER_TOPICS = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
 _FEEDBACK_TOPICS = tuple(get_topic(c) for c in FEEDBACK_EVENT_CLASSES)
+
+# Nothing is paid online for a dossier that is over.
+_CLOSED = frozenset({Stage.DELIVERED, Stage.WITHDRAWN, Stage.NOT_RECEIVED})
 
 # How many times a receipt is retried when another clerk took the same code number.
 _RECEIPT_ATTEMPTS = 20
@@ -688,6 +712,79 @@ class HosoApplication(Application[UUID]):
             ),
         )
 
+    def request_payment(
+        self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+        amount_vnd: int, reason: str, occurred_at: datetime | None = None,
+        request_key: str | None = None,
+    ) -> Outcome:
+        """A financial obligation fixed during processing (portal status 6)."""
+        request = self._request(request_key, actor_id, "request_payment", dossier_id,
+                                occurred_at, amount_vnd=amount_vnd, reason=reason)
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.request_payment(
+                amount_vnd=amount_vnd, reason=reason, actor=actor, occurred_at=when,
+                recorded_at=now))
+
+    def record_payment(
+        self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+        amount_vnd: int, method: str, receipt_number: str,
+        occurred_at: datetime | None = None, request_key: str | None = None,
+    ) -> Outcome:
+        """A payment taken at the counter (cash with its receipt number, or online)."""
+        paid_by = _parse_enum(PaymentMethod, method, "hình thức nộp", "payment method")
+        request = self._request(request_key, actor_id, "record_payment", dossier_id,
+                                occurred_at, amount_vnd=amount_vnd, method=method,
+                                receipt_number=receipt_number)
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.record_payment(
+                amount_vnd=amount_vnd, method=paid_by, receipt_number=receipt_number,
+                actor=actor, occurred_at=when, recorded_at=now, calendar=self.calendar))
+
+    def online_payment_order(self, dossier_id: UUID) -> PaymentOrder | None:
+        """An order for what the dossier owes now, to be paid through the gateway; None
+        when nothing is owed. Nothing is recorded until the gateway confirms a payment."""
+        dossier = self._dossier(dossier_id)
+        if not dossier.amount_owed_vnd or dossier.stage in _CLOSED:
+            return None
+        return PaymentOrder(
+            ref=order_ref(dossier.id, dossier.version, secrets.token_hex(4)),
+            amount_vnd=dossier.amount_owed_vnd, code=dossier.code)
+
+    def confirm_online_payment(self, *, order_ref: str, amount_vnd: int,
+                               transaction_no: str, paid: bool = True) -> Outcome | None:
+        """The gateway's notice about an order (its signature already checked): a payment
+        is recorded once; a failed one (``paid`` false) is checked and changes nothing.
+        Refused with ``PaymentOrderUnknown``, ``PaymentAmountWrong`` or
+        ``PaymentAlreadyConfirmed`` (a repeated or replayed notice), changing nothing."""
+        ordered = parse_order_ref(order_ref)
+        if ordered is None:
+            raise PaymentOrderUnknown()
+        dossier_id, version = ordered
+        for _ in range(_RATING_ATTEMPTS):
+            try:
+                dossier = self._dossier(dossier_id)
+            except DossierNotFound:
+                raise PaymentOrderUnknown() from None
+            if not 1 <= version <= dossier.version:
+                raise PaymentOrderUnknown()
+            then: object = self.unsnapshotted.get(dossier_id, version=version)
+            assert isinstance(then, Dossier)
+            if not then.amount_owed_vnd:
+                raise PaymentOrderUnknown()
+            dossier.pay_online(order_ref=order_ref, ordered_vnd=then.amount_owed_vnd,
+                               amount_vnd=amount_vnd, transaction_no=transaction_no,
+                               paid=paid, now=self.clock(), calendar=self.calendar)
+            if not paid:
+                return None
+            try:
+                recordings = self.save(dossier)
+            except IntegrityError:
+                continue  # the same notice twice at once: the next try says "confirmed"
+            return Outcome(dossier.id, _last_dossier_notification(recordings))
+        raise ConcurrentChange()
+
     def rate(
         self,
         token: str,
@@ -982,6 +1079,8 @@ class HosoApplication(Application[UUID]):
             may_open_documents=dossier.may_open_documents(viewer),
             may_attach=dossier.may_attach(viewer),
             fee_schedule=dossier.fee_schedule,
+            amount_owed_vnd=dossier.amount_owed_vnd,
+            payments=list(dossier.payments),
         )
 
     def may_act_on(self, dossier_id: UUID, *, actor_id: str, action: Action) -> bool:
@@ -1221,7 +1320,7 @@ def _check_count(attachments: Sequence[Attachment]) -> None:
                           f"At most {MAX_FILES} files at a time.")
 
 
-_E = TypeVar("_E", Channel, DispatchMethod, AttachmentPurpose, ResultDelivery)
+_E = TypeVar("_E", Channel, DispatchMethod, AttachmentPurpose, ResultDelivery, PaymentMethod)
 
 
 def _parse_enum(enum: type[_E], value: str, label_vi: str, label_en: str) -> _E:

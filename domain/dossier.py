@@ -20,7 +20,14 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.documents import AttachmentPurpose, FileFacts
 from domain.errors import AccessDenied, DomainError, NotFound
-from domain.fees import FeeSchedule
+from domain.fees import (
+    FeeSchedule,
+    PaymentAlreadyConfirmed,
+    PaymentAmountWrong,
+    amount_owed,
+    check_amount,
+    same_order,
+)
 from domain.organisation import (
     Allotment,
     Procedure,
@@ -69,6 +76,9 @@ class Stage(StrEnum):
     RECEIVED = "received"
     IN_PROGRESS = "in_progress"
     AWAITING_SUPPLEMENT = "awaiting_supplement"
+    # A financial obligation fixed during processing is awaited (portal status 6): the
+    # clock waits as it does for missing documents.
+    AWAITING_PAYMENT = "awaiting_payment"
     SIGNED = "signed"
     REJECTED = "rejected"
     AWAITING_PICKUP = "awaiting_pickup"
@@ -102,6 +112,11 @@ def stage_after_dispatch(method: DispatchMethod) -> Stage:
     return Stage.IN_POSTAL_TRANSIT if method is DispatchMethod.POST else Stage.AWAITING_PICKUP
 
 
+class PaymentMethod(StrEnum):
+    CASH = "cash"  # at the counter, against a numbered receipt (biên lai)
+    ONLINE = "online"  # through the payment gateway (or the national portal's)
+
+
 class Action(StrEnum):
     ACCEPT_ONLINE = "accept_online"
     REFUSE_TO_RECEIVE = "refuse_to_receive"
@@ -115,6 +130,8 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     DISPATCH = "dispatch"
     DELIVER = "deliver"
+    REQUEST_PAYMENT = "request_payment"
+    RECORD_PAYMENT = "record_payment"
 
 
 _DESK = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.SIGNING_OFFICER})
@@ -138,11 +155,14 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.WITHDRAW: frozenset({Role.RECEPTION}),
     Action.DISPATCH: frozenset({Role.RECEPTION}),
     Action.DELIVER: frozenset({Role.RECEPTION, Role.POST_AGENT}),
+    Action.REQUEST_PAYMENT: frozenset({Role.RECEPTION, Role.SPECIALIST}),
+    Action.RECORD_PAYMENT: frozenset({Role.RECEPTION}),
 }
 
 # Actions the counter that received the dossier may record wherever the file is: the
-# citizen comes back to the counter to withdraw or to hand in what was missing.
-_COUNTER_ACTIONS = frozenset({Action.WITHDRAW, Action.PROVIDE_SUPPLEMENT})
+# citizen comes back to the counter to withdraw, to hand in what was missing, or to pay.
+_COUNTER_ACTIONS = frozenset({Action.WITHDRAW, Action.PROVIDE_SUPPLEMENT,
+                              Action.RECORD_PAYMENT})
 
 # A unit outside the procedure's route gets this long for its step.
 OFF_ROUTE_STEP = RouteStep("", 1, Allotment.WORKING_DAYS)
@@ -372,6 +392,29 @@ class Dossier(Aggregate):
         size: int
         sha256: str
 
+    class PaymentRequested(Event):
+        """The holder asks the citizen to pay a financial obligation fixed during processing
+        (portal status 6); the clock waits until it is paid, as for missing documents."""
+
+        amount_vnd: int
+        reason: str
+
+    class FeePaid(Event):
+        """A fee or obligation paid: in cash at the counter against a numbered receipt, or
+        online (the gateway's transaction number). When it settles an awaited obligation
+        the clock resumes, the due date moved by the working days waited."""
+
+        amount_vnd: int
+        method: str  # PaymentMethod
+        receipt_number: str  # the counter's receipt (biên lai) or the gateway's transaction
+        order_ref: str  # the online payment order it settles ("" when paid at the counter)
+        owed_vnd: int  # what was owed just before: a payment differing from it is a red flag
+        after_result: bool  # recorded once the decision was made (a red flag too)
+        resumed: bool
+        paused_working_days: int
+        due_date: date
+        step_due_at: datetime | None
+
     class Rated(Event):
         """The citizen's one rating of the service, given with the tracking token."""
 
@@ -549,6 +592,10 @@ class Dossier(Aggregate):
         # held it: who may open those files.
         self.attachments: list[dict[str, Any]] = []
         self.units_involved: list[str] = [receiving_unit]
+        # Whole đồng: obligations requested during processing, and everything paid.
+        self.amount_requested_vnd = 0
+        self.amount_paid_vnd = 0
+        self.payments: list[dict[str, Any]] = []
 
     def is_receipt_of(self, *, actor_id: str, procedure_code: str, applicant: Applicant,
                       channel: Channel, documents: list[str],
@@ -572,8 +619,28 @@ class Dossier(Aggregate):
         return self.signed_at or self.rejected_at
 
     @property
-    def awaiting_supplement(self) -> bool:
+    def paused(self) -> bool:
+        """The clock waits for the citizen: missing documents, or an obligation to pay."""
         return self.paused_at is not None
+
+    @property
+    def awaiting_supplement(self) -> bool:
+        return self.paused and self.stage is Stage.AWAITING_SUPPLEMENT
+
+    @property
+    def awaiting_payment(self) -> bool:
+        return self.paused and self.stage is Stage.AWAITING_PAYMENT
+
+    @property
+    def amount_due_vnd(self) -> int:
+        """Everything asked of the citizen: the fee due at reception under the schedule the
+        dossier was received with, and the obligations requested since."""
+        return (self.fee_schedule.due_at_reception if self.fee_schedule else 0) \
+            + self.amount_requested_vnd
+
+    @property
+    def amount_owed_vnd(self) -> int:
+        return amount_owed(self.amount_due_vnd, self.amount_paid_vnd)
 
     def refusal(self, action: Action, actor: Actor) -> DomainError | None:
         """Why ``actor`` may not take ``action`` now, or None if they may."""
@@ -639,11 +706,21 @@ class Dossier(Aggregate):
                 "Kết quả đã được gửi đi; không thể chuyển hồ sơ nữa.",
                 "The result has been dispatched; the dossier can no longer be transferred."),
             Action.REQUEST_SUPPLEMENT: (
-                ready or self.awaiting_supplement,
+                ready or self.paused,
                 "Hồ sơ đã có kết quả; không thể yêu cầu bổ sung." if ready
-                else "Hồ sơ đang chờ công dân bổ sung.",
+                else self._waiting_vi(),
                 "The dossier already has a result; no supplement can be requested." if ready
-                else "A supplement is already awaited."),
+                else self._waiting_en()),
+            Action.REQUEST_PAYMENT: (
+                ready or self.paused,
+                "Hồ sơ đã có kết quả; không thể yêu cầu nộp thêm." if ready
+                else self._waiting_vi(),
+                "The dossier already has a result; nothing more can be requested." if ready
+                else self._waiting_en()),
+            Action.RECORD_PAYMENT: (
+                self.amount_owed_vnd == 0,
+                "Không có khoản phí, lệ phí hay nghĩa vụ tài chính nào đang chờ nộp.",
+                "No fee, charge or financial obligation is owed."),
             Action.PROVIDE_SUPPLEMENT: (
                 not self.awaiting_supplement,
                 "Hồ sơ không có yêu cầu bổ sung nào đang chờ.",
@@ -654,14 +731,17 @@ class Dossier(Aggregate):
                 "The dossier already has a result; no extension is needed."),
             Action.SIGN: (
                 self.decision_number is not None or self.rejected_at is not None
-                or self.awaiting_supplement,
+                or self.paused,
                 f"Hồ sơ đã được ký (quyết định số {self.decision_number}); không thể ký lại."
                 if self.decision_number else "Hồ sơ đã bị từ chối; không thể ký."
-                if self.rejected_at else "Hồ sơ đang chờ bổ sung; chưa thể ký.",
+                if self.rejected_at else "Hồ sơ đang chờ bổ sung; chưa thể ký."
+                if self.awaiting_supplement else "Hồ sơ đang chờ nộp nghĩa vụ tài chính; chưa "
+                "thể ký.",
                 f"The dossier is already signed (decision {self.decision_number}); it cannot "
                 "be signed twice." if self.decision_number else "The dossier was refused; it "
                 "cannot be signed." if self.rejected_at else "A supplement is awaited; the "
-                "dossier cannot be signed yet."),
+                "dossier cannot be signed yet." if self.awaiting_supplement else "A financial "
+                "obligation is awaited; the dossier cannot be signed yet."),
             Action.REJECT: (
                 ready,
                 "Hồ sơ đã có kết quả; không thể từ chối nữa.",
@@ -683,6 +763,14 @@ class Dossier(Aggregate):
         }
         refused, vi, en = refusals[action]
         return DomainError(vi, en) if refused else None
+
+    def _waiting_vi(self) -> str:
+        return ("Hồ sơ đang chờ công dân nộp nghĩa vụ tài chính." if self.awaiting_payment
+                else "Hồ sơ đang chờ công dân bổ sung.")
+
+    def _waiting_en(self) -> str:
+        return ("A financial obligation is already awaited." if self.awaiting_payment
+                else "A supplement is already awaited.")
 
     def _refusal_by_unit(self, action: Action, actor: Actor) -> DomainError | None:
         if actor.unit_code == self.holder_unit:
@@ -824,7 +912,7 @@ class Dossier(Aggregate):
         # Returning a signed result to the counter does not make it "in progress" again;
         # a paused dossier stays paused, and resumes as "in progress" at its new desk.
         if self.result_ready_at is None:
-            if self.awaiting_supplement:
+            if self.paused:
                 self.stage_before_pause = Stage.IN_PROGRESS
             else:
                 self.stage = Stage.IN_PROGRESS
@@ -958,6 +1046,13 @@ class Dossier(Aggregate):
         if not provided:
             raise DomainError("Hãy ghi các giấy tờ công dân đã bổ sung.",
                               "List the documents the citizen provided.")
+        self._supplement_provided(
+            **self._common(actor, occurred_at, recorded_at),
+            documents=provided, **self._resumption(occurred_at, calendar))
+
+    def _resumption(self, occurred_at: datetime, calendar: WorkingCalendar) -> dict[str, Any]:
+        """The clock resuming after a wait for the citizen (documents or a payment): the
+        working days waited, and the due date and the step's due time moved by them."""
         assert self.paused_at is not None
         resumed_on = occurred_at.astimezone(HCMC).date()
         paused = calendar.working_days_between(self.paused_at.astimezone(HCMC).date(),
@@ -972,14 +1067,10 @@ class Dossier(Aggregate):
                 local = step_due.astimezone(HCMC)
                 step_due = datetime.combine(
                     calendar.add_working_days(local.date(), step_paused), local.timetz())
-        self._supplement_provided(
-            **self._common(actor, occurred_at, recorded_at),
-            documents=provided,
-            paused_working_days=paused,
-            due_date=calendar.add_working_days(self.due_date, paused) if paused
-            else self.due_date,
-            step_due_at=step_due,
-        )
+        return {"paused_working_days": paused,
+                "due_date": calendar.add_working_days(self.due_date, paused) if paused
+                else self.due_date,
+                "step_due_at": step_due}
 
     @event(SupplementProvided)
     def _supplement_provided(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
@@ -992,6 +1083,94 @@ class Dossier(Aggregate):
         self.paused_at = None
         self.stage = self.stage_before_pause or Stage.IN_PROGRESS
         self.stage_before_pause = None
+        self.last_occurred_at = occurred_at
+
+    # ---- fees and financial obligations -------------------------------------------------
+
+    def request_payment(self, *, amount_vnd: int, reason: str, actor: Actor,
+                        occurred_at: datetime, recorded_at: datetime) -> None:
+        """Ask the citizen to pay an obligation fixed during processing; the clock waits."""
+        self._ensure(Action.REQUEST_PAYMENT, actor, occurred_at, recorded_at)
+        self._payment_requested(
+            **self._common(actor, occurred_at, recorded_at),
+            amount_vnd=check_amount(amount_vnd),
+            reason=clean_text(reason, label_vi="khoản phải nộp và căn cứ",
+                              label_en="what is owed and why", max_length=1000))
+
+    @event(PaymentRequested)
+    def _payment_requested(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                           timestamp: datetime, amount_vnd: int, reason: str) -> None:
+        self.amount_requested_vnd += amount_vnd
+        self.paused_at = occurred_at
+        self.stage_before_pause = self.stage
+        self.stage = Stage.AWAITING_PAYMENT
+        self.last_occurred_at = occurred_at
+
+    def record_payment(self, *, amount_vnd: int, method: PaymentMethod, receipt_number: str,
+                       actor: Actor, occurred_at: datetime, recorded_at: datetime,
+                       calendar: WorkingCalendar) -> None:
+        """A payment taken at the counter: cash against its receipt number, or online as
+        the citizen shows it (the transaction number)."""
+        self._ensure(Action.RECORD_PAYMENT, actor, occurred_at, recorded_at)
+        number = clean_text(receipt_number, label_vi="số biên lai hoặc mã giao dịch",
+                            label_en="receipt or transaction number", max_length=40)
+        self._fee_paid(**self._common(actor, occurred_at, recorded_at),
+                       **self._payment(check_amount(amount_vnd), method, number, "",
+                                       occurred_at, calendar))
+
+    def _payment(self, amount_vnd: int, method: PaymentMethod, receipt_number: str,
+                 order_ref: str, occurred_at: datetime,
+                 calendar: WorkingCalendar) -> dict[str, Any]:
+        """A payment's fields: it resumes the clock when it settles the awaited obligation."""
+        settles = self.awaiting_payment and amount_vnd >= self.amount_owed_vnd
+        if settles:
+            resumption = self._resumption(occurred_at, calendar)
+        else:
+            resumption = {"paused_working_days": 0, "due_date": self.due_date,
+                          "step_due_at": self.step_due_at}
+        return {"amount_vnd": amount_vnd, "method": method.value,
+                "receipt_number": receipt_number, "order_ref": order_ref,
+                "owed_vnd": self.amount_owed_vnd,
+                "after_result": self.result_ready_at is not None, "resumed": settles,
+                **resumption}
+
+    def pay_online(self, *, order_ref: str, ordered_vnd: int, amount_vnd: int,
+                   transaction_no: str, paid: bool, now: datetime,
+                   calendar: WorkingCalendar) -> None:
+        """The gateway's confirmed notice that the order was paid. ``ordered_vnd`` is what
+        the order asked (the amount owed at the version it names). The money has left the
+        citizen's account, so it is recorded whatever the dossier's stage; a refund follows
+        if nothing was owed any more."""
+        if any(same_order(p["order_ref"], order_ref) for p in self.payments):
+            raise PaymentAlreadyConfirmed()
+        if amount_vnd != ordered_vnd:
+            raise PaymentAmountWrong()
+        if not paid:
+            return  # the citizen may try again; nothing happened to the dossier
+        number = clean_text(transaction_no, label_vi="mã giao dịch",
+                            label_en="transaction number", max_length=40)
+        occurred_at = max(now, self.last_occurred_at)
+        self._fee_paid(actor_id=CITIZEN, actor_unit=self.receiving_unit,
+                       occurred_at=occurred_at, timestamp=now,
+                       **self._payment(amount_vnd, PaymentMethod.ONLINE, number, order_ref,
+                                       occurred_at, calendar))
+
+    @event(FeePaid)
+    def _fee_paid(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                  timestamp: datetime, amount_vnd: int, method: str, receipt_number: str,
+                  order_ref: str, owed_vnd: int, after_result: bool, resumed: bool,
+                  paused_working_days: int, due_date: date,
+                  step_due_at: datetime | None) -> None:
+        self.amount_paid_vnd += amount_vnd
+        self.payments = [*self.payments, {
+            "amount_vnd": amount_vnd, "method": method, "receipt_number": receipt_number,
+            "order_ref": order_ref, "paid_at": occurred_at, "recorded_by": actor_id}]
+        if resumed:
+            self.due_date = due_date
+            self.step_due_at = step_due_at
+            self.paused_at = None
+            self.stage = self.stage_before_pause or Stage.IN_PROGRESS
+            self.stage_before_pause = None
         self.last_occurred_at = occurred_at
 
     # ---- extension with apology --------------------------------------------------------

@@ -7,8 +7,10 @@ business (``web/formatting.vnd``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from domain.errors import DomainError
 from domain.text import clean_text
@@ -113,3 +115,50 @@ def _grouped(text: str) -> bool:
             head, *groups = text.split(separator)
             return 1 <= len(head) <= 3 and all(len(g) == 3 for g in groups)
     return True
+
+
+def amount_owed(due_vnd: int, paid_vnd: int) -> int:
+    """What is still owed when ``due_vnd`` was asked in all and ``paid_vnd`` paid: never
+    below zero (an overpayment is a red flag and a refund, not a credit)."""
+    return max(0, due_vnd - paid_vnd)
+
+
+# ---- online payment orders ------------------------------------------------------------
+# An order names the dossier and the version whose amount owed it pays, plus a random
+# attempt suffix (a gateway refuses an order reference twice, and a failed attempt may be
+# retried). No event is recorded for an order: what it must cost is the amount owed at that
+# version, which the events already say; only the gateway's confirmed notice is recorded.
+
+_ORDER_REF = re.compile(r"^([0-9a-f]{32})V(\d{1,9})N([0-9a-z]{1,16})$")
+
+
+def order_ref(dossier_id: UUID, version: int, attempt: str) -> str:
+    return f"{dossier_id.hex}V{version}N{attempt}"
+
+
+def parse_order_ref(ref: str) -> tuple[UUID, int] | None:
+    """The dossier and version an order reference pays for, or None when it is not one."""
+    match = _ORDER_REF.match(ref)
+    return (UUID(match.group(1)), int(match.group(2))) if match else None
+
+
+def same_order(one: str, other: str) -> bool:
+    """Two attempts at paying for the same dossier version."""
+    return bool(one) and parse_order_ref(one) == parse_order_ref(other)
+
+
+class PaymentOrderUnknown(DomainError):
+    def __init__(self) -> None:
+        super().__init__("Không có lệnh thanh toán này.", "There is no such payment order.")
+
+
+class PaymentAlreadyConfirmed(DomainError):
+    def __init__(self) -> None:
+        super().__init__("Lệnh thanh toán này đã được ghi nhận.",
+                         "This payment order was already confirmed.")
+
+
+class PaymentAmountWrong(DomainError):
+    def __init__(self) -> None:
+        super().__init__("Số tiền thanh toán không khớp với số tiền phải nộp.",
+                         "The amount paid does not match the amount owed.")

@@ -2,8 +2,8 @@
 
 The portal knows ten status codes; hoso's stages map onto them, and what the codes cannot
 say travels as flags. Code 1 is a citizen's online submission the counter has not checked
-yet, 3 one it refused to receive; 6 (financial obligation requested) has no hoso event yet
-and is never produced.
+yet, 3 one it refused to receive; 6 a financial obligation the holder asked the citizen to
+pay, the clock waiting meanwhile.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ STAGE_TO_PORTAL: dict[Stage, PortalStatus] = {
     Stage.RECEIVED: PortalStatus.RECEIVED,
     Stage.IN_PROGRESS: PortalStatus.BEING_PROCESSED,
     Stage.AWAITING_SUPPLEMENT: PortalStatus.SUPPLEMENT_REQUESTED,
+    Stage.AWAITING_PAYMENT: PortalStatus.FINANCIAL_OBLIGATION_REQUESTED,
     Stage.SIGNED: PortalStatus.PROCESSED,
     # A refusal ends processing; once it is handed out the dossier counts as returned.
     Stage.REJECTED: PortalStatus.PROCESSING_STOPPED,
@@ -57,6 +58,6 @@ def portal_report(stage: Stage, *, overdue: bool, extensions: int) -> PortalRepo
         status=STAGE_TO_PORTAL[stage],
         overdue=overdue,
         apologised=extensions > 0,
-        paused=stage is Stage.AWAITING_SUPPLEMENT,
+        paused=stage in (Stage.AWAITING_SUPPLEMENT, Stage.AWAITING_PAYMENT),
         in_postal_transit=stage is Stage.IN_POSTAL_TRANSIT,
     )

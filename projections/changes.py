@@ -14,13 +14,14 @@ from projections.read_model import SqlExpression
 
 # A transfer keeps "signed", "rejected" and "awaiting supplement"; otherwise the dossier is
 # being processed.
+_WAITING = f"('{Stage.AWAITING_SUPPLEMENT.value}', '{Stage.AWAITING_PAYMENT.value}')"
 STAGE_AFTER_TRANSFER = SqlExpression(
-    f"CASE WHEN result_ready_at IS NULL AND stage <> '{Stage.AWAITING_SUPPLEMENT.value}' "
+    f"CASE WHEN result_ready_at IS NULL AND stage NOT IN {_WAITING} "
     f"THEN '{Stage.IN_PROGRESS.value}' ELSE stage END"
 )
 # A paused dossier moved to another desk resumes there as "in progress".
 PAUSED_STAGE_AFTER_TRANSFER = SqlExpression(
-    f"CASE WHEN stage = '{Stage.AWAITING_SUPPLEMENT.value}' AND result_ready_at IS NULL "
+    f"CASE WHEN stage IN {_WAITING} AND result_ready_at IS NULL "
     f"THEN '{Stage.IN_PROGRESS.value}' ELSE paused_from_stage END"
 )
 # SET expressions see the row as it was, so this remembers the stage being paused.
@@ -65,6 +66,20 @@ def _(e: Dossier.SupplementRequested) -> dict[str, Any]:
 
 @common_changes.register
 def _(e: Dossier.SupplementProvided) -> dict[str, Any]:
+    return {"stage": STAGE_AFTER_PAUSE, "paused_from_stage": None, "paused_at": None,
+            "due_date": e.due_date}
+
+
+@common_changes.register
+def _(e: Dossier.PaymentRequested) -> dict[str, Any]:
+    return {"paused_from_stage": STAGE_BEFORE_PAUSE, "paused_at": e.occurred_at,
+            "stage": Stage.AWAITING_PAYMENT.value}
+
+
+@common_changes.register
+def _(e: Dossier.FeePaid) -> dict[str, Any]:
+    if not e.resumed:
+        return {}
     return {"stage": STAGE_AFTER_PAUSE, "paused_from_stage": None, "paused_at": None,
             "due_date": e.due_date}
 

@@ -17,12 +17,13 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 
 from domain.dossier import CITIZEN, DispatchMethod, Dossier, Stage, is_late, is_rateable
-from domain.fees import FeeSchedule
+from domain.fees import FeeSchedule, amount_owed
 from projections.changes import common_changes
 from projections.dossier_projection import DossierProjection
 from projections.read_model import (
     PostgresReadModel,
     ReadModel,
+    SqlExpression,
     SQLiteReadModel,
     as_date,
     as_datetime,
@@ -61,6 +62,12 @@ class PublicStatus:
     steps: list[PublicStep]
     rated_at: datetime | None
     fee_schedule: FeeSchedule | None = None
+    amount_due_vnd: int = 0
+    amount_paid_vnd: int = 0
+
+    @property
+    def amount_owed_vnd(self) -> int:
+        return amount_owed(self.amount_due_vnd, self.amount_paid_vnd)
 
     def is_late(self, today: date) -> bool:
         return is_late(stage=self.stage, due_date=self.due_date,
@@ -139,6 +146,8 @@ class PublicStatusView(ReadModel):
             rated_at=as_datetime(row["rated_at"]),
             fee_schedule=FeeSchedule.of(json.loads(row["fee_schedule"]))
             if row["fee_schedule"] else None,
+            amount_due_vnd=int(row["amount_due_vnd"]),
+            amount_paid_vnd=int(row["amount_paid_vnd"]),
         )
 
 
@@ -195,7 +204,13 @@ def _public_changes(e: Dossier.Event) -> dict[str, Any]:
 def _(e: Dossier.Received) -> dict[str, Any]:
     return {"token_hash": token_hash(e.tracking_token),
             "due_date_basis": json.dumps(e.due_date_basis, ensure_ascii=False),
-            "fee_schedule": json.dumps(e.fee, ensure_ascii=False) if e.fee else None}
+            "fee_schedule": json.dumps(e.fee, ensure_ascii=False) if e.fee else None,
+            "amount_due_vnd": _due_at_reception(e.fee)}
+
+
+def _due_at_reception(fee: dict[str, Any] | None) -> int:
+    schedule = FeeSchedule.of(fee)
+    return schedule.due_at_reception if schedule else 0
 
 
 @_public_changes.register
@@ -209,6 +224,20 @@ def _(e: Dossier.SupplementRequested) -> dict[str, Any]:
 @_public_changes.register
 def _(e: Dossier.SupplementProvided) -> dict[str, Any]:
     return {"citizen_notice": None}
+
+
+@_public_changes.register
+def _(e: Dossier.PaymentRequested) -> dict[str, Any]:
+    return {"citizen_notice": json.dumps(
+        {"kind": "payment", "amount_vnd": e.amount_vnd, "reason": e.reason},
+        ensure_ascii=False),
+        "amount_due_vnd": SqlExpression(f"amount_due_vnd + {int(e.amount_vnd)}")}
+
+
+@_public_changes.register
+def _(e: Dossier.FeePaid) -> dict[str, Any]:
+    paid = {"amount_paid_vnd": SqlExpression(f"amount_paid_vnd + {int(e.amount_vnd)}")}
+    return paid | ({"citizen_notice": None} if e.resumed else {})
 
 
 @_public_changes.register

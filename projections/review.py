@@ -336,6 +336,23 @@ def _(e: Dossier.SupplementProvided) -> list[Statement]:
 
 
 @_review_statements.register
+def _(e: Dossier.FeePaid) -> list[Statement]:
+    if not e.resumed:
+        return []
+    # A financial obligation settled: the clock resumes as after a supplement.
+    return [
+        ("UPDATE {p}review_step SET step_due_at = %(step_due_at)s "
+         "WHERE dossier_id = %(dossier_id)s AND left_at IS NULL",
+         {"step_due_at": e.step_due_at, "dossier_id": str(e.originator_id)}),
+        _dossier_update(e, {
+            "due_date": e.due_date,
+            "paused_working_days": SqlExpression(
+                f"paused_working_days + {int(e.paused_working_days)}"),
+        }),
+    ]
+
+
+@_review_statements.register
 def _(e: Dossier.Extended) -> list[Statement]:
     return [_dossier_update(e, {"due_date": e.due_date, "extensions": e.extension_number,
                                 "last_extended_at": e.occurred_at})]

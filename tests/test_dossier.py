@@ -181,10 +181,13 @@ def test_a_rebuilt_dossier_is_identical() -> None:
 
 def test_allowed_actions_follow_the_rules() -> None:
     dossier = received()
+    # The criminal record fee (200.000 ₫) is owed until the counter records it.
     assert dossier.allowed_actions(RECEPTION) == [
-        Action.TRANSFER, Action.REQUEST_SUPPLEMENT, Action.EXTEND, Action.WITHDRAW]
+        Action.TRANSFER, Action.REQUEST_SUPPLEMENT, Action.EXTEND, Action.WITHDRAW,
+        Action.REQUEST_PAYMENT, Action.RECORD_PAYMENT]
     assert dossier.allowed_actions(SPECIALIST) == []
-    assert signed().allowed_actions(RECEPTION) == [Action.DISPATCH, Action.TRANSFER]
+    assert signed().allowed_actions(RECEPTION) == [Action.DISPATCH, Action.TRANSFER,
+                                                   Action.RECORD_PAYMENT]
     assert dispatched_by_post().allowed_actions(POSTMAN) == [Action.DELIVER]
     # The step's own next action first: the signing officer is offered the signature, not the
     # transfer that would send the file back unsigned.

@@ -317,7 +317,8 @@ def test_the_counter_acts_for_the_citizen_even_while_a_transfer_is_pending() -> 
                                actor=SPECIALIST, **at(2))
     dossier.transfer(to_unit=d.unit("STP-BGD"), to_officer=None, note="", actor=SPECIALIST,
                      **at(3))
-    assert dossier.allowed_actions(RECEPTION) == [Action.PROVIDE_SUPPLEMENT, Action.WITHDRAW]
+    assert dossier.allowed_actions(RECEPTION) == [Action.PROVIDE_SUPPLEMENT, Action.WITHDRAW,
+                                                  Action.RECORD_PAYMENT]
     dossier.provide_supplement(documents=["A"], actor=RECEPTION, calendar=calendar, **at(4))
     assert dossier.pending_from_unit == "STP-HCTP"  # still waits for STP-BGD to accept
 

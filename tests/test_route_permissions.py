@@ -89,6 +89,10 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     # Answered by the agency's head (signing officers) and the inspectorate only.
     ("GET", "/feedback"): (STAFF_ONLY, 403, 403, 200, 403, 200, 403),
     ("POST", "/feedback/{feedback_id}/answer"): (STAFF_ONLY, 403, 403, 404, 403, 404, 403),
+    # Paying online: no gateway is set up here; its return and notice check the signature.
+    ("POST", "/t/{token}/pay"): (404,) * 7,
+    ("GET", "/payments/vnpay/return"): (400,) * 7,
+    ("GET", "/payments/vnpay/ipn"): (200,) * 7,  # answered in VNPay's JSON: 97
     # The citizen's online path and look-up: empty forms are refused in words.
     ("GET", "/online"): (200,) * 7,
     ("GET", "/online/{code}"): (200,) * 7,

@@ -43,6 +43,7 @@ from web import (
     language,
     lookup,
     online,
+    payments,
     public,
     queue,
     red_flags,
@@ -257,6 +258,9 @@ def create_app(
               methods=["POST"]),
         Route("/feedback", feedback.feedback_page, methods=["GET"]),
         Route("/feedback/{feedback_id}/answer", feedback.answer, methods=["POST"]),
+        Route("/t/{token}/pay", payments.pay, methods=["POST"]),
+        Route(payments.RETURN_PATH, payments.returned, methods=["GET"]),
+        Route("/payments/vnpay/ipn", payments.notice, methods=["GET"]),
         Mount(API_PREFIX, app=create_api(services)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from domain.application import DossierSnapshot, HistoryEntry, Outcome
 from domain.dossier import CITIZEN, Action
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
-from domain.fees import FeeSchedule
+from domain.fees import FeeSchedule, parse_amount
 from domain.organisation import Procedure, Staff
 from domain.portal import PortalReport, portal_report
 from domain.reading import Page, ReadingNotRecorded
@@ -43,10 +43,11 @@ from web.formatting import (
     parse_day,
     parse_local_datetime,
     typed,
+    vnd,
 )
 from web.i18n import gettext as _
 from web.i18n import ngettext, pick, unit_name
-from web.labels import DISPATCH_METHODS, EVENTS, SATISFACTION, Label, label
+from web.labels import DISPATCH_METHODS, EVENTS, PAYMENT_METHODS, SATISFACTION, Label, label
 from web.qr import qr_svg
 from web.services import Services
 from web.templating import render
@@ -344,6 +345,19 @@ def event_summary(kind: str, details: dict[str, Any], services: Services) -> Mar
             " (%(size)s)", size=filesize(details["size"]))
         return text + (said(" [%(outside)s]", outside=_("ngoài danh mục công bố"))
                        if details["outside_list"] else "")
+    if kind == "PaymentRequested":
+        return said("%(amount)s — ", amount=vnd(details["amount_vnd"])) + typed(
+            details["reason"])
+    if kind == "FeePaid":
+        text = said(_("%(amount)s, %(method)s, số %(number)s"),
+                    amount=vnd(details["amount_vnd"]),
+                    method=pick(label(PAYMENT_METHODS, details["method"])),
+                    number=details["receipt_number"])
+        return text + (said("; " + ngettext(
+            "tạm dừng %(num)s ngày làm việc, hẹn trả mới %(due)s",
+            "tạm dừng %(num)s ngày làm việc, hẹn trả mới %(due)s",
+            details["paused_working_days"]), num=details["paused_working_days"],
+            due=local_date(details["due_date"])) if details["resumed"] else "")
     if kind == "Received":
         return said(_("Mã hồ sơ %(code)s, hẹn trả %(due)s"), code=details["code"],
                     due=local_date(details["due_date"]))
@@ -464,6 +478,13 @@ def _document(form: FormData, name: str) -> bytes | None:
     return content or None
 
 
+def _amount(form: FormData) -> int:
+    amount = parse_amount(str(form.get("amount_vnd", "")))
+    if amount is None:
+        raise DomainError("Hãy ghi số tiền.", "Enter the amount.")
+    return amount
+
+
 def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
     """The application call for one action, with its fields read from the form."""
 
@@ -503,6 +524,11 @@ def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
             postal_tracking_number=text("postal_tracking_number") or None, **common),
         Action.DELIVER: lambda app, dossier_id, **common: app.deliver(
             dossier_id, recipient_name=text("recipient_name"), **common),
+        Action.REQUEST_PAYMENT: lambda app, dossier_id, **common: app.request_payment(
+            dossier_id, amount_vnd=_amount(form), reason=text("reason"), **common),
+        Action.RECORD_PAYMENT: lambda app, dossier_id, **common: app.record_payment(
+            dossier_id, amount_vnd=_amount(form), method=text("method"),
+            receipt_number=text("receipt_number"), **common),
     }
     return commands[action]
 

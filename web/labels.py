@@ -18,6 +18,8 @@ STAGES: dict[str, Label] = {
     "received": Label("Đã tiếp nhận", "Received"),
     "in_progress": Label("Đang giải quyết", "Being processed"),
     "awaiting_supplement": Label("Chờ bổ sung giấy tờ", "Waiting for missing documents"),
+    "awaiting_payment": Label("Chờ thực hiện nghĩa vụ tài chính",
+                              "Waiting for a financial obligation to be paid"),
     "signed": Label("Đã có kết quả (đã ký)", "Decision signed"),
     "rejected": Label("Hồ sơ bị từ chối", "Application refused"),
     "awaiting_pickup": Label("Kết quả chờ nhận tại quầy", "Ready for pick-up at the counter"),
@@ -43,6 +45,9 @@ EVENTS: dict[str, Label] = {
     "AcceptedOnline": Label("Tiếp nhận hồ sơ trực tuyến", "Online submission received"),
     "RefusedToReceive": Label("Từ chối tiếp nhận hồ sơ trực tuyến",
                               "Online submission refused at reception"),
+    "PaymentRequested": Label("Yêu cầu thực hiện nghĩa vụ tài chính",
+                              "Financial obligation requested"),
+    "FeePaid": Label("Đã nộp phí, lệ phí", "Fee paid"),
 }
 
 # How satisfied the citizen was with the service, 1 (worst) to 5 (best).
@@ -78,6 +83,14 @@ ACTIONS: dict[str, Label] = {
     "withdraw": Label("Rút hồ sơ theo yêu cầu", "Withdraw at the citizen's request"),
     "dispatch": Label("Trả kết quả", "Dispatch the result"),
     "deliver": Label("Xác nhận đã trao kết quả", "Record delivery"),
+    "request_payment": Label("Yêu cầu nộp nghĩa vụ tài chính",
+                             "Request a financial obligation"),
+    "record_payment": Label("Ghi nhận đã nộp phí, lệ phí", "Record a payment"),
+}
+
+PAYMENT_METHODS: dict[str, Label] = {
+    "cash": Label("Tiền mặt tại quầy (biên lai)", "Cash at the counter (receipt)"),
+    "online": Label("Trực tuyến", "Online"),
 }
 
 
@@ -126,6 +139,9 @@ PUBLIC_EVENTS: dict[str, Label] = {
     "Withdrawn": Label("Hồ sơ đã được rút", "Withdrawn"),
     "Dispatched": Label("Kết quả đã được gửi trả", "Result sent"),
     "Delivered": Label("Công dân đã nhận kết quả", "Result delivered"),
+    "PaymentRequested": Label("Cần thực hiện nghĩa vụ tài chính",
+                              "Financial obligation to pay"),
+    "FeePaid": Label("Đã ghi nhận khoản đã nộp", "Payment recorded"),
 }
 
 

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from domain.dossier import RATING_COMMENT_MAX_LENGTH, AlreadyRated
+from domain.dossier import RATING_COMMENT_MAX_LENGTH, AlreadyRated, Stage
 from domain.errors import ConcurrentChange, DomainError, NotFound
 from domain.fees import FeeSchedule
 from projections.public_status import PublicStatus
@@ -108,6 +108,10 @@ class PublicStatusPage:
     signatures: list[SignatureLine]
     fee_schedule: FeeSchedule | None
     feedback: FeedbackPanel
+    amount_owed_vnd: int
+    payable_online: bool  # the gateway is set up and something is owed
+    returned_from_payment: bool
+    pay_url: str
 
 
 def _reason(basis: dict[str, Any]) -> DueDateReason | None:
@@ -123,7 +127,7 @@ def _reason(basis: dict[str, Any]) -> DueDateReason | None:
 
 
 def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool = False,
-          entered: RatingEntry | None = None) -> PublicStatusPage:
+          entered: RatingEntry | None = None, returned: bool = False) -> PublicStatusPage:
     directory = services.directory
     thanked = thanked or status.rated_at is not None
     procedure = directory.procedures.get(status.procedure_code)
@@ -153,6 +157,11 @@ def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool
         if any(step.kind == "Signed" for step in status.steps) else [],
         fee_schedule=status.fee_schedule,
         feedback=feedback_panel(services, token, status.dossier_id),
+        amount_owed_vnd=status.amount_owed_vnd,
+        payable_online=services.vnpay is not None and status.amount_owed_vnd > 0
+        and status.stage not in (Stage.DELIVERED, Stage.WITHDRAWN, Stage.NOT_RECEIVED),
+        returned_from_payment=returned,
+        pay_url=f"/t/{token}/pay",
     )
 
 
@@ -185,7 +194,9 @@ def status_page(request: Request) -> Response:
     status = find_status(services, token)
     if status is None:
         return _not_found(request)
-    return render(request, "public/status.html", {"page": _page(status, services, token)},
+    returned = request.query_params.get("payment") == "returned"
+    return render(request, "public/status.html",
+                  {"page": _page(status, services, token, returned=returned)},
                   headers=_HEADERS)
 
 

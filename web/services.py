@@ -18,6 +18,7 @@ from web.api.keys import PartnerKeys
 from web.delivery import public_link
 from web.rate_limit import RateLimit, api_limit_from_environment, public_limit_from_environment
 from web.sessions import StaffSessions
+from web.vnpay import VnpaySettings
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Services:
     code_sender: CodeSender = field(default_factory=code_sender_from_environment)
     public_limit: RateLimit = field(default_factory=public_limit_from_environment)
     api_limit: RateLimit = field(default_factory=api_limit_from_environment)
+    # The payment gateway (web/vnpay.py); None: online payment is not offered.
+    vnpay: VnpaySettings | None = field(default_factory=VnpaySettings.from_environment)
 
     @property
     def directory(self) -> Directory:

@@ -117,6 +117,7 @@ FREE_TEXT: Mapping[str, frozenset[str]] = {
     "Transferred": frozenset({"note"}),
     "SupplementRequested": frozenset({"missing_items", "reason", "justification",
                                       "outside_list"}),
+    "PaymentRequested": frozenset({"reason"}),
     "SupplementProvided": frozenset({"documents"}),
     "Extended": frozenset({"reason", "apology"}),
     "Signed": frozenset({"decision_title"}),
