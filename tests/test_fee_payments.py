@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from domain.application import HosoApplication
 from domain.dossier import Action, Dossier, Stage
 from domain.errors import DomainError
+from domain.organisation import Directory
 from domain.portal import PortalStatus, portal_report
 from domain.working_days import WorkingCalendar
 from tests.conftest import PUBLIC_URL, FakeClock
@@ -21,6 +22,7 @@ from tests.test_dossier import RECEPTION, SPECIALIST, at, new_events, received, 
 from tests.web_helpers import PASSWORD, read_in, sign_in_as
 
 calendar = WorkingCalendar()
+PROCEDURE_OF = Directory().procedure(PROCEDURE)
 NBSP = "\u00a0"
 
 
@@ -72,7 +74,7 @@ def test_an_obligation_requested_midway_moves_the_due_date_by_the_days_waited() 
                      unlock_key=lambda: None, **at(3))  # type: ignore[arg-type,return-value]
     with refused("đang chờ công dân nộp nghĩa vụ tài chính"):
         dossier.request_supplement(missing_items=["x"], reason="y", justification="",
-                                   actor=SPECIALIST, **at(3))
+                                   actor=SPECIALIST, procedure=PROCEDURE_OF, **at(3))
     # A part payment changes nothing on the clock.
     dossier.record_payment(amount_vnd=250_000, method=_cash(), receipt_number="BL-8",
                            actor=RECEPTION, calendar=calendar, **at(24))
@@ -95,7 +97,7 @@ def test_the_same_wait_for_documents_and_for_a_payment_moves_the_same_days() -> 
     """One mechanism: a supplement awaited as long as a payment moves the due date alike."""
     by_documents = transferred(received(), RECEPTION, "STP-HCTP", 1)
     by_documents.request_supplement(missing_items=["x"], reason="y", justification="",
-                                    actor=SPECIALIST, **at(2))
+                                    actor=SPECIALIST, procedure=PROCEDURE_OF, **at(2))
     by_documents.provide_supplement(documents=["x"], actor=RECEPTION, calendar=calendar,
                                     **at(24 * 7))
     by_payment = transferred(received(), RECEPTION, "STP-HCTP", 1)

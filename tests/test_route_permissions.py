@@ -117,7 +117,9 @@ HTMX_PARTIALS = ("/queue", "/incoming", "/counter", "/dossiers")
 def web(store: Store, serve: Callable[..., TestClient]) -> TestClient:
     if store.dialect is not Dialect.SQLITE:
         pytest.skip("the policy is the same on both stores")
-    return serve(*[user for user in USERS if user], **PUBLIC_URL)
+    # Every public route as every visitor from one address: more than the default limit of
+    # public lookups (tests/test_rate_limit.py tests the limit itself).
+    return serve(*[user for user in USERS if user], **PUBLIC_URL, HOSO_PUBLIC_RATE_LIMIT="0")
 
 
 def _routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Route]]:
