@@ -31,6 +31,8 @@ class Page(StrEnum):
     RECEIPT = "receipt"
     APOLOGY = "apology"
     SUPPLEMENT_SLIP = "supplement_slip"  # form 02: what the citizen was asked to bring
+    REFUSAL_SLIP = "refusal_slip"  # form 03: why an online submission was not received
+    STOP_NOTICE = "stop_notice"  # form 05: why the dossier's processing stopped
     AUDIT_TRAIL = "audit_trail"
     CONTROL_SLIP = "control_slip"
     PROOF_BUNDLE = "proof_bundle"  # the downloaded entries: as revealing as the audit trail

@@ -74,21 +74,33 @@ class DossierListView(ReadModel):
             "ORDER BY due_date, received_at LIMIT %(limit)s",
             params,
         )
-        return [
-            DossierListRow(
-                dossier_id=UUID(str(r["dossier_id"])),
-                code=r["code"],
-                procedure_code=r["procedure_code"],
-                holder_unit=r["holder_unit"],
-                stage=Stage(r["stage"]),
-                due_date=as_date(r["due_date"]),  # type: ignore[arg-type]
-                received_at=as_datetime(r["received_at"]),  # type: ignore[arg-type]
-                result_ready_at=as_datetime(r["result_ready_at"]),
-                extensions=int(r["extensions"]),
-                paused_at=as_datetime(r["paused_at"]),
-            )
-            for r in rows
-        ]
+        return [self._row(r) for r in rows]
+
+    def received_between(self, start: datetime, end: datetime,
+                         limit: int = 1000) -> list[DossierListRow]:
+        """Dossiers received in [start, end), in the order received (the tracking book)."""
+        rows = self._select(
+            "SELECT dossier_id, code, procedure_code, holder_unit, stage, due_date, received_at, "
+            "result_ready_at, extensions, paused_at FROM {p}dossier_list "
+            "WHERE received_at >= %(start)s AND received_at < %(end)s "
+            "ORDER BY received_at, code LIMIT %(limit)s",
+            {"start": start, "end": end, "limit": limit})
+        return [self._row(r) for r in rows]
+
+    @staticmethod
+    def _row(r: dict[str, Any]) -> DossierListRow:
+        return DossierListRow(
+            dossier_id=UUID(str(r["dossier_id"])),
+            code=r["code"],
+            procedure_code=r["procedure_code"],
+            holder_unit=r["holder_unit"],
+            stage=Stage(r["stage"]),
+            due_date=as_date(r["due_date"]),  # type: ignore[arg-type]
+            received_at=as_datetime(r["received_at"]),  # type: ignore[arg-type]
+            result_ready_at=as_datetime(r["result_ready_at"]),
+            extensions=int(r["extensions"]),
+            paused_at=as_datetime(r["paused_at"]),
+        )
 
 
 class SQLiteDossierListView(DossierListView, SQLiteReadModel):

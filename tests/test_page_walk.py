@@ -151,6 +151,7 @@ def _dossier_ids(app: HosoApplication) -> list[str]:
 
 def _pages(user: str, unit: str, dossier_ids: list[str]) -> list[str]:
     pages = ["/queue", "/queue?scope=unit", "/incoming", "/counter", "/dossiers", "/feedback",
+             "/tracking-book",
              "/dossiers/new", "/signing-key", "/account/two-factor", "/admin", "/red-flags",
              "/analytics", "/stats", "/log", f"/officers/{user}", f"/units/{unit}"]
     for dossier_id in dossier_ids:

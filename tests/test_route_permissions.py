@@ -51,6 +51,11 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     # A post agent sees only files handed to the post.
     ("GET", "/dossiers/{dossier_id}"): (STAFF_ONLY, 200, 200, 200, 403, 200, 200),
     ("GET", "/dossiers/{dossier_id}/receipt"): (STAFF_ONLY, 200, 200, 200, 403, 200, 200),
+    # Forms 03 and 05: this dossier was neither refused nor stopped.
+    ("GET", "/dossiers/{dossier_id}/refusal"): (STAFF_ONLY, 404, 404, 404, 403, 404, 404),
+    ("GET", "/dossiers/{dossier_id}/stop-notice"): (STAFF_ONLY, 404, 404, 404, 403, 404, 404),
+    # Form 07: the counters' book, and inspectors'.
+    ("GET", "/tracking-book"): (STAFF_ONLY, 200, 403, 403, 403, 200, 200),
     ("GET", "/dossiers/{dossier_id}/apology/{number}"):
         (STAFF_ONLY, 404, 404, 404, 403, 404, 404),  # no apology letter was printed
     ("GET", "/dossiers/{dossier_id}/supplement/{number}"):

@@ -50,6 +50,7 @@ from web import (
     signin,
     signing_keys,
     stats,
+    tracking_book,
     transparency,
 )
 from web.accounts import StaffAccounts, open_accounts
@@ -223,6 +224,9 @@ def create_app(
         Route("/dossiers/{dossier_id}", clerk.dossier, methods=["GET"]),
         Route("/dossiers/{dossier_id}/receipt", clerk.receipt, methods=["GET"]),
         Route("/dossiers/{dossier_id}/apology/{number}", clerk.apology, methods=["GET"]),
+        Route("/dossiers/{dossier_id}/refusal", clerk.refusal_slip, methods=["GET"]),
+        Route("/dossiers/{dossier_id}/stop-notice", clerk.stop_notice, methods=["GET"]),
+        Route("/tracking-book", tracking_book.tracking_book, methods=["GET"]),
         Route("/dossiers/{dossier_id}/supplement/{number}", clerk.supplement_slip,
               methods=["GET"]),
         Route("/dossiers/{dossier_id}/audit", audit.audit_trail, methods=["GET"]),

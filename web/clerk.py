@@ -381,7 +381,19 @@ def _print_link(dossier_id: UUID, h: HistoryEntry) -> PrintLink | None:
         return PrintLink(f"/dossiers/{dossier_id}/supplement/{h.details['request_number']}",
                          Label("In phiếu yêu cầu bổ sung (mẫu 02)",
                                "Print the supplement request slip (form 02)"))
+    if h.kind == "RefusedToReceive":
+        return PrintLink(f"/dossiers/{dossier_id}/refusal",
+                         Label("In phiếu từ chối tiếp nhận (mẫu 03)",
+                               "Print the refusal to receive (form 03)"))
+    if h.kind in _STOPPING:
+        return PrintLink(f"/dossiers/{dossier_id}/stop-notice",
+                         Label("In thông báo dừng giải quyết (mẫu 05)",
+                               "Print the notice to stop processing (form 05)"))
     return None
+
+
+# The steps after which a dossier is no longer processed (form 05 says why).
+_STOPPING = ("Rejected", "Withdrawn")
 
 
 def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
@@ -755,3 +767,61 @@ def supplement_slip(request: Request, staff: Staff) -> Response:
         officer_name=d.staff[asked.actor_id].full_name
         if asked.actor_id in d.staff else asked.actor_id,
     ), "dossier_id": snapshot.id})
+
+
+# ---- refusal to receive (form 03) and notice to stop processing (form 05) ----------------
+
+@dataclass(frozen=True)
+class StopNotice:
+    """Form 03 or 05: a dossier that will not be (further) processed, and why."""
+
+    form_number: str
+    code: str
+    procedure_vi: str
+    unit_name: str
+    applicant_name: str
+    received_at: datetime
+    reasons: str
+    withdrawn: bool
+    issued_at: datetime
+    officer_name: str
+
+
+def _stop_notice(request: Request, staff: Staff, page: Page, kinds: tuple[str, ...],
+                 template: str, missing: Label) -> Response:
+    services = services_of(request)
+    snapshot = _load_snapshot(request, staff, page)
+    if isinstance(snapshot, Response):
+        return snapshot
+    step = next((h for h in reversed(snapshot.history) if h.kind in kinds), None)
+    if step is None:
+        return render(request, "error.html", {"error": missing}, status_code=404)
+    d = services.directory
+    return render(request, template, {"notice": StopNotice(
+        form_number="03" if page is Page.REFUSAL_SLIP else "05",
+        code=snapshot.code, procedure_vi=d.procedure(snapshot.procedure_code).name_vi,
+        unit_name=unit_name(d, step.actor_unit), applicant_name=snapshot.applicant["name"],
+        received_at=step.details.get("submitted_at") or snapshot.received_at,
+        reasons=step.details.get("reasons") or step.details.get("reason") or "",
+        withdrawn=step.kind == "Withdrawn", issued_at=step.occurred_at,
+        officer_name=d.staff[step.actor_id].full_name
+        if step.actor_id in d.staff else step.actor_id,
+    ), "dossier_id": snapshot.id})
+
+
+@staff_only
+def refusal_slip(request: Request, staff: Staff) -> Response:
+    """The printable *phiếu từ chối tiếp nhận hồ sơ* (form 03) of an online submission."""
+    return _stop_notice(request, staff, Page.REFUSAL_SLIP, ("RefusedToReceive",),
+                        "refusal_slip.html", Label(
+                            "Hồ sơ này không bị từ chối tiếp nhận.",
+                            "This dossier was not refused at reception."))
+
+
+@staff_only
+def stop_notice(request: Request, staff: Staff) -> Response:
+    """The printable notice to stop processing (form 05): refused on its merits or
+    withdrawn by the citizen."""
+    return _stop_notice(request, staff, Page.STOP_NOTICE, _STOPPING, "stop_notice.html",
+                        Label("Hồ sơ này không dừng giải quyết.",
+                              "This dossier's processing has not stopped."))

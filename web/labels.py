@@ -117,6 +117,8 @@ PAGES: dict[str, Label] = {
     "receipt": Label("Phiếu hẹn", "Receipt"),
     "apology": Label("Phiếu xin lỗi", "Apology letter"),
     "supplement_slip": Label("Phiếu yêu cầu bổ sung", "Supplement request slip"),
+    "refusal_slip": Label("Phiếu từ chối tiếp nhận", "Refusal to receive"),
+    "stop_notice": Label("Thông báo dừng giải quyết", "Notice to stop processing"),
     "document": Label("Tệp đính kèm", "Attached file"),
     "audit_trail": Label("Nhật ký kiểm tra", "Audit trail"),
     "control_slip": Label("Phiếu kiểm soát", "Control slip"),

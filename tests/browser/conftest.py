@@ -25,7 +25,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from domain.application import HosoApplication
 from projections.migrate import migrate
 from projections.store import Store
-from tests.browser.support import CHROMIUM_FLAGS, DESKTOP, PASSWORD, STAFF, Site, chromium_path
+from tests.browser.support import (
+    CHROMIUM_FLAGS,
+    DESKTOP,
+    PASSWORD,
+    STAFF,
+    Site,
+    chromium_path,
+    official_forms,
+)
 from tests.conftest import _free_port
 from tests.helpers import ensure_signing_key, receive, url_of, walk_to_delivered_by_post
 from tests.reliability.test_crash_mid_write import Server
@@ -64,6 +72,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             dossier_id = receive(app).dossier_id
             walk_to_delivered_by_post(app, dossier_id)
             delivered.append(app.dossier(dossier_id))
+        forms = official_forms(app, received.id)
     finally:
         accounts.close()
         app.close()
@@ -79,7 +88,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     server.start()
     try:
         built = Site(server.base, received.code, received.tracking_token,
-                     delivered[0].tracking_token, delivered[1].tracking_token)
+                     delivered[0].tracking_token, delivered[1].tracking_token, forms)
         # The server's own follower fills the read models just after it starts.
         _wait_for(lambda: all(httpx2.get(built.public(token), timeout=5).status_code == 200
                               for token in (built.received_token,

@@ -3,15 +3,20 @@ codes, keeping screenshots, and the served site's description."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
+from uuid import UUID
 
 import pytest
 from playwright.sync_api import Page
+
+from domain.application import Attachment, HosoApplication
+from tests.helpers import PROCEDURE, hand_over, receive
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts" / "browser"
@@ -81,6 +86,44 @@ class Site:
     received_token: str
     delivered_token: str
     delivered_for_rating_token: str
+    # The path of each official form (Circular 03/2025/TT-VPCP), by form number.
+    forms: tuple[tuple[str, str], ...] = ()
 
     def public(self, token: str) -> str:
         return f"{self.base}/t/{token}"
+
+
+def official_forms(app: HosoApplication, received_id: UUID) -> tuple[tuple[str, str], ...]:
+    """Dossiers whose steps hand the citizen each official form, and each form's path."""
+    from domain.documents import check_upload
+    from domain.sample_pdf import simple_pdf
+
+    asked = receive(app).dossier_id
+    hand_over(app, asked, "tiepnhan", "STP-HCTP", "hctp")
+    app.request_supplement(asked, expected_version=None, actor_id="hctp",
+                           missing_items=["Bản chụp CCCD"], reason="Bản chụp bị mờ.")
+    extended = receive(app).dossier_id
+    hand_over(app, extended, "tiepnhan", "STP-HCTP", "hctp")
+    due = app.dossier(extended).due_date
+    app.extend(extended, expected_version=None, actor_id="hctp",
+               new_due_date=app.calendar.add_working_days(due, 3), reason="Chờ xác minh.",
+               apology="Cơ quan chúng tôi thành thật xin lỗi ông/bà.")
+    stopped = receive(app).dossier_id
+    hand_over(app, stopped, "tiepnhan", "STP-HCTP", "hctp")
+    app.reject(stopped, expected_version=None, actor_id="hctp", reasons="Không đủ điều kiện.")
+    procedure = app.directory.procedure(PROCEDURE)
+    online = app.submit_online(
+        procedure_code=PROCEDURE, applicant_name="Lâm Văn Phúc", applicant_phone="0971234561",
+        applicant_address="TP.HCM", applicant_email="phuc@example.vn", result_delivery="online",
+        attachments=[Attachment(d.name_vi, check_upload(
+            io.BytesIO(simple_pdf(1, text=f"Online {n}")), f"{n}.pdf"))
+            for n, d in enumerate(procedure.document_list) if d.required],
+        confirm_contact=lambda _: None, idempotency_key="browser-online-refused")
+    app.refuse_to_receive(online.dossier_id, expected_version=None, actor_id="tiepnhan",
+                          reasons="Ảnh chụp CCCD bị mờ.")
+    return (("01", f"/dossiers/{received_id}/receipt"),
+            ("02", f"/dossiers/{asked}/supplement/1"),
+            ("03", f"/dossiers/{online.dossier_id}/refusal"),
+            ("04", f"/dossiers/{extended}/apology/1"),
+            ("05", f"/dossiers/{stopped}/stop-notice"),
+            ("07", "/tracking-book"))

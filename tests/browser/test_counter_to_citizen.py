@@ -187,3 +187,21 @@ def test_the_counter_search_answers_in_place_without_a_page_load(
     expect(results.get_by_role("heading", level=2)).to_contain_text(site.received_code)
     # … and a real page load does lose the marker, so the check above can fail.
     assert clerk.evaluate(MARKER) is None
+
+
+def test_each_official_form_prints_on_one_page(site: Site,
+                                               signed_in: Callable[[str], Page]) -> None:
+    """Forms 01–05 and 07 of Circular 03/2025/TT-VPCP: the national header, the form number,
+    signature blocks, one sheet of the form's size (form 06 is the inspectors' control slip)."""
+    clerk = signed_in("hctp")
+    counter = signed_in("tiepnhan")
+    assert [number for number, _ in site.forms] == ["01", "02", "03", "04", "05", "07"]
+    for number, path in site.forms:
+        page = counter if number in ("01", "03", "07") else clerk
+        page.goto(site.base + path)
+        expect(page.locator(".form-number")).to_contain_text(f"Mẫu số {number}")
+        expect(page.locator(".national-name")).to_have_text(
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+        if number != "07":
+            expect(page.locator(".signatures")).to_contain_text("(Ký và ghi rõ họ tên)")
+        assert printed_pages(page.pdf(prefer_css_page_size=True)) == 1, number
