@@ -296,6 +296,7 @@ def load_bulk_demo(app: HosoApplication, *, dossiers: int, seed: int = 2026,
 
         unsaved = 0
         for n in sorted(range(len(plan.ages)), key=plan.ages.__getitem__, reverse=True):
+            clock.new_story()
             walk = _Walk(desk, procedures[plan.procedures[n]], rng, now, clock,
                          to_the_end=True)
             walk.run(SCENARIOS[plan.scenarios[n]][0],

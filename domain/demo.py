@@ -7,8 +7,10 @@ every event type, including late dossiers with and without an apology.
 
 from __future__ import annotations
 
+import heapq
 import io
 import random
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -127,7 +129,8 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
         record_at.at(_within_office_hours(now - timedelta(days=60), app), timedelta())
         register_demo_signing_keys(app)
     online = ONLINE_SUBMISSIONS if dossiers > ONLINE_SUBMISSIONS else 0
-    walked: list[tuple[UUID, datetime]] = []
+    walks: list[tuple[_Walk, datetime]] = []
+    stories: list[Story] = []
     for n in range((dossiers - CLUSTER if with_cluster else dossiers) - online):
         # The first few dossiers take each scenario once, so a small demo has them all.
         scenario = names[n] if n < len(names) else rng.choices(names, weights)[0]
@@ -137,34 +140,45 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
                     else rng.uniform(1, 8) if scenario in _UNFINISHED
                     else rng.uniform(20, 40) if scenario in _RATED else rng.uniform(2, 40))
         received = _office_time(now - timedelta(days=days_ago), rng)
-        with _recording(app) as record_at:
-            walk = _Walk(app, procedure, rng, now, record_at)
-            walk.run(scenario, received)
-        walked.append((walk.dossier_id_or_fail(), received))
-        if progress:
-            progress()
+        walk = _Walk(app, procedure, rng, now, _RecordingClock())
+        walks.append((walk, received))
+        stories.append(_walk_story(walk, scenario, received, progress))
     if with_cluster:
-        add_cluster(app, rng, now, progress)
+        stories += cluster_stories(app, rng, now, progress)
     if online:
-        add_online_submissions(app, now)
-    add_feedback(app, walked)
+        stories += online_submission_stories(app, now)
+    stories += feedback_stories(app, now, walks)
+    _Timeline().tell(app, stories)
     return dossiers
 
 
-def add_feedback(app: HosoApplication, walked: list[tuple[UUID, datetime]]) -> None:
+def _walk_story(walk: _Walk, scenario: str, received: datetime,
+                progress: Callable[[], None] | None) -> Story:
+    def story(clock: _RecordingClock) -> None:
+        walk.record_at = clock
+        walk.run(scenario, received)
+        if progress:
+            progress()
+    return story
+
+
+def feedback_stories(app: HosoApplication, now: datetime,
+                     walks: list[tuple[_Walk, datetime]]) -> list[Story]:
     """Three citizens' feedback cases on dossiers received weeks ago: one answered by the
     agency's head and closed, one naming an unofficial payment (at the inspectorate), one
     left unanswered past its deadline and escalated."""
-    old = [(d, received) for d, received in walked
-           if received < app.clock() - timedelta(days=25)][:3]
+    old = [(walk, received) for walk, received in walks
+           if received < now - timedelta(days=25)][:3]
     texts = ("Đã quá ngày hẹn nhưng gọi điện không ai nghe máy.",
              "Cán bộ gợi ý nộp thêm tiền để được giải quyết nhanh.",
              "Tôi bổ sung giấy tờ hai lần mà vẫn chưa có kết quả.")
-    for n, ((dossier_id, received), text) in enumerate(zip(old, texts, strict=False)):
-        token = app.dossier(dossier_id).tracking_token
-        with _recording(app) as record_at:
+
+    def case(n: int, walk: _Walk, received: datetime, text: str) -> Story:
+        def story(record_at: _RecordingClock) -> None:
             sent = _within_office_hours(received + timedelta(days=1 + n), app)
             record_at.at(sent, timedelta())
+            dossier_id = walk.dossier_id_or_fail()  # received before: the story is told
+            token = app.dossier(dossier_id).tracking_token
             case = app.give_feedback(token, dossier_id, text=text,
                                      about_unofficial_payment=n == 1,
                                      request_key=f"demo-feedback-{n}-{dossier_id.hex[:8]}")
@@ -182,26 +196,30 @@ def add_feedback(app: HosoApplication, walked: list[tuple[UUID, datetime]]) -> N
                 record_at.at(datetime.combine(due + timedelta(days=1), time(0, 30),
                                               tzinfo=HCMC), timedelta())
                 app.escalate_feedback(case.feedback_id)
+        return story
+
+    return [case(n, walk, received, text)
+            for n, ((walk, received), text) in enumerate(zip(old, texts, strict=False))]
 
 
 ONLINE_SUBMISSIONS = 3
 
 
-def add_online_submissions(app: HosoApplication, now: datetime) -> None:
+def online_submission_stories(app: HosoApplication, now: datetime) -> list[Story]:
     """Three citizens' online submissions from a few days ago: one still awaiting the counter's
     check (portal status 1), one received, one refused to receive (status 3)."""
     online = [p for p in app.directory.procedures.values() if p.online]
     if not online:
-        return
+        return []
     procedure = online[0]
     clerk = next(s.user_id for s in app.directory.members_of(procedure.reception_unit)
                  if Role.RECEPTION in s.roles)
     yesterday = _within_office_hours(now - timedelta(days=4), app)
     if yesterday > now - timedelta(hours=3):  # a long holiday: never in the future
         yesterday = now - timedelta(hours=3)
-    for n, (name, outcome) in enumerate((("Đinh Thị Thu", "waiting"), ("Lâm Văn Phúc", "accept"),
-                                         ("Tạ Minh Khoa", "refuse"))):
-        with _recording(app) as record_at:
+
+    def submission(n: int, name: str, outcome: str) -> Story:
+        def story(record_at: _RecordingClock) -> None:
             record_at.at(yesterday + timedelta(minutes=20 * n), timedelta())
             scans = [Attachment(d.name_vi, check_upload(
                 io.BytesIO(simple_pdf(1, text=f"Online {n} {i}")), f"giay-to-{i + 1}.pdf"))
@@ -219,19 +237,33 @@ def add_online_submissions(app: HosoApplication, now: datetime) -> None:
                 app.refuse_to_receive(
                     submitted.dossier_id, expected_version=None, actor_id=clerk,
                     reasons="Ảnh chụp CCCD bị mờ, không đọc được số; xin nộp lại bản rõ hơn.")
+        return story
+
+    return [submission(n, name, outcome) for n, (name, outcome) in enumerate(
+        (("Đinh Thị Thu", "waiting"), ("Lâm Văn Phúc", "accept"), ("Tạ Minh Khoa", "refuse")))]
 
 
 def add_cluster(app: HosoApplication, rng: random.Random, now: datetime,
                 progress: Callable[[], None] | None = None) -> None:
     """The judicial records desk's month (``CLUSTER`` dossiers), and a clerk of another
-    department reading two of its files: through the application, one command at a time."""
-    with _recording(app) as record_at:
-        made = _favours_and_a_broker(app, rng, now, record_at, progress)
+    department reading two of its files: through the application, one command at a time,
+    in the order of their recording times."""
+    _Timeline().tell(app, cluster_stories(app, rng, now, progress))
+
+
+def cluster_stories(app: HosoApplication, rng: random.Random, now: datetime,
+                    progress: Callable[[], None] | None = None) -> list[Story]:
+    made: list[UUID] = []
+    stories = _favours_and_a_broker(app, rng, now, made, progress)
+
+    def readings(record_at: _RecordingClock) -> None:
         # A clerk of another department looks into two of them: nothing to do with her.
-        for n, dossier_id in enumerate(made[:2]):
+        for n in (1, 0):
             record_at.at(_within_office_hours(now - timedelta(days=3, hours=n), app),
                          timedelta())
-            app.open_dossier(dossier_id, viewer_id="dkkd")
+            app.open_dossier(made[n], viewer_id="dkkd")
+
+    return [*stories, readings]
 
 
 def register_demo_signing_keys(app: HosoApplication) -> None:
@@ -255,7 +287,8 @@ _RATED = ("rated_well", "rated_came_back", "rated_unofficial_request", "refusal_
 class _RecordingClock:
     """The demo tells history as if it were typed in as it happened, minutes after each step.
 
-    Without it every demo event would look recorded weeks late — back-dated.
+    Without it every demo event would look recorded weeks late — back-dated. Within one
+    story the recording time never goes back: a step typed in late holds up the next.
     """
 
     def __init__(self) -> None:
@@ -266,7 +299,11 @@ class _RecordingClock:
         return self.moment
 
     def at(self, occurred: datetime, delay: timedelta = timedelta(minutes=12)) -> None:
-        self.moment = occurred + delay
+        moment = occurred + delay
+        self.moment = moment if self.moment is None else max(self.moment, moment)
+
+    def new_story(self) -> None:
+        self.moment = None
 
 
 @contextmanager
@@ -277,6 +314,102 @@ def _recording(app: HosoApplication) -> Iterator[_RecordingClock]:
         yield clock
     finally:
         app.clock = real
+
+
+Story = Callable[[_RecordingClock], object]
+
+
+class _StoppedTelling(BaseException):
+    """Raised in a story's thread when another story failed: it stops where it is."""
+
+
+class _StoryClock(_RecordingClock):
+    """One story's recording clock in a ``_Timeline``: each ``at`` waits for its turn."""
+
+    def __init__(self, timeline: _Timeline, number: int) -> None:
+        super().__init__()
+        self.timeline, self.number = timeline, number
+        self.turn = threading.Event()
+
+    def __call__(self) -> datetime:
+        return self.timeline()
+
+    def at(self, occurred: datetime, delay: timedelta = timedelta(minutes=12)) -> None:
+        super().at(occurred, delay)
+        assert self.moment is not None
+        self.timeline.wait_for_turn(self, self.moment)
+
+
+class _Timeline:
+    """Tells many stories at once, each step at its recording time, in the order of those
+    times across every story — as the store would have recorded them had they happened.
+
+    A story is a function of its recording clock, told in its own thread, but only one
+    thread runs at a time: a story's ``clock.at(moment)`` hands over to the story whose next
+    step is due first, and gets the turn back when its own moment is the earliest. Without
+    it each dossier's story would be told in full before the next one's, and recording
+    times would go back and forth in the store's order (``hoso verify`` reports that).
+    """
+
+    def __init__(self) -> None:
+        self.moment: datetime | None = None
+        self._due: list[tuple[datetime, int, _StoryClock]] = []
+        self._yielded = threading.Event()
+        self._failure: BaseException | None = None
+        self._stopping = False
+
+    def __call__(self) -> datetime:
+        assert self.moment is not None
+        return self.moment
+
+    def wait_for_turn(self, clock: _StoryClock, moment: datetime) -> None:
+        heapq.heappush(self._due, (moment, clock.number, clock))
+        clock.turn.clear()
+        self._yielded.set()
+        clock.turn.wait()
+        if self._stopping:
+            raise _StoppedTelling
+        self.moment = moment
+
+    def tell(self, app: HosoApplication, stories: Sequence[Story]) -> None:
+        real = app.clock
+        app.clock = self
+        clocks = [_StoryClock(self, n) for n in range(len(stories))]
+        threads = [threading.Thread(target=self._run, args=(story, clock), daemon=True,
+                                    name=f"hoso-demo-story-{n}")
+                   for n, (story, clock) in enumerate(zip(stories, clocks, strict=True))]
+        try:
+            for thread in threads:
+                # Each story runs alone up to its first step's moment.
+                self._yielded.clear()
+                thread.start()
+                self._yielded.wait()
+                if self._failure:
+                    raise self._failure
+            while self._due:
+                _, _, clock = heapq.heappop(self._due)
+                self._yielded.clear()
+                clock.turn.set()
+                self._yielded.wait()
+                if self._failure:
+                    raise self._failure
+        finally:
+            self._stopping = True
+            for _, _, clock in self._due:
+                clock.turn.set()
+            for thread in threads:
+                if thread.ident is not None:
+                    thread.join()
+            app.clock = real
+
+    def _run(self, story: Story, clock: _StoryClock) -> None:
+        try:
+            story(clock)
+        except _StoppedTelling:
+            return
+        except BaseException as error:  # handed to the thread telling the stories
+            self._failure = error
+        self._yielded.set()
 
 
 def _office_time(moment: datetime, rng: random.Random) -> datetime:
@@ -351,6 +484,10 @@ class _Walk:
             if self.record_at.moment and self.record_at.moment > self.now:
                 return
             step(when)
+            if late_entry and self.record_at.moment:
+                # What follows happened after the paper was typed in: no one could act on
+                # the transfer before it was in the system.
+                when = self.record_at.moment
             if self.to_the_end:  # a step may have happened later than planned (on the due day)
                 when = max(when, self.app.dossier(self.dossier_id).last_occurred_at)
 
@@ -536,62 +673,70 @@ def _saturday_night_after(moment: datetime) -> datetime:
 
 
 def _favours_and_a_broker(app: HosoApplication, rng: random.Random, now: datetime,
-                          record_at: _RecordingClock,
-                          progress: Callable[[], None] | None) -> list[UUID]:
+                          made: list[UUID],
+                          progress: Callable[[], None] | None) -> list[Story]:
     """A month at the judicial records desk, with enough files for the red flags' samples.
 
     A second specialist arrives; most of her files wait days, but two files sharing a phone
     with three others fly through (possible favours, overtaking older files, a broker).
-    Her colleague asks for missing documents on almost every other file.
+    Her colleague asks for missing documents on almost every other file. ``made`` gets the
+    dossiers' ids in the order of their receipt.
     """
     procedure = app.directory.procedure("2.000488")
     reception, specialist, leader = procedure.route_units[:3]
-    walk = _Walk(app, procedure, rng, now, record_at)
+    walk = _Walk(app, procedure, rng, now, _RecordingClock())
     rid, spec = walk.member(reception), walk.member(specialist)
     lead = walk.member(leader, signer=True)
     start = _office_time(now - timedelta(days=40), rng)
-    record_at.at(start - timedelta(days=1))
-    app.appoint_staff(admin_id="quantri", user_id="hctp2", full_name="Lê Văn Tín",
-                      unit_code=specialist, roles=["specialist"])
-    broker_phone = "0909123456"
-    made = []
-    for n in range(CLUSTER):
-        newcomer = n % 2 == 0
-        favoured = n in (40, 44)
-        received = _within_office_hours(start + timedelta(hours=9 * n), app)
-        officer = "hctp2" if newcomer else spec
-        record_at.at(received)
-        d = app.receive(
-            actor_id=rid, procedure_code=procedure.code, applicant_name=rng.choice(_NAMES),
-            applicant_phone=broker_phone if favoured or n in (6, 18, 30)
-            else f"09{rng.randint(10_000_000, 99_999_999)}",
-            applicant_address=f"{rng.randint(1, 300)} {rng.choice(_STREETS)}, TP.HCM",
-            channel="counter", documents=list(procedure.documents), occurred_at=received,
-        ).dossier_id
-        made.append(d)
-        handed = _within_office_hours(received + timedelta(hours=1), app)
-        done = _within_office_hours(
-            handed + (timedelta(minutes=50) if favoured else timedelta(days=4)), app)
-        asks = not newcomer and n % 4 == 1
 
-        plan = [(handed, "hand_over"), (handed + timedelta(minutes=20), "open")]
-        if asks:
-            plan += [(done, "ask"), (_within_office_hours(done + timedelta(days=2), app),
-                                     "provided")]
-            done = _within_office_hours(done + timedelta(days=3), app)
-        plan += [(done, "onward"), (_within_office_hours(done + timedelta(hours=2), app),
-                                    "leader_opens"),
-                 (_within_office_hours(done + timedelta(hours=5), app), "sign")]
-        for moment, what in plan:
-            if moment > now - timedelta(minutes=30):
-                break
-            record_at.at(moment)
-            _cluster_step(app, what, d, moment, rid=rid, officer=officer, lead=lead,
-                          specialist=specialist, leader=leader,
-                          decision=f"{rng.randint(100, 9999)}/PLLTP")
-        if progress:
-            progress()
-    return made
+    def newcomer_arrives(record_at: _RecordingClock) -> None:
+        record_at.at(start - timedelta(days=1))
+        app.appoint_staff(admin_id="quantri", user_id="hctp2", full_name="Lê Văn Tín",
+                          unit_code=specialist, roles=["specialist"])
+
+    broker_phone = "0909123456"
+
+    def dossier(n: int) -> Story:
+        def story(record_at: _RecordingClock) -> None:
+            newcomer = n % 2 == 0
+            favoured = n in (40, 44)
+            received = _within_office_hours(start + timedelta(hours=9 * n), app)
+            officer = "hctp2" if newcomer else spec
+            record_at.at(received)
+            d = app.receive(
+                actor_id=rid, procedure_code=procedure.code,
+                applicant_name=rng.choice(_NAMES),
+                applicant_phone=broker_phone if favoured or n in (6, 18, 30)
+                else f"09{rng.randint(10_000_000, 99_999_999)}",
+                applicant_address=f"{rng.randint(1, 300)} {rng.choice(_STREETS)}, TP.HCM",
+                channel="counter", documents=list(procedure.documents), occurred_at=received,
+            ).dossier_id
+            made.append(d)
+            handed = _within_office_hours(received + timedelta(hours=1), app)
+            done = _within_office_hours(
+                handed + (timedelta(minutes=50) if favoured else timedelta(days=4)), app)
+            asks = not newcomer and n % 4 == 1
+
+            plan = [(handed, "hand_over"), (handed + timedelta(minutes=20), "open")]
+            if asks:
+                plan += [(done, "ask"), (_within_office_hours(done + timedelta(days=2), app),
+                                         "provided")]
+                done = _within_office_hours(done + timedelta(days=3), app)
+            plan += [(done, "onward"), (_within_office_hours(done + timedelta(hours=2), app),
+                                        "leader_opens"),
+                     (_within_office_hours(done + timedelta(hours=5), app), "sign")]
+            for moment, what in plan:
+                if moment > now - timedelta(minutes=30):
+                    break
+                record_at.at(moment)
+                _cluster_step(app, what, d, moment, rid=rid, officer=officer, lead=lead,
+                              specialist=specialist, leader=leader,
+                              decision=f"{rng.randint(100, 9999)}/PLLTP")
+            if progress:
+                progress()
+        return story
+
+    return [newcomer_arrives, *(dossier(n) for n in range(CLUSTER))]
 
 
 def _cluster_step(app: HosoApplication, what: str, d: UUID, t: datetime, *, rid: str,

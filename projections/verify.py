@@ -287,6 +287,8 @@ class _Verifier:
         if mismatch is not None:
             kind, detail = mismatch
             self.find(kind, position, dossier_id, detail)
+        else:  # an event that is what was logged may still have been dated back
+            self.check_time(position, dossier_id, event)
 
     def check_time(self, position: int, stream_id: UUID, event: LoggedEvent) -> None:
         """Recording times in log order: an event appended now but dated in the past is a

@@ -12,6 +12,7 @@ from domain.working_days import HCMC
 from projections.red_flags import Period, ReviewData, red_flags
 from projections.runners import ReadModels
 from projections.store import Dialect, Store
+from projections.verify import verify
 
 # Out-of-order business times cannot be made through the commands (they refuse them): that
 # flag guards records from before the rule or from imports, and is tested on its own.
@@ -32,6 +33,9 @@ def test_the_red_flags_find_each_pattern_in_the_demo(store: Store,
                                None, models.readings)
         flags = red_flags(data)
         found = {f.key: len(f.dossiers) + len(f.officers) for f in flags}
+        # Told in the order things were recorded (issue 17.5): no recording time goes back.
+        report = verify(app, models.transparency_log)
+        assert report.ok, [str(f) for f in report.findings[:5]]
     finally:
         models.close()
     missing = {k for k, n in found.items() if n == 0} - NOT_IN_THE_DEMO

@@ -436,3 +436,34 @@ def test_an_insider_granting_roles_or_deleting_a_reading_is_caught(
             (FindingKind.MODIFIED, appointed.id), (FindingKind.DELETED, reading.id)}
     finally:
         models.close()
+
+
+def test_an_event_dated_back_and_appended_at_the_end_is_reported(
+        store: Store, app: HosoApplication, clock: FakeClock) -> None:
+    """Issue 17.5: an insider appends an event dated days back (the clock set back, or a row
+    written with an old timestamp); the log logs it like any other, every hash agrees, and
+    only its recording time, earlier than those stored before it, gives it away."""
+    dossier = app.receive(actor_id="tiepnhan", procedure_code="2.000488",
+                          applicant_name="Phạm Thị Thử", applicant_phone="0901234567",
+                          applicant_address="1 Lê Lợi", documents=["Tờ khai"]).dossier_id
+    clock.advance(minutes=30)
+    app.transfer(dossier, expected_version=None, actor_id="tiepnhan", to_unit="STP-HCTP")
+    clock.advance(seconds=-30)  # two commands queued a moment apart: within the tolerance
+    app.open_dossier(dossier, viewer_id="tiepnhan")
+    models = ReadModels(store, app)
+    try:
+        models.catch_up()
+        assert verify(app, models.transparency_log).ok
+        # A reading dated three days back: as if an inspector had opened the file then.
+        clock.advance(days=-3)
+        app.open_dossier(dossier, viewer_id="thanhtra")
+        forged = app.recorder.max_notification_id()
+        models.catch_up()
+        report = verify(app, models.transparency_log)
+    finally:
+        models.close()
+    # The reading log of that day starts and records the opening: both dated back, both
+    # reported where they are, and nothing before them.
+    assert [(f.kind, f.position) for f in report.findings] == [
+        (FindingKind.BACKDATED, forged - 1), (FindingKind.BACKDATED, forged)], report.findings
+    assert "DossierOpened" in report.findings[1].detail
