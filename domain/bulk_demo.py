@@ -15,8 +15,11 @@ What stays as real as in the small demo:
   with the demo passphrase), each unlocked once from the application's key vault;
 - every event is recorded minutes after it happened (the small demo's recording clock), at
   times spread over the past year in office hours;
-- the judicial records desk's month (favours, a broker, a colleague's readings) is added
-  through the application as in the small demo.
+- the judicial records desk's month (favours, a broker, a colleague's readings): its files
+  walked with the others, the newcomer's appointment and the readings through the application
+  when their time comes;
+- events are saved in the order they were recorded (``hoso verify`` reports a recording time
+  that goes back), each held until nothing still to be walked can be recorded before it.
 
 ``Synthesiser`` (a simpler mix, no code sequences, throw-away keys) makes the benchmarks'
 dossiers; it lives here beside the demo's generator.
@@ -26,9 +29,10 @@ from __future__ import annotations
 
 import random
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -47,7 +51,7 @@ from domain.demo import (
     _RecordingClock,
     _Walk,
     _within_office_hours,
-    add_cluster,
+    desk_month,
     register_demo_signing_keys,
 )
 from domain.dossier import (
@@ -99,6 +103,14 @@ class MemoryDesk:
     @property
     def directory(self) -> Directory:
         return self._directory
+
+    def reread_directory(self) -> None:
+        self._directory = self.app.directory
+
+    def pending_events(self) -> int:
+        """How many events wait to be taken (the code sequences' included)."""
+        return (sum(len(s.pending_events) for s in self._sequences.values())
+                + sum(len(d.pending_events) for d in self._dossiers.values()))
 
     def take(self) -> list[DomainEventProtocol[UUID]]:
         """The new events of the code sequences and the dossiers, in that order; the dossiers
@@ -284,36 +296,86 @@ def load_bulk_demo(app: HosoApplication, *, dossiers: int, seed: int = 2026,
     plan = _plan(rng, dossiers - CLUSTER if with_cluster else dossiers, days, len(procedures))
     clock = _RecordingClock()
     desk = MemoryDesk(app, clock)
+    # Every receipt drawn first, so that dossiers are walked in the order they arrived and
+    # the code sequences number them in that order.
+    receipts = array("d", (_received(now - timedelta(days=age), rng, app.calendar).timestamp()
+                           for age in plan.ages))
+    order = sorted(range(len(receipts)), key=receipts.__getitem__)
+    month = desk_month(app, rng, now, progress, desk) if with_cluster else None
+    # The desk's month: its files walked with the others, in receipt order; the appointment
+    # and the readings told through the application when their time comes.
+    month_files = sorted(month.dossiers, key=lambda item: item[0]) if month else []
+    by_the_application = sorted(month.by_the_application, key=lambda item: item[0]) \
+        if month else []
+    # Events wait here until nothing can be recorded before them any more: a dossier's
+    # story runs for weeks, and the ones received later begin before it ends. Everything
+    # still to be walked is recorded at or after the receipt being walked, so what was
+    # recorded up to it is saved, in recording order (a stable sort keeps each aggregate's
+    # versions in order).
+    held: list[DomainEventProtocol[UUID]] = []
     # One batch is saved (waiting on the database) while the next is made; one at a time,
     # in order, so the log holds them as they were made. A failed save raises here.
     with ThreadPoolExecutor(1, thread_name_prefix="hoso-bulk-demo-save") as writer:
         saving: Future[object] | None = None
 
-        def save(events: list[DomainEventProtocol[UUID]]) -> Future[object]:
-            if saving is not None:
-                saving.result()
-            return writer.submit(app.save, *events)
+        def release(upto: datetime | None) -> None:
+            nonlocal held, saving
+            held += desk.take()
+            held.sort(key=_recorded)
+            cut = len(held) if upto is None else bisect_right(held, upto, key=_recorded)
+            if cut:
+                if saving is not None:
+                    saving.result()
+                saving, held = writer.submit(app.save, *held[:cut]), held[cut:]
+
+        def tell_through_the_application(until: datetime | None) -> None:
+            nonlocal saving
+            while by_the_application and (until is None or by_the_application[0][0] <= until):
+                moment, story = by_the_application.pop(0)
+                release(moment)
+                if saving is not None:
+                    saving.result()
+                with _recording(app) as record_at:
+                    story(record_at)
+                desk.reread_directory()  # the newcomer may act from now on
+
+        def walk_file(received: datetime, story: Callable[[_RecordingClock], object]) -> int:
+            tell_through_the_application(received)
+            clock.new_story()
+            story(clock)
+            return desk.pending_events()
 
         unsaved = 0
-        for n in sorted(range(len(plan.ages)), key=plan.ages.__getitem__, reverse=True):
-            clock.new_story()
+        for n in order:
+            received = datetime.fromtimestamp(receipts[n], tz=UTC)
+            while month_files and month_files[0][0] <= received:
+                unsaved = walk_file(*month_files.pop(0))
             walk = _Walk(desk, procedures[plan.procedures[n]], rng, now, clock,
                          to_the_end=True)
-            walk.run(SCENARIOS[plan.scenarios[n]][0],
-                     _received(now - timedelta(days=plan.ages[n]), rng, app.calendar))
-            assert walk.dossier_id is not None
-            unsaved += len(desk.dossier(walk.dossier_id).pending_events) + 1  # its number
+            unsaved = walk_file(received, _walking(walk, SCENARIOS[plan.scenarios[n]][0],
+                                                   received))
             if unsaved >= batch_events:
-                saving, unsaved = save(desk.take()), 0
+                release(received)
+                unsaved = 0
             if progress:
                 progress()
-        if unsaved:
-            saving = save(desk.take())
+        for received, story in month_files:
+            walk_file(received, story)
+        tell_through_the_application(None)
+        release(None)
         if saving is not None:
             saving.result()
-    if with_cluster:
-        add_cluster(app, rng, now, progress)
     return dossiers
+
+
+def _walking(walk: _Walk, scenario: str,
+             received: datetime) -> Callable[[_RecordingClock], object]:
+    return lambda _clock: walk.run(scenario, received)
+
+
+def _recorded(event: DomainEventProtocol[UUID]) -> datetime:
+    recorded: datetime = getattr(event, "timestamp")  # noqa: B009 (not on the protocol)
+    return recorded
 
 
 class _Plan:

@@ -13,6 +13,7 @@ import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -253,17 +254,37 @@ def add_cluster(app: HosoApplication, rng: random.Random, now: datetime,
 
 def cluster_stories(app: HosoApplication, rng: random.Random, now: datetime,
                     progress: Callable[[], None] | None = None) -> list[Story]:
+    month = desk_month(app, rng, now, progress)
+    return [story for _, story in (*month.by_the_application, *month.dossiers)]
+
+
+@dataclass(frozen=True)
+class DeskMonth:
+    """The judicial records desk's month as stories, each with the moment it begins:
+    ``by_the_application`` (the newcomer's appointment, the other clerk's readings) are told
+    through the application; ``dossiers`` through the desk given to ``desk_month``."""
+
+    by_the_application: list[tuple[datetime, Story]]
+    dossiers: list[tuple[datetime, Story]]
+
+
+def desk_month(app: HosoApplication, rng: random.Random, now: datetime,
+               progress: Callable[[], None] | None = None,
+               desk: DemoDesk | None = None) -> DeskMonth:
     made: list[UUID] = []
-    stories = _favours_and_a_broker(app, rng, now, made, progress)
+    appointment, dossiers = _favours_and_a_broker(app, rng, now, made, progress,
+                                                  desk or app)
 
-    def readings(record_at: _RecordingClock) -> None:
+    def reading(n: int, moment: datetime) -> Story:
         # A clerk of another department looks into two of them: nothing to do with her.
-        for n in (1, 0):
-            record_at.at(_within_office_hours(now - timedelta(days=3, hours=n), app),
-                         timedelta())
+        def story(record_at: _RecordingClock) -> None:
+            record_at.at(moment, timedelta())
             app.open_dossier(made[n], viewer_id="dkkd")
+        return story
 
-    return [*stories, readings]
+    readings = [(moment, reading(n, moment)) for n, moment in (
+        (n, _within_office_hours(now - timedelta(days=3, hours=n), app)) for n in (1, 0))]
+    return DeskMonth([appointment, *readings], dossiers)
 
 
 def register_demo_signing_keys(app: HosoApplication) -> None:
@@ -673,14 +694,15 @@ def _saturday_night_after(moment: datetime) -> datetime:
 
 
 def _favours_and_a_broker(app: HosoApplication, rng: random.Random, now: datetime,
-                          made: list[UUID],
-                          progress: Callable[[], None] | None) -> list[Story]:
+                          made: list[UUID], progress: Callable[[], None] | None,
+                          desk: DemoDesk) -> tuple[tuple[datetime, Story],
+                                                   list[tuple[datetime, Story]]]:
     """A month at the judicial records desk, with enough files for the red flags' samples.
 
     A second specialist arrives; most of her files wait days, but two files sharing a phone
     with three others fly through (possible favours, overtaking older files, a broker).
     Her colleague asks for missing documents on almost every other file. ``made`` gets the
-    dossiers' ids in the order of their receipt.
+    dossiers' ids in the order of their receipt; the files are handled through ``desk``.
     """
     procedure = app.directory.procedure("2.000488")
     reception, specialist, leader = procedure.route_units[:3]
@@ -689,8 +711,10 @@ def _favours_and_a_broker(app: HosoApplication, rng: random.Random, now: datetim
     lead = walk.member(leader, signer=True)
     start = _office_time(now - timedelta(days=40), rng)
 
+    appointed = start - timedelta(days=1)
+
     def newcomer_arrives(record_at: _RecordingClock) -> None:
-        record_at.at(start - timedelta(days=1))
+        record_at.at(appointed)
         app.appoint_staff(admin_id="quantri", user_id="hctp2", full_name="Lê Văn Tín",
                           unit_code=specialist, roles=["specialist"])
 
@@ -703,7 +727,7 @@ def _favours_and_a_broker(app: HosoApplication, rng: random.Random, now: datetim
             received = _within_office_hours(start + timedelta(hours=9 * n), app)
             officer = "hctp2" if newcomer else spec
             record_at.at(received)
-            d = app.receive(
+            d = desk.receive(
                 actor_id=rid, procedure_code=procedure.code,
                 applicant_name=rng.choice(_NAMES),
                 applicant_phone=broker_phone if favoured or n in (6, 18, 30)
@@ -729,17 +753,19 @@ def _favours_and_a_broker(app: HosoApplication, rng: random.Random, now: datetim
                 if moment > now - timedelta(minutes=30):
                     break
                 record_at.at(moment)
-                _cluster_step(app, what, d, moment, rid=rid, officer=officer, lead=lead,
+                _cluster_step(desk, what, d, moment, rid=rid, officer=officer, lead=lead,
                               specialist=specialist, leader=leader,
                               decision=f"{rng.randint(100, 9999)}/PLLTP")
             if progress:
                 progress()
         return story
 
-    return [newcomer_arrives, *(dossier(n) for n in range(CLUSTER))]
+    return ((appointed, newcomer_arrives),
+            [(_within_office_hours(start + timedelta(hours=9 * n), app), dossier(n))
+             for n in range(CLUSTER)])
 
 
-def _cluster_step(app: HosoApplication, what: str, d: UUID, t: datetime, *, rid: str,
+def _cluster_step(app: DemoDesk, what: str, d: UUID, t: datetime, *, rid: str,
                   officer: str, lead: str, specialist: str, leader: str, decision: str) -> None:
     if what == "hand_over":
         app.transfer(d, expected_version=None, actor_id=rid, to_unit=specialist, occurred_at=t)
