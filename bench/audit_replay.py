@@ -60,11 +60,11 @@ from bench.public_page_load import Server
 from domain.application import HosoApplication
 from domain.dossier import Dossier
 from domain.reading import Page, ReadingLog
+from projections.key_vault import open_key_vault
 from projections.migrate import migrate
 from projections.store import Store
 from web.accounts import open_accounts
 from web.app import create_app
-from web.key_vault import open_key_vault
 
 SMALL_SCHEMA = "hoso_bench_audit_small"
 LARGE_SCHEMA = "hoso_bench_audit"

@@ -35,6 +35,7 @@ def bare_app_with_hoso_middleware() -> Starlette:
     that carries no session cookie, as a citizen's does."""
     from starlette.middleware import Middleware
 
+    from config.settings import Settings
     from projections.store import Store
     from web.csrf import CsrfMiddleware
     from web.security import SecurityHeadersMiddleware
@@ -43,5 +44,6 @@ def bare_app_with_hoso_middleware() -> Starlette:
     app = bare_app()
     return Starlette(routes=app.routes, middleware=[
         Middleware(SecurityHeadersMiddleware),
-        Middleware(ServerSessionMiddleware, sessions=open_sessions(Store.from_environment())),
+        Middleware(ServerSessionMiddleware,
+                   sessions=open_sessions(Store.from_settings(Settings.from_environment()))),
         Middleware(CsrfMiddleware)])

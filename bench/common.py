@@ -168,7 +168,7 @@ class ProjectionWorker:
         # Its log goes to a file: a worker that misbehaves can be read about afterwards.
         self.log_path = Path(tempfile.gettempdir()) / "hoso-bench-projection-worker.log"
         with open(self.log_path, "wb") as log:
-            self._process = subprocess.Popen([sys.executable, "-m", "web.cli", "project"],
+            self._process = subprocess.Popen([sys.executable, "-m", "cli", "project"],
                                              cwd=ROOT, env=env, stderr=log)
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
@@ -205,7 +205,7 @@ def run_cli(command: str, env: dict[str, str], profile: str | None) -> dict[str,
     writing to ``profile``, if given): wall seconds, exit status, what it printed on stdout
     (its progress bar goes to this process's stderr) and its peak RSS."""
     argv = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []),
-            "-m", "web.cli", command]
+            "-m", "cli", command]
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         process = subprocess.Popen(argv, cwd=ROOT, env=os.environ | env, stdout=out)

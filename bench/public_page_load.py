@@ -66,13 +66,13 @@ from bench.common import (
 )
 from bench.wrk import run_wrk
 from domain.application import HosoApplication
+from projections.key_vault import open_key_vault
 from projections.migrate import migrate
 from projections.public_status import PublicStatus
 from projections.runners import ReadModels
 from projections.store import Store
 from web import public
 from web.app import create_app
-from web.key_vault import open_key_vault
 from web.services import Services
 from web.templating import render
 

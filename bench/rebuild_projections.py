@@ -15,7 +15,7 @@
    as on a new server — and shows a problem: with the statistics of empty tables PostgreSQL
    plans the rebuild's keyed updates as scans, and the rebuild crawls at ~50 events/s.)
 3. Times ``hoso rebuild`` as an operator runs it, in its own process
-   (``python -m web.cli rebuild``): every other read model emptied and rebuilt from the whole
+   (``python -m cli rebuild``): every other read model emptied and rebuilt from the whole
    log (VACUUM ANALYZE first, as autovacuum would have done). Wall time (start-up included),
    events per second, and the peak RSS of that process (``wait4``'s rusage: its VmHWM).
 4. Baseline, same run, same data: (a) read the same events raw — one streamed SELECT of the
@@ -58,11 +58,11 @@ from bench.common import (
 )
 from domain.application import HosoApplication
 from domain.bulk_demo import load_bulk_demo
+from projections.key_vault import open_key_vault
 from projections.migrate import migrate
 from projections.runners import PROJECTIONS, ReadModels, catch_up
 from projections.store import Store
 from projections.transparency_log import TransparencyLogProjection
-from web.key_vault import open_key_vault
 
 SCHEMA = "hoso_bench_rebuild"
 COPY_SCHEMA = "hoso_bench_rebuild_copy"
@@ -243,7 +243,7 @@ def main() -> None:
                     "applications": rebuild["applications"],
                     "applications_per_s": round(rebuild["applications"] / rebuild["seconds"]),
                     "peak_rss_mib": rebuild["peak_rss_mib"], "profiled": bool(args.profile),
-                    "what": "python -m web.cli rebuild in its own process, start-up "
+                    "what": "python -m cli rebuild in its own process, start-up "
                             "included; events/s counts the store's events once, "
                             "applications count each event once per read model"},
         "baseline": {"seconds": round(baseline, 2), "events_raw_read": raw,

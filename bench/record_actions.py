@@ -70,10 +70,10 @@ from bench.common import (
 from domain.application import HosoApplication, Outcome
 from domain.dossier import DossierCodeSequence
 from domain.working_days import HCMC
+from projections.key_vault import open_key_vault
 from projections.migrate import migrate
 from projections.runners import PROJECTIONS
 from projections.store import Dialect, Store
-from web.key_vault import open_key_vault
 
 SCHEMA = "hoso_bench_record"
 EVENTS_TABLE = "hoso_events"

@@ -10,7 +10,7 @@ event store through ``HosoApplication.save``, many dossiers per transaction — 
    ``hoso serve`` do (``projections.runners.catch_up``, 1000 events a transaction), and signs
    one checkpoint of the log with a fresh Ed25519 key;
 2. times ``hoso verify`` exactly as an operator runs it: the CLI in its own process
-   (``python -m web.cli verify``, ``HOSO_DATABASE_URL`` naming the bench schema,
+   (``python -m cli verify``, ``HOSO_DATABASE_URL`` naming the bench schema,
    ``HOSO_LOG_SIGNING_KEY`` the bench key), with its wall time, events per second, peak RSS
    (``wait4``'s rusage of that process) and whether it came out clean;
 3. as baselines of the same run, reads the same stored events raw (one streamed SELECT in
@@ -256,7 +256,7 @@ def main() -> None:
                    "summary": verify["output"].splitlines()[-1] if verify["output"] else "",
                    "profiled": bool(args.profile),
                    "load_average": load,
-                   "what": "python -m web.cli verify in its own process, start-up included"},
+                   "what": "python -m cli verify in its own process, start-up included"},
         "baselines": base,
         "ratio_verify_to": {
             "events_raw_read": ratio(base["events_raw_read"]["seconds"]),

@@ -14,9 +14,10 @@ import unicodedata
 from typing import Protocol
 from uuid import uuid4
 
+from config.settings import Settings
 from domain.errors import DomainError
 from notify.messages import Email
-from notify.senders import Sender, smtp_sender_from_environment
+from notify.senders import Sender, smtp_sender
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class ContactCodeSender:
             raise CannotSend() from None
 
 
-def code_sender_from_environment() -> ContactCodeSender:
+def code_sender(settings: Settings) -> ContactCodeSender:
     from notify.sms import sms_sender_from_environment
 
-    return ContactCodeSender(smtp_sender_from_environment(), sms_sender_from_environment())
+    return ContactCodeSender(smtp_sender(settings), sms_sender_from_environment())

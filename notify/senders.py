@@ -8,7 +8,6 @@ the address), anything else to be retried later.
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from email.utils import formatdate
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
+from config.settings import Settings
 from notify.messages import Email
 
 log = logging.getLogger(__name__)
@@ -111,11 +111,10 @@ class SmtpSender:
                 raise
 
 
-def smtp_sender_from_environment() -> SmtpSender | None:
+def smtp_sender(settings: Settings) -> SmtpSender | None:
     """The SMTP sender ``HOSO_SMTP_URL`` and ``HOSO_MAIL_FROM`` describe; None when no
-    server is set (emails then wait in the outbox until one is)."""
-    url = os.environ.get(SMTP_URL_ENV, "").strip()
-    if not url:
+    server is set (emails then wait in the outbox until one is). A malformed URL or sender
+    raises ``ValueError`` naming the setting."""
+    if not settings.smtp_url:
         return None
-    return SmtpSender(SmtpSettings.from_url(
-        url, os.environ.get(MAIL_FROM_ENV, "").strip() or "hoso@localhost"))
+    return SmtpSender(SmtpSettings.from_url(settings.smtp_url, settings.mail_from))

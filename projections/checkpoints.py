@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,7 +40,6 @@ from projections.witnessing import (
 
 log = logging.getLogger(__name__)
 
-SIGNING_KEY_ENV = "HOSO_LOG_SIGNING_KEY"
 TREE_BATCH = 10_000
 
 
@@ -54,11 +52,12 @@ def signing_key_file(sqlite_path: Path | None) -> Path | None:
     return sqlite_path.parent / "log_signing_key" if sqlite_path is not None else None
 
 
-def installation_signer(origin: str, sqlite_path: Path | None) -> NoteSigner | None:
-    """The installation's Ed25519 key: ``HOSO_LOG_SIGNING_KEY``, or a key file beside the
-    SQLite store (made on first use). None on PostgreSQL without the setting: a key made up
-    on the spot would sign checkpoints nobody could check after a restart."""
-    if skey := os.environ.get(SIGNING_KEY_ENV):
+def installation_signer(origin: str, sqlite_path: Path | None,
+                        skey: str | None = None) -> NoteSigner | None:
+    """The installation's Ed25519 key: ``skey`` (HOSO_LOG_SIGNING_KEY), or a key file beside
+    the SQLite store (made on first use). None on PostgreSQL without the setting: a key made
+    up on the spot would sign checkpoints nobody could check after a restart."""
+    if skey:
         return NoteSigner.parse(skey)
     path = signing_key_file(sqlite_path)
     if path is None:

@@ -29,7 +29,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from domain.documents import DigestMismatch, document_missing
 from projections.store import CIPHER_KEY_ENV, Dialect, Store
 
-DOCUMENTS_DIR_ENV = "HOSO_DOCUMENTS_DIR"
 _CHUNK = 1024 * 1024
 _MAGIC = b"HOSODOC1"  # encrypted file format, version 1
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -143,17 +142,18 @@ def _bound(sha256: str, index: int, last: bool) -> bytes:
     return f"hoso-document/1 {sha256} {index} {'last' if last else 'more'}".encode()
 
 
-def documents_dir(store: Store) -> Path:
-    """``HOSO_DOCUMENTS_DIR``, else ``documents/`` beside the SQLite file (``var/documents``
-    by default), else ``var/documents``."""
-    configured = os.environ.get(DOCUMENTS_DIR_ENV, "").strip()
-    if configured:
-        return Path(configured)
+def documents_dir(store: Store, configured: Path | None = None) -> Path:
+    """``configured`` (HOSO_DOCUMENTS_DIR), else ``documents/`` beside the SQLite file
+    (``var/documents`` by default), else ``var/documents``."""
+    if configured is not None:
+        return configured
     if store.dialect is Dialect.SQLITE and store.sqlite_path is not None:
         return store.sqlite_path.parent / "documents"
     return Path("var/documents")
 
 
-def document_store_for(store: Store) -> FileDocumentStore:
-    key = os.environ.get(CIPHER_KEY_ENV, "").strip()
-    return FileDocumentStore(documents_dir(store), base64.b64decode(key) if key else None)
+def document_store_for(store: Store, directory: Path | None = None) -> FileDocumentStore:
+    """The store's files, sealed with the store's own cipher key when it has one."""
+    key = store.cipher_key
+    return FileDocumentStore(documents_dir(store, directory),
+                             base64.b64decode(key) if key else None)

@@ -8,6 +8,7 @@ import psycopg
 from psycopg import sql
 from yoyo import get_backend, read_migrations
 
+from config.settings import Settings
 from domain.application import HosoApplication
 from projections.follow_lock import FollowLock
 from projections.runners import PROJECTIONS, open_outbox, open_view
@@ -17,8 +18,11 @@ from projections.transparency_log import TransparencyLogProjection, Transparency
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def migrate(store: Store) -> list[str]:
-    """Bring the store's schema up to date; the ids of the SQL migrations applied now."""
+def migrate(store: Store, settings: Settings | None = None) -> list[str]:
+    """Bring the store's schema up to date; the ids of the SQL migrations applied now.
+    ``settings`` name the log's origin and salt (a new store fixes them); defaults when
+    not given."""
+    settings = settings or Settings()
     if store.dialect is Dialect.SQLITE:
         assert store.sqlite_path is not None
         store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +38,7 @@ def migrate(store: Store) -> list[str]:
     app = HosoApplication(env=store.eventsourcing_env(create_tables=True))
     app.close()
     for kind in PROJECTIONS:
-        view = open_view(store, kind, create_tables=True)
+        view = open_view(store, kind, settings, create_tables=True)
         view.datastore.close()  # type: ignore[attr-defined]
     backend = get_backend(store.yoyo_url())
     migrations = read_migrations(str(MIGRATIONS / store.dialect.value))
@@ -43,20 +47,20 @@ def migrate(store: Store) -> list[str]:
         backend.apply_migrations(pending)
     # Addresses an earlier version wrote in clear, sealed now that a key may be set (SQL
     # cannot: the key is not in the database). Nothing to do without HOSO_CIPHER_KEY.
-    outbox = open_outbox(store)
+    outbox = open_outbox(store, settings)
     try:
         outbox.seal_clear_addresses()
     finally:
         outbox.close()
-    backfill_log(store)
+    backfill_log(store, settings)
     return [m.id for m in pending]
 
 
-def backfill_log(store: Store) -> int:
+def backfill_log(store: Store, settings: Settings | None = None) -> int:
     """Log, once, the events of every aggregate the transparency log did not cover before
     (docs/transparency-log.md, *Upgrading a store*); how many entries were added."""
     kind = next(k for k in PROJECTIONS if k.projection is TransparencyLogProjection)
-    view = open_view(store, kind)
+    view = open_view(store, kind, settings or Settings())
     try:
         assert isinstance(view, TransparencyLogView)
         if view.backfilled():

@@ -180,10 +180,13 @@ class OutboxView(ReadModel):
     def reset(self, application_name: str) -> None:
         raise RuntimeError("the outbox is a record of messages owed and sent; never rebuilt")
 
+    # The store's cipher key (HOSO_CIPHER_KEY), given by ``open_view``.
+    cipher_key: str | None = None
+
     @property
     def seal(self) -> AddressSeal:
         if not hasattr(self, "_address_seal"):
-            self._address_seal = AddressSeal(cipher_settings())
+            self._address_seal = AddressSeal(cipher_settings(self.cipher_key))
         return self._address_seal
 
     def seal_clear_addresses(self) -> int:

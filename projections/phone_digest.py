@@ -27,7 +27,6 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PHONE_KEY_ENV = "HOSO_PHONE_KEY"
-PHONE_KEY_FILE_ENV = "HOSO_PHONE_KEY_FILE"
 DEFAULT_KEY_FILE = Path("var/phone_key")
 KEY_BYTES = 32
 
@@ -52,24 +51,26 @@ def parse_phone_key(text: str) -> bytes:
     return key
 
 
-def check_phone_key_setting() -> None:
+def check_phone_key_setting(text: str | None) -> None:
     """A malformed HOSO_PHONE_KEY is said at start, not on the first dossier."""
-    if text := os.environ.get(PHONE_KEY_ENV, ""):
+    if text:
         parse_phone_key(text)
 
 
-def key_file(sqlite_path: Path | None) -> Path:
+def key_file(sqlite_path: Path | None, configured: Path | None = None) -> Path:
     if sqlite_path is not None:
         return sqlite_path.parent / "phone_key"
-    return Path(os.environ.get(PHONE_KEY_FILE_ENV) or DEFAULT_KEY_FILE)
+    return configured or DEFAULT_KEY_FILE
 
 
-def installation_phone_key(sqlite_path: Path | None) -> bytes:
-    """The installation's key: the setting, or the key file (made on first use, readable by
-    its owner only; two processes starting together end up with the same one)."""
-    if text := os.environ.get(PHONE_KEY_ENV, ""):
-        return parse_phone_key(text)
-    path = key_file(sqlite_path)
+def installation_phone_key(sqlite_path: Path | None, key_text: str | None = None,
+                           key_file_path: Path | None = None) -> bytes:
+    """The installation's key: ``key_text`` (HOSO_PHONE_KEY), or the key file
+    (HOSO_PHONE_KEY_FILE, or beside a SQLite store; made on first use, readable by its owner
+    only; two processes starting together end up with the same one)."""
+    if key_text:
+        return parse_phone_key(key_text)
+    path = key_file(sqlite_path, key_file_path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -94,16 +95,20 @@ class PhoneDigest:
     """``digest(phone)``: the keyed digest the read models store and search by. The key is
     read on first use, so opening a read model (``hoso migrate``) needs none."""
 
-    def __init__(self, sqlite_path: Path | None = None, *, key: bytes | None = None) -> None:
+    def __init__(self, sqlite_path: Path | None = None, *, key: bytes | None = None,
+                 key_text: str | None = None, key_file_path: Path | None = None) -> None:
         self._sqlite_path = sqlite_path
         self._key = key
+        self._key_text = key_text
+        self._key_file_path = key_file_path
         self._lock = threading.Lock()
 
     def __call__(self, phone: str) -> str:
         if self._key is None:
             with self._lock:
                 if self._key is None:
-                    self._key = installation_phone_key(self._sqlite_path)
+                    self._key = installation_phone_key(self._sqlite_path, self._key_text,
+                                                       self._key_file_path)
         return hmac.new(self._key, f"hoso-phone:{phone}".encode(), hashlib.sha256).hexdigest()
 
 

@@ -10,7 +10,6 @@ read model's tracked position: nothing is skipped or applied twice across restar
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -20,11 +19,6 @@ from projections.checkpoints import TransparencyLog
 from projections.runners import ReadModels
 
 log = logging.getLogger(__name__)
-
-
-def checkpoint_interval() -> timedelta:
-    """How often the follower signs a checkpoint when the log grew (HOSO_CHECKPOINT_SECONDS)."""
-    return timedelta(seconds=float(os.environ.get("HOSO_CHECKPOINT_SECONDS", "300")))
 
 
 class Companion(Protocol):
@@ -41,7 +35,9 @@ class Projector:
         self.read_models = read_models
         self.transparency = transparency
         self.clock = clock
-        self.interval = interval or checkpoint_interval()
+        # How soon after new events a checkpoint is signed (HOSO_CHECKPOINT_SECONDS).
+        self.interval = interval or timedelta(
+            seconds=read_models.settings.checkpoint_seconds)
         self.companions = tuple(companions)
         self._signer: CheckpointSigner | None = None
 

@@ -22,15 +22,11 @@ Tables created by later migrations are granted by ``hoso migrate`` itself when
 
 from __future__ import annotations
 
-import os
-
 import psycopg
 from psycopg import sql
 
 from domain.application import HosoApplication
 from projections.store import Dialect, Store
-
-SERVING_ROLE_ENV = "HOSO_SERVING_ROLE"
 
 
 class RoleError(ValueError):
@@ -105,6 +101,3 @@ def _owner_only_changes(conn: psycopg.Connection[tuple[object, ...]], schema: st
         "CREATE TRIGGER {} BEFORE UPDATE OR DELETE ON {} FOR EACH ROW EXECUTE FUNCTION {}()"
     ).format(trigger, sql.Identifier(schema, table), function))
 
-
-def serving_role_from_environment() -> str | None:
-    return os.environ.get(SERVING_ROLE_ENV, "").strip() or None

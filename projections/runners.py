@@ -28,6 +28,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import Environment
 
+from config.settings import Settings
 from domain.application import HosoApplication
 from projections.checkpoints import (
     CheckpointView,
@@ -155,10 +156,11 @@ def open_checkpoints(store: Store, datastore: Datastore | None = None) -> Checkp
     return view
 
 
-def open_view(store: Store, kind: ProjectionKind, *, create_tables: bool = False,
-              datastore: Datastore | None = None) -> ReadModel:
+def open_view(store: Store, kind: ProjectionKind, settings: Settings, *,
+              create_tables: bool = False, datastore: Datastore | None = None) -> ReadModel:
     """A read model on ``store``: on ``datastore`` (a pool the process shares) when given,
-    else on a pool of its own."""
+    else on a pool of its own; with the keys ``settings`` name for the models holding
+    digests, sealed addresses or the log."""
     if datastore is not None:
         view = kind.views[store.dialect].on(datastore)
     else:
@@ -167,14 +169,19 @@ def open_view(store: Store, kind: ProjectionKind, *, create_tables: bool = False
         factory = InfrastructureFactory[Any].construct(env)
         view = factory.tracking_recorder(kind.views[store.dialect])
     if isinstance(view, DigestsPhones):
-        view.phone_digest = PhoneDigest(store.sqlite_path)
+        view.phone_digest = PhoneDigest(store.sqlite_path, key_text=settings.phone_key,
+                                        key_file_path=settings.phone_key_file)
+    if isinstance(view, OutboxView):
+        view.cipher_key = store.cipher_key
+    if isinstance(view, TransparencyLogView):
+        view.wanted_origin, view.wanted_salt = settings.log_origin, settings.log_salt
     return view
 
 
-def open_outbox(store: Store) -> OutboxView:
+def open_outbox(store: Store, settings: Settings) -> OutboxView:
     """The outbox alone, for the commands that only send or subscribe (``hoso deliver``,
     ``hoso webhook``): one pool, not one per read model."""
-    view = open_view(store, _KINDS[OutboxProjection.name])
+    view = open_view(store, _KINDS[OutboxProjection.name], settings)
     assert isinstance(view, OutboxView)
     return view
 
@@ -321,10 +328,13 @@ class ReadModels:
     """
 
     def __init__(self, store: Store, app: HosoApplication,
-                 read_store: Store | None = None) -> None:
+                 read_store: Store | None = None, *, settings: Settings | None = None) -> None:
         self.store = store
         self.app = app
         self.read_store = read_store
+        # The keys and names the read models need; tests and benchmarks that build read
+        # models by hand (not through bootstrap) get the environment's.
+        self.settings = settings if settings is not None else Settings.from_environment()
         self._opened: dict[tuple[str, bool], ReadModel] = {}
         self._pools: dict[bool, Datastore] = {}
         self._open_lock = threading.Lock()
@@ -342,7 +352,8 @@ class ReadModels:
             if key not in self._opened:
                 store = self.read_store if on_replica else self.store
                 assert store is not None
-                self._opened[key] = open_view(store, kind, datastore=self._pool(on_replica))
+                self._opened[key] = open_view(store, kind, self.settings,
+                                              datastore=self._pool(on_replica))
             return self._opened[key]
 
     def _pool(self, on_replica: bool) -> Datastore:
@@ -424,7 +435,8 @@ class ReadModels:
         with self._open_lock:
             checkpoints = open_checkpoints(self.store, self._pool(on_replica=False))
         return TransparencyLog(origin=origin, checkpoints=checkpoints,
-                               signer=installation_signer(origin, self.store.sqlite_path))
+                               signer=installation_signer(origin, self.store.sqlite_path,
+                                                          self.settings.log_signing_key))
 
     def follow(self) -> None:
         """Start keeping every read model up to date in background threads.

@@ -17,13 +17,12 @@ that write the read models use ``HOSO_DATABASE_URL``.
 from __future__ import annotations
 
 import base64
-import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-DEFAULT_DATABASE_URL = "sqlite:///var/hoso.sqlite3"
+from config.settings import Settings
 
 
 class Dialect(StrEnum):
@@ -38,15 +37,15 @@ class StoreConfigError(ValueError):
 CIPHER_KEY_ENV = "HOSO_CIPHER_KEY"
 
 
-def cipher_settings() -> dict[str, str]:
-    """The library's AES-GCM cipher over every stored event's state, when HOSO_CIPHER_KEY
-    holds a key (base64 of 16, 24 or 32 bytes: ``hoso cipher-key`` makes one).
+def cipher_settings(key: str | None) -> dict[str, str]:
+    """The library's AES-GCM cipher over every stored event's state, when ``key``
+    (HOSO_CIPHER_KEY) holds one (base64 of 16, 24 or 32 bytes: ``hoso cipher-key`` makes one).
 
     Events then rest encrypted, personal data included; topics, ids and versions stay clear
     (the projections select by topic). Set it before the first event: a store begun without a
     key cannot be read with one, nor the other way round (``check_cipher`` says so at start).
     """
-    key = os.environ.get(CIPHER_KEY_ENV, "").strip()
+    key = (key or "").strip()
     if not key:
         return {}
     try:
@@ -77,9 +76,17 @@ class Store:
     # for a read replica URL naming several nodes).
     more_hosts: tuple[tuple[str, int], ...] = ()
     target_session_attrs: str = ""
+    # What the stored events (and attached files, and the outbox's addresses) are sealed
+    # with: part of what it takes to read this store (HOSO_CIPHER_KEY). Never printed.
+    cipher_key: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
+    def from_url(cls, url: str, *, cipher_key: str | None = None) -> Store:
+        store = cls._parse_url(url)
+        return replace(store, cipher_key=cipher_key) if cipher_key else store
+
+    @classmethod
+    def _parse_url(cls, url: str) -> Store:
         parts = urlsplit(url)
         if parts.scheme == "sqlite":
             raw = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
@@ -117,17 +124,20 @@ class Store:
         )
 
     @classmethod
-    def from_environment(cls) -> Store:
-        return cls.from_url(os.environ.get("HOSO_DATABASE_URL") or DEFAULT_DATABASE_URL)
+    def from_settings(cls, settings: Settings) -> Store:
+        """HOSO_DATABASE_URL with HOSO_CIPHER_KEY; a malformed key is said here, at start."""
+        store = cls.from_url(settings.database_url, cipher_key=settings.cipher_key)
+        cipher_settings(store.cipher_key)
+        return store
 
     @classmethod
-    def read_replica_from_environment(cls, primary: Store) -> Store | None:
+    def read_replica(cls, settings: Settings, primary: Store) -> Store | None:
         """The store page queries read from (``HOSO_READ_DATABASE_URL``), or None to read
         from ``primary``."""
-        url = os.environ.get("HOSO_READ_DATABASE_URL")
+        url = settings.read_database_url
         if not url:
             return None
-        replica = cls.from_url(url)
+        replica = cls.from_url(url, cipher_key=primary.cipher_key)
         if Dialect.SQLITE in (primary.dialect, replica.dialect):
             raise StoreConfigError(
                 "HOSO_READ_DATABASE_URL needs PostgreSQL for both stores (a replica of "
@@ -153,7 +163,7 @@ class Store:
 
     def eventsourcing_env(self, *, create_tables: bool = False) -> dict[str, str]:
         """Settings for the library's infrastructure factory (application and views)."""
-        env = {"CREATE_TABLE": "y" if create_tables else "n"} | cipher_settings()
+        env = {"CREATE_TABLE": "y" if create_tables else "n"} | cipher_settings(self.cipher_key)
         if self.dialect is Dialect.SQLITE:
             assert self.sqlite_path is not None
             env |= {

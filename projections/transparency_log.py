@@ -23,7 +23,6 @@ later to other values they stop the log rather than fork it.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -102,6 +101,11 @@ class TransparencyLogView(ReadModel):
     tables = ()
     append_only = True
 
+    # The origin and salt this installation asks for (HOSO_LOG_ORIGIN, HOSO_LOG_SALT), given
+    # by ``open_view``; the store's first event fixes them for good.
+    wanted_origin: str | None = None
+    wanted_salt: str | None = None
+
     def reset(self, application_name: str) -> None:
         raise RuntimeError("the transparency log is append-only and is never rebuilt")
 
@@ -117,8 +121,7 @@ class TransparencyLogView(ReadModel):
         return cached
 
     def _load_settings(self, cursor: Cursor) -> LogSettings:
-        wanted_origin = os.environ.get("HOSO_LOG_ORIGIN")
-        wanted_salt = os.environ.get("HOSO_LOG_SALT")
+        wanted_origin, wanted_salt = self.wanted_origin, self.wanted_salt
         # Two processes starting at once: the first row wins, both then read it.
         self._execute(
             cursor,

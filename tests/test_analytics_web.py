@@ -17,7 +17,7 @@ from projections.store import Store
 from tests.conftest import FakeClock
 from tests.helpers import APPLICANT, PROCEDURE
 from tests.test_analytics import Walk, local
-from tests.web_helpers import PASSWORD, sign_in_as
+from tests.web_helpers import PASSWORD, change_settings, sign_in_as
 from web.accounts import StaffAccounts
 from web.app import create_app
 
@@ -83,7 +83,7 @@ def test_inspectors_and_administrators_see_tables_and_charts(web: TestClient, us
 
 
 def test_a_small_minimum_sample_ranks(web: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOSO_MIN_SAMPLE", "1")
+    change_settings(web, min_sample=1)
     sign_in(web, "thanhtra")
     rows = parsed(web.get(f"/analytics/official-procedures.csv?{PERIOD}").text)
     assert rows[1][2] == "1"
@@ -172,6 +172,6 @@ def test_figures_follow_new_events(web: TestClient, app: HosoApplication,
     # Within a minute the same figures are served again…
     assert parsed(web.get(f"/analytics/official-units.csv?{PERIOD}").text)[1][3] == "2"
     # …after it, the new event counts.
-    monkeypatch.setenv("HOSO_ANALYTICS_MAX_AGE", "0")
+    change_settings(web, analytics_max_age=0)
     after = parsed(web.get(f"/analytics/official-units.csv?{PERIOD}").text)
     assert after[1][3] == "3"

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from cli import main
 from domain.application import HosoApplication
 from domain.dossier import Dossier
 from projections.store import Store
@@ -25,7 +26,6 @@ from tests.helpers import APPLICANT, PROCEDURE, hand_over, receive, sign, url_of
 from web.accounts import StaffAccounts
 from web.api.keys import PartnerKeys, Scope, partner_keys_on
 from web.app import create_app
-from web.cli import main
 
 # Partners' systems, appointed in the directory like staff: the unit and role their actions
 # need, and a key scoped to those actions.

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+import cli
 from domain.application import HosoApplication
 from domain.transparency.checkpoint import NoteSigner, open_checkpoint
 from domain.transparency.entry import log_entry
@@ -18,7 +19,6 @@ from projections.runners import ReadModels
 from projections.store import Dialect, Store
 from tests.helpers import receive, url_of, walk_to_signed
 from tests.test_transparency_log import _edit, _row, _set_state
-from web import cli
 from web.app import create_app
 
 SIGNER = NoteSigner.generate("hoso.local/log")

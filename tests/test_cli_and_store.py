@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from eventsourcing.utils import get_topic
 
+import cli
 from domain.application import DOSSIER_EVENT_CLASSES, HosoApplication
 from domain.dossier import Dossier, Stage
 from projections.runners import ReadModels
 from projections.store import Dialect, Store, StoreConfigError
 from tests.helpers import url_of
-from web import cli
 from web.accounts import open_accounts
 
 

@@ -36,11 +36,31 @@ def _imports(package: str) -> set[str]:
     return found
 
 
+OUR_PACKAGES = {"config", "bootstrap", "cli", "domain", "projections", "notify", "web"}
+
+
 def test_dependencies_point_inward() -> None:
-    assert not {"web", "projections", "notify", "starlette", "psycopg", "jinja2"} & _imports(
-        "domain")
-    assert not {"web", "notify"} & _imports("projections")
-    assert not {"web", "starlette", "jinja2"} & _imports("notify")
+    assert not {"web", "projections", "notify", "bootstrap", "cli", "starlette", "psycopg",
+                "jinja2"} & _imports("domain")
+    assert not {"web", "notify", "bootstrap", "cli"} & _imports("projections")
+    assert not {"web", "bootstrap", "cli", "starlette", "jinja2"} & _imports("notify")
+    # The composition root wires the layers below the web tier; the settings depend on none.
+    assert not {"web", "cli"} & _imports("bootstrap")
+    assert not OUR_PACKAGES - {"config"} & _imports("config")
+    assert not {"cli"} & _imports("web")
+
+
+def test_only_the_settings_read_the_environment() -> None:
+    """Settings are read once, typed, in config/settings.py; everything else is handed its
+    values (bootstrap/, create_app), so no part reads a variable the others do not see."""
+    readers = sorted(
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for package in OUR_PACKAGES for path in (ROOT / package).rglob("*.py")
+        if path != ROOT / "config" / "settings.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}
+        and isinstance(node.value, ast.Name) and node.value.id == "os")
+    assert readers == []
 
 
 def test_pages_ask_the_domain_who_may_do_what() -> None:

@@ -14,6 +14,7 @@ import pytest
 from psycopg import sql
 from starlette.testclient import TestClient
 
+from cli import main
 from domain.application import HosoApplication
 from domain.transparency.checkpoint import NoteSigner
 from projections.roles import RoleError, grant_serving_role
@@ -24,7 +25,6 @@ from tests.helpers import receive, url_of
 from tests.web_helpers import PASSWORD, sign_in_as
 from web.accounts import open_accounts
 from web.app import create_app
-from web.cli import main
 
 SIGNER = NoteSigner.generate("hoso.local/log")
 

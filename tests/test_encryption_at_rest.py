@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 
 import psycopg
 import pytest
 from eventsourcing.cryptography import AESCipher
 
+from config.settings import Settings
 from domain.application import HosoApplication, StoreUnreadable
 from domain.signing import MemoryKeyVault
 from domain.transparency.entry import leaf_hash
@@ -30,7 +32,7 @@ def _stored_states(store: Store) -> list[bytes]:
 
 def test_personal_data_rests_encrypted_and_reads_back(
         store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOSO_CIPHER_KEY", AESCipher.create_key(32))
+    store = replace(store, cipher_key=AESCipher.create_key(32))
     app = HosoApplication(env=store.eventsourcing_env(), clock=clock,
                           key_vault=MemoryKeyVault())
     models = ReadModels(store, app)
@@ -57,8 +59,8 @@ def test_personal_data_rests_encrypted_and_reads_back(
         app.close()
     # Another key, or none, cannot read the store: said at start, not page after page.
     for other in (AESCipher.create_key(32), ""):
-        monkeypatch.setenv("HOSO_CIPHER_KEY", other)
-        reader = HosoApplication(env=store.eventsourcing_env(), clock=clock)
+        reader = HosoApplication(
+            env=replace(store, cipher_key=other or None).eventsourcing_env(), clock=clock)
         try:
             with pytest.raises(StoreUnreadable, match="HOSO_CIPHER_KEY"):
                 reader.check_store_readable()
@@ -69,9 +71,11 @@ def test_personal_data_rests_encrypted_and_reads_back(
 @pytest.mark.parametrize("key", ["not base64!", "c2hvcnQ="])
 def test_a_malformed_key_is_refused(store: Store, monkeypatch: pytest.MonkeyPatch,
                                     key: str) -> None:
-    monkeypatch.setenv("HOSO_CIPHER_KEY", key)
     with pytest.raises(StoreConfigError, match="HOSO_CIPHER_KEY"):
-        store.eventsourcing_env()
+        replace(store, cipher_key=key).eventsourcing_env()
+    monkeypatch.setenv("HOSO_CIPHER_KEY", key)  # and as a setting, at start
+    with pytest.raises(StoreConfigError, match="HOSO_CIPHER_KEY"):
+        Store.from_settings(Settings.from_environment())
 
 
 def _is_json(state: bytes) -> bool:

@@ -19,12 +19,12 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
+from cli import main
 from domain.application import HosoApplication
 from projections.store import Dialect, Store
 from tests.web_helpers import PASSWORD
 from web.accounts import StaffAccounts
 from web.app import create_app
-from web.cli import main
 from web.proxies import ProxySettingError, parse_trusted_proxies
 from web.sessions import open_sessions
 from web.signin import SIGN_IN_FAILURES_PER_ADDRESS
@@ -34,7 +34,6 @@ PROXY = "127.0.0.1"  # a reverse proxy on the same machine, uvicorn's trusted de
 
 def serve_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
     """What ``hoso serve`` passes to uvicorn with these settings."""
-    monkeypatch.setenv("HOSO_FOLLOW", "1")  # cmd_serve sets it: restored after the test
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     given: dict[str, Any] = {}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from starlette.testclient import TestClient
 
+import cli
 from domain.application import HosoApplication
 from projections.runners import ReadModels
 from projections.store import Dialect, Store
@@ -16,7 +17,6 @@ from tests.conftest import PUBLIC_URL
 from tests.helpers import PROCEDURE, url_of, wait_for
 from tests.notify_helpers import EMAIL, RecordingSender, deliverer, receive_with_email
 from tests.web_helpers import PASSWORD, read_in, sign_in_as
-from web import cli
 
 
 @pytest.fixture

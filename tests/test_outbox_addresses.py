@@ -4,6 +4,7 @@ and is dropped once nothing more is owed — read from the raw tables, on both s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from eventsourcing.cryptography import AESCipher
@@ -12,7 +13,7 @@ from domain.application import HosoApplication
 from projections.migrate import migrate
 from projections.outbox import Channel
 from projections.runners import ReadModels
-from projections.store import CIPHER_KEY_ENV, Store
+from projections.store import Store
 from tests.conftest import FakeClock
 from tests.notify_helpers import (
     EMAIL,
@@ -24,10 +25,9 @@ from tests.notify_helpers import (
 
 
 @pytest.fixture
-def models(store: Store, app: HosoApplication,
-           monkeypatch: pytest.MonkeyPatch) -> Iterator[ReadModels]:
-    monkeypatch.setenv(CIPHER_KEY_ENV, AESCipher.create_key(32))
-    read_models = ReadModels(store, app)
+def models(store: Store, app: HosoApplication) -> Iterator[ReadModels]:
+    """The read models of a store whose key (HOSO_CIPHER_KEY) seals the outbox's addresses."""
+    read_models = ReadModels(replace(store, cipher_key=AESCipher.create_key(32)), app)
     yield read_models
     read_models.close()
 
@@ -96,7 +96,7 @@ def test_migrate_seals_and_drops_what_an_earlier_version_left_in_clear(
         outbox._execute(cursor, "DELETE FROM {p}_yoyo_migration WHERE migration_id = %(m)s",
                         {"m": "0038_outbox_addresses_dropped"})
     assert EMAIL in raw_outbox(models)
-    assert migrate(store) == ["0038_outbox_addresses_dropped"]
+    assert migrate(models.store) == ["0038_outbox_addresses_dropped"]
     assert EMAIL not in raw_outbox(models)
     rows = outbox._select("SELECT dossier_id, email FROM {p}outbox_dossier")
     assert {str(r["dossier_id"]): r["email"] is None for r in rows} == {

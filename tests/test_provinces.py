@@ -26,6 +26,7 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+import cli
 from domain.application import HosoApplication
 from domain.signing import MemoryKeyVault
 from projections.migrate import migrate
@@ -39,7 +40,6 @@ from projections.runners import ReadModels
 from projections.store import Store
 from tests.conftest import FakeClock, _as_postgres, _free_port
 from tests.helpers import hand_over, receive
-from web import cli
 from web.app import create_app
 
 

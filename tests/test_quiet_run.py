@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_migrating_a_new_store_prints_one_line(tmp_path: Path) -> None:
     environment = os.environ | {"HOSO_DATABASE_URL": f"sqlite:///{tmp_path / 'hoso.sqlite3'}"}
-    done = subprocess.run([sys.executable, "-m", "web.cli", "migrate"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "cli", "migrate"], cwd=ROOT,
                           env=environment, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == []  # yoyo's ~100 "applying step" lines

@@ -13,7 +13,7 @@ from domain.application import HosoApplication
 from tests.conftest import FakeClock
 from tests.helpers import receive
 from tests.test_web import sign_in
-from tests.web_helpers import read_in
+from tests.web_helpers import change_settings, read_in
 
 
 @pytest.fixture
@@ -121,6 +121,6 @@ def test_the_minimum_sample_setting_reaches_the_red_flags_too(
     """HOSO_MIN_SAMPLE used to change the analytics' ranking and not the red flags' rules."""
     sign_in(web, "thanhtra")
     assert "ít nhất 20 hồ sơ" in web.get("/red-flags").text
-    monkeypatch.setenv("HOSO_MIN_SAMPLE", "7")
+    change_settings(web, min_sample=7)
     page = web.get("/red-flags?from=2026-01-01&to=2026-12-31").text
     assert "ít nhất 7 hồ sơ" in page and "ít nhất 20 hồ sơ" not in page

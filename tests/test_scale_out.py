@@ -17,6 +17,8 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
+import cli
+from config.settings import Settings
 from domain.application import HosoApplication
 from domain.transparency.checkpoint import NoteSigner, open_checkpoint
 from projections.follow_lock import AlreadyFollowed, LogInUse
@@ -25,7 +27,6 @@ from projections.store import Dialect, Store, StoreConfigError
 from tests.conftest import _free_port
 from tests.helpers import APPLICANT, PROCEDURE, receive, url_of
 from tests.web_helpers import PASSWORD, sign_in_as
-from web import cli
 from web.accounts import StaffAccounts
 from web.app import create_app_from_environment
 
@@ -67,9 +68,11 @@ def test_a_second_follower_is_refused(store: Store, app: HosoApplication) -> Non
 def test_serve_refuses_what_cannot_work(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOSO_DATABASE_URL", url_of(store))
     monkeypatch.delenv("HOSO_READ_DATABASE_URL", raising=False)
-    monkeypatch.setenv("HOSO_FOLLOW", "unset")  # restored afterwards: serve sets it
+    monkeypatch.delenv("HOSO_FOLLOW", raising=False)
     started: list[dict[str, Any]] = []
-    monkeypatch.setattr("uvicorn.run", lambda *a, **kw: started.append(kw))
+    monkeypatch.setattr("uvicorn.run",
+                        lambda target, **kw: started.append(kw | {"app": target}))
+    follows, leaves_it = "web.app:create_app_from_environment", "web.app:create_worker_app"
     if store.dialect is Dialect.SQLITE:
         with pytest.raises(SystemExit, match="SQLite serves from one process"):
             cli.main(["serve", "--workers", "2"])
@@ -80,12 +83,13 @@ def test_serve_refuses_what_cannot_work(store: Store, monkeypatch: pytest.Monkey
     else:
         # Sessions live in the database: any worker knows a sign-in made on another.
         cli.main(["serve", "--workers", "3"])
-        assert started[-1]["workers"] == 3 and os.environ["HOSO_FOLLOW"] == "0"
+        assert started[-1]["workers"] == 3 and started[-1]["app"] == leaves_it
     cli.main(["serve"])  # one process follows by itself …
-    assert started[-1]["workers"] == 1 and os.environ["HOSO_FOLLOW"] == "1"
+    assert started[-1]["workers"] == 1 and started[-1]["app"] == follows
     cli.main(["serve", "--no-follow"])  # … unless told `hoso project` does
-    assert os.environ["HOSO_FOLLOW"] == "0"
+    assert started[-1]["app"] == leaves_it
     assert started[-1]["factory"] is True
+    assert "HOSO_FOLLOW" not in os.environ  # the command line changes no setting
     assert all(kw["workers"] >= 1 for kw in started)
     assert len(started) == (3 if store.dialect is Dialect.POSTGRESQL else 2)
 
@@ -136,13 +140,13 @@ def test_pages_read_from_the_read_replica(store: Store, accounts: StaffAccounts,
 def test_a_read_replica_needs_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
     primary = Store.from_url("postgresql://hoso@db/hoso")
     monkeypatch.delenv("HOSO_READ_DATABASE_URL", raising=False)
-    assert Store.read_replica_from_environment(primary) is None
+    assert Store.read_replica(Settings.from_environment(), primary) is None
     monkeypatch.setenv("HOSO_READ_DATABASE_URL", "postgresql://hoso@replica/hoso?schema=city")
-    replica = Store.read_replica_from_environment(primary)
+    replica = Store.read_replica(Settings.from_environment(), primary)
     assert replica is not None and (replica.host, replica.schema) == ("replica", "city")
     monkeypatch.setenv("HOSO_READ_DATABASE_URL", "sqlite:///var/copy.sqlite3")
     with pytest.raises(StoreConfigError):
-        Store.read_replica_from_environment(primary)
+        Store.read_replica(Settings.from_environment(), primary)
 
 
 # ---- real processes ---------------------------------------------------------------------
@@ -165,7 +169,7 @@ class Processes:
     def start(self, name: str, *args: str) -> None:
         out = (self.logs / f"{name}.log").open("wb")
         self.started[name] = subprocess.Popen(
-            [sys.executable, "-m", "web.cli", *args], cwd=ROOT, env=self.env,
+            [sys.executable, "-m", "cli", *args], cwd=ROOT, env=self.env,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         out.close()
 

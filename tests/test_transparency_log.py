@@ -17,6 +17,7 @@ from uuid import UUID
 import psycopg
 import pytest
 
+import cli
 from domain.application import HosoApplication
 from domain.dossier import Dossier
 from domain.transparency.entry import jcs, leaf_hash, log_entry
@@ -26,7 +27,6 @@ from projections.store import Dialect, Store
 from projections.verify import FindingKind, verify
 from tests.conftest import FakeClock
 from tests.helpers import APPLICANT, hand_over, receive, url_of, walk_to_signed
-from web import cli
 
 # The vector of docs/transparency-log.md.
 VECTOR_ENTRY = (

@@ -219,7 +219,7 @@ def test_turning_it_off_needs_a_current_code(web: TestClient) -> None:
 def test_an_administrator_resets_a_lost_phone(web: TestClient, store: Store,
                                               monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from web.cli import main
+    from cli import main
 
     _turn_on(web, "hctp")
     monkeypatch.setenv("HOSO_DATABASE_URL", url_of(store))

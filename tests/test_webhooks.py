@@ -201,7 +201,7 @@ def test_a_deliverer_killed_before_recording_sends_again_with_the_same_id(
     partner.answer_after = 30
     log = (tmp_path / "deliver.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "web.cli", "deliver", "--interval", "0.2"],
+        [sys.executable, "-m", "cli", "deliver", "--interval", "0.2"],
         cwd=ROOT, env=os.environ | {"HOSO_DATABASE_URL": url_of(store)}, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True)
     log.close()

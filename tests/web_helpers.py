@@ -30,3 +30,10 @@ def read_in(client: Any, locale: str) -> None:
     ``hoso_lang`` cookie; tests/test_i18n.py goes through the switch itself). Signing in again
     clears it."""
     client.cookies.set("hoso_lang", locale)
+
+
+def change_settings(client: Any, **changes: Any) -> None:
+    """Run the rest of a test as if the app had started with these settings changed (the
+    app reads its settings once, when it is built)."""
+    services = client.app.state.services
+    services.settings = services.settings.but(**changes)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -29,7 +28,6 @@ from domain.errors import AccessDenied, DomainError
 from domain.organisation import Directory, Staff
 from projections.analytics import (
     AGE_BUCKET_DAYS,
-    DEFAULT_MIN_SAMPLE,
     HOUR_BINS,
     Analytics,
     HandlingRow,
@@ -58,14 +56,6 @@ NOT_A_REVIEWER = AccessDenied(
 DEFAULT_PERIOD = timedelta(days=90)
 MAX_PERIOD = timedelta(days=3 * 366)
 SMALL_SAMPLE = Label("mẫu quá nhỏ", "sample too small")
-
-
-def min_sample() -> int:
-    """Rates from fewer cases than this are shown, never ranked (HOSO_MIN_SAMPLE)."""
-    try:
-        return max(1, int(os.environ.get("HOSO_MIN_SAMPLE", DEFAULT_MIN_SAMPLE)))
-    except ValueError:
-        return DEFAULT_MIN_SAMPLE
 
 
 # ---- the query -----------------------------------------------------------------------------
@@ -111,19 +101,6 @@ def parse_query(params: Any, today: date, directory: Directory) -> Query:
 _T = TypeVar("_T")
 
 
-def max_age() -> float:
-    """Seconds a result is served again even if events arrived since (HOSO_ANALYTICS_MAX_AGE).
-
-    A busy log moves every second; recomputing a year of figures for each visit would not
-    make them more useful. After this, or after 5 minutes even on a quiet log (backlog ages
-    move with the clock), they are computed afresh.
-    """
-    try:
-        return max(0.0, float(os.environ.get("HOSO_ANALYTICS_MAX_AGE", "60")))
-    except ValueError:
-        return 60.0
-
-
 @dataclass(frozen=True)
 class _Entry:
     position: int | None
@@ -141,12 +118,16 @@ class _Cache:
         self._size = size
 
     def get(self, key: Hashable, position: int | None, minute: datetime,
-            compute: Callable[[], _T]) -> _T:
+            compute: Callable[[], _T], max_age: float) -> _T:
+        """The result for ``key``, computed afresh when the read model moved (``position``)
+        or the 5-minute ``minute`` changed — unless it is younger than ``max_age`` seconds
+        (HOSO_ANALYTICS_MAX_AGE): a busy log moves every second, and recomputing a year of
+        figures for each visit would not make them more useful."""
         with self._lock:
             entry = self._items.get(key)
             if entry is not None and (
                     (entry.position, entry.minute) == (position, minute)
-                    or time.monotonic() - entry.computed < max_age()):
+                    or time.monotonic() - entry.computed < max_age):
                 self._items.move_to_end(key)
                 return entry.value  # type: ignore[no-any-return]
         value = compute()
@@ -167,7 +148,8 @@ def cached(request: Request, what: Hashable, compute: Callable[[datetime], _T]) 
     position = services.read_models.review.max_tracking_id(services.app.name)
     minute = now.replace(second=0, microsecond=0, minute=now.minute - now.minute % 5)
     cache: _Cache = state.analytics_cache
-    return cache.get(what, position, minute, lambda: compute(now))
+    return cache.get(what, position, minute, lambda: compute(now),
+                     services.settings.analytics_max_age)
 
 
 def compute_analytics(services: Services, query: Query, now: datetime) -> Analytics:
@@ -175,13 +157,14 @@ def compute_analytics(services: Services, query: Query, now: datetime) -> Analyt
     rows = services.read_models.review.analytics_rows(
         start=period.start_at, end=period.end_at, as_of=min(now, period.end_at),
         unit=query.unit)
-    return analyse(rows, period=period, now=now, unit=query.unit, min_sample=min_sample(),
+    return analyse(rows, period=period, now=now, unit=query.unit,
+                   min_sample=services.settings.min_sample,
                    clock=OfficeClock(services.app.calendar))
 
 
 def analytics_for(request: Request, query: Query) -> Analytics:
     services = services_of(request)
-    return cached(request, ("analytics", query, min_sample()),
+    return cached(request, ("analytics", query, services.settings.min_sample),
                   lambda now: compute_analytics(services, query, now))
 
 

@@ -1,15 +1,13 @@
 """The Starlette application: routes, sessions, error pages, and the read-model followers.
 
-``create_app_from_environment`` is the factory ``hoso serve`` hands to uvicorn (by import
-string, so that several worker processes can each build their own): HOSO_DATABASE_URL,
-HOSO_READ_DATABASE_URL, and HOSO_FOLLOW=0 for web processes that leave following the log
-and signing checkpoints to a separate ``hoso project``.
+``hoso serve`` builds it with ``app_from_settings``; with several worker processes uvicorn
+imports ``create_worker_app`` by name in each (they leave following the log and signing
+checkpoints to a separate ``hoso project``). The parts come from bootstrap/.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,10 +21,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from bootstrap import application_for, store_of
+from config.settings import Settings, SettingsError
 from domain.application import HosoApplication
 from domain.errors import DomainError
-from projections.document_store import document_store_for
+from notify.codes import code_sender
 from projections.follow_lock import AlreadyFollowed
+from projections.key_vault import open_key_vault
 from projections.one_time_codes import code_book_on
 from projections.projector import Projector
 from projections.runners import ReadModels
@@ -60,11 +61,11 @@ from web.api import is_api_path
 from web.api.keys import partner_keys_on
 from web.api.routes import create_api
 from web.csrf import CsrfMiddleware
-from web.delivery import delivery_loop_from_environment, public_url_from_environment
+from web.delivery import delivery_loop
 from web.i18n import LocaleMiddleware
-from web.key_vault import open_key_vault
 from web.labels import Label
-from web.proxies import trusted_proxies_from_environment
+from web.proxies import ProxySettingError, parse_trusted_proxies
+from web.rate_limit import RateLimitSettingError, api_limit, public_limit, storage_from_setting
 from web.security import (
     STORE_UNAVAILABLE,
     DeadlineMiddleware,
@@ -73,12 +74,12 @@ from web.security import (
 )
 from web.services import Services
 from web.sessions import ServerSessionMiddleware, sessions_on
-from web.templating import render
+from web.templating import render, templates
+from web.vnpay import VnpaySettings
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-FOLLOW_ENV = "HOSO_FOLLOW"
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -137,22 +138,26 @@ def create_app(
     follow: bool = True,
     read_store: Store | None = None,
     trusted_proxies: list[str] | None = None,
+    settings: Settings | None = None,
 ) -> Starlette:
     """The web app on ``store``. With ``follow`` (one process serving alone) it keeps the read
     models up to date and signs checkpoints itself; without, another process (``hoso
     project``) does, and pages wait for it through the tracking rows. Page queries of the
     read models go to ``read_store`` (a read replica) when given. The client's address is
     taken from ``X-Forwarded-For`` only when the peer is one of ``trusted_proxies`` (default:
-    ``HOSO_TRUSTED_PROXIES``, none when unset; web/proxies.py)."""
+    ``HOSO_TRUSTED_PROXIES``, none when unset; web/proxies.py). ``settings`` are read from
+    the environment when not given (tests that set a variable, then start the app)."""
+    if settings is None:
+        settings = Settings.from_environment()
     if trusted_proxies is None:
-        trusted_proxies = trusted_proxies_from_environment()
-    store = store or Store.from_environment()
+        trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
+    templates.env.auto_reload = settings.template_reload
+    store = store or store_of(settings)
     owns_application = application is None
     key_vault = open_key_vault(store) if owns_application else None
-    application = application or HosoApplication(env=store.eventsourcing_env(),
-                                                  key_vault=key_vault,
-                                                  document_store=document_store_for(store))
-    read_models = ReadModels(store, application, read_store=read_store)
+    application = application or application_for(store, settings, key_vault=key_vault)
+    read_models = ReadModels(store, application, read_store=read_store, settings=settings)
+    limits_storage = storage_from_setting(settings.rate_limit_storage)
     owns_accounts = accounts is None
     accounts = accounts or open_accounts(store)
     sessions = sessions_on(accounts.datastore)
@@ -161,17 +166,22 @@ def create_app(
         read_models=read_models,
         accounts=accounts,
         sessions=sessions,
-        public_url=public_url_from_environment(),
+        public_url=settings.public_url,
         transparency=read_models.transparency(),
         partner_keys=partner_keys_on(accounts.datastore),
         codes=code_book_on(accounts.datastore),
+        code_sender=code_sender(settings),
+        public_limit=public_limit(settings, limits_storage),
+        api_limit=api_limit(settings, limits_storage),
+        settings=settings,
+        vnpay=VnpaySettings.from_settings(settings),
     )
     # Checkpoints within a few minutes of new events, so what outsiders copy is never far
     # behind, and at local midnight exactly, closing the day.
     # The process that follows the log also sends what the outbox owes (hoso deliver can
     # run beside it: claims never overlap).
     projector = Projector(read_models, services.transparency, application.clock,
-                          companions=[delivery_loop_from_environment(read_models, application)]
+                          companions=[delivery_loop(read_models, application, settings)]
                           if follow else [])
 
     @asynccontextmanager
@@ -275,7 +285,7 @@ def create_app(
             *([Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)]
               if trusted_proxies else []),
             Middleware(SecurityHeadersMiddleware),
-            Middleware(DeadlineMiddleware),
+            Middleware(DeadlineMiddleware, seconds=settings.request_deadline),
             Middleware(ServerSessionMiddleware, sessions=sessions),
             Middleware(CsrfMiddleware),
             Middleware(LocaleMiddleware),
@@ -291,13 +301,32 @@ def create_app(
     return web
 
 
-def create_app_from_environment() -> Starlette:
-    """The app as ``hoso serve`` runs it: ``uvicorn --factory web.app:create_app_from_environment``.
+def check_web_settings(settings: Settings) -> None:
+    """The web tier's settings: the trusted proxies, the rate limits and their storage.
+    Raises ``SettingsError`` naming the first that cannot be read."""
+    try:
+        parse_trusted_proxies(settings.trusted_proxies)
+        storage = storage_from_setting(settings.rate_limit_storage)
+        public_limit(settings, storage)
+        api_limit(settings, storage)
+    except (ProxySettingError, RateLimitSettingError) as error:
+        raise SettingsError(str(error)) from None
 
-    HOSO_DATABASE_URL, HOSO_READ_DATABASE_URL (optional read replica), and HOSO_FOLLOW
-    (``0`` when a separate ``hoso project`` follows the log; default ``1``).
-    """
-    store = Store.from_environment()
-    follow = os.environ.get(FOLLOW_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
-    return create_app(store, follow=follow,
-                      read_store=Store.read_replica_from_environment(store))
+
+def app_from_settings(settings: Settings) -> Starlette:
+    """The app as ``hoso serve`` runs it, on the store, replica and options ``settings``
+    name (HOSO_FOLLOW=0: a separate ``hoso project`` follows the log)."""
+    store = store_of(settings)
+    return create_app(store, follow=settings.follow,
+                      read_store=Store.read_replica(settings, store), settings=settings)
+
+
+def create_app_from_environment() -> Starlette:
+    """``uvicorn --factory web.app:create_app_from_environment``: settings read here, once."""
+    return app_from_settings(Settings.from_environment())
+
+
+def create_worker_app() -> Starlette:
+    """A web process that leaves following the log to ``hoso project``: each of ``hoso serve
+    --workers N``'s, or ``hoso serve --no-follow`` (uvicorn imports it by name)."""
+    return app_from_settings(Settings.from_environment().but(follow=False))

@@ -8,43 +8,34 @@ and the messages know a dossier, not where the site is served.
 from __future__ import annotations
 
 import logging
-import os
 
+from config.settings import Settings
 from domain.application import HosoApplication
 from notify.deliverer import Deliverer, DeliveryLoop
-from notify.senders import SMTP_URL_ENV, smtp_sender_from_environment
+from notify.senders import SMTP_URL_ENV, smtp_sender
 from projections.outbox import OutboxView
 from projections.runners import ReadModels
 
 log = logging.getLogger(__name__)
-
-PUBLIC_URL_ENV = "HOSO_PUBLIC_URL"
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
-DELIVERY_SECONDS_ENV = "HOSO_DELIVERY_SECONDS"
-
-
-def public_url_from_environment() -> str:
-    return os.environ.get(PUBLIC_URL_ENV, DEFAULT_PUBLIC_URL)
-
 
 def public_link(public_url: str, token: str) -> str:
     """What the receipt's QR code and every message to the citizen open."""
     return f"{public_url.rstrip('/')}/t/{token}"
 
 
-def deliverer_from_environment(outbox: OutboxView, app: HosoApplication) -> Deliverer:
-    email = smtp_sender_from_environment()
+def deliverer(outbox: OutboxView, app: HosoApplication, settings: Settings) -> Deliverer:
+    email = smtp_sender(settings)
     if email is None:
         log.warning("%s is not set: emails to citizens wait in the outbox until it is",
                     SMTP_URL_ENV)
-    public_url = public_url_from_environment()
+    public_url = settings.public_url
     return Deliverer(
         outbox=outbox, email=email,
         status_link=lambda dossier_id: public_link(public_url, app.tracking_token(dossier_id)),
         directory=lambda: app.directory, clock=app.clock)
 
 
-def delivery_loop_from_environment(read_models: ReadModels,
-                                   app: HosoApplication) -> DeliveryLoop:
-    interval = float(os.environ.get(DELIVERY_SECONDS_ENV, "5"))
-    return DeliveryLoop(deliverer_from_environment(read_models.outbox, app), interval=interval)
+def delivery_loop(read_models: ReadModels, app: HosoApplication,
+                  settings: Settings) -> DeliveryLoop:
+    return DeliveryLoop(deliverer(read_models.outbox, app, settings),
+                        interval=settings.delivery_seconds)

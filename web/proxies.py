@@ -12,7 +12,6 @@ another name. Here the app itself decides (the same middleware, uvicorn's, appli
 from __future__ import annotations
 
 import ipaddress
-import os
 
 TRUSTED_PROXIES_ENV = "HOSO_TRUSTED_PROXIES"
 
@@ -37,7 +36,3 @@ def parse_trusted_proxies(text: str) -> list[str]:
         proxies.append(str(network) if network.num_addresses > 1 else str(network.network_address))
     return proxies
 
-
-def trusted_proxies_from_environment() -> list[str]:
-    """The proxies named in ``HOSO_TRUSTED_PROXIES`` (none when unset)."""
-    return parse_trusted_proxies(os.environ.get(TRUSTED_PROXIES_ENV, ""))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass
 
@@ -25,12 +24,10 @@ from limits.errors import ConfigurationError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-DEFAULT_PUBLIC_LIMIT = "60/60"  # lookups / seconds, per client address
-DEFAULT_API_LIMIT = "600/60"  # calls / seconds, per partner key
+from config.settings import Settings
+
 DEFAULT_STORAGE = "memory://"
 STORAGE_ENV = "HOSO_RATE_LIMIT_STORAGE"
-# Several deployments sharing one Redis each count apart under their own namespace.
-NAMESPACE_ENV = "HOSO_RATE_LIMIT_NAMESPACE"
 
 log = logging.getLogger("hoso.rate_limit")
 
@@ -74,8 +71,8 @@ class RateLimit:
         return False, max(1, math.ceil(reset_at - time.time()))
 
 
-def storage_from_setting(text: str | None = None) -> Storage:
-    uri = (text if text is not None else os.environ.get(STORAGE_ENV, DEFAULT_STORAGE)).strip()
+def storage_from_setting(text: str) -> Storage:
+    uri = text.strip()
     try:
         storage = storage_from_string(uri or DEFAULT_STORAGE)
     except ConfigurationError as error:
@@ -87,8 +84,9 @@ def storage_from_setting(text: str | None = None) -> Storage:
     return storage
 
 
-def rate_limit(setting: str, namespace: str, storage: Storage) -> RateLimit:
-    """A limit from its setting, "count/seconds" (e.g. "60/60"); "0" or "" means none."""
+def rate_limit(setting: str, namespace: str, storage: Storage, prefix: str = "hoso") -> RateLimit:
+    """A limit from its setting, "count/seconds" (e.g. "60/60"); "0" or "" means none.
+    ``prefix`` (HOSO_RATE_LIMIT_NAMESPACE) keeps deployments sharing one Redis apart."""
     text = setting.strip()
     item: RateLimitItem | None = None
     if text not in ("", "0"):
@@ -98,21 +96,19 @@ def rate_limit(setting: str, namespace: str, storage: Storage) -> RateLimit:
         except ValueError:
             raise RateLimitSettingError(
                 f"{text!r} is not a rate limit: write count/seconds, e.g. 60/60") from None
-    prefix = os.environ.get(NAMESPACE_ENV, "").strip() or "hoso"
-    return RateLimit(item=item, namespace=f"{prefix}-{namespace}",
+    return RateLimit(item=item, namespace=f"{prefix or 'hoso'}-{namespace}",
                      limiter=MovingWindowRateLimiter(storage),
                      fallback=MovingWindowRateLimiter(MemoryStorage()))
 
 
-def public_limit_from_environment(storage: Storage | None = None) -> RateLimit:
+def public_limit(settings: Settings, storage: Storage) -> RateLimit:
     """HOSO_PUBLIC_RATE_LIMIT: "count/seconds" per client address (default 60/60); "0" turns
     it off."""
-    return rate_limit(os.environ.get("HOSO_PUBLIC_RATE_LIMIT", DEFAULT_PUBLIC_LIMIT), "public",
-                      storage or storage_from_setting())
+    return rate_limit(settings.public_rate_limit, "public", storage,
+                      settings.rate_limit_namespace)
 
 
-def api_limit_from_environment(storage: Storage | None = None) -> RateLimit:
+def api_limit(settings: Settings, storage: Storage) -> RateLimit:
     """HOSO_API_RATE_LIMIT: "count/seconds" per partner key (default 600/60); "0" turns it
     off."""
-    return rate_limit(os.environ.get("HOSO_API_RATE_LIMIT", DEFAULT_API_LIMIT), "api",
-                      storage or storage_from_setting())
+    return rate_limit(settings.api_rate_limit, "api", storage, settings.rate_limit_namespace)

@@ -30,7 +30,7 @@ from projections.red_flags import (
     red_flags,
 )
 from web import figures
-from web.analytics import cached, min_sample
+from web.analytics import cached
 from web.clerk import refuse_access, services_of, staff_only
 from web.formatting import local_date, local_time, parse_day
 from web.i18n import gettext as _
@@ -271,7 +271,7 @@ async def red_flag_page(request: Request, staff: Staff) -> Response:
                       status_code=400)
     # The same minimum sample as the analytics pages (HOSO_MIN_SAMPLE), so a rate ranked
     # there is judged here on the same evidence.
-    thresholds = Thresholds(min_sample=min_sample())
+    thresholds = Thresholds(min_sample=services.settings.min_sample)
 
     def compute(now: datetime) -> tuple[list[RedFlag], int]:
         data = ReviewData.load(services.read_models.review, period, now,

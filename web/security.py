@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 
 import psycopg
@@ -106,10 +105,9 @@ class DeadlineMiddleware:
     # alone may take minutes to arrive over a phone's connection, then each file is checked.
     UPLOAD_SECONDS = 600.0
 
-    def __init__(self, app: ASGIApp, seconds: float | None = None) -> None:
+    def __init__(self, app: ASGIApp, seconds: float = 8.0) -> None:
         self.app = app
-        self.seconds = seconds if seconds is not None else float(
-            os.environ.get("HOSO_REQUEST_DEADLINE", "8"))
+        self.seconds = seconds  # HOSO_REQUEST_DEADLINE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

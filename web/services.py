@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
+from config.settings import Settings
 from domain.application import HosoApplication
 from domain.one_time_codes import CodeBook
 from domain.organisation import Directory
 from domain.working_days import HCMC
-from notify.codes import CodeSender, code_sender_from_environment
+from notify.codes import CodeSender
 from projections.checkpoints import TransparencyLog
 from projections.runners import ReadModels
 from web.accounts import StaffAccounts
 from web.api.keys import PartnerKeys
 from web.delivery import public_link
-from web.rate_limit import RateLimit, api_limit_from_environment, public_limit_from_environment
+from web.rate_limit import RateLimit
 from web.sessions import StaffSessions
 from web.vnpay import VnpaySettings
 
@@ -31,11 +32,12 @@ class Services:
     transparency: TransparencyLog
     partner_keys: PartnerKeys
     codes: CodeBook
-    code_sender: CodeSender = field(default_factory=code_sender_from_environment)
-    public_limit: RateLimit = field(default_factory=public_limit_from_environment)
-    api_limit: RateLimit = field(default_factory=api_limit_from_environment)
+    code_sender: CodeSender
+    public_limit: RateLimit
+    api_limit: RateLimit
+    settings: Settings
     # The payment gateway (web/vnpay.py); None: online payment is not offered.
-    vnpay: VnpaySettings | None = field(default_factory=VnpaySettings.from_environment)
+    vnpay: VnpaySettings | None
 
     @property
     def directory(self) -> Directory:

@@ -18,7 +18,7 @@ from domain.organisation import Directory
 from domain.working_days import HCMC
 from projections.analytics import MonthlyFigures, PublicStatistics, public_statistics
 from web import figures
-from web.analytics import cached, csv_response, min_sample, procedure_label, procedure_name
+from web.analytics import cached, csv_response, procedure_label, procedure_name
 from web.charts import Series, line_chart
 from web.clerk import services_of
 from web.feedback import FeedbackLine, feedback_totals
@@ -54,12 +54,13 @@ def _months_back(today: date, count: int) -> date:
 
 def compute_statistics(services: Services, now: datetime) -> PublicStatistics:
     return public_statistics(services.read_models.review.public_rows(),
-                             calendar=services.app.calendar, min_sample=min_sample())
+                             calendar=services.app.calendar,
+                             min_sample=services.settings.min_sample)
 
 
 def statistics_for(request: Request) -> PublicStatistics:
     services = services_of(request)
-    return cached(request, ("public", min_sample()),
+    return cached(request, ("public", services.settings.min_sample),
                   lambda now: compute_statistics(services, now))
 
 

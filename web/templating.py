@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -15,8 +14,9 @@ from web import formatting, i18n, labels
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # Templates ship with the code: checking their files for changes on every render cost the
-# public page measurable time under load. HOSO_TEMPLATE_RELOAD=1 while editing them.
-templates.env.auto_reload = os.environ.get("HOSO_TEMPLATE_RELOAD") == "1"
+# public page measurable time under load. HOSO_TEMPLATE_RELOAD=1 while editing them
+# (create_app turns it on).
+templates.env.auto_reload = False
 # Per-request translations: these callables read the locale render() sets (web/i18n.py).
 # newstyle: _("… %(n)s", n=…) escapes its variables, and a literal % is written %%.
 templates.env.add_extension("jinja2.ext.i18n")

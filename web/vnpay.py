@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote_plus, urlencode
 
+from config.settings import Settings
 from domain.fees import PaymentAlreadyConfirmed, PaymentAmountWrong, PaymentOrderUnknown
 from domain.working_days import HCMC
 
@@ -43,11 +43,10 @@ class VnpaySettings:
     payment_url: str
 
     @classmethod
-    def from_environment(cls, env: Mapping[str, str] | None = None) -> VnpaySettings | None:
-        env = os.environ if env is None else env
-        tmn_code = env.get("HOSO_VNPAY_TMN_CODE", "")
-        secret = env.get("HOSO_VNPAY_HASH_SECRET", "")
-        url = env.get("HOSO_VNPAY_PAYMENT_URL", "")
+    def from_settings(cls, settings: Settings) -> VnpaySettings | None:
+        """The merchant's settings (HOSO_VNPAY_*); None unless all three are given."""
+        tmn_code, secret = settings.vnpay_tmn_code, settings.vnpay_hash_secret
+        url = settings.vnpay_payment_url
         return cls(tmn_code, secret, url) if tmn_code and secret and url else None
 
 

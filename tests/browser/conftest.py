@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from domain.application import HosoApplication
+from projections.key_vault import open_key_vault
 from projections.migrate import migrate
 from projections.store import Store
 from tests.browser.support import (
@@ -38,7 +39,6 @@ from tests.conftest import _free_port
 from tests.helpers import ensure_signing_key, receive, url_of, walk_to_delivered_by_post
 from tests.reliability.test_crash_mid_write import Server
 from web.accounts import open_accounts
-from web.key_vault import open_key_vault
 
 # Generous: under `make test` two workers share two cores with these pages.
 TIMEOUT_MS = 20_000

@@ -237,7 +237,7 @@ def test_failover_under_load_loses_and_duplicates_nothing(
     # request was sent after it.
     recoveries = [min(answered for sent, answered, status in run.answered
                       if status == 303 and sent >= killed) - killed for killed in kills]
-    verified = subprocess.run([sys.executable, "-m", "web.cli", "verify"], cwd=ROOT,
+    verified = subprocess.run([sys.executable, "-m", "cli", "verify"], cwd=ROOT,
                               env=env,
                               capture_output=True, text=True, timeout=300)
     assert verified.returncode == 0, verified.stdout + verified.stderr

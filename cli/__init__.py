@@ -1,12 +1,15 @@
 """The ``hoso`` command: serve, project, deliver, webhook, migrate, demo, rebuild, verify,
-set-password, reset-second-factor, partner-key."""
+set-password, reset-second-factor, partner-key, and the key makers.
+
+Each command reads the settings once (``_settings``: a malformed one ends the command with
+its name, before anything is opened) and takes its parts from bootstrap/, which closes
+them in order."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import logging
-import os
 import signal
 import sys
 import threading
@@ -18,15 +21,15 @@ from types import FrameType
 from eventsourcing.cryptography import AESCipher
 from tqdm import tqdm
 
-from domain.application import HosoApplication, StoreUnreadable
+from bootstrap import check, open_parts, store_of
+from config.settings import Settings, SettingsError
+from domain.application import StoreUnreadable
 from domain.bulk_demo import BULK_THRESHOLD, load_bulk_demo
 from domain.demo import DEMO_SIGNING_PASSPHRASE, load_demo
 from domain.errors import DomainError
 from domain.transparency.checkpoint import NoteVerifier
 from domain.webhooks import Subscription, new_secret
-from notify.senders import smtp_sender_from_environment
 from projections.checkpoints import check_checkpoints
-from projections.document_store import document_store_for
 from projections.follow_lock import AlreadyFollowed, LogInUse
 from projections.migrate import migrate
 from projections.national import (
@@ -35,53 +38,56 @@ from projections.national import (
     subscribe_province,
     subscription_lag,
 )
-from projections.phone_digest import PhoneKeyError, check_phone_key_setting, new_phone_key
+from projections.phone_digest import new_phone_key
 from projections.projector import Projector
-from projections.roles import RoleError, grant_serving_role, serving_role_from_environment
-from projections.runners import ReadModels, open_outbox
-from projections.store import Dialect, Store, StoreConfigError
+from projections.roles import RoleError, grant_serving_role
+from projections.runners import ReadModels
+from projections.store import Dialect, Store
 from projections.verify import verify
 from web import log_privacy
-from web.delivery import deliverer_from_environment, delivery_loop_from_environment
-from web.key_vault import open_key_vault
-from web.proxies import ProxySettingError, trusted_proxies_from_environment
-from web.rate_limit import STORAGE_ENV, RateLimitSettingError, storage_from_setting
+from web.delivery import deliverer, delivery_loop
+from web.proxies import parse_trusted_proxies
+from web.rate_limit import STORAGE_ENV, storage_from_setting
 
 DEMO_PASSWORD = "hoso-demo"
 
 log = logging.getLogger("hoso")
 
 
-def _store() -> Store:
+def _settings() -> Settings:
+    """The process's settings, each one checked (a malformed HOSO_CIPHER_KEY, phone key,
+    proxy list, rate limit or mail server URL is said here, not mid-way)."""
+    from web.app import check_web_settings
+
     try:
-        store = Store.from_environment()
-        store.eventsourcing_env()  # a malformed HOSO_CIPHER_KEY is said here, not mid-way
-        check_phone_key_setting()  # and a malformed HOSO_PHONE_KEY
-        return store
-    except (StoreConfigError, PhoneKeyError) as error:
+        settings = Settings.from_environment()
+        check(settings)
+        check_web_settings(settings)
+    except SettingsError as error:
         sys.exit(f"hoso: {error}")
+    return settings
 
 
-def _check_mail_settings() -> None:
-    """A malformed HOSO_SMTP_URL stops serve/project at start with a message, not a trace."""
+def _store(settings: Settings) -> Store:
     try:
-        smtp_sender_from_environment()
-    except ValueError as error:
+        return store_of(settings)
+    except SettingsError as error:
         sys.exit(f"hoso: {error}")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    store = _store()
-    applied = migrate(store)
+    settings = _settings()
+    store = _store(settings)
+    applied = migrate(store, settings)
     print(f"{store.describe()}: " + (f"applied {', '.join(applied)}" if applied
                                      else "schema up to date"))
-    if (role := serving_role_from_environment()) is not None:
-        cmd_serving_role(argparse.Namespace(role=role, password_stdin=False))
+    if settings.serving_role is not None:
+        cmd_serving_role(argparse.Namespace(role=settings.serving_role, password_stdin=False))
 
 
 def cmd_serving_role(args: argparse.Namespace) -> None:
     """Run as the tables' owner: the role ``hoso serve``/``project`` may connect as."""
-    store = _store()
+    store = _store(_settings())
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     try:
         records = grant_serving_role(store, args.role, password=password)
@@ -99,43 +105,33 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
     from limits.storage import MemoryStorage
 
-    from web.app import FOLLOW_ENV
-
-    store = _store()
-    try:
-        replica = Store.read_replica_from_environment(store)
-    except StoreConfigError as error:
-        sys.exit(f"hoso: {error}")
+    settings = _settings()
+    store = _store(settings)
+    replica = Store.read_replica(settings, store)
     if args.workers < 1:
         sys.exit("hoso: --workers must be at least 1")
     if args.workers > 1 and store.dialect is Dialect.SQLITE:
         sys.exit("hoso: SQLite serves from one process (one writer at a time on one file): "
                  "drop --workers, or use PostgreSQL (HOSO_DATABASE_URL=postgresql://…) for "
                  "several web workers")
-    try:
-        proxies = trusted_proxies_from_environment()
-    except ProxySettingError as error:
-        sys.exit(f"hoso: {error}")
-    try:
-        limits_storage = storage_from_setting()
-    except RateLimitSettingError as error:
-        sys.exit(f"hoso: {error}")
-    if args.workers > 1 and isinstance(limits_storage, MemoryStorage):
+    proxies = parse_trusted_proxies(settings.trusted_proxies)
+    if args.workers > 1 and isinstance(storage_from_setting(settings.rate_limit_storage),
+                                       MemoryStorage):
         print(f"hoso: rate limits are counted in each of the {args.workers} workers' memory, "
               f"so a client gets up to {args.workers} times each limit; set {STORAGE_ENV}="
               "redis://host:6379/0 to count once for all of them", file=sys.stderr)
-    follow = args.workers == 1 and args.follow
-    if follow:
-        _check_mail_settings()
-    # Read by create_app_from_environment in each worker process.
-    os.environ[FOLLOW_ENV] = "1" if follow else "0"
+    follow = args.workers == 1 and args.follow and settings.follow
     print(f"hoso serving {store.describe()} on http://{args.host}:{args.port}"
           + (f", {args.workers} workers" if args.workers > 1 else "")
           + (f", page queries from {replica.describe()}" if replica else "")
           + ("" if follow else "; not following the log: run `hoso project` beside it")
           + (f"; client addresses forwarded by {', '.join(proxies)} believed" if proxies
              else "; X-Forwarded-For ignored (no HOSO_TRUSTED_PROXIES)"))
-    uvicorn.run("web.app:create_app_from_environment", factory=True, host=args.host,
+    # uvicorn imports the factory by name in each worker process, and each reads the same
+    # settings; the one that follows the log, or one that leaves it to `hoso project`.
+    factory = ("web.app:create_app_from_environment" if follow
+               else "web.app:create_worker_app")
+    uvicorn.run(factory, factory=True, host=args.host,
                 port=args.port, workers=args.workers, log_level="info",
                 # The app believes forwarded headers from HOSO_TRUSTED_PROXIES only
                 # (web/proxies.py); uvicorn's own default would believe any peer on
@@ -159,43 +155,39 @@ def cmd_phone_key(args: argparse.Namespace) -> None:
 
 def cmd_project(args: argparse.Namespace) -> None:
     """Follow the log in this process until SIGTERM or SIGINT."""
-    store = _store()
-    _check_mail_settings()
-    app = HosoApplication(env=store.eventsourcing_env())
-    try:
-        app.check_store_readable()
-    except StoreUnreadable as error:
-        sys.exit(f"hoso: {error}")
-    models = ReadModels(store, app)
-    projector = Projector(models, models.transparency(), app.clock,
-                          companions=[delivery_loop_from_environment(models, app)])
-    stop = _stop_on_signals()
+    settings = _settings()
+    with open_parts(settings, read_models=True) as parts:
+        app, models = parts.application, parts.models
+        try:
+            app.check_store_readable()
+        except StoreUnreadable as error:
+            sys.exit(f"hoso: {error}")
+        projector = Projector(models, models.transparency(), app.clock,
+                              companions=[delivery_loop(models, app, settings)])
+        stop = _stop_on_signals()
 
-    def tracked() -> str:
-        return ", ".join(f"{name} {position or 0}" for name, position in models.positions().items())
+        def tracked() -> str:
+            return ", ".join(f"{name} {position or 0}"
+                             for name, position in models.positions().items())
 
-    resumed_from = tracked()
-    try:
-        projector.start()
-    except AlreadyFollowed as error:
-        models.close()
-        app.close()
-        sys.exit(f"hoso: {error}")
-    try:
-        how = "LISTEN/NOTIFY" if store.dialect is Dialect.POSTGRESQL else "polling"
-        signing = (f"checkpoints signed every {projector.interval.total_seconds():g} s and at "
-                   "midnight" if projector.signs_checkpoints else "no checkpoints signed")
-        log.info("hoso project: following %s by %s, resuming from the tracked positions "
-                 "%s (last event in the log %s); %s", store.describe(), how, resumed_from,
-                 app.recorder.max_notification_id() or 0, signing)
-        while not stop.wait(60):
-            if not models.healthy():
-                log.warning("a read model is not following the log; it is being restarted")
-    finally:
-        projector.stop()
-        log.info("hoso project stopped; tracked positions: %s", tracked())
-        models.close()
-        app.close()
+        resumed_from = tracked()
+        try:
+            projector.start()
+        except AlreadyFollowed as error:
+            sys.exit(f"hoso: {error}")
+        try:
+            how = "LISTEN/NOTIFY" if parts.store.dialect is Dialect.POSTGRESQL else "polling"
+            signing = (f"checkpoints signed every {projector.interval.total_seconds():g} s and "
+                       "at midnight" if projector.signs_checkpoints else "no checkpoints signed")
+            log.info("hoso project: following %s by %s, resuming from the tracked positions "
+                     "%s (last event in the log %s); %s", parts.store.describe(), how,
+                     resumed_from, app.recorder.max_notification_id() or 0, signing)
+            while not stop.wait(60):
+                if not models.healthy():
+                    log.warning("a read model is not following the log; it is being restarted")
+        finally:
+            projector.stop()
+            log.info("hoso project stopped; tracked positions: %s", tracked())
 
 
 def _stop_on_signals() -> threading.Event:
@@ -214,37 +206,36 @@ def cmd_deliver(args: argparse.Namespace) -> None:
     """Send what the outbox owes: once (``--once``), or every few seconds until SIGTERM.
     The process following the log (serve or project) writes the outbox and sends too; this
     one can run beside it, since a message is claimed by one sender at a time."""
-    store = _store()
-    app = HosoApplication(env=store.eventsourcing_env())
-    outbox = open_outbox(store)
-    try:
-        app.check_store_readable()
-        deliverer = deliverer_from_environment(outbox, app)
-        if args.retry_failed:
-            print(f"{outbox.retry_failed(now=app.clock())} messages given up are due again")
-        if args.once:
-            done = deliverer.run_once()
-            print(f"delivered {done.delivered}, to retry {done.retried}, given up {done.failed}")
-            return
-        stop = _stop_on_signals()
-        log.info("hoso deliver: sending from the outbox of %s every %g s", store.describe(),
-                 args.interval)
-        while not stop.is_set():
-            try:
-                deliverer.run_once()
-            except Exception:
-                log.exception("delivery round failed; the next one tries again")
-            stop.wait(args.interval)
-    except (StoreUnreadable, ValueError) as error:
-        sys.exit(f"hoso: {error}")
-    finally:
-        outbox.close()
-        app.close()
+    settings = _settings()
+    with open_parts(settings, outbox=True) as parts:
+        app, outbox = parts.application, parts.outbox
+        assert outbox is not None
+        try:
+            app.check_store_readable()
+            sender = deliverer(outbox, app, settings)
+            if args.retry_failed:
+                print(f"{outbox.retry_failed(now=app.clock())} messages given up are due again")
+            if args.once:
+                done = sender.run_once()
+                print(f"delivered {done.delivered}, to retry {done.retried}, "
+                      f"given up {done.failed}")
+                return
+            stop = _stop_on_signals()
+            log.info("hoso deliver: sending from the outbox of %s every %g s",
+                     parts.store.describe(), args.interval)
+            while not stop.is_set():
+                try:
+                    sender.run_once()
+                except Exception:
+                    log.exception("delivery round failed; the next one tries again")
+                stop.wait(args.interval)
+        except (StoreUnreadable, ValueError) as error:
+            sys.exit(f"hoso: {error}")
 
 
 def cmd_national(args: argparse.Namespace) -> None:
     """Provinces feeding the national statistics database (projections/national.py)."""
-    store = _store()
+    store = _store(_settings())
     if store.dialect is not Dialect.POSTGRESQL:
         print("hoso national needs PostgreSQL (logical replication)", file=sys.stderr)
         sys.exit(2)
@@ -264,73 +255,67 @@ def cmd_national(args: argparse.Namespace) -> None:
 
 
 def cmd_webhook(args: argparse.Namespace) -> None:
-    store = _store()
-    app = HosoApplication(env=store.eventsourcing_env())
-    outbox = open_outbox(store)
-    try:
-        if args.action == "add":
-            secret = args.secret or new_secret()
-            subscription = Subscription.cleaned(
-                partner_id=args.partner, url=args.url, secret=secret, unit_code=args.unit,
-                procedure_code=args.procedure, directory=app.directory,
-                created_at=app.clock())
-            outbox.add_subscription(subscription)
-            print(f"subscription {subscription.id} for {subscription.partner_id}: "
-                  f"{subscription.url}")
-            if not args.secret:
-                print(f"signing secret (shown once; give it to the partner): {secret}")
-        elif args.action == "remove":
-            if not outbox.remove_subscription(args.id, now=app.clock()):
-                sys.exit(f"hoso: no active subscription {args.id!r}")
-            print(f"subscription {args.id} removed")
-        else:
-            for s in outbox.subscriptions(include_removed=args.all):
-                follows = ", ".join(f"{k} {v}" for k, v in (("unit", s.unit_code),
-                                    ("procedure", s.procedure_code)) if v)
-                removed = f" (removed {s.removed_at:%Y-%m-%d})" if s.removed_at else ""
-                print(f"{s.id}  {s.partner_id}  {s.url}  {follows}{removed}")
-    except DomainError as error:
-        sys.exit(f"hoso: {error.vi} / {error.en}")
-    finally:
-        outbox.close()
-        app.close()
+    with open_parts(_settings(), outbox=True) as parts:
+        app, outbox = parts.application, parts.outbox
+        assert outbox is not None
+        try:
+            if args.action == "add":
+                secret = args.secret or new_secret()
+                subscription = Subscription.cleaned(
+                    partner_id=args.partner, url=args.url, secret=secret, unit_code=args.unit,
+                    procedure_code=args.procedure, directory=app.directory,
+                    created_at=app.clock())
+                outbox.add_subscription(subscription)
+                print(f"subscription {subscription.id} for {subscription.partner_id}: "
+                      f"{subscription.url}")
+                if not args.secret:
+                    print(f"signing secret (shown once; give it to the partner): {secret}")
+            elif args.action == "remove":
+                if not outbox.remove_subscription(args.id, now=app.clock()):
+                    sys.exit(f"hoso: no active subscription {args.id!r}")
+                print(f"subscription {args.id} removed")
+            else:
+                for s in outbox.subscriptions(include_removed=args.all):
+                    follows = ", ".join(f"{k} {v}" for k, v in (("unit", s.unit_code),
+                                        ("procedure", s.procedure_code)) if v)
+                    removed = f" (removed {s.removed_at:%Y-%m-%d})" if s.removed_at else ""
+                    print(f"{s.id}  {s.partner_id}  {s.url}  {follows}{removed}")
+        except DomainError as error:
+            sys.exit(f"hoso: {error.vi} / {error.en}")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from web.accounts import open_accounts
 
-    store = _store()
-    vault = open_key_vault(store)
-    app = HosoApplication(env=store.eventsourcing_env(), key_vault=vault,
-                          document_store=document_store_for(store))
-    if args.if_empty and app.recorder.max_notification_id():
-        print("demo: the store already has dossiers; nothing added")
-    else:
-        # Large demos take the bulk path: hundreds of dossiers saved per transaction.
-        bulk = args.dossiers > BULK_THRESHOLD if args.bulk is None else args.bulk
-        load = load_bulk_demo if bulk else load_demo
-        before, started = app.recorder.max_notification_id() or 0, time.perf_counter()
-        with tqdm(total=args.dossiers, desc="demo dossiers", unit="dossier") as bar:
-            load(app, dossiers=args.dossiers, seed=args.seed, progress=bar.update)
-        _rate("demo", (app.recorder.max_notification_id() or 0) - before, started)
-        # Catch the read models up so the first page shows everything.
-        models = ReadModels(store, app)
-        started = time.perf_counter()
-        with tqdm(desc="read models", unit="event") as bar:
-            _rate("read models", models.catch_up(progress=bar.update), started)
-        models.close()
-    # After the demo, which appoints staff of its own.
-    accounts = open_accounts(store)
-    for staff in app.directory.staff.values():
-        if not accounts.has_account(staff.user_id):
-            accounts.set_password(staff.user_id, DEMO_PASSWORD)
-    accounts.close()
-    print("Demo sign-in — user names: " + ", ".join(app.directory.staff)
-          + f"; password: {DEMO_PASSWORD}; signing passphrase: {DEMO_SIGNING_PASSPHRASE}")
-    print("  e.g. tiepnhan (reception), hctp (specialist), gd.stp (signs), buudien (post),"
-          " thanhtra (inspector)")
-    app.close()
-    vault.close()
+    settings = _settings()
+    with open_parts(settings, signing=True) as parts:
+        app, store = parts.application, parts.store
+        if args.if_empty and app.recorder.max_notification_id():
+            print("demo: the store already has dossiers; nothing added")
+        else:
+            # Large demos take the bulk path: hundreds of dossiers saved per transaction.
+            bulk = args.dossiers > BULK_THRESHOLD if args.bulk is None else args.bulk
+            load = load_bulk_demo if bulk else load_demo
+            before, started = app.recorder.max_notification_id() or 0, time.perf_counter()
+            with tqdm(total=args.dossiers, desc="demo dossiers", unit="dossier") as bar:
+                load(app, dossiers=args.dossiers, seed=args.seed, progress=bar.update)
+            _rate("demo", (app.recorder.max_notification_id() or 0) - before, started)
+            # Catch the read models up so the first page shows everything.
+            models = ReadModels(store, app, settings=settings)
+            started = time.perf_counter()
+            with tqdm(desc="read models", unit="event") as bar:
+                _rate("read models", models.catch_up(progress=bar.update), started)
+            models.close()
+        # After the demo, which appoints staff of its own.
+        accounts = open_accounts(store)
+        for staff in app.directory.staff.values():
+            if not accounts.has_account(staff.user_id):
+                accounts.set_password(staff.user_id, DEMO_PASSWORD)
+        accounts.close()
+        print("Demo sign-in — user names: " + ", ".join(app.directory.staff)
+              + f"; password: {DEMO_PASSWORD}; signing passphrase: {DEMO_SIGNING_PASSPHRASE}")
+        print("  e.g. tiepnhan (reception), hctp (specialist), gd.stp (signs), buudien (post),"
+              " thanhtra (inspector)")
 
 
 def _rate(what: str, events: int, started: float) -> None:
@@ -339,26 +324,19 @@ def _rate(what: str, events: int, started: float) -> None:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> None:
-    store = _store()
-    app = HosoApplication(env=store.eventsourcing_env())
-    models = ReadModels(store, app)
-    try:
-        with tqdm(desc="rebuilding read models", unit="event") as bar:
-            applied = models.rebuild(progress=bar.update)
-    except LogInUse as busy:
-        sys.exit(f"hoso: {busy}")
-    finally:
-        models.close()
-    app.close()
+    with open_parts(_settings(), read_models=True) as parts:
+        try:
+            with tqdm(desc="rebuilding read models", unit="event") as bar:
+                applied = parts.models.rebuild(progress=bar.update)
+        except LogInUse as busy:
+            sys.exit(f"hoso: {busy}")
     print(f"rebuilt from zero: {applied} events applied")
 
 
 def cmd_verify(args: argparse.Namespace) -> None:
-    store = _store()
-    app = HosoApplication(env=store.eventsourcing_env())
-    models = ReadModels(store, app)
     leaves: list[bytes] = []
-    try:
+    with open_parts(_settings(), read_models=True) as parts:
+        app, models = parts.application, parts.models
         with tqdm(total=app.recorder.max_notification_id() or 0, desc="verifying",
                   unit="event") as bar:
             report = verify(app, models.transparency_log, progress=bar.update,
@@ -369,9 +347,6 @@ def cmd_verify(args: argparse.Namespace) -> None:
         verifier = (NoteVerifier.parse(_key_text(args.key)) if args.key
                     else log.signer.verifier if log.signer else None)
         problems = check_checkpoints(leaves, notes, verifier, log.origin)
-    finally:
-        models.close()
-        app.close()
     for finding in report.findings:
         print(finding)
     for problem in problems:
@@ -388,20 +363,14 @@ def _key_text(value: str) -> str:
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> None:
-    store = _store()
-    app = HosoApplication(env=store.eventsourcing_env())
-    models = ReadModels(store, app)
-    try:
-        models.catch_up()
-        log = models.transparency()
+    with open_parts(_settings(), read_models=True) as parts:
+        parts.models.catch_up()
+        log = parts.models.transparency()
         if log.signer is None:
             print("no signing key: set HOSO_LOG_SIGNING_KEY", file=sys.stderr)
             sys.exit(2)
-        made = log.make_checkpoint(app.clock())
+        made = log.make_checkpoint(parts.application.clock())
         print(made.note if made else "the log has not grown since the last checkpoint\n", end="")
-    finally:
-        models.close()
-        app.close()
 
 
 def cmd_escalate_feedback(args: argparse.Namespace) -> None:
@@ -449,19 +418,17 @@ def cmd_witness(args: argparse.Namespace) -> None:
 def cmd_set_password(args: argparse.Namespace) -> None:
     from web.accounts import open_accounts
 
-    store = _store()
-    app = HosoApplication(env=store.eventsourcing_env())
-    if args.user not in app.directory.staff:
-        sys.exit(f"hoso: no staff member {args.user!r}")
-    password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass()
-    accounts = open_accounts(store)
-    try:
-        accounts.set_password(args.user, password)
-    except ValueError as error:
-        sys.exit(f"hoso: {error}")
-    finally:
-        accounts.close()
-        app.close()
+    with open_parts(_settings()) as parts:
+        if args.user not in parts.application.directory.staff:
+            sys.exit(f"hoso: no staff member {args.user!r}")
+        password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass()
+        accounts = open_accounts(parts.store)
+        try:
+            accounts.set_password(args.user, password)
+        except ValueError as error:
+            sys.exit(f"hoso: {error}")
+        finally:
+            accounts.close()
     print(f"password set for {args.user}")
 
 
@@ -470,7 +437,7 @@ def cmd_reset_second_factor(args: argparse.Namespace) -> None:
     and may turn two-step sign-in back on with a new phone."""
     from web.accounts import open_accounts
 
-    accounts = open_accounts(_store())
+    accounts = open_accounts(_store(_settings()))
     try:
         removed = accounts.remove_second_factor(args.user)
     finally:
@@ -484,8 +451,8 @@ def cmd_partner_key(args: argparse.Namespace) -> None:
     from web.accounts import open_accounts
     from web.api.keys import parse_scopes, partner_keys_on, unusable_scopes
 
-    store = _store()
-    accounts = open_accounts(store)
+    settings = _settings()
+    accounts = open_accounts(_store(settings))
     keys = partner_keys_on(accounts.datastore)
     now = datetime.now(UTC)
     try:
@@ -494,9 +461,8 @@ def cmd_partner_key(args: argparse.Namespace) -> None:
                 scopes = parse_scopes(args.scopes)
             except ValueError as error:
                 sys.exit(f"hoso: {error}")
-            app = HosoApplication(env=store.eventsourcing_env())
-            member = app.directory.staff.get(args.partner)
-            app.close()
+            with open_parts(settings) as parts:
+                member = parts.application.directory.staff.get(args.partner)
             if member is None:
                 sys.exit(f"hoso: no member {args.partner!r} in the directory: appoint the "
                          "partner's system first (Quản trị → Bổ nhiệm), with the unit and "

@@ -1,0 +1,1 @@
+"""Configuration: the typed settings every process reads once at start (settings.py)."""
