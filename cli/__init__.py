@@ -376,15 +376,10 @@ def cmd_checkpoint(args: argparse.Namespace) -> None:
 def cmd_escalate_feedback(args: argparse.Namespace) -> None:
     from projections.feedback import escalate_overdue
 
-    store = _store()
-    app = HosoApplication(env=store.eventsourcing_env())
-    models = ReadModels(store, app)
-    try:
-        models.catch_up()
-        print(f"escalated to the inspectorate: {escalate_overdue(app, models.feedback)}")
-    finally:
-        models.close()
-        app.close()
+    with open_parts(_settings(), read_models=True) as parts:
+        parts.models.catch_up()
+        print("escalated to the inspectorate: "
+              f"{escalate_overdue(parts.application, parts.models.feedback)}")
 
 
 WITNESS_KEY_ENV = "HOSO_WITNESS_KEY"
@@ -402,7 +397,7 @@ def cmd_witness(args: argparse.Namespace) -> None:
         print(f"{WITNESS_KEY_ENV}={key.skey}\n# its verifier key, for HOSO_WITNESSES:\n"
               f"{key.verifier.vkey}")
         return
-    skey = os.environ.get(WITNESS_KEY_ENV)
+    skey = Settings.from_environment().witness_key
     if not skey or not args.log_key or not args.state:
         print(f"a witness needs {WITNESS_KEY_ENV}, --state and at least one --log-key "
               "(make a key with --new-key NAME)", file=sys.stderr)

@@ -98,12 +98,17 @@ class Settings:
         default=None, metadata=_env("HOSO_LOG_SIGNING_KEY", _optional_text))
     log_origin: str | None = field(default=None, metadata=_env("HOSO_LOG_ORIGIN", _optional_text))
     log_salt: str | None = field(default=None, metadata=_env("HOSO_LOG_SALT", _optional_text))
+    witnesses: str = field(default="", metadata=_env("HOSO_WITNESSES", _text))
+    witness_key: str | None = field(
+        default=None, metadata=_env("HOSO_WITNESS_KEY", _optional_text))
     checkpoint_seconds: float = field(
         default=300.0, metadata=_env("HOSO_CHECKPOINT_SECONDS", _number(0.001)))
     # Citizens' messages
     public_url: str = field(default=DEFAULT_PUBLIC_URL, metadata=_env("HOSO_PUBLIC_URL", _text))
     smtp_url: str | None = field(default=None, metadata=_env("HOSO_SMTP_URL", _optional_text))
     mail_from: str = field(default="hoso@localhost", metadata=_env("HOSO_MAIL_FROM", _text))
+    smpp_url: str | None = field(default=None, metadata=_env("HOSO_SMPP_URL", _optional_text))
+    smpp_source: str = field(default="hoso", metadata=_env("HOSO_SMPP_SOURCE", _text))
     delivery_seconds: float = field(
         default=5.0, metadata=_env("HOSO_DELIVERY_SECONDS", _number(0.001)))
     # Online payment (VNPay): offered only when all three are set

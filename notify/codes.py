@@ -93,6 +93,6 @@ class ContactCodeSender:
 
 
 def code_sender(settings: Settings) -> ContactCodeSender:
-    from notify.sms import sms_sender_from_environment
+    from notify.sms import sms_sender
 
-    return ContactCodeSender(smtp_sender(settings), sms_sender_from_environment())
+    return ContactCodeSender(smtp_sender(settings), sms_sender(settings))

@@ -14,13 +14,14 @@ error status), a closed connection or a timeout raises; the code sender turns th
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import smpplib.client
 import smpplib.consts
 import smpplib.gsm
+
+from config.settings import Settings
 
 log = logging.getLogger(__name__)
 # smpplib logs each PDU in hex at debug level: the phone number and the code. Never those.
@@ -103,10 +104,8 @@ class SmppSender:
             client.disconnect()
 
 
-def sms_sender_from_environment() -> SmppSender | None:
+def sms_sender(settings: Settings) -> SmppSender | None:
     """The SMPP sender ``HOSO_SMPP_URL`` describes; None when no gateway is set."""
-    url = os.environ.get(SMPP_URL_ENV, "").strip()
-    if not url:
+    if not settings.smpp_url:
         return None
-    return SmppSender(SmppSettings.from_url(
-        url, os.environ.get(SMPP_SOURCE_ENV, "").strip() or "hoso"))
+    return SmppSender(SmppSettings.from_url(settings.smpp_url, settings.smpp_source))

@@ -34,7 +34,6 @@ from projections.witnessing import (
     Post,
     WitnessEndpoint,
     ask_witness,
-    configured_witnesses,
     http_post,
 )
 
@@ -289,7 +288,7 @@ class TransparencyLog:
     origin: str
     checkpoints: CheckpointView
     signer: NoteSigner | None
-    witnesses: list[WitnessEndpoint] = field(default_factory=configured_witnesses)
+    witnesses: list[WitnessEndpoint] = field(default_factory=list)
     post: Post = http_post
 
     @property

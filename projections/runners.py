@@ -90,6 +90,7 @@ from projections.transparency_log import (
     TransparencyLogProjection,
     TransparencyLogView,
 )
+from projections.witnessing import configured_witnesses
 
 log = logging.getLogger(__name__)
 
@@ -436,7 +437,8 @@ class ReadModels:
             checkpoints = open_checkpoints(self.store, self._pool(on_replica=False))
         return TransparencyLog(origin=origin, checkpoints=checkpoints,
                                signer=installation_signer(origin, self.store.sqlite_path,
-                                                          self.settings.log_signing_key))
+                                                          self.settings.log_signing_key),
+                               witnesses=configured_witnesses(self.settings.witnesses))
 
     def follow(self) -> None:
         """Start keeping every read model up to date in background threads.

@@ -11,7 +11,6 @@ that is down or refuses is logged, and the checkpoint is published without its c
 from __future__ import annotations
 
 import logging
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -39,8 +38,8 @@ class WitnessEndpoint:
         return self.verifier.name
 
 
-def configured_witnesses(text: str | None = None) -> list[WitnessEndpoint]:
-    text = os.environ.get(WITNESSES_ENV, "") if text is None else text
+def configured_witnesses(text: str) -> list[WitnessEndpoint]:
+    """The witnesses ``text`` (HOSO_WITNESSES) names: ``<URL> <witness key>`` each."""
     endpoints = []
     for item in text.replace(",", "\n").splitlines():
         if not item.strip():

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from config.settings import Settings
 from notify.codes import CannotSend, ContactCodeSender, NoTextMessages
-from notify.sms import SmppSender, SmppSettings, sms_sender_from_environment
+from notify.sms import SmppSender, SmppSettings
+from notify.sms import sms_sender as sender_of
 from tests.smpp_server import SmppGateway
 
 
@@ -110,10 +112,11 @@ def test_a_gateway_that_is_down_is_a_clear_try_again(gateway: SmppGateway) -> No
 
 def test_the_gateway_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HOSO_SMPP_URL", raising=False)
-    assert sms_sender_from_environment() is None  # no gateway: phones are asked for an email
+    # No gateway: phones are asked for an email.
+    assert sender_of(Settings.from_environment()) is None
     monkeypatch.setenv("HOSO_SMPP_URL", "smpp://hoso:pw@sms.example.vn")
     monkeypatch.setenv("HOSO_SMPP_SOURCE", "UBND-HCM")
-    sender = sms_sender_from_environment()
+    sender = sender_of(Settings.from_environment())
     assert sender is not None and (sender.settings.host, sender.settings.port,
                                    sender.settings.source) == ("sms.example.vn", 2775,
                                                                "UBND-HCM")
