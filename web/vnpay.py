@@ -44,7 +44,8 @@ class VnpaySettings:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VnpaySettings | None:
-        """The merchant's settings (the three HOSO_VNPAY_ settings); None unless all are given."""
+        """The merchant's settings (HOSO_VNPAY_TMN_CODE, HOSO_VNPAY_HASH_SECRET,
+        HOSO_VNPAY_PAYMENT_URL); None unless all three are given."""
         tmn_code, secret = settings.vnpay_tmn_code, settings.vnpay_hash_secret
         url = settings.vnpay_payment_url
         return cls(tmn_code, secret, url) if tmn_code and secret and url else None
