@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from domain.dossier import RATING_COMMENT_MAX_LENGTH, AlreadyRated, Stage
 from domain.errors import ConcurrentChange, DomainError, NotFound
 from domain.fees import FeeSchedule
+from projections.place_in_line import PlaceInLine, place_in_line
 from projections.public_status import PublicStatus
 from web.feedback import FeedbackPanel, feedback_panel
 from web.i18n import unit_name
@@ -108,6 +109,7 @@ class PublicStatusPage:
     signatures: list[SignatureLine]
     fee_schedule: FeeSchedule | None
     feedback: FeedbackPanel
+    line: PlaceInLine | None
     amount_owed_vnd: int
     payable_online: bool  # the gateway is set up and something is owed
     returned_from_payment: bool
@@ -157,6 +159,9 @@ def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool
         if any(step.kind == "Signed" for step in status.steps) else [],
         fee_schedule=status.fee_schedule,
         feedback=feedback_panel(services, token, status.dossier_id),
+        line=None if status.result_ready_at is not None else place_in_line(
+            services.read_models.review, str(status.dossier_id), services.app.clock(),
+            services.app.calendar),
         amount_owed_vnd=status.amount_owed_vnd,
         payable_online=services.vnpay is not None and status.amount_owed_vnd > 0
         and status.stage not in (Stage.DELIVERED, Stage.WITHDRAWN, Stage.NOT_RECEIVED),
