@@ -71,8 +71,7 @@ def fill(app: HosoApplication, events: int, batch: int) -> tuple[int, float]:
     started = time.perf_counter()
     with tqdm(total=events, desc="saving events", unit="event") as bar:
         for chunk in synthesiser.batches(events, size=batch):
-            # A dossier's events in version order, dossiers one after another: the order
-            # the clerks' commands would have recorded them in.
+            # In recording order, as the clerks' commands would have stored them.
             app.save(*chunk)
             saved += len(chunk)
             bar.update(len(chunk))

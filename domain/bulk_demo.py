@@ -483,12 +483,14 @@ class Synthesiser:
     def _later(self, when: datetime, office_hours: float) -> datetime:
         return self.calendar.add_working_hours(when, office_hours)
 
-    def dossier(self) -> list[Dossier.Event]:
+    def dossier(self, day: date | None = None) -> list[Dossier.Event]:
+        """One dossier's events, received on ``day`` (or a day drawn in the period)."""
         rng, d = self.rng, self.d
         procedure: Procedure = rng.choice(self.procedures)
         reception, specialist, leader = procedure.route_units[:3]
-        received = self._office_time(
-            (self.now - timedelta(days=rng.uniform(0, self.days))).astimezone(HCMC).date())
+        if day is None:
+            day = (self.now - timedelta(days=rng.uniform(0, self.days))).astimezone(HCMC).date()
+        received = self._office_time(day)
         if received > self.now:
             received = self.now - timedelta(hours=1)
         unit = d.unit(reception)
@@ -585,13 +587,26 @@ class Synthesiser:
         return list(dossier.collect_events())  # type: ignore[arg-type]
 
     def batches(self, events: int, size: int = 20_000) -> Iterator[list[Dossier.Event]]:
-        made, batch = 0, []
+        """About ``events`` events in batches of about ``size``, in recording order: receipt
+        days move through the period as the events are made, and each event waits until no
+        dossier still to come can be recorded before it (``hoso verify`` reports recording
+        times that go back)."""
+        made, held = 0, []
+        first = (self.now - timedelta(days=self.days)).astimezone(HCMC).date()
         while made < events:
-            new = self.dossier()
-            batch.extend(new)
+            day = first + timedelta(days=int(self.days * made / events))
+            new = self.dossier(day)
+            held.extend(new)
             made += len(new)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+            if len(held) >= 2 * size:
+                # Later dossiers are received on this day or after, in office hours.
+                frontier = min(datetime.combine(day, datetime.min.time(), tzinfo=HCMC),
+                               self.now - timedelta(hours=1))
+                held.sort(key=_recorded)
+                cut = bisect_right(held, frontier, key=_recorded)
+                if cut >= size:
+                    yield held[:cut]
+                    held = held[cut:]
+        held.sort(key=_recorded)
+        for start in range(0, len(held), size):
+            yield held[start:start + size]
