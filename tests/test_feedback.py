@@ -114,7 +114,8 @@ def test_a_complaint_s_whole_life(serve: Callable[..., TestClient], app: HosoApp
     clock.advance(days=16)
     assert escalate_overdue(app, models.feedback) == 1
     assert escalate_overdue(app, models.feedback) == 0  # once
-    models.catch_up()
+    # The server follows the log itself: wait for it to apply the escalation (the last event).
+    assert models.wait_for_feedback(app.recorder.max_notification_id() or 0)
     assert "đã chuyển lên thanh tra" in web.get(page).text
     sign_in_as(web, "thanhtra", PASSWORD)
     desk = web.get("/feedback").text
