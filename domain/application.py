@@ -35,6 +35,7 @@ from domain.audit import (
     audit_events,
     compare,
     control_slip,
+    event_details,
     moment_state,
     require_reviewer,
 )
@@ -210,6 +211,10 @@ DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
     Dossier.RefusedToReceive,
     Dossier.PaymentRequested,
     Dossier.FeePaid,
+    Dossier.PickupRequested,
+    Dossier.CollectedByPost,
+    Dossier.HandedToCounter,
+    Dossier.ReceivedFromPost,
 )
 
 _DOSSIER_TOPICS = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
@@ -454,6 +459,74 @@ class HosoApplication(Application[UUID]):
                 receiving_unit=receiving_unit, occurred_at=now,
                 sequence_number=number, calendar=self.calendar,
                 idempotency_key=key))
+
+    def request_pickup(
+        self, *, actor_id: str, procedure_code: str, applicant_name: str,
+        applicant_phone: str, applicant_address: str, applicant_email: str = "",
+        pickup_address: str = "", documents: Sequence[str] = (),
+        occurred_at: datetime | None = None, idempotency_key: str | None = None,
+    ) -> Outcome:
+        """Ask the post office to collect a dossier at ``pickup_address`` (the applicant's
+        address when not given) and bring it to the procedure's counter. A repeat with the
+        same key answers the first request."""
+        key = check_key(idempotency_key or uuid4().hex)
+        procedure = self.directory.procedure(procedure_code)
+        receiving_unit = self.directory.unit(procedure.reception_unit)
+        actor = (Actor(CITIZEN, receiving_unit.code) if actor_id == CITIZEN
+                 else self._actor(actor_id))
+        applicant = Applicant.cleaned(applicant_name, applicant_phone, applicant_address,
+                                      email=applicant_email)
+        address = pickup_address or applicant.address
+
+        def this_request(dossier: Dossier) -> bool:
+            return dossier.is_pickup_request_of(actor_id=actor_id,
+                                                procedure_code=procedure.code,
+                                                applicant=applicant, address=address)
+
+        if (existing := self._existing_receipt(key, this_request)) is not None:
+            return existing
+        post_office = self.directory.post_office()
+        return self._record_new_dossier(
+            key, this_request, receiving_unit.agency_code, occurred_at, procedure, (),
+            AttachmentPurpose.RECEIVED, actor,
+            lambda number, when, recorded_at: Dossier.request_pickup(
+                procedure=procedure, applicant=applicant, address=address,
+                documents=list(documents), actor=actor, post_office=post_office,
+                receiving_unit=receiving_unit, occurred_at=when, recorded_at=recorded_at,
+                sequence_number=number, calendar=self.calendar, idempotency_key=key))
+
+    def collect(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+                postal_tracking_number: str, items: Sequence[str],
+                occurred_at: datetime | None = None,
+                request_key: str | None = None) -> Outcome:
+        request = self._request(request_key, actor_id, "collect", dossier_id, occurred_at,
+                                postal_tracking_number=postal_tracking_number,
+                                items=list(items))
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.collect(
+                postal_tracking_number=postal_tracking_number, items=list(items),
+                actor=actor, occurred_at=when, recorded_at=now))
+
+    def hand_over(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+                  occurred_at: datetime | None = None,
+                  request_key: str | None = None) -> Outcome:
+        request = self._request(request_key, actor_id, "hand_over", dossier_id, occurred_at)
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.hand_over(actor=actor, occurred_at=when,
+                                                    recorded_at=now))
+
+    def receive_from_post(self, dossier_id: UUID, *, expected_version: int | None,
+                          actor_id: str, occurred_at: datetime | None = None,
+                          request_key: str | None = None) -> Outcome:
+        request = self._request(request_key, actor_id, "receive_from_post", dossier_id,
+                                occurred_at)
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.receive_from_post(
+                actor=actor, occurred_at=when, recorded_at=now,
+                procedure=self.directory.procedure(d.procedure_code), calendar=self.calendar))
 
     def accept_online(self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
                       occurred_at: datetime | None = None,
@@ -1292,12 +1365,8 @@ def _last_dossier_notification(recordings: list[Recording]) -> int:
 
 def _history_entry(e: DomainEventProtocol[UUID]) -> HistoryEntry:
     assert isinstance(e, Dossier.Event)
-    common = {"actor_id", "actor_unit", "occurred_at", "originator_id", "originator_version",
-              "timestamp", "originator_topic"}
-    details = {k: v for k, v in e.__dict__.items() if k not in common}
-    if isinstance(e, Dossier.TransferAccepted):
-        # Transit time: the paper "travelling between departments", measured apart.
-        details["transit"] = e.occurred_at - e.transferred_at
+    # With transit time: the paper "travelling between departments" (or by post), apart.
+    details = event_details(e)
     return HistoryEntry(
         kind=type(e).__name__,
         occurred_at=e.occurred_at,

@@ -75,6 +75,7 @@ class Span(StrEnum):
     """Which part of a dossier's path a duration measures."""
 
     DESK = "desk"  # accepted → left: the unit had it on its desk
+    POSTAL = "postal"  # collected at the citizen's address → received at the counter
     TRANSIT = "transit"  # transferred → accepted: on its way, on nobody's desk
     HANDOUT = "handout"  # dispatched → delivered: at the post or waiting at the counter
 
@@ -133,6 +134,9 @@ class DossierState:
     postal_tracking_number: str | None
     recipient_name: str | None
     delivered_at: datetime | None
+    pickup_address: str | None
+    collected_at: datetime | None
+    postal_transit: timedelta | None
 
     @classmethod
     def of(cls, dossier: Dossier) -> DossierState:
@@ -297,7 +301,7 @@ def audit_events(events: Sequence[Dossier.Event], directory: Directory,
             position=e.originator_version, kind=type(e).__name__, actor_id=e.actor_id,
             actor_name=names.staff(e.actor_id) or e.actor_id, actor_unit=e.actor_unit,
             unit_name=directory.unit_name(e.actor_unit), occurred_at=e.occurred_at,
-            recorded_at=e.timestamp, details=_details(e), timing=timing,
+            recorded_at=e.timestamp, details=event_details(e), timing=timing,
             starts_step_due_at=starts,
         ))
     return rows
@@ -307,10 +311,13 @@ _COMMON = frozenset({"actor_id", "actor_unit", "occurred_at", "originator_id",
                      "originator_version", "timestamp", "originator_topic"})
 
 
-def _details(e: Dossier.Event) -> dict[str, Any]:
+def event_details(e: Dossier.Event) -> dict[str, Any]:
+    """What an event recorded beyond who and when, with the transit it ended, if any."""
     details = {k: v for k, v in e.__dict__.items() if k not in _COMMON}
     if isinstance(e, Dossier.TransferAccepted):
         details["transit"] = e.occurred_at - e.transferred_at
+    if isinstance(e, Dossier.ReceivedFromPost):
+        details["transit"] = e.occurred_at - e.collected_at
     return details
 
 
@@ -322,6 +329,12 @@ def _timing(e: Dossier.Event, before: _Before | None, dispatched_at: datetime | 
     if isinstance(e, Dossier.TransferAccepted):
         return StepTiming(Span.TRANSIT, e.actor_unit, e.transferred_at, e.occurred_at,
                           office_hours_between(clock, e.transferred_at, e.occurred_at),
+                          None, None)
+    if isinstance(e, Dossier.ReceivedFromPost):
+        # Collected at the citizen's address → received at the counter: the post's time.
+        return StepTiming(Span.POSTAL, e.from_unit,
+                          e.collected_at, e.occurred_at,
+                          office_hours_between(clock, e.collected_at, e.occurred_at),
                           None, None)
     if isinstance(e, Dossier.Transferred | Dossier.Dispatched | Dossier.Withdrawn):
         start = before.step_started_at or before.arrived_at
@@ -381,9 +394,12 @@ def compare(first: MomentState, second: MomentState) -> list[FieldChange] | None
 
 # ---- the control slip --------------------------------------------------------------------
 
-_HANDOFFS = frozenset({"Received", "Transferred", "Dispatched", "Delivered", "Withdrawn"})
-# Not part of handling the file: the citizen's rating comes after it.
-_NOT_ON_THE_SLIP = frozenset({"TransferAccepted", "Rated", "DocumentAttached"})
+_HANDOFFS = frozenset({"Received", "Transferred", "Dispatched", "Delivered", "Withdrawn",
+                       "CollectedByPost", "HandedToCounter"})
+# Not part of handling the file: the citizen's rating comes after it; a receipt or an
+# acceptance is the other side of the handoff before it.
+_NOT_ON_THE_SLIP = frozenset({"TransferAccepted", "Rated", "DocumentAttached",
+                              "ReceivedFromPost"})
 
 
 def control_slip(events: Sequence[Dossier.Event], trail: list[AuditEvent],
@@ -426,6 +442,14 @@ def _parties(e: Dossier.Event, later: list[AuditEvent], names: _Names, current: 
     citizen = Party(None, "", None, current.applicant["name"])
     if isinstance(e, Dossier.Received):
         return citizen, actor, e.occurred_at
+    if isinstance(e, Dossier.CollectedByPost):
+        return citizen, actor, e.occurred_at
+    if isinstance(e, Dossier.HandedToCounter):
+        # The post's side now, the counter's when it records the receipt.
+        receipt = next((r for r in later if r.kind == "ReceivedFromPost"), None)
+        if receipt is None:
+            return actor, None, None
+        return actor, names.party(receipt.actor_unit, receipt.actor_id), receipt.occurred_at
     if isinstance(e, Dossier.Transferred):
         if not e.awaits_acceptance:
             return actor, names.party(e.to_unit, e.to_officer), e.occurred_at

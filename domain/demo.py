@@ -130,9 +130,10 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
         record_at.at(_within_office_hours(now - timedelta(days=60), app), timedelta())
         register_demo_signing_keys(app)
     online = ONLINE_SUBMISSIONS if dossiers > ONLINE_SUBMISSIONS else 0
+    pickups = POSTAL_PICKUPS if dossiers > online + POSTAL_PICKUPS + len(SCENARIOS) else 0
     walks: list[tuple[_Walk, datetime]] = []
     stories: list[Story] = []
-    for n in range((dossiers - CLUSTER if with_cluster else dossiers) - online):
+    for n in range((dossiers - CLUSTER if with_cluster else dossiers) - online - pickups):
         # The first few dossiers take each scenario once, so a small demo has them all.
         scenario = names[n] if n < len(names) else rng.choices(names, weights)[0]
         procedure = rng.choice(procedures)
@@ -148,6 +149,8 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
         stories += cluster_stories(app, rng, now, progress)
     if online:
         stories += online_submission_stories(app, now)
+    if pickups:
+        stories += postal_pickup_stories(app, now)
     stories += feedback_stories(app, now, walks)
     _Timeline().tell(app, stories)
     return dossiers
@@ -201,6 +204,45 @@ def feedback_stories(app: HosoApplication, now: datetime,
 
     return [case(n, walk, received, text)
             for n, ((walk, received), text) in enumerate(zip(old, texts, strict=False))]
+
+
+POSTAL_PICKUPS = 4
+
+
+def postal_pickup_stories(app: HosoApplication, now: datetime) -> list[Story]:
+    """Four dossiers the post collects at citizens' addresses, from two days ago: one still
+    to collect, one on its way, one left at the counter, one received there."""
+    procedure = next(iter(app.directory.procedures.values()))
+    clerk = next(s.user_id for s in app.directory.members_of(procedure.reception_unit)
+                 if Role.RECEPTION in s.roles)
+    agent = next(s.user_id for s in app.directory.members_of(app.directory.post_office().code))
+    start = _within_office_hours(now - timedelta(days=2), app)
+    if start > now - timedelta(hours=4):  # a long holiday: never in the future
+        start = now - timedelta(hours=4)
+
+    def pickup(n: int, name: str) -> Story:
+        def story(record_at: _RecordingClock) -> None:
+            record_at.at(start + timedelta(minutes=10 * n), timedelta())
+            dossier_id = app.request_pickup(
+                actor_id=clerk, procedure_code=procedure.code, applicant_name=name,
+                applicant_phone=f"09{81234560 + n}", applicant_address=f"{12 + n} Lê Lợi, Q.1",
+                documents=[procedure.document_list[0].name_vi] if procedure.document_list
+                else [], idempotency_key=f"demo-pickup-{n}-{start:%Y%m%d}").dossier_id
+            steps: list[Callable[[], object]] = [
+                lambda: app.collect(dossier_id, expected_version=None, actor_id=agent,
+                                    postal_tracking_number=f"EB{70000000 + n}VN",
+                                    items=["Hồ sơ đề nghị (1 bộ)"]),
+                lambda: app.hand_over(dossier_id, expected_version=None, actor_id=agent),
+                lambda: app.receive_from_post(dossier_id, expected_version=None,
+                                              actor_id=clerk),
+            ]
+            for hours, step in enumerate(steps[:n], start=1):
+                record_at.at(start + timedelta(hours=hours, minutes=10 * n), timedelta())
+                step()
+        return story
+
+    return [pickup(n, name) for n, name in enumerate(
+        ("Hồ Văn Lộc", "Quách Thị Mai", "Vương Đức Anh", "Lưu Thị Hạnh"))]
 
 
 ONLINE_SUBMISSIONS = 3

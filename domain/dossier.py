@@ -71,6 +71,10 @@ class DispatchMethod(StrEnum):
 
 
 class Stage(StrEnum):
+    # Collected at the citizen's address: before the counter's receipt, no clock runs.
+    AWAITING_COLLECTION = "awaiting_collection"  # the post office is asked to collect it
+    COLLECTED = "collected"  # the post has it, on its way to the counter
+    HANDED_TO_COUNTER = "handed_to_counter"  # left at the counter, its receipt not recorded
     SUBMITTED_ONLINE = "submitted_online"  # by the citizen; the counter has not checked it
     NOT_RECEIVED = "not_received"  # the counter refused to receive the online submission
     RECEIVED = "received"
@@ -94,11 +98,15 @@ def is_late(*, stage: Stage, due_date: date, result_ready_at: datetime | None,
     While a supplement is awaited the clock stands still at the day it paused; a withdrawn
     dossier is never late.
     """
-    if stage in (Stage.WITHDRAWN, Stage.NOT_RECEIVED, Stage.SUBMITTED_ONLINE):
+    if stage in (Stage.WITHDRAWN, Stage.NOT_RECEIVED, Stage.SUBMITTED_ONLINE, *BEFORE_RECEIPT):
         return False  # the clock runs from the counter's acceptance
     ready = result_ready_at.astimezone(HCMC).date() if result_ready_at else None
     now = min(today, paused_at.astimezone(HCMC).date()) if paused_at else today
     return (ready or now) > due_date
+
+
+BEFORE_RECEIPT = frozenset({Stage.AWAITING_COLLECTION, Stage.COLLECTED,
+                            Stage.HANDED_TO_COUNTER})
 
 
 def is_rateable(*, stage: Stage, rejected: bool, rated: bool) -> bool:
@@ -132,14 +140,19 @@ class Action(StrEnum):
     DELIVER = "deliver"
     REQUEST_PAYMENT = "request_payment"
     RECORD_PAYMENT = "record_payment"
+    # The post collecting a dossier at the citizen's address, and the counter receiving it.
+    COLLECT = "collect"
+    HAND_OVER = "hand_over"
+    RECEIVE_FROM_POST = "receive_from_post"
 
 
 _DESK = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.SIGNING_OFFICER})
 
 # The actions a step exists for, offered before the others when allowed: a transfer waiting
 # to be accepted, documents the citizen brought, the signature, handing out, delivering.
-NEXT_ACTIONS: tuple[Action, ...] = (Action.ACCEPT_TRANSFER, Action.PROVIDE_SUPPLEMENT,
-                                    Action.SIGN, Action.DISPATCH, Action.DELIVER)
+NEXT_ACTIONS: tuple[Action, ...] = (
+    Action.COLLECT, Action.HAND_OVER, Action.RECEIVE_FROM_POST, Action.ACCEPT_TRANSFER,
+    Action.PROVIDE_SUPPLEMENT, Action.SIGN, Action.DISPATCH, Action.DELIVER)
 
 # Who may take each action, by role; the unit rules come on top (see Dossier.refusal).
 ACTION_ROLES: dict[Action, frozenset[Role]] = {
@@ -157,6 +170,21 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.DELIVER: frozenset({Role.RECEPTION, Role.POST_AGENT}),
     Action.REQUEST_PAYMENT: frozenset({Role.RECEPTION, Role.SPECIALIST}),
     Action.RECORD_PAYMENT: frozenset({Role.RECEPTION}),
+    Action.COLLECT: frozenset({Role.POST_AGENT}),
+    Action.HAND_OVER: frozenset({Role.POST_AGENT}),
+    Action.RECEIVE_FROM_POST: frozenset({Role.RECEPTION}),
+}
+
+# Who may ask the post to collect a dossier at an address: the citizen online, a counter
+# clerk taking the call, the post office's own system.
+PICKUP_REQUEST_ROLES = frozenset({Role.RECEPTION, Role.POST_AGENT})
+
+# A dossier the post collects at the citizen's address goes through these stages before the
+# counter's receipt, each with the one postal step that moves it on.
+POSTAL_PICKUP_STEPS: dict[Stage, Action] = {
+    Stage.AWAITING_COLLECTION: Action.COLLECT,
+    Stage.COLLECTED: Action.HAND_OVER,
+    Stage.HANDED_TO_COUNTER: Action.RECEIVE_FROM_POST,
 }
 
 # Actions the counter that received the dossier may record wherever the file is: the
@@ -381,6 +409,37 @@ class Dossier(Aggregate):
     class Delivered(Event):
         recipient_name: str
 
+    class PickupRequested(Event):
+        """The post office is asked to collect the dossier at ``address`` (personal data)."""
+
+        address: str
+        post_office: str  # the unit that collects
+        receiving_unit: str  # the counter it is taken to
+
+    class CollectedByPost(Event):
+        """A post agent collected the dossier at the address: postal transit begins."""
+
+        postal_tracking_number: str
+        items: list[str]  # what was collected, as the agent lists it
+
+    class HandedToCounter(Event):
+        """The post agent left the dossier at the counter (the post's side of the handover)."""
+
+        to_unit: str
+
+    class ReceivedFromPost(Event):
+        """The counter's receipt of a collected dossier (its side of the handover): postal
+        transit ends and the processing clock starts."""
+
+        from_unit: str  # the post office
+        handed_over_by: str
+        collected_at: datetime
+        handed_over_at: datetime
+        processing_days: int
+        due_date: date
+        due_date_basis: dict[str, Any]
+        step_due_at: datetime | None
+
     class DocumentAttached(Event):
         """A file kept with the dossier: what it is and its digest, never its bytes."""
 
@@ -581,6 +640,10 @@ class Dossier(Aggregate):
         self.signed_at: datetime | None = None
         self.rejection_reasons: str | None = None
         self.rejected_at: datetime | None = None
+        self.pickup_address: str | None = None
+        self.collected_at: datetime | None = None
+        self.handed_over_at: datetime | None = None
+        self.handed_over_by: str | None = None
         self.dispatch_method: DispatchMethod | None = None
         self.postal_tracking_number: str | None = None
         self.delivered_at: datetime | None = None
@@ -610,6 +673,149 @@ class Dossier(Aggregate):
                 _clean_list(documents, "tên giấy tờ", "document name"))
             and (occurred_at is None or occurred_at == self.received_at)
         )
+
+    # ---- collected at the citizen's address -------------------------------------------
+
+    @classmethod
+    def request_pickup(
+        cls, *, procedure: Procedure, applicant: Applicant, address: str,
+        documents: list[str], actor: Actor, post_office: Unit, receiving_unit: Unit,
+        occurred_at: datetime, recorded_at: datetime, sequence_number: int,
+        calendar: WorkingCalendar, idempotency_key: str,
+    ) -> Dossier:
+        """The post office asked to collect a dossier at ``address`` and bring it to the
+        procedure's counter. The dossier has its code and tracking token from now; its due
+        date is provisional and counted again from the counter's receipt."""
+        refusal = pickup_request_refusal(actor, procedure, post_office)
+        if refusal is not None:
+            raise refusal
+        if procedure.reception_unit != receiving_unit.code:
+            raise DomainError("Đơn vị tiếp nhận không đúng với thủ tục.",
+                              "The receiving unit does not match the procedure.")
+        _check_occurred_at(occurred_at, recorded_at, previous=None)
+        where = clean_text(address, label_vi="địa chỉ bưu điện đến lấy hồ sơ",
+                           label_en="address to collect the dossier at", max_length=500)
+        due = calendar.due_date(occurred_at, procedure.processing_days, procedure.rules.cutoff)
+        dossier = cls(
+            actor_id=actor.user_id, actor_unit=actor.unit_code, occurred_at=occurred_at,
+            timestamp=recorded_at, procedure_code=procedure.code,
+            applicant=applicant.as_dict(), channel=Channel.POST_OFFICE.value,
+            receiving_unit=receiving_unit.code,
+            documents=_clean_list(documents, "tên giấy tờ", "document name"),
+            processing_days=procedure.processing_days, due_date=due.due,
+            due_date_basis=due.as_dict(),
+            route=[{"unit_code": step.unit_code, "allotted": step.allotted,
+                    "measure": step.measure.value} for step in procedure.route],
+            step_due_at=None,
+            code=dossier_code(receiving_unit.agency_code,
+                              occurred_at.astimezone(HCMC).date(), sequence_number),
+            tracking_token=new_tracking_token(), idempotency_key=idempotency_key,
+        )
+        dossier._pickup_requested(
+            actor_id=actor.user_id, actor_unit=actor.unit_code, occurred_at=occurred_at,
+            timestamp=recorded_at, address=where, post_office=post_office.code,
+            receiving_unit=receiving_unit.code)
+        return dossier
+
+    @event(PickupRequested)
+    def _pickup_requested(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                          timestamp: datetime, address: str, post_office: str,
+                          receiving_unit: str) -> None:
+        self.pickup_address = address
+        self.holder_unit = post_office
+        self.holder_officer = None
+        self.step_started_at = None
+        self.step_due_at = None
+        self.last_occurred_at = occurred_at
+        self.stage = Stage.AWAITING_COLLECTION
+
+    def is_pickup_request_of(self, *, actor_id: str, procedure_code: str,
+                             applicant: Applicant, address: str) -> bool:
+        """Whether a pick-up request sent again with this dossier's key is this very one."""
+        return ((self.received_by, self.procedure_code, self.applicant, self.pickup_address)
+                == (actor_id, procedure_code, applicant.as_dict(),
+                    clean_text(address, label_vi="địa chỉ", label_en="address",
+                               max_length=500)))
+
+    def collect(self, *, postal_tracking_number: str, items: list[str], actor: Actor,
+                occurred_at: datetime, recorded_at: datetime) -> None:
+        self._ensure(Action.COLLECT, actor, occurred_at, recorded_at)
+        collected = _clean_list(items, "giấy tờ đã nhận", "item collected")
+        if not collected:
+            raise DomainError("Hãy ghi các giấy tờ đã nhận từ công dân.",
+                              "List what was collected from the citizen.")
+        self._collected_by_post(
+            **self._common(actor, occurred_at, recorded_at),
+            postal_tracking_number=_postal_tracking_number(postal_tracking_number),
+            items=collected)
+
+    @event(CollectedByPost)
+    def _collected_by_post(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                           timestamp: datetime, postal_tracking_number: str,
+                           items: list[str]) -> None:
+        self.postal_tracking_number = postal_tracking_number
+        self.documents = items
+        self.collected_at = occurred_at
+        self.holder_officer = actor_id
+        self.last_occurred_at = occurred_at
+        self.stage = Stage.COLLECTED
+
+    def hand_over(self, *, actor: Actor, occurred_at: datetime, recorded_at: datetime) -> None:
+        self._ensure(Action.HAND_OVER, actor, occurred_at, recorded_at)
+        self._handed_to_counter(**self._common(actor, occurred_at, recorded_at),
+                                to_unit=self.receiving_unit)
+
+    @event(HandedToCounter)
+    def _handed_to_counter(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                           timestamp: datetime, to_unit: str) -> None:
+        # Like a transfer: the counter holds it, waiting to record its receipt.
+        self.pending_from_unit = actor_unit
+        self.holder_unit = to_unit
+        self.holder_officer = None
+        self.arrived_at = occurred_at
+        self.handed_over_at = occurred_at
+        self.handed_over_by = actor_id
+        self.last_occurred_at = occurred_at
+        self.stage = Stage.HANDED_TO_COUNTER
+
+    def receive_from_post(self, *, actor: Actor, occurred_at: datetime, recorded_at: datetime,
+                          procedure: Procedure, calendar: WorkingCalendar) -> None:
+        """The counter's receipt: the processing clock and the first step start now."""
+        self._ensure(Action.RECEIVE_FROM_POST, actor, occurred_at, recorded_at)
+        assert self.collected_at is not None and self.handed_over_at is not None
+        assert self.handed_over_by is not None and self.pending_from_unit is not None
+        due = calendar.due_date(occurred_at, self.processing_days, procedure.rules.cutoff)
+        self._received_from_post(
+            **self._common(actor, occurred_at, recorded_at),
+            from_unit=self.pending_from_unit, handed_over_by=self.handed_over_by,
+            collected_at=self.collected_at,
+            handed_over_at=self.handed_over_at, processing_days=self.processing_days,
+            due_date=due.due, due_date_basis=due.as_dict(),
+            step_due_at=_step_due(self.route[0], occurred_at, calendar) if self.route else None)
+
+    @event(ReceivedFromPost)
+    def _received_from_post(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                            timestamp: datetime, from_unit: str, handed_over_by: str,
+                            collected_at: datetime,
+                            handed_over_at: datetime, processing_days: int, due_date: date,
+                            due_date_basis: dict[str, Any],
+                            step_due_at: datetime | None) -> None:
+        self.pending_from_unit = None
+        self.due_date = due_date
+        self.due_date_basis = due_date_basis
+        self.step_due_at = step_due_at
+        self.step_started_at = occurred_at
+        self.holder_officer = actor_id
+        self.accepted_at = occurred_at
+        self.last_occurred_at = occurred_at
+        self.stage = Stage.RECEIVED
+
+    @property
+    def postal_transit(self) -> timedelta | None:
+        """From the post's collection to the counter's receipt: neither desk's time."""
+        if self.collected_at is None or self.accepted_at is None:
+            return None
+        return self.accepted_at - self.collected_at
 
     # ---- what may happen now ---------------------------------------------------------
 
@@ -657,6 +863,8 @@ class Dossier(Aggregate):
                 and _refusal_by_role(action, actor) is None)
 
     def _refusal_by_state(self, action: Action, actor: Actor) -> DomainError | None:
+        if self.stage in BEFORE_RECEIPT or action in POSTAL_PICKUP_STEPS.values():
+            return self._postal_pickup_refusal(action)
         if self.stage is Stage.NOT_RECEIVED:
             return DomainError(
                 "Hồ sơ trực tuyến này đã bị từ chối tiếp nhận; không thể thao tác thêm.",
@@ -772,6 +980,28 @@ class Dossier(Aggregate):
         return ("A financial obligation is already awaited." if self.awaiting_payment
                 else "A supplement is already awaited.")
 
+    def _postal_pickup_refusal(self, action: Action) -> DomainError | None:
+        """Before the counter's receipt only the next postal step may happen, and the
+        postal steps happen only then."""
+        if POSTAL_PICKUP_STEPS.get(self.stage) is action:
+            return None
+        if self.stage not in BEFORE_RECEIPT:
+            return DomainError("Hồ sơ không phải hồ sơ bưu điện đang đến lấy hoặc chuyển đến.",
+                               "The dossier is not one the post is collecting or bringing in.")
+        waiting: dict[Stage, tuple[str, str]] = {
+            Stage.AWAITING_COLLECTION: ("Bưu điện chưa đến lấy hồ sơ tại địa chỉ của công dân.",
+                                        "The post has not yet collected the dossier at the "
+                                        "citizen's address."),
+            Stage.COLLECTED: ("Hồ sơ đang trên đường bưu điện chuyển đến bộ phận một cửa.",
+                              "The post is bringing the dossier to the counter."),
+            Stage.HANDED_TO_COUNTER: ("Bưu điện đã giao hồ sơ; bộ phận một cửa cần ghi nhận "
+                                      "đã nhận trước.",
+                                      "The post handed the dossier over; the counter must "
+                                      "record its receipt first."),
+        }
+        vi, en = waiting[self.stage]
+        return DomainError(vi, en)
+
     def _refusal_by_unit(self, action: Action, actor: Actor) -> DomainError | None:
         if actor.unit_code == self.holder_unit:
             return None
@@ -785,9 +1015,10 @@ class Dossier(Aggregate):
         )
 
     def may_view(self, actor: Actor) -> bool:
-        """Post office agents see only what was handed to the post."""
+        """Post office agents see only what was handed to the post (collected or sent)."""
         if sees_only_the_post(actor.roles):
-            return self.dispatch_method is DispatchMethod.POST
+            return (self.dispatch_method is DispatchMethod.POST
+                    or self.pickup_address is not None)
         return True
 
     def allowed_actions(self, actor: Actor) -> list[Action]:
@@ -1330,16 +1561,7 @@ class Dossier(Aggregate):
         tracking_number: str | None = None
         holder = self.holder_unit
         if method is DispatchMethod.POST:
-            tracking_number = clean_text(
-                postal_tracking_number, label_vi="mã bưu gửi", label_en="postal tracking number",
-                max_length=30,
-            ).upper()
-            if not tracking_number.isalnum():
-                raise DomainError(
-                    "Mã bưu gửi chỉ gồm chữ và số (ví dụ: EB123456789VN).",
-                    "The postal tracking number has letters and digits only "
-                    "(e.g. EB123456789VN).",
-                )
+            tracking_number = _postal_tracking_number(postal_tracking_number)
             holder = post_office.code
         self._dispatched(
             **self._common(actor, occurred_at, recorded_at),
@@ -1514,6 +1736,36 @@ def _refusal_by_role(action: Action, actor: Actor) -> AccessDenied | None:
         "Vai trò của bạn không được thực hiện thao tác này.",
         "Your role does not allow this action.",
     )
+
+
+def pickup_request_refusal(actor: Actor, procedure: Procedure,
+                           post_office: Unit) -> DomainError | None:
+    """Why ``actor`` may not ask the post to collect a dossier of ``procedure``, or None: the
+    citizen online, a clerk of the procedure's counter, or the post office itself may."""
+    if actor.user_id == CITIZEN:
+        return None if procedure.online else DomainError(
+            f"Thủ tục “{procedure.name_vi}” chưa nhận yêu cầu trực tuyến.",
+            f"The procedure “{procedure.name_en}” is not offered online.")
+    if Role.RECEPTION in actor.roles and actor.unit_code == procedure.reception_unit:
+        return None
+    if Role.POST_AGENT in actor.roles and actor.unit_code == post_office.code:
+        return None
+    return AccessDenied(
+        "Chỉ công dân, bộ phận một cửa của thủ tục hoặc bưu điện mới yêu cầu lấy hồ sơ tại "
+        "địa chỉ.",
+        "Only the citizen, the procedure's counter or the post office may ask for a "
+        "pick-up at an address.")
+
+
+def _postal_tracking_number(text: str | None) -> str:
+    number = clean_text(text, label_vi="mã bưu gửi", label_en="postal tracking number",
+                        max_length=30).upper()
+    if not number.isalnum():
+        raise DomainError(
+            "Mã bưu gửi chỉ gồm chữ và số (ví dụ: EB123456789VN).",
+            "The postal tracking number has letters and digits only (e.g. EB123456789VN).",
+        )
+    return number
 
 
 def _step_due(step: RouteStep, start: datetime, calendar: WorkingCalendar) -> datetime:

@@ -29,6 +29,10 @@ class PortalStatus(IntEnum):
 
 STAGE_TO_PORTAL: dict[Stage, PortalStatus] = {
     Stage.SUBMITTED_ONLINE: PortalStatus.NEWLY_REGISTERED,
+    # Registered, on its way to the counter by post: not received until the counter says so.
+    Stage.AWAITING_COLLECTION: PortalStatus.NEWLY_REGISTERED,
+    Stage.COLLECTED: PortalStatus.NEWLY_REGISTERED,
+    Stage.HANDED_TO_COUNTER: PortalStatus.NEWLY_REGISTERED,
     Stage.NOT_RECEIVED: PortalStatus.NOT_RECEIVED,
     Stage.RECEIVED: PortalStatus.RECEIVED,
     Stage.IN_PROGRESS: PortalStatus.BEING_PROCESSED,

@@ -118,6 +118,28 @@ def _(e: Dossier.Delivered) -> dict[str, Any]:
 
 
 @common_changes.register
+def _(e: Dossier.PickupRequested) -> dict[str, Any]:
+    return {"stage": Stage.AWAITING_COLLECTION.value, "holder_unit": e.post_office}
+
+
+@common_changes.register
+def _(e: Dossier.CollectedByPost) -> dict[str, Any]:
+    return {"stage": Stage.COLLECTED.value}
+
+
+@common_changes.register
+def _(e: Dossier.HandedToCounter) -> dict[str, Any]:
+    return {"stage": Stage.HANDED_TO_COUNTER.value, "holder_unit": e.to_unit}
+
+
+@common_changes.register
+def _(e: Dossier.ReceivedFromPost) -> dict[str, Any]:
+    # The processing clock starts at the counter's receipt, not at the request.
+    return {"stage": Stage.RECEIVED.value, "due_date": e.due_date,
+            "received_at": e.occurred_at}
+
+
+@common_changes.register
 def _(e: Dossier.Rated) -> dict[str, Any]:
     # The citizen's rating moves nothing: no stage, no holder, no clock.
     return {}

@@ -234,6 +234,31 @@ def _(e: Dossier.SupplementProvided) -> dict[str, Any]:
 
 
 @_desk_changes.register
+def _(e: Dossier.PickupRequested) -> dict[str, Any]:
+    # On the post office's list: to collect, at the time it was asked.
+    return {"holder_officer": None, "arrived_at": e.occurred_at, "step_started_at": None,
+            "step_due_at": None}
+
+
+@_desk_changes.register
+def _(e: Dossier.CollectedByPost) -> dict[str, Any]:
+    return {"holder_officer": e.actor_id}
+
+
+@_desk_changes.register
+def _(e: Dossier.HandedToCounter) -> dict[str, Any]:
+    # Like a transfer: on the counter's incoming list until it records its receipt.
+    return {"holder_officer": None, "pending_from_unit": e.actor_unit,
+            "arrived_at": e.occurred_at}
+
+
+@_desk_changes.register
+def _(e: Dossier.ReceivedFromPost) -> dict[str, Any]:
+    return {"holder_officer": e.actor_id, "pending_from_unit": None,
+            "step_started_at": e.occurred_at, "step_due_at": e.step_due_at}
+
+
+@_desk_changes.register
 def _(e: Dossier.Dispatched) -> dict[str, Any]:
     return {"holder_officer": None, "arrived_at": e.occurred_at,
             "step_started_at": None, "step_due_at": None}

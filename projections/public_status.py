@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import singledispatch
 from typing import Any
 from uuid import UUID
@@ -75,6 +75,15 @@ class PublicStatus:
                        today=today)
 
     @property
+    def postal_transit(self) -> timedelta | None:
+        """From the post's collection at the citizen's address to the counter's receipt."""
+        collected = next((s.occurred_at for s in self.steps if s.kind == "CollectedByPost"),
+                         None)
+        received = next((s.occurred_at for s in self.steps if s.kind == "ReceivedFromPost"),
+                        None)
+        return received - collected if collected and received else None
+
+    @property
     def rateable(self) -> bool:
         return is_rateable(stage=self.stage,
                            rejected=any(s.kind == "Rejected" for s in self.steps),
@@ -88,7 +97,7 @@ class PublicStatusView(ReadModel):
     def record(
         self, *, dossier_id: str, version: int, kind: str, unit_code: str,
         occurred_at: datetime, changes: dict[str, Any], tracking: Tracking,
-        created: bool = False, on_timeline: bool = True,
+        created: bool = False, on_timeline: bool = True, replaces_previous: bool = False,
     ) -> None:
         row = {"dossier_id": dossier_id, "version": version, "updated_at": occurred_at} | changes
         step = {
@@ -96,6 +105,10 @@ class PublicStatusView(ReadModel):
             "unit_code": unit_code, "occurred_at": occurred_at,
         }
         statements = [row_change("public_status", "dossier_id", row, created=created)]
+        if replaces_previous:
+            statements.append((
+                "DELETE FROM {p}public_status_step WHERE dossier_id = %(dossier_id)s "
+                "AND version = %(previous)s", {"dossier_id": dossier_id, "previous": version - 1}))
         if on_timeline:
             statements.append((
                 # The step shows the stage the dossier reached with this event.
@@ -174,6 +187,8 @@ class PublicStatusProjection(DossierProjection[PublicStatusView]):
             # the citizen rated. The page only swaps the form for a thank-you.
             # Attached files are the staff's working papers: never on the public page.
             on_timeline=not isinstance(e, Dossier.Rated | Dossier.DocumentAttached),
+            # A pick-up request is registered, not received: its step stands for both.
+            replaces_previous=isinstance(e, Dossier.PickupRequested),
         )
 
 
@@ -192,6 +207,10 @@ def _unit_shown(e: Dossier.Event) -> str:
         return e.to_unit
     if isinstance(e, Dossier.Dispatched):
         return e.holder_unit
+    if isinstance(e, Dossier.PickupRequested):
+        return e.post_office
+    if isinstance(e, Dossier.HandedToCounter):
+        return e.to_unit
     return e.actor_unit
 
 
@@ -262,6 +281,11 @@ def _(e: Dossier.RefusedToReceive) -> dict[str, Any]:
 @_public_changes.register
 def _(e: Dossier.Dispatched) -> dict[str, Any]:
     return {"dispatch_method": e.method, "postal_tracking_number": e.postal_tracking_number}
+
+
+@_public_changes.register
+def _(e: Dossier.CollectedByPost) -> dict[str, Any]:
+    return {"postal_tracking_number": e.postal_tracking_number}
 
 
 @_public_changes.register

@@ -16,7 +16,7 @@ from uuid import uuid4
 
 from eventsourcing.persistence import Tracking
 
-from domain.dossier import Dossier
+from domain.dossier import DispatchMethod, Dossier
 from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
 from projections.analytics import ReviewRows
 from projections.dossier_projection import DossierProjection
@@ -388,12 +388,62 @@ def _end_open_pause(e: Dossier.Event) -> Statement:
 
 @_review_statements.register
 def _(e: Dossier.Dispatched) -> list[Statement]:
+    if e.method == DispatchMethod.POST.value:
+        return [_close_step(e), _dossier_update(e, {"posted_at": e.occurred_at})]
     return [_close_step(e)]
 
 
 @_review_statements.register
 def _(e: Dossier.Delivered) -> list[Statement]:
     return [_dossier_update(e, {"delivered_at": e.occurred_at})]
+
+
+@_review_statements.register
+def _(e: Dossier.PickupRequested) -> list[Statement]:
+    # Not received yet: the stay is the post office's, from the request; the collection is
+    # its "acceptance", the hand-over at the counter its end.
+    return [
+        ("DELETE FROM {p}review_step WHERE dossier_id = %(dossier_id)s "
+         "AND opened_version = %(previous)s",
+         {"dossier_id": str(e.originator_id), "previous": e.originator_version - 1}),
+        _open_step(e, procedure_code=_PROCEDURE_OF_DOSSIER, unit_code=e.post_office,
+                   accepted_at=None, accepted_by=None, step_due_at=None),
+    ]
+
+
+@_review_statements.register
+def _(e: Dossier.CollectedByPost) -> list[Statement]:
+    return [_dossier_update(e, {"collected_at": e.occurred_at}), (
+        "UPDATE {p}review_step SET accepted_at = %(accepted_at)s, accepted_by = %(accepted_by)s "
+        "WHERE dossier_id = %(dossier_id)s AND left_at IS NULL",
+        {"accepted_at": e.occurred_at, "accepted_by": e.actor_id,
+         "dossier_id": str(e.originator_id)},
+    )]
+
+
+@_review_statements.register
+def _(e: Dossier.HandedToCounter) -> list[Statement]:
+    # Like a transfer: the counter's stay begins when it records its receipt.
+    return [
+        _close_step(e),
+        _open_step(e, procedure_code=_PROCEDURE_OF_DOSSIER, unit_code=e.to_unit,
+                   accepted_at=None, accepted_by=None, step_due_at=None,
+                   from_unit=e.actor_unit, route_position=0),
+        _dossier_update(e, {"handed_over_at": e.occurred_at}),
+    ]
+
+
+@_review_statements.register
+def _(e: Dossier.ReceivedFromPost) -> list[Statement]:
+    return [
+        ("UPDATE {p}review_step SET accepted_at = %(accepted_at)s, "
+         "accepted_by = %(accepted_by)s, step_due_at = %(step_due_at)s "
+         "WHERE dossier_id = %(dossier_id)s AND left_at IS NULL",
+         {"accepted_at": e.occurred_at, "accepted_by": e.actor_id,
+          "step_due_at": e.step_due_at, "dossier_id": str(e.originator_id)}),
+        _dossier_update(e, {"received_at": e.occurred_at, "first_due_date": e.due_date,
+                            "due_date": e.due_date}),
+    ]
 
 
 @_review_statements.register

@@ -122,7 +122,8 @@ def test_the_openapi_document_is_served(api: Api) -> None:
     assert set(document["paths"]) == {
         "/api/v1/dossiers", "/api/v1/dossiers/{dossier_id}/transfers",
         "/api/v1/dossiers/{dossier_id}/dispatch", "/api/v1/dossiers/{dossier_id}/delivery",
-        "/api/v1/status/{token}"}
+        "/api/v1/pickups", "/api/v1/dossiers/{dossier_id}/collection",
+        "/api/v1/dossiers/{dossier_id}/handover", "/api/v1/status/{token}"}
 
 
 def test_a_submission_is_received_in_the_partners_name_and_its_status_is_public(

@@ -112,6 +112,9 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/dossiers/{dossier_id}/transfers"): (401,) * 7,
     ("POST", "/api/v1/dossiers/{dossier_id}/dispatch"): (401,) * 7,
     ("POST", "/api/v1/dossiers/{dossier_id}/delivery"): (401,) * 7,
+    ("POST", "/api/v1/pickups"): (401,) * 7,
+    ("POST", "/api/v1/dossiers/{dossier_id}/collection"): (401,) * 7,
+    ("POST", "/api/v1/dossiers/{dossier_id}/handover"): (401,) * 7,
     ("GET", "/api/v1/status/{token}"): (200,) * 7,  # public, like /t/{token}
 }
 NOT_WALKED = {("POST", "/signin")}  # its limits and records: tests/test_sessions_and_csrf.py

@@ -89,11 +89,15 @@ FIELDS: dict[str, Label] = {
     "postal_tracking_number": Label("Mã bưu gửi", "Postal tracking number"),
     "recipient_name": Label("Người nhận kết quả", "Recipient"),
     "delivered_at": Label("Trao kết quả lúc", "Delivered at"),
+    "pickup_address": Label("Địa chỉ bưu điện lấy hồ sơ", "Pick-up address"),
+    "collected_at": Label("Bưu điện lấy hồ sơ lúc", "Collected by the post at"),
+    "postal_transit": Label("Thời gian chuyển phát đến quầy", "Postal transit to the counter"),
 }
 
 SPANS: dict[str, Label] = {
     Span.DESK: Label("Thời gian tại đơn vị", "Desk time"),
     Span.TRANSIT: Label("Thời gian đi đường", "Transit time"),
+    Span.POSTAL: Label("Thời gian chuyển phát bưu chính", "Postal transit"),
     Span.HANDOUT: Label("Thời gian trả kết quả", "Hand-out time"),
 }
 

@@ -299,6 +299,17 @@ def event_summary(kind: str, details: dict[str, Any], services: Services) -> Mar
             said(", " + _("mã bưu gửi %(number)s"), number=number) if number else "")
     if kind == "Delivered":
         return said(_("Người nhận: %(name)s"), name=typed(details["recipient_name"]))
+    if kind == "CollectedByPost":
+        return said(_("Mã bưu gửi %(number)s"), number=details["postal_tracking_number"]) + \
+            said(": %(items)s", items=typed(", ".join(details["items"])))
+    if kind == "HandedToCounter":
+        return said("→ %(to)s", to=unit_name(d, details["to_unit"]))
+    if kind == "ReceivedFromPost":
+        giver = d.staff[details["handed_over_by"]].full_name \
+            if details["handed_over_by"] in d.staff else details["handed_over_by"]
+        return said(_("Bưu điện giao: %(name)s; thời gian chuyển phát %(transit)s; hẹn trả "
+                      "%(due)s"), name=giver, transit=_hours(details["transit"]),
+                    due=local_date(details["due_date"]))
     if kind == "TransferAccepted":
         return said(_("Từ %(unit)s; thời gian đi đường %(transit)s; hạn bước này %(due)s"),
                     unit=unit_name(d, details["from_unit"]), transit=_hours(details["transit"]),
@@ -365,11 +376,8 @@ def event_summary(kind: str, details: dict[str, Any], services: Services) -> Mar
 
 
 def _hours(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
     # Decimals as the page's language writes them ("6,4 giờ", "6.4 hours").
-    if hours >= 24:
-        return _("%(n)s ngày") % {"n": figures.decimal(hours / 24)}
-    return _("%(n)s giờ") % {"n": figures.decimal(hours)}
+    return figures.elapsed(delta)
 
 
 def _print_link(dossier_id: UUID, h: HistoryEntry) -> PrintLink | None:
@@ -541,6 +549,13 @@ def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
         Action.RECORD_PAYMENT: lambda app, dossier_id, **common: app.record_payment(
             dossier_id, amount_vnd=_amount(form), method=text("method"),
             receipt_number=text("receipt_number"), **common),
+        Action.COLLECT: lambda app, dossier_id, **common: app.collect(
+            dossier_id, postal_tracking_number=text("postal_tracking_number"),
+            items=_lines(form, "items"), **common),
+        Action.HAND_OVER: lambda app, dossier_id, **common: app.hand_over(
+            dossier_id, **common),
+        Action.RECEIVE_FROM_POST: lambda app, dossier_id, **common: app.receive_from_post(
+            dossier_id, **common),
     }
     return commands[action]
 

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from babel.numbers import format_decimal
 
 from projections.analytics import OFFICE_DAY_HOURS, Rate
-from web.i18n import current_locale
+from web.i18n import current_locale, gettext
 from web.templating import templates
 
 
@@ -30,9 +32,18 @@ def hours(value: float | None) -> str:
     return decimal(value)
 
 
+def elapsed(delta: timedelta) -> str:
+    """A stretch of clock time in words: "6,4 giờ", "2,1 ngày" (hours up to a day)."""
+    value = delta.total_seconds() / 3600
+    if value >= 24:
+        return gettext("%(n)s ngày") % {"n": decimal(value / 24)}
+    return gettext("%(n)s giờ") % {"n": decimal(value)}
+
+
 def days(value_in_hours: float | None) -> str:
     """Office hours as working days of 8 office hours."""
     return decimal(None if value_in_hours is None else value_in_hours / OFFICE_DAY_HOURS)
 
 
-templates.env.filters.update(decimal=decimal, share=share, hours=hours, days=days)
+templates.env.filters.update(decimal=decimal, share=share, hours=hours, days=days,
+                             elapsed=elapsed)

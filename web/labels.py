@@ -12,6 +12,12 @@ class Label:
 
 
 STAGES: dict[str, Label] = {
+    "awaiting_collection": Label("Chờ bưu điện đến lấy hồ sơ",
+                                 "Waiting for the post to collect it"),
+    "collected": Label("Bưu điện đang chuyển hồ sơ đến bộ phận một cửa",
+                       "On its way to the counter by post"),
+    "handed_to_counter": Label("Bưu điện đã giao, chờ bộ phận một cửa nhận",
+                               "Left at the counter, awaiting its receipt"),
     "submitted_online": Label("Đã nộp trực tuyến, chờ tiếp nhận",
                               "Submitted online, awaiting reception"),
     "not_received": Label("Từ chối tiếp nhận", "Not received (refused at reception)"),
@@ -48,6 +54,12 @@ EVENTS: dict[str, Label] = {
     "PaymentRequested": Label("Yêu cầu thực hiện nghĩa vụ tài chính",
                               "Financial obligation requested"),
     "FeePaid": Label("Đã nộp phí, lệ phí", "Fee paid"),
+    "PickupRequested": Label("Yêu cầu bưu điện đến lấy hồ sơ",
+                             "Pick-up at an address requested"),
+    "CollectedByPost": Label("Bưu điện đã lấy hồ sơ", "Collected by the post"),
+    "HandedToCounter": Label("Bưu điện giao hồ sơ cho bộ phận một cửa",
+                             "Handed to the counter by the post"),
+    "ReceivedFromPost": Label("Nhận hồ sơ từ bưu điện", "Received from the post"),
 }
 
 # How satisfied the citizen was with the service, 1 (worst) to 5 (best).
@@ -83,6 +95,9 @@ ACTIONS: dict[str, Label] = {
     "withdraw": Label("Rút hồ sơ theo yêu cầu", "Withdraw at the citizen's request"),
     "dispatch": Label("Trả kết quả", "Dispatch the result"),
     "deliver": Label("Xác nhận đã trao kết quả", "Record delivery"),
+    "collect": Label("Đã lấy hồ sơ tại địa chỉ", "Record the collection"),
+    "hand_over": Label("Giao hồ sơ cho bộ phận một cửa", "Hand over at the counter"),
+    "receive_from_post": Label("Nhận hồ sơ từ bưu điện", "Receive from the post"),
     "request_payment": Label("Yêu cầu nộp nghĩa vụ tài chính",
                              "Request a financial obligation"),
     "record_payment": Label("Ghi nhận đã nộp phí, lệ phí", "Record a payment"),
@@ -144,6 +159,13 @@ PUBLIC_EVENTS: dict[str, Label] = {
     "PaymentRequested": Label("Cần thực hiện nghĩa vụ tài chính",
                               "Financial obligation to pay"),
     "FeePaid": Label("Đã ghi nhận khoản đã nộp", "Payment recorded"),
+    "PickupRequested": Label("Đã đăng ký, chờ bưu điện đến lấy hồ sơ",
+                             "Registered; the post will collect it"),
+    "CollectedByPost": Label("Bưu điện đã lấy hồ sơ tại địa chỉ của bạn",
+                             "Collected at your address by the post"),
+    "HandedToCounter": Label("Bưu điện đã giao hồ sơ cho bộ phận một cửa",
+                             "Handed to the counter by the post"),
+    "ReceivedFromPost": Label("Bộ phận một cửa đã tiếp nhận hồ sơ", "Received at the counter"),
 }
 
 

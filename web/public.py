@@ -20,6 +20,7 @@ from domain.errors import ConcurrentChange, DomainError, NotFound
 from domain.fees import FeeSchedule
 from projections.place_in_line import PlaceInLine, place_in_line
 from projections.public_status import PublicStatus
+from web import figures
 from web.feedback import FeedbackPanel, feedback_panel
 from web.i18n import unit_name
 from web.labels import PUBLIC_EVENTS, SATISFACTION, STAGES, Label, label
@@ -101,6 +102,7 @@ class PublicStatusPage:
     late: bool
     finished: bool
     postal_tracking_number: str | None
+    postal_transit: str | None  # collected at the address → received at the counter
     extensions: int
     notice: dict[str, Any] | None
     due_date_reason: DueDateReason | None
@@ -142,6 +144,7 @@ def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool
         late=status.is_late(services.today()),
         finished=status.result_ready_at is not None,
         postal_tracking_number=status.postal_tracking_number,
+        postal_transit=figures.elapsed(status.postal_transit) if status.postal_transit else None,
         extensions=status.extensions,
         notice=status.notice,
         due_date_reason=_reason(status.due_date_basis),

@@ -106,6 +106,8 @@ PRIVATE_FIELDS: Mapping[str, frozenset[str]] = {
     "Rated": frozenset({"comment"}),
     # A file's name may carry the citizen's name; its digest is what the log vouches for.
     "DocumentAttached": frozenset({"file_name"}),
+    # Where the post collects the dossier: the citizen's address.
+    "PickupRequested": frozenset({"address"}),
 }
 
 # Since format /2: what clerks and officers type in their own words (one transfer note held a
@@ -124,6 +126,7 @@ FREE_TEXT: Mapping[str, frozenset[str]] = {
     "Rejected": frozenset({"reasons"}),
     "Withdrawn": frozenset({"reason"}),
     "Dispatched": frozenset({"postal_tracking_number"}),
+    "CollectedByPost": frozenset({"postal_tracking_number", "items"}),
     "DocumentAttached": frozenset({"document_type", "file_name"}),
     "KeyRevoked": frozenset({"reason"}),
 }

@@ -10,7 +10,16 @@ from typing import Any
 from web.api import PREFIX
 from web.api.auth import IDEMPOTENCY_KEY_PATTERN
 from web.api.keys import Scope
-from web.api.payload import DELIVERY, DISPATCH, SUBMISSION, TRANSFER, Shape
+from web.api.payload import (
+    COLLECTION,
+    DELIVERY,
+    DISPATCH,
+    HANDOVER,
+    PICKUP,
+    SUBMISSION,
+    TRANSFER,
+    Shape,
+)
 
 _TEXT = {"type": "string"}
 _NULLABLE_TEXT = {"type": ["string", "null"]}
@@ -59,7 +68,8 @@ _RECEIPT = {
 _ACTED = {
     "type": "object", "required": ["dossier_id", "action"],
     "properties": {"dossier_id": {"type": "string", "format": "uuid"},
-                   "action": {"type": "string", "enum": ["transfer", "dispatch", "deliver"]}},
+                   "action": {"type": "string", "enum": ["transfer", "dispatch", "deliver",
+                                                      "collect", "hand_over"]}},
 }
 
 _PUBLIC_STATUS = {
@@ -77,6 +87,9 @@ _PUBLIC_STATUS = {
         "late": {"type": "boolean"},
         "result_ready": {"type": "boolean"},
         "postal_tracking_number": _NULLABLE_TEXT,
+        "postal_transit_minutes": {"type": ["integer", "null"], "minimum": 0,
+                                   "description": "Collected at the citizen's address → "
+                                   "received at the counter (not processing time)"},
         "extensions": {"type": "integer", "minimum": 0},
         "notice": {"type": ["object", "null"], "description": "What the citizen must know "
                    "now: documents to bring, why it was refused or delayed"},
@@ -180,6 +193,16 @@ def openapi_document() -> dict[str, Any]:
                 _json(_ACTED, "Recorded")),
             f"{PREFIX}/dossiers/{{dossier_id}}/delivery": _command(
                 "Record the result's delivery to the citizen", Scope.DELIVER, DELIVERY,
+                _json(_ACTED, "Recorded")),
+            f"{PREFIX}/pickups": _command(
+                "Ask the post to collect a dossier at an address", Scope.PICKUP, PICKUP,
+                _json(_RECEIPT, "Registered (the same answer for a repeat)"),
+                ok_status="201", path_dossier=False),
+            f"{PREFIX}/dossiers/{{dossier_id}}/collection": _command(
+                "Record the post's collection at the address", Scope.POST, COLLECTION,
+                _json(_ACTED, "Recorded")),
+            f"{PREFIX}/dossiers/{{dossier_id}}/handover": _command(
+                "Record the post's hand-over at the counter", Scope.POST, HANDOVER,
                 _json(_ACTED, "Recorded")),
             f"{PREFIX}/status/{{token}}": {"get": {
                 "summary": "A dossier's public status, by the citizen's tracking token",

@@ -232,3 +232,35 @@ DELIVERY = Shape(
     required=frozenset({"recipient_name"}),
     description="The result delivered to the citizen.",
 )
+
+PICKUP = Shape(
+    {
+        "procedure_code": SUBMISSION.fields["procedure_code"],
+        "applicant": APPLICANT,
+        "pickup_address": Text(500, description="Where the post collects the dossier "
+                               "(default: the applicant's address); personal data"),
+        "documents": TextList(Text(300, 1), max_items=50,
+                              description="What the citizen says they will hand over"),
+        "occurred_at": _WHEN,
+    },
+    required=frozenset({"procedure_code", "applicant"}),
+    description="Ask the post to collect a dossier at an address and bring it to the "
+                "procedure's counter; the processing clock starts at the counter's receipt.",
+)
+
+COLLECTION = Shape(
+    {
+        "postal_tracking_number": Text(30, 1, description="The post's tracking number, "
+                                       "e.g. EB123456789VN"),
+        "items": TextList(Text(300, 1), max_items=50, min_items=1,
+                          description="What was collected"),
+        "occurred_at": _WHEN,
+    },
+    required=frozenset({"postal_tracking_number", "items"}),
+    description="The post collected the dossier at the address.",
+)
+
+HANDOVER = Shape(
+    {"occurred_at": _WHEN},
+    description="The post left the dossier at the counter, which records its receipt.",
+)

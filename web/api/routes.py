@@ -25,9 +25,12 @@ from web.api.errors import ApiError
 from web.api.keys import PartnerKey, Scope
 from web.api.openapi import openapi_document
 from web.api.payload import (
+    COLLECTION,
     DELIVERY,
     DISPATCH,
+    HANDOVER,
     MAX_BODY_BYTES,
+    PICKUP,
     SUBMISSION,
     TRANSFER,
     Shape,
@@ -177,6 +180,41 @@ async def deliver(request: Request) -> Response:
     return _acted(outcome, "deliver")
 
 
+async def request_pickup(request: Request) -> Response:
+    key, idempotency, body = await _command(request, Scope.PICKUP, PICKUP)
+    services = _services(request)
+    applicant = body["applicant"]
+    outcome = await _recorded(request, lambda: services.app.request_pickup(
+        actor_id=key.partner_id, procedure_code=body["procedure_code"],
+        applicant_name=applicant["name"], applicant_phone=applicant["phone"],
+        applicant_address=applicant["address"], applicant_email=applicant.get("email", ""),
+        pickup_address=body.get("pickup_address", ""), documents=body.get("documents", []),
+        occurred_at=body.get("occurred_at"), idempotency_key=idempotency))
+    dossier = await run_in_threadpool(services.app.dossier, outcome.dossier_id)
+    return JSONResponse(_receipt(dossier, services), status_code=201)
+
+
+async def collect(request: Request) -> Response:
+    key, idempotency, body = await _command(request, Scope.POST, COLLECTION)
+    dossier_id, app = _dossier_id(request), _services(request).app
+    outcome = await _recorded(request, lambda: app.collect(
+        dossier_id, expected_version=None, actor_id=key.partner_id,
+        postal_tracking_number=body["postal_tracking_number"], items=body["items"],
+        occurred_at=body.get("occurred_at"), request_key=idempotency),
+        on=(dossier_id, Action.COLLECT, key))
+    return _acted(outcome, "collect")
+
+
+async def hand_over(request: Request) -> Response:
+    key, idempotency, body = await _command(request, Scope.POST, HANDOVER)
+    dossier_id, app = _dossier_id(request), _services(request).app
+    outcome = await _recorded(request, lambda: app.hand_over(
+        dossier_id, expected_version=None, actor_id=key.partner_id,
+        occurred_at=body.get("occurred_at"), request_key=idempotency),
+        on=(dossier_id, Action.HAND_OVER, key))
+    return _acted(outcome, "hand_over")
+
+
 # ---- the public status -------------------------------------------------------------------
 
 def status(request: Request) -> Response:
@@ -215,6 +253,8 @@ def _public_status(found: PublicStatus, services: Services) -> dict[str, Any]:
         "late": found.is_late(services.today()),
         "result_ready": found.result_ready_at is not None,
         "postal_tracking_number": found.postal_tracking_number,
+        "postal_transit_minutes": None if found.postal_transit is None
+        else int(found.postal_transit.total_seconds() // 60),
         "extensions": found.extensions,
         "notice": found.notice,
         "steps": [
@@ -247,6 +287,9 @@ def create_api(services: Services) -> Starlette:
             Route("/dossiers/{dossier_id}/transfers", transfer, methods=["POST"]),
             Route("/dossiers/{dossier_id}/dispatch", dispatch, methods=["POST"]),
             Route("/dossiers/{dossier_id}/delivery", deliver, methods=["POST"]),
+            Route("/pickups", request_pickup, methods=["POST"]),
+            Route("/dossiers/{dossier_id}/collection", collect, methods=["POST"]),
+            Route("/dossiers/{dossier_id}/handover", hand_over, methods=["POST"]),
             Route("/status/{token}", status, methods=["GET"]),
         ],
         exception_handlers={

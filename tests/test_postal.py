@@ -1,0 +1,221 @@
+"""Issue 23: the postal channel — a dossier collected at the citizen's address, handed to
+the counter and received there; the rules on the aggregate, then the application and read
+models on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from starlette.testclient import TestClient
+
+from domain.application import HosoApplication, Outcome
+from domain.dossier import Action, Actor, Applicant, Dossier, Stage
+from domain.errors import AccessDenied
+from domain.working_days import WorkingCalendar
+from projections.desk_queue import QueueFilter
+from projections.runners import ReadModels
+from projections.store import Store
+from tests.conftest import FakeClock
+from tests.helpers import wait_for
+from tests.test_api import Api
+from tests.test_dossier import NOW, POSTMAN, RECEPTION, SPECIALIST, at, d, new_events, refused
+from web.accounts import StaffAccounts
+from web.api.keys import Scope, partner_keys_on
+from web.app import create_app
+
+calendar = WorkingCalendar()
+ADDRESS = "18 Nguyễn Huệ, Quận 1, TP.HCM"
+
+
+def requested(actor: Actor = RECEPTION) -> Dossier:
+    return Dossier.request_pickup(
+        procedure=d.procedure("2.000488"),
+        applicant=Applicant.cleaned("Lê Văn Tám", "0901 234 567", "5 Lý Tự Trọng, TP.HCM"),
+        address=ADDRESS, documents=["Tờ khai"], actor=actor, post_office=d.post_office(),
+        receiving_unit=d.unit("TTHCC"), occurred_at=NOW, recorded_at=NOW, sequence_number=3,
+        calendar=calendar, idempotency_key=uuid4().hex)
+
+
+def test_a_pickup_goes_to_the_post_then_the_counter_and_the_clock_starts_at_receipt() -> None:
+    dossier = requested()
+    assert (dossier.stage, dossier.holder_unit) == (Stage.AWAITING_COLLECTION, "BUUDIEN")
+    assert dossier.allowed_actions(POSTMAN) == [Action.COLLECT]
+    assert dossier.allowed_actions(RECEPTION) == []
+    dossier.collect(postal_tracking_number="ep123vn", items=["Tờ khai", "Bản chụp CCCD"],
+                    actor=POSTMAN, **at(2))
+    assert dossier.postal_tracking_number == "EP123VN"
+    assert dossier.allowed_actions(POSTMAN) == [Action.HAND_OVER]
+    dossier.hand_over(actor=POSTMAN, **at(30))
+    assert (dossier.stage, dossier.holder_unit, dossier.pending_from_unit) == (
+        Stage.HANDED_TO_COUNTER, "TTHCC", "BUUDIEN")
+    assert dossier.allowed_actions(RECEPTION) == [Action.RECEIVE_FROM_POST]
+    assert dossier.allowed_actions(POSTMAN) == []
+    dossier.collect_events()
+    dossier.receive_from_post(actor=RECEPTION, procedure=d.procedure("2.000488"),
+                              calendar=calendar, **at(31))
+    [event] = new_events(dossier)
+    assert isinstance(event, Dossier.ReceivedFromPost)
+    # Both sides of the hand-over are named: the post agent on this event, the clerk as actor.
+    assert (event.handed_over_by, event.actor_id) == ("buudien", "tiepnhan")
+    assert dossier.postal_transit == timedelta(hours=29)
+    # The due date counts from the counter's receipt (Tuesday 10:00), not the request.
+    assert event.due_date == calendar.due_date(
+        NOW + timedelta(hours=31), d.procedure("2.000488").processing_days,
+        d.procedure("2.000488").rules.cutoff).due
+    assert dossier.stage is Stage.RECEIVED and Action.TRANSFER in dossier.allowed_actions(
+        RECEPTION)
+
+
+def test_each_postal_step_only_in_its_turn_and_by_its_side() -> None:
+    dossier = requested()
+    with refused("chưa đến lấy hồ sơ"):
+        dossier.hand_over(actor=POSTMAN, **at(1))
+    # The counter's clerk is not the post: the collection is the post's to record.
+    with pytest.raises(AccessDenied):
+        dossier.collect(postal_tracking_number="EP1VN", items=["x"], actor=RECEPTION, **at(1))
+    with refused("Hãy ghi các giấy tờ đã nhận"):
+        dossier.collect(postal_tracking_number="EP1VN", items=[" "], actor=POSTMAN, **at(1))
+    with refused("Mã bưu gửi chỉ gồm chữ và số"):
+        dossier.collect(postal_tracking_number="EP 1", items=["x"], actor=POSTMAN, **at(1))
+    with refused("không phải hồ sơ bưu điện"):
+        from tests.test_dossier import received
+
+        received().receive_from_post(actor=RECEPTION, procedure=d.procedure("2.000488"),
+                                     calendar=calendar, **at(1))
+    with refused("chưa đến lấy hồ sơ"):
+        dossier.transfer(to_unit=d.unit("STP-HCTP"), to_officer=None, note="", actor=POSTMAN,
+                         **at(1))
+
+
+def test_who_may_ask_for_a_pickup() -> None:
+    assert requested(POSTMAN).received_by == "buudien"
+    with pytest.raises(AccessDenied):
+        requested(SPECIALIST)
+
+
+# ---- the application and read models, on both stores ------------------------------------
+
+@pytest.fixture
+def models(store: Store, app: HosoApplication) -> Iterator[ReadModels]:
+    read_models = ReadModels(store, app)
+    yield read_models
+    read_models.close()
+
+
+def ask(app: HosoApplication, key: str = "pickup-1", actor_id: str = "tiepnhan") -> Outcome:
+    return app.request_pickup(
+        actor_id=actor_id, procedure_code="2.000488", applicant_name="Trần Thị Hoa",
+        applicant_phone="0912345678", applicant_address="9 Pasteur, Q.1",
+        pickup_address=ADDRESS, documents=["Tờ khai"], idempotency_key=key)
+
+
+def walk_to_receipt(app: HosoApplication, clock: FakeClock, dossier_id: UUID) -> None:
+    clock.advance(hours=2)
+    app.collect(dossier_id, expected_version=None, actor_id="buudien",
+                postal_tracking_number="EP555VN", items=["Tờ khai"])
+    clock.advance(hours=3)
+    app.hand_over(dossier_id, expected_version=None, actor_id="buudien")
+    clock.advance(minutes=30)
+    app.receive_from_post(dossier_id, expected_version=None, actor_id="tiepnhan")
+
+
+def test_a_pickup_on_the_store_and_in_every_read_model(app: HosoApplication, clock: FakeClock,
+                                                      models: ReadModels) -> None:
+    first = ask(app)
+    assert ask(app).dossier_id == first.dossier_id  # the same request again: one dossier
+    dossier_id = first.dossier_id
+    models.catch_up()
+    post_list = models.desk_queue.page(QueueFilter(holder_unit="BUUDIEN"))
+    assert [(r.dossier_id, r.stage) for r in post_list] == [
+        (dossier_id, Stage.AWAITING_COLLECTION)]
+    token = app.tracking_token(dossier_id)
+    walk_to_receipt(app, clock, dossier_id)
+    models.catch_up()
+    status = models.public_status.find(token)
+    assert status is not None
+    assert [s.kind for s in status.steps] == [
+        "PickupRequested", "CollectedByPost", "HandedToCounter", "ReceivedFromPost"]
+    assert status.postal_transit == timedelta(hours=3, minutes=30)
+    assert status.postal_tracking_number == "EP555VN"
+    dossier = app.dossier(dossier_id)
+    assert (status.stage, status.due_date, status.received_at) == (
+        Stage.RECEIVED, dossier.due_date, dossier.accepted_at)
+    # The address is the citizen's: in the sealed events only, never in a read model.
+    for view in models.views.values():
+        for table in view.tables:
+            assert "Nguyễn Huệ" not in repr(view._select(f"SELECT * FROM {{p}}{table}"))
+    [row] = models.review._select("SELECT * FROM {p}review_dossier")
+    assert row["failed_attempts"] == 0 and row["collected_at"] is not None
+    steps = models.review._select(
+        "SELECT unit_code, accepted_at, left_at FROM {p}review_step ORDER BY arrived_at")
+    assert [s["unit_code"] for s in steps] == ["BUUDIEN", "TTHCC"]
+
+
+def test_postal_steps_are_idempotent_and_refused_in_words(app: HosoApplication,
+                                                           clock: FakeClock) -> None:
+    dossier_id = ask(app).dossier_id
+    clock.advance(hours=1)
+    first, again = (app.collect(dossier_id, expected_version=None, actor_id="buudien",
+                                postal_tracking_number="EP1VN", items=["Tờ khai"],
+                                request_key="collect-key-1") for _ in range(2))
+    assert first.dossier_id == again.dossier_id and app.dossier(dossier_id).version == 3
+    with refused("đang trên đường"):
+        app.receive_from_post(dossier_id, expected_version=None, actor_id="tiepnhan")
+
+
+# ---- the post office's system through the partner API ------------------------------------
+
+@pytest.fixture
+def post_api(store: Store, app: HosoApplication, accounts: StaffAccounts,
+             clock: FakeClock) -> Iterator[Api]:
+    app.appoint_staff(admin_id="quantri", user_id="vnpost", full_name="Bưu điện Việt Nam",
+                      unit_code="BUUDIEN", roles=["post_agent"])
+    keys = partner_keys_on(accounts.datastore)
+    secret = keys.create(partner_id="vnpost", name="VNPost",
+                         scopes=[Scope.PICKUP, Scope.POST, Scope.DELIVER],
+                         now=clock()).secret_key
+    with TestClient(create_app(store, app, accounts)) as client:
+        yield Api(client, {"vnpost": secret}, keys)
+
+
+def test_the_post_offices_system_walks_a_pickup_to_the_counter(
+        post_api: Api, app: HosoApplication, clock: FakeClock) -> None:
+    body = {"procedure_code": "2.000488",
+            "applicant": {"name": "Phạm Thị Lan", "phone": "0987654321",
+                          "address": "3 Hai Bà Trưng, Q.1"},
+            "pickup_address": ADDRESS, "documents": ["Tờ khai"]}
+    asked = post_api.post("/pickups", "vnpost", body, idempotency_key="vnpost-pickup-1")
+    assert asked.status_code == 201, asked.text
+    again = post_api.post("/pickups", "vnpost", body, idempotency_key="vnpost-pickup-1")
+    assert again.json()["dossier_id"] == asked.json()["dossier_id"]
+    dossier_id = UUID(asked.json()["dossier_id"])
+    clock.advance(hours=1)
+    collected = post_api.post(f"/dossiers/{dossier_id}/collection", "vnpost",
+                              {"postal_tracking_number": "EP9VN", "items": ["Tờ khai"]})
+    assert collected.json() == {"dossier_id": str(dossier_id), "action": "collect"}
+    # Out of turn: the dossier's own rule, in words.
+    early = post_api.post(f"/dossiers/{dossier_id}/delivery", "vnpost",
+                          {"recipient_name": "A"})
+    assert early.status_code == 422
+    assert "trên đường" in early.json()["error"]["message_vi"]
+    clock.advance(hours=2)
+    handed = post_api.post(f"/dossiers/{dossier_id}/handover", "vnpost", {})
+    assert handed.status_code == 200, handed.text
+    clock.advance(minutes=15)
+    app.receive_from_post(dossier_id, expected_version=None, actor_id="tiepnhan")
+
+    def status() -> Any:
+        return post_api.client.get(asked.json()["api_status_url"]).json()
+
+    assert wait_for(lambda: status()["postal_transit_minutes"] == 135)
+    shown = status()
+    assert [s["event"] for s in shown["steps"]] == [
+        "PickupRequested", "CollectedByPost", "HandedToCounter", "ReceivedFromPost"]
+    assert "Nguyễn Huệ" not in repr(shown)
+    events = [e for e in app.repository.event_store.get(dossier_id)
+              if isinstance(e, Dossier.Event)]
+    assert [e.actor_id for e in events] == ["vnpost"] * 4 + ["tiepnhan"]
