@@ -710,6 +710,7 @@ class Dossier(Aggregate):
             code=dossier_code(receiving_unit.agency_code,
                               occurred_at.astimezone(HCMC).date(), sequence_number),
             tracking_token=new_tracking_token(), idempotency_key=idempotency_key,
+            fee=procedure.fee.as_dict() if procedure.fee else None,
         )
         dossier._pickup_requested(
             actor_id=actor.user_id, actor_unit=actor.unit_code, occurred_at=occurred_at,
