@@ -205,6 +205,7 @@ DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
     Dossier.Withdrawn,
     Dossier.Dispatched,
     Dossier.Delivered,
+    Dossier.ResultDownloaded,
     Dossier.Rated,
     Dossier.DocumentAttached,
     Dossier.AcceptedOnline,
@@ -726,22 +727,47 @@ class HosoApplication(Application[UUID]):
         decision_title: str,
         passphrase: str,
         document: bytes | None = None,
+        result: Attachment | None = None,
         occurred_at: datetime | None = None,
         request_key: str | None = None,
     ) -> Outcome:
-        """Sign with the officer's own key, unlocked by the passphrase they type now."""
+        """Sign with the officer's own key, unlocked by the passphrase they type now.
+        ``result``: the electronic result (a checked PDF), kept with the dossier for the
+        citizen to download; the signature covers its digest."""
         request = self._request(request_key, actor_id, "sign", dossier_id, occurred_at,
                                 decision_number=decision_number, decision_title=decision_title,
                                 document=None if document is None
-                                else hashlib.sha256(document).hexdigest())
+                                else hashlib.sha256(document).hexdigest(),
+                                result=None if result is None else result.file.facts.sha256)
         return self._act(
             dossier_id, expected_version, actor_id, occurred_at, request,
             lambda d, actor, when, now: d.sign(
                 decision_number=decision_number, decision_title=decision_title,
                 unlock_key=lambda: self._unlocked_key(actor_id, passphrase),
                 document=document, actor=actor, occurred_at=when, recorded_at=now,
+                result=None if result is None else result.file.facts,
+                procedure=self.directory.procedure(d.procedure_code),
             ),
+            files=() if result is None else (result,),
         )
+
+    def download_result(self, dossier_id: UUID) -> OpenedDocument:
+        """The electronic result for the citizen who has just typed a one-time code sent to
+        the contact they gave (the caller checked it): the download is recorded before a
+        byte is sent, and the first one is the delivery."""
+        dossier = self._dossier(dossier_id)
+        now = self.clock()
+        result = dossier.download_result(occurred_at=now, recorded_at=now)
+        self.save(dossier)
+        return OpenedDocument(
+            facts=FileFacts(result["file_name"], MediaType(result["media_type"]),
+                            result["size"], result["sha256"]),
+            document_type=result["document_type"], chunks=self.documents.open(result["sha256"]))
+
+    def has_online_result(self, dossier_id: UUID) -> bool:
+        dossier = self._dossier(dossier_id)
+        return (dossier.dispatch_method is DispatchMethod.ONLINE
+                and dossier.electronic_result is not None)
 
     def dispatch(
         self,

@@ -30,6 +30,7 @@ from domain.fees import (
 )
 from domain.organisation import (
     Allotment,
+    MediaType,
     Procedure,
     Role,
     RouteStep,
@@ -68,6 +69,11 @@ class Channel(StrEnum):
 class DispatchMethod(StrEnum):
     COUNTER_PICKUP = "counter_pickup"
     POST = "post"
+    ONLINE = "online"  # the electronic result, downloaded by the citizen after a one-time code
+
+
+# The document type the electronic result is attached under.
+RESULT_DOCUMENT = "Kết quả giải quyết thủ tục hành chính (bản điện tử)"
 
 
 class Stage(StrEnum):
@@ -117,6 +123,7 @@ def is_rateable(*, stage: Stage, rejected: bool, rated: bool) -> bool:
 
 
 def stage_after_dispatch(method: DispatchMethod) -> Stage:
+    # An online result awaits its first download as a paper one awaits pick-up.
     return Stage.IN_POSTAL_TRANSIT if method is DispatchMethod.POST else Stage.AWAITING_PICKUP
 
 
@@ -439,6 +446,12 @@ class Dossier(Aggregate):
         due_date: date
         due_date_basis: dict[str, Any]
         step_due_at: datetime | None
+
+    class ResultDownloaded(Event):
+        """The citizen downloaded the electronic result, after a one-time code; the first
+        download is its delivery."""
+
+        sha256: str
 
     class DocumentAttached(Event):
         """A file kept with the dossier: what it is and its digest, never its bytes."""
@@ -966,9 +979,13 @@ class Dossier(Aggregate):
                 "The result has already been dispatched." if self.dispatch_method is not None
                 else "The dossier has no result yet, so nothing can be dispatched."),
             Action.DELIVER: (
-                self.dispatch_method is None,
-                "Kết quả chưa được gửi đi nên chưa thể ghi nhận đã trao.",
-                "The result has not been dispatched, so it cannot be delivered yet."),
+                self.dispatch_method in (None, DispatchMethod.ONLINE),
+                "Kết quả trực tuyến được coi là đã trao khi công dân tải về lần đầu."
+                if self.dispatch_method is DispatchMethod.ONLINE
+                else "Kết quả chưa được gửi đi nên chưa thể ghi nhận đã trao.",
+                "An online result is delivered when the citizen first downloads it."
+                if self.dispatch_method is DispatchMethod.ONLINE
+                else "The result has not been dispatched, so it cannot be delivered yet."),
         }
         refused, vi, en = refusals[action]
         return DomainError(vi, en) if refused else None
@@ -1463,13 +1480,19 @@ class Dossier(Aggregate):
         decision_title: str,
         unlock_key: Callable[[], UnlockedKey],
         document: bytes | None = None,
+        result: FileFacts | None = None,
+        procedure: Procedure | None = None,
         actor: Actor,
         occurred_at: datetime,
         recorded_at: datetime,
     ) -> None:
         """``unlock_key`` opens the officer's key (asking for the passphrase) once the
-        rules say they may sign this dossier now."""
+        rules say they may sign this dossier now. ``result``: the electronic result (a PDF)
+        kept with the dossier for the citizen to download; its digest is what is signed."""
         self._ensure(Action.SIGN, actor, occurred_at, recorded_at)
+        if result is not None and result.media_type is not MediaType.PDF:
+            raise DomainError("Kết quả điện tử phải là tệp PDF.",
+                              "The electronic result must be a PDF file.")
         key = unlock_key()
         if owner_of(key.key_id) != actor.user_id:
             raise AccessDenied("Chỉ được ký bằng khóa ký của chính mình.",
@@ -1481,7 +1504,7 @@ class Dossier(Aggregate):
                                        label_en="decision number", max_length=50),
             decision_title=clean_text(decision_title, label_vi="trích yếu quyết định",
                                       label_en="decision title", max_length=300),
-            document_sha256=document_digest(document),
+            document_sha256=result.sha256 if result is not None else document_digest(document),
             unit=actor.unit_code,
             key_id=key.key_id,
             signed_at=recorded_at,
@@ -1494,6 +1517,11 @@ class Dossier(Aggregate):
             key_id=key.key_id,
             signature=base64.b64encode(key.sign(statement)).decode("ascii"),
         )
+        if result is not None:
+            assert procedure is not None, "the result is attached by the procedure's list"
+            self.attach(procedure=procedure, document_type=RESULT_DOCUMENT, facts=result,
+                        purpose=AttachmentPurpose.RESULT, actor=actor,
+                        occurred_at=occurred_at, recorded_at=recorded_at)
 
     @event(Signed)
     def _signed(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
@@ -1564,6 +1592,10 @@ class Dossier(Aggregate):
         if method is DispatchMethod.POST:
             tracking_number = _postal_tracking_number(postal_tracking_number)
             holder = post_office.code
+        if method is DispatchMethod.ONLINE and self.electronic_result is None:
+            raise DomainError(
+                "Chưa có kết quả điện tử: hãy đính kèm tệp PDF kết quả khi ký.",
+                "There is no electronic result: attach the result PDF when signing.")
         self._dispatched(
             **self._common(actor, occurred_at, recorded_at),
             method=method.value,
@@ -1658,6 +1690,32 @@ class Dossier(Aggregate):
     def may_attach(self, actor: Actor) -> bool:
         return self.stage not in (Stage.DELIVERED, Stage.WITHDRAWN, Stage.NOT_RECEIVED) \
             and self._may_attach_as(actor)
+
+    @property
+    def electronic_result(self) -> dict[str, Any] | None:
+        """The result PDF attached when signing, if any."""
+        return next((a for a in reversed(self.attachments)
+                     if a["purpose"] == AttachmentPurpose.RESULT.value), None)
+
+    def download_result(self, *, occurred_at: datetime, recorded_at: datetime) -> dict[str, Any]:
+        """The citizen, having typed a one-time code sent to the contact they gave, takes the
+        electronic result: recorded each time; the first time it is the delivery."""
+        result = self.electronic_result
+        if self.dispatch_method is not DispatchMethod.ONLINE or result is None:
+            raise DomainError("Hồ sơ này không có kết quả để tải về.",
+                              "This dossier has no result to download.")
+        citizen = Actor(CITIZEN, self.receiving_unit)
+        self._result_downloaded(**self._common(citizen, occurred_at, recorded_at),
+                                sha256=result["sha256"])
+        if self.delivered_at is None:
+            self._delivered(**self._common(citizen, occurred_at, recorded_at),
+                            recipient_name=self.applicant["name"])
+        return result
+
+    @event(ResultDownloaded)
+    def _result_downloaded(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                           timestamp: datetime, sha256: str) -> None:
+        self.last_occurred_at = occurred_at
 
     def attachment(self, sha256: str) -> dict[str, Any] | None:
         return next((a for a in self.attachments if a["sha256"] == sha256), None)

@@ -31,6 +31,8 @@ _SUBJECTS: dict[Notice, tuple[str, str]] = {
     Notice.READY_FOR_PICKUP: ("kết quả đã sẵn sàng, mời đến nhận",
                               "your result is ready for pick-up"),
     Notice.DISPATCHED: ("kết quả đã gửi qua bưu điện", "your result was sent by post"),
+    Notice.READY_ONLINE: ("kết quả điện tử đã sẵn sàng để tải về",
+                          "your electronic result is ready to download"),
     Notice.DELIVERED: ("kết quả đã được trao", "your result was handed over"),
 }
 
@@ -75,6 +77,16 @@ def _bodies(notice: Notice, facts: dict[str, object], directory: Directory) -> t
             "The result of your application is ready. Please collect it at "
             f"{unit.name_en if unit else facts['unit_code']}, with your receipt and an "
             "identity document.",
+        ])
+    if notice is Notice.READY_ONLINE:
+        return ([
+            "Kết quả giải quyết hồ sơ của ông/bà đã sẵn sàng để tải về. Vào trang “Tra cứu hồ "
+            "sơ”, nhập mã hồ sơ và email hoặc số điện thoại đã khai để nhận mã xác nhận, rồi "
+            "tải kết quả.",
+        ], [
+            "The result of your application is ready to download. On the “Look up a dossier” "
+            "page, give the dossier code and the email or phone number you gave, to receive a "
+            "confirmation code, then download the result.",
         ])
     if notice is Notice.DISPATCHED:
         number = facts["postal_tracking_number"]

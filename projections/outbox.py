@@ -70,6 +70,7 @@ class Notice(StrEnum):
     EXTENDED = "extended"  # the due date moved, with the apology
     READY_FOR_PICKUP = "ready_for_pickup"  # the result (or refusal letter) is at the counter
     DISPATCHED = "dispatched"  # sent by post
+    READY_ONLINE = "ready_online"  # the electronic result awaits the citizen's download
     DELIVERED = "delivered"
 
 
@@ -462,6 +463,7 @@ def _notice(e: Dossier.Event) -> Notice | None:
         return Notice.EXTENDED
     if isinstance(e, Dossier.Dispatched):
         return (Notice.DISPATCHED if e.method == DispatchMethod.POST.value
+                else Notice.READY_ONLINE if e.method == DispatchMethod.ONLINE.value
                 else Notice.READY_FOR_PICKUP)
     if isinstance(e, Dossier.Delivered):
         return Notice.DELIVERED

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from domain.documents import FileFacts
 from domain.dossier import Action, DispatchMethod, Dossier, Stage
+from domain.organisation import MediaType
 from domain.working_days import WorkingCalendar
 from tests.helpers import unlocked
 from tests.test_dossier import (
@@ -18,6 +20,7 @@ from tests.test_dossier import (
     new_events,
     received,
     refused,
+    signed,
     transferred,
 )
 
@@ -336,3 +339,57 @@ def test_a_step_started_during_the_pause_loses_only_its_part() -> None:
                                **at(24 * 7))
     assert dossier.step_due_at is not None
     assert (dossier.step_due_at.date() - step_due_before.date()).days == 1
+
+
+# ---- the electronic result ---------------------------------------------------------------
+
+RESULT = FileFacts("phieu-lltp.pdf", MediaType.PDF, 2048, "ab" * 32)
+
+
+def signed_with_result(result: FileFacts = RESULT) -> Dossier:
+    dossier = transferred(transferred(received(), RECEPTION, "STP-HCTP", 1), SPECIALIST,
+                          "STP-BGD", 2)
+    dossier.sign(decision_number="12/QĐ", decision_title="Phiếu LLTP", actor=SIGNER,
+                 unlock_key=unlocked(SIGNER.user_id), result=result, procedure=PROC, **at(3))
+    return transferred(dossier, SIGNER, "TTHCC", 4)
+
+
+def test_the_signed_result_is_attached_and_its_digest_signed() -> None:
+    dossier = signed_with_result()
+    signed_event, attached = [e for e in new_events(dossier)
+                              if isinstance(e, Dossier.Signed | Dossier.DocumentAttached)]
+    assert isinstance(signed_event, Dossier.Signed)
+    assert signed_event.document_sha256 == RESULT.sha256
+    assert isinstance(attached, Dossier.DocumentAttached)
+    assert (attached.purpose, attached.sha256, attached.actor_id) == (
+        "result", RESULT.sha256, SIGNER.user_id)
+    with refused("phải là tệp PDF"):
+        signed_with_result(FileFacts("anh.jpg", MediaType.JPEG, 10, "cd" * 32))
+
+
+def test_an_online_result_is_delivered_by_its_first_download_only() -> None:
+    dossier = signed_with_result()
+    dossier.dispatch(method=DispatchMethod.ONLINE, postal_tracking_number=None,
+                     post_office=d.post_office(), actor=RECEPTION, **at(5))
+    assert dossier.stage is Stage.AWAITING_PICKUP
+    with refused("khi công dân tải về lần đầu"):
+        dossier.deliver(recipient_name="x", actor=RECEPTION, **at(6))
+    dossier.collect_events()
+    assert dossier.download_result(**at(30))["sha256"] == RESULT.sha256
+    first = new_events(dossier)
+    assert [type(e).__name__ for e in first] == ["ResultDownloaded", "Delivered"]
+    assert dossier.stage is Stage.DELIVERED and first[-1].actor_id == "citizen"
+    dossier.collect_events()
+    dossier.download_result(**at(31))  # once more: recorded, not delivered twice
+    assert [type(e).__name__ for e in new_events(dossier)] == ["ResultDownloaded"]
+
+
+def test_no_online_dispatch_without_a_result_and_no_download_without_one() -> None:
+    with refused("Chưa có kết quả điện tử"):
+        signed().dispatch(method=DispatchMethod.ONLINE, postal_tracking_number=None,
+                          post_office=d.post_office(), actor=RECEPTION, **at(5))
+    at_counter = signed_with_result()
+    at_counter.dispatch(method=DispatchMethod.COUNTER_PICKUP, postal_tracking_number=None,
+                        post_office=d.post_office(), actor=RECEPTION, **at(5))
+    with refused("không có kết quả để tải về"):
+        at_counter.download_result(**at(6))

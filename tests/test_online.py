@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from starlette.testclient import TestClient
@@ -20,9 +21,10 @@ from projections.document_store import FileDocumentStore
 from projections.store import Store
 from tests.conftest import PUBLIC_URL, FakeClock
 from tests.document_samples import jpeg, pdf
-from tests.helpers import PROCEDURE
+from tests.helpers import PROCEDURE, SIGNING_PASSPHRASE, ensure_signing_key, hand_over
 from tests.smpp_server import SmppGateway
 from tests.web_helpers import PASSWORD, sign_in_as
+from web.accounts import StaffAccounts
 
 
 class RecordingCodeSender:
@@ -217,3 +219,62 @@ def test_a_code_by_text_message_through_the_smpp_gateway(web: TestClient) -> Non
         assert "000.00.01.H29-261123-0001" in done.text
     finally:
         gateway.stop()
+
+
+def test_the_electronic_result_is_downloaded_after_a_one_time_code(
+        web: TestClient, codes: RecordingCodeSender, app: HosoApplication,
+        accounts: StaffAccounts) -> None:
+    citizen = TestClient(web.app)
+    done = submit(citizen, ask_code(citizen), "")  # no code: refused
+    assert done.status_code == 422
+    done = submit(citizen, ask_code(citizen), codes.sent[-1][1])
+    status_link = re.search(r'href="https://hoso\.example\.vn(/t/[A-Za-z0-9_-]{22})"',
+                            done.text).group(1)
+    sign_in_as(web, "tiepnhan", PASSWORD)
+    queue = web.get("/dossiers?stage=submitted_online").text
+    dossier_id = UUID(re.search(r'href="/dossiers/([0-9a-f-]{36})"', queue).group(1))
+    app.accept_online(dossier_id, expected_version=None, actor_id="tiepnhan")
+    hand_over(app, dossier_id, "tiepnhan", "STP-HCTP", "hctp")
+    hand_over(app, dossier_id, "hctp", "STP-BGD", "gd.stp")
+
+    # The signing officer attaches the result PDF with the signature, through the form.
+    ensure_signing_key(app, "gd.stp")
+    accounts.set_password("gd.stp", PASSWORD)
+    sign_in_as(web, "gd.stp", PASSWORD)
+    page = web.get(f"/dossiers/{dossier_id}").text
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    result_pdf = pdf(text="Phieu ly lich tu phap so 15")
+    signed = web.post(f"/dossiers/{dossier_id}/sign", data={
+        "version": version, "decision_number": "15/PLLTP", "decision_title": "Phiếu LLTP",
+        "passphrase": SIGNING_PASSPHRASE},
+        files={"result": ("phieu-lltp.pdf", result_pdf, "application/pdf")})
+    assert signed.status_code == 200, signed.text
+    assert "Kết quả giải quyết thủ tục hành chính (bản điện tử)" in signed.text
+    hand_over(app, dossier_id, "gd.stp", "TTHCC", "tiepnhan")
+    app.dispatch(dossier_id, expected_version=None, actor_id="tiepnhan", method="online")
+    web.app.state.services.read_models.catch_up()  # type: ignore[attr-defined]
+
+    # The status page (the QR) says how to get it, and does not hand it out.
+    status = citizen.get(status_link).text
+    assert "Kết quả điện tử" in status and "/lookup/result" not in status
+
+    asked = citizen.post("/lookup", data={"dossier_code": "000.00.01.H29-261123-0001",
+                                          "contact": "tam@example.vn"})
+    challenge = re.search(r'name="challenge_id" value="([^"]+)"', asked.text).group(1)
+    ready = citizen.post("/lookup/confirm", data={
+        "challenge_id": challenge, "dossier_code": "000.00.01.H29-261123-0001",
+        "contact": "tam@example.vn", "code": codes.sent[-1][1]}, follow_redirects=False)
+    assert ready.status_code == 200 and "Tải kết quả (PDF)" in ready.text
+    grant = dict(re.findall(r'name="(dossier_id|challenge_id|grant)" value="([^"]+)"',
+                            ready.text))
+    downloaded = citizen.post("/lookup/result", data=grant)
+    assert downloaded.status_code == 200 and downloaded.content == result_pdf
+    assert "phieu-lltp.pdf" in downloaded.headers["content-disposition"]
+    again = citizen.post("/lookup/result", data=grant)  # the grant is spent
+    assert again.status_code == 422 and not again.content.startswith(b"%PDF")
+    forged = citizen.post("/lookup/result", data={**grant, "grant": "000000"})
+    assert forged.status_code == 422
+
+    kinds = [type(e).__name__ for e in app.repository.event_store.get(dossier_id)]
+    assert kinds[-2:] == ["ResultDownloaded", "Delivered"]  # the first download delivers it
+    assert app.dossier(dossier_id).delivered_at is not None

@@ -106,6 +106,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/lookup"): (200,) * 7,
     ("POST", "/lookup"): (422,) * 7,
     ("POST", "/lookup/confirm"): (422,) * 7,
+    ("POST", "/lookup/result"): (422,) * 7,  # no grant earned by a one-time code
     # The partner API: a partner key or nothing, whoever is signed in (tests/test_api.py).
     ("GET", "/api/v1/openapi.json"): (200,) * 7,
     ("POST", "/api/v1/dossiers"): (401,) * 7,

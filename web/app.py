@@ -265,6 +265,7 @@ def create_app(
         Route("/lookup", lookup.lookup_form, methods=["GET"]),
         Route("/lookup", lookup.lookup, methods=["POST"]),
         Route("/lookup/confirm", lookup.confirm, methods=["POST"]),
+        Route("/lookup/result", lookup.download_result, methods=["POST"]),
         Route("/t/{token}", public.status_page, methods=["GET"]),
         Route("/t/{token}/rating", public.rate, methods=["POST"]),
         Route("/t/{token}/feedback", public.give_feedback, methods=["POST"]),

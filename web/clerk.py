@@ -21,11 +21,12 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from domain.application import DossierSnapshot, HistoryEntry, Outcome
-from domain.dossier import CITIZEN, Action
+from domain.application import Attachment, DossierSnapshot, HistoryEntry, Outcome
+from domain.documents import check_upload
+from domain.dossier import CITIZEN, RESULT_DOCUMENT, Action
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.fees import FeeSchedule, parse_amount
-from domain.organisation import Procedure, Staff
+from domain.organisation import MediaType, Procedure, Staff
 from domain.portal import PortalReport, portal_report
 from domain.reading import Page, ReadingNotRecorded
 from web import figures
@@ -35,6 +36,7 @@ from web.documents import (
     scans_of,
     typed_files,
     upload_size_refusal,
+    uploads,
 )
 from web.formatting import (
     filesize,
@@ -505,6 +507,16 @@ def _amount(form: FormData) -> int:
     return amount
 
 
+def _result_file(form: FormData) -> Attachment | None:
+    """The electronic result the signing officer attaches for the citizen: a PDF, checked
+    by its bytes like every upload."""
+    files = uploads(form, "result")
+    if not files:
+        return None
+    return Attachment(RESULT_DOCUMENT, check_upload(
+        files[0].file, files[0].filename or "", files[0].content_type, (MediaType.PDF,)))
+
+
 def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
     """The application call for one action, with its fields read from the form."""
 
@@ -534,7 +546,7 @@ def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
         Action.SIGN: lambda app, dossier_id, **common: app.sign(
             dossier_id, decision_number=text("decision_number"),
             decision_title=text("decision_title"), passphrase=text("passphrase"),
-            document=_document(form, "document"), **common),
+            document=_document(form, "document"), result=_result_file(form), **common),
         Action.REJECT: lambda app, dossier_id, **common: app.reject(
             dossier_id, reasons=text("reasons"), **common),
         Action.WITHDRAW: lambda app, dossier_id, **common: app.withdraw(

@@ -46,6 +46,8 @@ EVENTS: dict[str, Label] = {
     "Signed": Label("Ký duyệt kết quả", "Decision signed"),
     "Dispatched": Label("Trả kết quả / gửi đi", "Result dispatched"),
     "Delivered": Label("Công dân đã nhận kết quả", "Result delivered to the citizen"),
+    "ResultDownloaded": Label("Công dân tải kết quả điện tử",
+                              "The citizen downloaded the electronic result"),
     "Rated": Label("Công dân đánh giá", "Rated by the citizen"),
     "DocumentAttached": Label("Đính kèm tệp", "File attached"),
     "AcceptedOnline": Label("Tiếp nhận hồ sơ trực tuyến", "Online submission received"),
@@ -80,6 +82,8 @@ CHANNELS: dict[str, Label] = {
 DISPATCH_METHODS: dict[str, Label] = {
     "counter_pickup": Label("Nhận tại quầy", "Pick-up at the counter"),
     "post": Label("Gửi qua bưu điện", "By post"),
+    "online": Label("Trực tuyến (công dân tải về sau khi nhập mã xác nhận)",
+                    "Online (the citizen downloads it after a confirmation code)"),
 }
 
 ACTIONS: dict[str, Label] = {
@@ -166,6 +170,7 @@ PUBLIC_EVENTS: dict[str, Label] = {
     "HandedToCounter": Label("Bưu điện đã giao hồ sơ cho bộ phận một cửa",
                              "Handed to the counter by the post"),
     "ReceivedFromPost": Label("Bộ phận một cửa đã tiếp nhận hồ sơ", "Received at the counter"),
+    "ResultDownloaded": Label("Đã tải kết quả điện tử", "Electronic result downloaded"),
 }
 
 

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from domain.dossier import RATING_COMMENT_MAX_LENGTH, AlreadyRated, Stage
+from domain.dossier import RATING_COMMENT_MAX_LENGTH, AlreadyRated, DispatchMethod, Stage
 from domain.errors import ConcurrentChange, DomainError, NotFound
 from domain.fees import FeeSchedule
 from projections.place_in_line import PlaceInLine, place_in_line
@@ -103,6 +103,7 @@ class PublicStatusPage:
     finished: bool
     postal_tracking_number: str | None
     postal_transit: str | None  # collected at the address → received at the counter
+    result_online: bool  # an electronic result to download, after a one-time code
     extensions: int
     notice: dict[str, Any] | None
     due_date_reason: DueDateReason | None
@@ -145,6 +146,7 @@ def _page(status: PublicStatus, services: Services, token: str, *, thanked: bool
         finished=status.result_ready_at is not None,
         postal_tracking_number=status.postal_tracking_number,
         postal_transit=figures.elapsed(status.postal_transit) if status.postal_transit else None,
+        result_online=status.dispatch_method is DispatchMethod.ONLINE,
         extensions=status.extensions,
         notice=status.notice,
         due_date_reason=_reason(status.due_date_basis),

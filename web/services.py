@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from uuid import UUID
 
 from config.settings import Settings
 from domain.application import HosoApplication
@@ -53,9 +54,16 @@ class Services:
     def lookup_match(self, code: str, contact: str) -> str | None:
         """The tracking token of the dossier with this code whose applicant gave this email
         or phone; None otherwise (the caller never tells which)."""
+        found = self.lookup_dossier(code, contact)
+        return found[1] if found else None
+
+    def lookup_dossier(self, code: str, contact: str) -> tuple[UUID, str] | None:
+        """The dossier (its id and tracking token) with this code whose applicant gave this
+        email or phone; None otherwise."""
         for row in self.read_models.dossier_list.dossiers(code=code, limit=5):
             if row.code.upper() == code.upper():
-                return self.app.token_for_contact(row.dossier_id, contact)
+                token = self.app.token_for_contact(row.dossier_id, contact)
+                return (row.dossier_id, token) if token else None
         return None
 
     def public_link(self, token: str) -> str:

@@ -215,7 +215,9 @@ TRANSFER = Shape(
 
 DISPATCH = Shape(
     {
-        "method": Choice(("post", "counter_pickup"), "How the result goes to the citizen"),
+        "method": Choice(("post", "counter_pickup", "online"),
+                         "How the result goes to the citizen (online: the signed result PDF, "
+                         "downloaded after a one-time code)"),
         "postal_tracking_number": Text(30, description="The post's tracking number "
                                        "(required by post), e.g. EB123456789VN"),
         "occurred_at": _WHEN,
