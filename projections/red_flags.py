@@ -51,6 +51,9 @@ class Thresholds:
     backdating_delivery: timedelta = timedelta(days=7)
     # Clock gaming: a supplement request or refusal within this many working days of the due date.
     clock_gaming_working_days: int = 1
+    # Lost in the post: a result sent by post with no delivery (or return) after this many
+    # working days.
+    postal_delivery_working_days: int = 5
     # Brokers: one phone behind this many dossiers, of which this many were fast or jumped.
     broker_dossiers: int = 4
     broker_suspicious: int = 2
@@ -308,6 +311,7 @@ def red_flags(data: ReviewData, thresholds: Thresholds = Thresholds(),
         off_route(data),
         ping_pong(data, t),
         long_transit(data, t),
+        lost_in_the_post(data, t, calendar),
         backdated(data, t),
         out_of_order(data),
         clock_gaming(data, t, calendar),
@@ -599,6 +603,25 @@ def long_transit(data: ReviewData, t: Thresholds) -> RedFlag:
                 transit=OfficeTime(transit), from_unit=UnitRef(s.from_unit or ""),
                 unit=UnitRef(s.unit_code))))
     return RedFlag("long_transit", flagged)
+
+
+def lost_in_the_post(data: ReviewData, t: Thresholds, calendar: WorkingCalendar) -> RedFlag:
+    """A result handed to the post and, working days later, neither delivered nor back at the
+    counter. (A parcel the post left at the counter that the counter never received is a
+    stay never accepted: ``long_transit`` raises it.)"""
+    today = data.now.astimezone(HCMC).date()
+    flagged = []
+    for d in data.dossiers.values():
+        posted = d.get("posted_at")
+        if posted is None or d["delivered_at"] is not None or d.get("returned_at") is not None:
+            continue
+        waited = calendar.working_days_between(posted.astimezone(HCMC).date(), today)
+        if waited > t.postal_delivery_working_days:
+            flagged.append(_flagged(data, d["dossier_id"], _detail(
+                N_("Gửi qua bưu điện ngày %(posted)s; sau %(waited)s ngày làm việc chưa có xác "
+                   "nhận đã trao hay trả lại"),
+                posted=Day(posted.astimezone(HCMC).date()), waited=waited)))
+    return RedFlag("lost_in_the_post", flagged)
 
 
 def backdated(data: ReviewData, t: Thresholds) -> RedFlag:

@@ -20,9 +20,10 @@ from projections.desk_queue import QueueFilter
 from projections.runners import ReadModels
 from projections.store import Store
 from tests.conftest import FakeClock
-from tests.helpers import wait_for
+from tests.helpers import receive, wait_for, walk_to_delivered_by_post, walk_to_signed
 from tests.test_api import Api
 from tests.test_dossier import NOW, POSTMAN, RECEPTION, SPECIALIST, at, d, new_events, refused
+from tests.test_red_flags import Flags, codes, flags  # noqa: F401 (the fixture)
 from web.accounts import StaffAccounts
 from web.api.keys import Scope, partner_keys_on
 from web.app import create_app
@@ -219,3 +220,31 @@ def test_the_post_offices_system_walks_a_pickup_to_the_counter(
     events = [e for e in app.repository.event_store.get(dossier_id)
               if isinstance(e, Dossier.Event)]
     assert [e.actor_id for e in events] == ["vnpost"] * 4 + ["tiepnhan"]
+
+
+# ---- nothing lost: the inspector's red flags ----------------------------------------------
+
+def test_a_parcel_never_received_and_a_result_never_delivered_are_red_flags(
+        app: HosoApplication, clock: FakeClock, flags: Flags) -> None:  # noqa: F811
+    left, received = ask(app, "pickup-left").dossier_id, ask(app, "pickup-taken").dossier_id
+    walk_to_receipt(app, clock, received)
+    clock.advance(minutes=5)
+    app.collect(left, expected_version=None, actor_id="buudien",
+                postal_tracking_number="EP7VN", items=["Tờ khai"])
+    app.hand_over(left, expected_version=None, actor_id="buudien")
+    lost, delivered = receive(app).dossier_id, receive(app).dossier_id
+    walk_to_delivered_by_post(app, delivered)
+    walk_to_signed(app, lost)
+    app.dispatch(lost, expected_version=None, actor_id="tiepnhan", method="post",
+                 postal_tracking_number="EB55VN")
+    clock.advance(days=3)
+    found = flags()
+    # Left at the counter three days ago, never received there: the counter's side is missing.
+    assert codes(found["long_transit"]) == {str(left)}
+    assert "BUUDIEN → TTHCC — chưa được tiếp nhận" in found["long_transit"].dossiers[0].detail.vi
+    assert found["lost_in_the_post"].dossiers == []  # three working days: not yet
+    clock.advance(days=7)
+    found = flags()
+    assert codes(found["lost_in_the_post"]) == {str(lost)}
+    assert "ngày làm việc chưa có xác nhận đã trao" in (
+        found["lost_in_the_post"].dossiers[0].detail.vi)

@@ -116,6 +116,11 @@ def flag_texts(t: Thresholds) -> dict[str, tuple[Label, Label]]:
             "vẫn chưa được nhận).",
             f"A transferred file waited more than {hours(t.long_transit)} hours before the "
             "receiving unit opened it (or still waits).")),
+        "lost_in_the_post": (Label("Thất lạc qua bưu điện?", "Lost in the post?"), Label(
+            f"Kết quả gửi qua bưu điện quá {t.postal_delivery_working_days} ngày làm việc mà "
+            "chưa có xác nhận đã trao hay trả lại bộ phận một cửa.",
+            f"A result sent by post more than {t.postal_delivery_working_days} working days "
+            "ago, with neither a delivery nor a return to the counter recorded.")),
         "backdated": (Label("Ghi lùi ngày", "Back-dating"), Label(
             f"Thao tác được nhập vào hệ thống sau khi xảy ra hơn {hours(t.backdating)} giờ (bưu "
             f"điện báo phát: hơn {t.backdating_delivery.days} ngày).",
