@@ -131,9 +131,13 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
         register_demo_signing_keys(app)
     online = ONLINE_SUBMISSIONS if dossiers > ONLINE_SUBMISSIONS else 0
     pickups = POSTAL_PICKUPS if dossiers > online + POSTAL_PICKUPS + len(SCENARIOS) else 0
+    # A small demo keeps its dossiers for the scenarios, one each.
+    fees = (FEE_DOSSIERS if dossiers >= len(SCENARIOS) + online + pickups + FEE_DOSSIERS
+            else 0)
     walks: list[tuple[_Walk, datetime]] = []
     stories: list[Story] = []
-    for n in range((dossiers - CLUSTER if with_cluster else dossiers) - online - pickups):
+    for n in range((dossiers - CLUSTER if with_cluster else dossiers) - online - pickups
+                   - fees):
         # The first few dossiers take each scenario once, so a small demo has them all.
         scenario = names[n] if n < len(names) else rng.choices(names, weights)[0]
         procedure = rng.choice(procedures)
@@ -152,6 +156,8 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
     if pickups:
         stories += postal_pickup_stories(app, now)
     stories += feedback_stories(app, now, walks)
+    if fees:
+        stories += fee_stories(app, now)
     _Timeline().tell(app, stories)
     return dossiers
 
@@ -243,6 +249,50 @@ def postal_pickup_stories(app: HosoApplication, now: datetime) -> list[Story]:
 
     return [pickup(n, name) for n, name in enumerate(
         ("Hồ Văn Lộc", "Quách Thị Mai", "Vương Đức Anh", "Lưu Thị Hạnh"))]
+
+
+FEE_DOSSIERS = 2
+
+
+def fee_stories(app: HosoApplication, now: datetime) -> list[Story]:
+    """Fees on the record: one paid in cash at the counter when received; one whose holder
+    asked, days later, for an obligation fixed during processing and which waits for the
+    citizen to pay it (portal status 6)."""
+    paying = [p for p in app.directory.procedures.values() if p.fee and p.fee.amount_vnd]
+    if not paying:
+        return []
+    procedure = paying[0]
+    fee = procedure.fee
+    assert fee is not None
+    clerk = next(s.user_id for s in app.directory.members_of(procedure.reception_unit)
+                 if Role.RECEPTION in s.roles)
+    received = _within_office_hours(now - timedelta(days=9), app)
+
+    def story(n: int, name: str) -> Story:
+        def told(record_at: _RecordingClock) -> None:
+            at = received + timedelta(minutes=25 * n)
+            record_at.at(at, timedelta())
+            outcome = app.receive(
+                actor_id=clerk, procedure_code=procedure.code, applicant_name=name,
+                applicant_phone=f"09{61234560 + n}", applicant_address="TP.HCM",
+                documents=[d.name_vi for d in procedure.document_list if d.required],
+                idempotency_key=f"demo-fee-{n}-{received:%Y%m%d}")
+            if n == 0:
+                record_at.at(at + timedelta(minutes=5), timedelta())
+                app.record_payment(outcome.dossier_id, expected_version=None, actor_id=clerk,
+                                   amount_vnd=fee.due_at_reception, method="cash",
+                                   receipt_number=f"BL-{received:%y%m%d}-{n + 1:04d}")
+            else:
+                record_at.at(_within_office_hours(at + timedelta(days=2), app), timedelta())
+                app.request_payment(
+                    outcome.dossier_id, expected_version=None, actor_id=clerk,
+                    amount_vnd=1_500_000,
+                    reason="Lệ phí trước bạ theo thông báo của cơ quan thuế (Nghị định "
+                           "10/2022/NĐ-CP); nộp trước khi được giải quyết tiếp.")
+        return told
+
+    names = ("Hà Thị Liên", "Quách Văn Tài")
+    return [story(n, name) for n, name in enumerate(names[:FEE_DOSSIERS])]
 
 
 ONLINE_SUBMISSIONS = 3

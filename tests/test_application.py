@@ -144,7 +144,8 @@ def test_backdated_reports_keep_their_time(app: HosoApplication, clock: FakeCloc
 def test_snapshot_lists_only_actions_open_to_the_viewer(app: HosoApplication) -> None:
     outcome = receive(app)
     assert [a.value for a in app.snapshot(outcome.dossier_id, viewer_id="tiepnhan")
-            .allowed_actions] == ["transfer", "request_supplement", "extend", "withdraw"]
+            .allowed_actions] == ["transfer", "request_supplement", "extend", "withdraw",
+                                  "request_payment", "record_payment"]
     assert app.snapshot(outcome.dossier_id, viewer_id="hctp").allowed_actions == []
 
 
