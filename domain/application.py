@@ -594,6 +594,19 @@ class HosoApplication(Application[UUID]):
                             attached["size"], sha256),
             document_type=attached["document_type"], chunks=chunks)
 
+    def documents_of(self, dossier_id: UUID, *, viewer_id: str) -> list[dict[str, Any]]:
+        """What is attached to a dossier, for whoever may open its files; the listing is a
+        reading (file names may name the citizen), recorded before it is answered."""
+        viewer = self._actor(viewer_id)
+        dossier = self._dossier(dossier_id)
+        if not dossier.may_open_documents(viewer):
+            raise AccessDenied(
+                "Chỉ cán bộ có tham gia xử lý hồ sơ hoặc thanh tra mới xem được tệp của hồ sơ.",
+                "Only staff who took part in handling the dossier, or inspectors, see its "
+                "files.")
+        self._record_reading(dossier_id, viewer_id, Page.DOCUMENT)
+        return [dict(a) for a in dossier.attachments]
+
     def _save_with_files(self, attachments: Sequence[Attachment],
                          *aggregates: Any) -> list[Recording]:
         """Keep the files, then record the events; if the events are not recorded, the

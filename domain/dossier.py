@@ -154,6 +154,8 @@ class Action(StrEnum):
 
 
 _DESK = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.SIGNING_OFFICER})
+# Who may open a dossier's files at all (Dossier.may_open_documents decides which dossiers).
+DOCUMENT_READERS = _DESK | {Role.INSPECTOR, Role.ADMINISTRATOR}
 
 # The actions a step exists for, offered before the others when allowed: a transfer waiting
 # to be accepted, documents the citizen brought, the signature, handing out, delivering.

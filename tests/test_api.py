@@ -4,6 +4,7 @@ hostile input answered in JSON with a 4xx and never an event."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -18,10 +19,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from cli import main
-from domain.application import HosoApplication
+from domain.application import Attachment, HosoApplication
+from domain.documents import check_upload
 from domain.dossier import Dossier
+from domain.working_days import HCMC
 from projections.store import Store
 from tests.conftest import FakeClock
+from tests.document_samples import pdf
 from tests.helpers import APPLICANT, PROCEDURE, hand_over, receive, sign, url_of
 from web.accounts import StaffAccounts
 from web.api.keys import PartnerKeys, Scope, partner_keys_on
@@ -123,7 +127,9 @@ def test_the_openapi_document_is_served(api: Api) -> None:
         "/api/v1/dossiers", "/api/v1/dossiers/{dossier_id}/transfers",
         "/api/v1/dossiers/{dossier_id}/dispatch", "/api/v1/dossiers/{dossier_id}/delivery",
         "/api/v1/pickups", "/api/v1/dossiers/{dossier_id}/collection",
-        "/api/v1/dossiers/{dossier_id}/handover", "/api/v1/status/{token}"}
+        "/api/v1/dossiers/{dossier_id}/handover", "/api/v1/status/{token}",
+        "/api/v1/dossiers/{dossier_id}/documents",
+        "/api/v1/dossiers/{dossier_id}/documents/{sha256}"}
 
 
 def test_a_submission_is_received_in_the_partners_name_and_its_status_is_public(
@@ -605,3 +611,39 @@ def test_the_store_away_a_late_answer_and_a_bug_are_answered_in_json(
             broken = api.post("/dossiers", "dichvucong", SUBMISSION)
         assert_error(broken, 500, "internal_error")  # never an HTML page, never a trace
         assert "RuntimeError" not in broken.text
+
+
+# ---- documents -----------------------------------------------------------------------------
+
+def test_a_partner_lists_and_downloads_a_dossiers_documents_in_its_own_name(
+        api: Api, app: HosoApplication, clock: FakeClock) -> None:
+    scan = pdf(text="to khai")
+    dossier = app.receive(actor_id="tiepnhan", procedure_code=PROCEDURE,
+                          documents=["Bản chụp CCCD"],
+                          attachments=[Attachment("Bản chụp CCCD", check_upload(
+                              io.BytesIO(scan), "cccd.pdf"))], **APPLICANT).dossier_id
+    reader = api.partner_keys.create(partner_id="tthcc.tra", name="Trả kết quả",
+                                     scopes=[Scope.DOCUMENTS], now=clock()).secret_key
+    bearer = {"Authorization": f"Bearer {reader}"}
+    listed = api.client.get(f"/api/v1/dossiers/{dossier}/documents", headers=bearer)
+    assert listed.status_code == 200, listed.text
+    [entry] = listed.json()["documents"]
+    assert (entry["document_type"], entry["file_name"], entry["purpose"]) == (
+        "Bản chụp CCCD", "cccd.pdf", "received")
+    got = api.client.get(f"/api/v1/dossiers/{dossier}/documents/{entry['sha256']}",
+                         headers=bearer)
+    assert got.status_code == 200 and got.content == scan
+    # Both reads are on record in the partner's name, as a clerk's would be.
+    today = clock().astimezone(HCMC).date()
+    assert [(r.dossier_id, r.page) for r in app.readings("tthcc.tra", today)] == [
+        (str(dossier), "document")] * 2
+    assert_error(api.client.get(f"/api/v1/dossiers/{dossier}/documents/{'0' * 64}",
+                                headers=bearer), 404)
+    # A key without the scope, and a partner whose unit never held the dossier.
+    assert_error(api.client.get(f"/api/v1/dossiers/{dossier}/documents",
+                                headers={"Authorization": f"Bearer {api.keys['tthcc.tra']}"}),
+                 403, "out_of_scope")
+    outsider = api.partner_keys.create(partner_id="stp.hctp", name="STP",
+                                       scopes=[Scope.DOCUMENTS], now=clock()).secret_key
+    assert_error(api.client.get(f"/api/v1/dossiers/{dossier}/documents",
+                                headers={"Authorization": f"Bearer {outsider}"}), 404)

@@ -21,7 +21,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from domain.dossier import ACTION_ROLES, PICKUP_REQUEST_ROLES, Action
+from domain.dossier import ACTION_ROLES, DOCUMENT_READERS, PICKUP_REQUEST_ROLES, Action
 from domain.organisation import RECEIVING_ROLES, Role, Staff
 from projections.read_model import PostgresAccess, SqlAccess, SQLiteAccess, as_datetime
 
@@ -38,6 +38,7 @@ class Scope(StrEnum):
     DELIVER = "deliver"
     PICKUP = "pickup"  # ask the post to collect a dossier at the citizen's address
     POST = "post"  # the post's own steps: collection, hand-over at the counter
+    DOCUMENTS = "documents"  # list and download a dossier's attached files
 
 
 # The roles that may take each scope's action at all (the dossier's rules decide the rest).
@@ -48,6 +49,7 @@ SCOPE_ROLES: dict[Scope, frozenset[Role]] = {
     Scope.DELIVER: ACTION_ROLES[Action.DELIVER],
     Scope.PICKUP: PICKUP_REQUEST_ROLES,
     Scope.POST: ACTION_ROLES[Action.COLLECT] | ACTION_ROLES[Action.HAND_OVER],
+    Scope.DOCUMENTS: DOCUMENT_READERS,
 }
 
 

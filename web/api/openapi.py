@@ -135,6 +135,37 @@ _COMMAND_ERRORS = {
     "503": _error("The database is unavailable: retry with the same Idempotency-Key"),
 }
 
+_READ_ERRORS = {
+    "401": _error("No API key, or one unknown or revoked"),
+    "403": _error("The key's scope does not allow this call"),
+    "404": _error("No such dossier or file, or a dossier this key may not read: one answer "
+                  "whatever the reason"),
+    "429": _error("Too many calls with this key"),
+    "503": _error("The database is unavailable"),
+}
+
+_DOCUMENTS: dict[str, Any] = {
+    "type": "object", "required": ["dossier_id", "documents"],
+    "properties": {
+        "dossier_id": {"type": "string", "format": "uuid"},
+        "documents": {"type": "array", "items": {
+            "type": "object",
+            "required": ["document_type", "outside_list", "purpose", "file_name",
+                         "media_type", "size", "sha256", "attached_at"],
+            "properties": {
+                "document_type": {"type": "string"},
+                "outside_list": {"type": "boolean"},
+                "purpose": {"type": "string",
+                            "enum": ["received", "online", "supplement", "result"]},
+                "file_name": {"type": "string"},
+                "media_type": {"type": "string"},
+                "size": {"type": "integer"},
+                "sha256": {"type": "string"},
+                "attached_at": {"type": "string", "format": "date-time"},
+            }}},
+    },
+}
+
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": True,
     "description": "A key of the caller's choosing for this request (e.g. a UUID). Sent "
@@ -204,6 +235,26 @@ def openapi_document() -> dict[str, Any]:
             f"{PREFIX}/dossiers/{{dossier_id}}/handover": _command(
                 "Record the post's hand-over at the counter", Scope.POST, HANDOVER,
                 _json(_ACTED, "Recorded")),
+            f"{PREFIX}/dossiers/{{dossier_id}}/documents": {"get": {
+                "summary": "List a dossier's attached files (never their bytes)",
+                "description": "Scope: `documents`. The listing is recorded as a reading in "
+                               "the partner's name. A read: no Idempotency-Key.",
+                "security": [{"partnerKey": []}],
+                "parameters": [_DOSSIER_ID],
+                "responses": {"200": _json(_DOCUMENTS, "The files"), **_READ_ERRORS},
+            }},
+            f"{PREFIX}/dossiers/{{dossier_id}}/documents/{{sha256}}": {"get": {
+                "summary": "Download one attached file by its SHA-256",
+                "description": "Scope: `documents`. The opening is recorded as a reading in "
+                               "the partner's name before a byte is sent.",
+                "security": [{"partnerKey": []}],
+                "parameters": [_DOSSIER_ID, {"name": "sha256", "in": "path", "required": True,
+                                             "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The file (PDF, JPEG or PNG)", "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in ("application/pdf", "image/jpeg", "image/png")}},
+                    **_READ_ERRORS},
+            }},
             f"{PREFIX}/status/{{token}}": {"get": {
                 "summary": "A dossier's public status, by the citizen's tracking token",
                 "description": "No key needed; no personal data. Limited per client.",

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from domain.application import Outcome
 from domain.dossier import Action, Dossier
-from domain.errors import DomainError, NoDossierToActOn
+from domain.errors import AccessDenied, DomainError, DossierNotFound, NoDossierToActOn, NotFound
 from domain.requests import InvalidRequestKey, RequestKeyReused
 from projections.public_status import PublicStatus
 from web.api import PREFIX, errors
@@ -36,6 +36,7 @@ from web.api.payload import (
     Shape,
     parse_json,
 )
+from web.documents import document_response
 from web.labels import PUBLIC_EVENTS, STAGES, label
 from web.public import find_status
 from web.security import STORE_UNAVAILABLE
@@ -275,6 +276,40 @@ def _public_status(found: PublicStatus, services: Services) -> dict[str, Any]:
     }
 
 
+# ---- documents ---------------------------------------------------------------------------
+
+def documents(request: Request) -> Response:
+    """A dossier's attached files (what, never the bytes), in the partner's name."""
+    services = _services(request)
+    key = authenticate(services, request, Scope.DOCUMENTS)
+    dossier_id = _dossier_id(request)
+    try:
+        attached = services.app.documents_of(dossier_id, viewer_id=key.partner_id)
+    except (AccessDenied, NotFound):
+        raise NoDossierToActOn() from None
+    return JSONResponse({"dossier_id": str(dossier_id), "documents": [{
+        "document_type": a["document_type"], "outside_list": a["outside_list"],
+        "purpose": a["purpose"], "file_name": a["file_name"], "media_type": a["media_type"],
+        "size": a["size"], "sha256": a["sha256"], "attached_at": a["attached_at"].isoformat(),
+    } for a in attached]}, headers={"Cache-Control": "private, no-store"})
+
+
+def document(request: Request) -> Response:
+    """One attached file, by its digest; the opening is recorded in the partner's name
+    before a byte is sent."""
+    services = _services(request)
+    key = authenticate(services, request, Scope.DOCUMENTS)
+    dossier_id = _dossier_id(request)
+    try:
+        opened = services.app.open_document(dossier_id, request.path_params["sha256"],
+                                            viewer_id=key.partner_id)
+    except (AccessDenied, DossierNotFound):
+        raise NoDossierToActOn() from None
+    except NotFound as missing:  # no such file on this dossier
+        raise ApiError(404, "not_found", missing.vi, missing.en) from None
+    return document_response(opened)
+
+
 def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
@@ -291,6 +326,8 @@ def create_api(services: Services) -> Starlette:
             Route("/dossiers/{dossier_id}/collection", collect, methods=["POST"]),
             Route("/dossiers/{dossier_id}/handover", hand_over, methods=["POST"]),
             Route("/status/{token}", status, methods=["GET"]),
+            Route("/dossiers/{dossier_id}/documents", documents, methods=["GET"]),
+            Route("/dossiers/{dossier_id}/documents/{sha256}", document, methods=["GET"]),
         ],
         exception_handlers={
             ApiError: errors.api_error,
