@@ -184,6 +184,7 @@ class DossierSnapshot(DossierState):
     # hoso kept schedules).
     fee_schedule: FeeSchedule | None
     amount_owed_vnd: int
+    refundable_vnd: int
     payments: list[dict[str, Any]]
 
     def is_late(self, today: date) -> bool:
@@ -216,6 +217,7 @@ DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
     Dossier.CollectedByPost,
     Dossier.HandedToCounter,
     Dossier.ReceivedFromPost,
+    Dossier.FeeRefunded,
 )
 
 _DOSSIER_TOPICS = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
@@ -854,6 +856,21 @@ class HosoApplication(Application[UUID]):
                 amount_vnd=amount_vnd, method=paid_by, receipt_number=receipt_number,
                 actor=actor, occurred_at=when, recorded_at=now, calendar=self.calendar))
 
+    def refund(
+        self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
+        amount_vnd: int, reason: str, receipt_number: str,
+        occurred_at: datetime | None = None, request_key: str | None = None,
+    ) -> Outcome:
+        """Money returned at the counter (a refused or withdrawn dossier, an overpayment)."""
+        request = self._request(request_key, actor_id, "refund", dossier_id, occurred_at,
+                                amount_vnd=amount_vnd, reason=reason,
+                                receipt_number=receipt_number)
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.refund(
+                amount_vnd=amount_vnd, reason=reason, receipt_number=receipt_number,
+                actor=actor, occurred_at=when, recorded_at=now))
+
     def online_payment_order(self, dossier_id: UUID) -> PaymentOrder | None:
         """An order for what the dossier owes now, to be paid through the gateway; None
         when nothing is owed. Nothing is recorded until the gateway confirms a payment."""
@@ -1192,6 +1209,7 @@ class HosoApplication(Application[UUID]):
             may_attach=dossier.may_attach(viewer),
             fee_schedule=dossier.fee_schedule,
             amount_owed_vnd=dossier.amount_owed_vnd,
+            refundable_vnd=dossier.refundable_vnd,
             payments=list(dossier.payments),
         )
 

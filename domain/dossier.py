@@ -151,6 +151,7 @@ class Action(StrEnum):
     COLLECT = "collect"
     HAND_OVER = "hand_over"
     RECEIVE_FROM_POST = "receive_from_post"
+    REFUND = "refund"
 
 
 _DESK = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.SIGNING_OFFICER})
@@ -182,6 +183,7 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.COLLECT: frozenset({Role.POST_AGENT}),
     Action.HAND_OVER: frozenset({Role.POST_AGENT}),
     Action.RECEIVE_FROM_POST: frozenset({Role.RECEPTION}),
+    Action.REFUND: frozenset({Role.RECEPTION}),
 }
 
 # Who may ask the post to collect a dossier at an address: the citizen online, a counter
@@ -199,7 +201,7 @@ POSTAL_PICKUP_STEPS: dict[Stage, Action] = {
 # Actions the counter that received the dossier may record wherever the file is: the
 # citizen comes back to the counter to withdraw, to hand in what was missing, or to pay.
 _COUNTER_ACTIONS = frozenset({Action.WITHDRAW, Action.PROVIDE_SUPPLEMENT,
-                              Action.RECORD_PAYMENT})
+                              Action.RECORD_PAYMENT, Action.REFUND})
 
 # A unit outside the procedure's route gets this long for its step.
 OFF_ROUTE_STEP = RouteStep("", 1, Allotment.WORKING_DAYS)
@@ -489,6 +491,14 @@ class Dossier(Aggregate):
         due_date: date
         step_due_at: datetime | None
 
+    class FeeRefunded(Event):
+        """Money returned to the citizen at the counter: all that was paid for a dossier
+        refused or withdrawn, or what was paid beyond what was owed."""
+
+        amount_vnd: int
+        reason: str
+        receipt_number: str  # the counter's refund voucher (phiếu chi)
+
     class Rated(Event):
         """The citizen's one rating of the service, given with the tracking token."""
 
@@ -673,6 +683,7 @@ class Dossier(Aggregate):
         # Whole đồng: obligations requested during processing, and everything paid.
         self.amount_requested_vnd = 0
         self.amount_paid_vnd = 0
+        self.amount_refunded_vnd = 0
         self.payments: list[dict[str, Any]] = []
 
     def is_receipt_of(self, *, actor_id: str, procedure_code: str, applicant: Applicant,
@@ -861,8 +872,23 @@ class Dossier(Aggregate):
             + self.amount_requested_vnd
 
     @property
+    def ended_without_result(self) -> bool:
+        """Refused, withdrawn or not received: nothing is owed any more, what was paid is
+        to be returned."""
+        return self.rejected_at is not None or self.stage in (Stage.WITHDRAWN,
+                                                                Stage.NOT_RECEIVED)
+
+    @property
     def amount_owed_vnd(self) -> int:
-        return amount_owed(self.amount_due_vnd, self.amount_paid_vnd)
+        return amount_owed(self.amount_due_vnd, self.amount_paid_vnd - self.amount_refunded_vnd,
+                           ended_without_result=self.ended_without_result)
+
+    @property
+    def refundable_vnd(self) -> int:
+        """What the counter owes the citizen back: everything paid when the dossier ended
+        without a result, otherwise what was paid beyond what was asked."""
+        kept = 0 if self.ended_without_result else self.amount_due_vnd
+        return max(0, self.amount_paid_vnd - self.amount_refunded_vnd - kept)
 
     def refusal(self, action: Action, actor: Actor) -> DomainError | None:
         """Why ``actor`` may not take ``action`` now, or None if they may."""
@@ -879,6 +905,10 @@ class Dossier(Aggregate):
                 and _refusal_by_role(action, actor) is None)
 
     def _refusal_by_state(self, action: Action, actor: Actor) -> DomainError | None:
+        if action is Action.REFUND:  # after the end too: the money must go back
+            return None if self.refundable_vnd else DomainError(
+                "Không có khoản nào cần hoàn trả cho công dân.",
+                "Nothing is to be refunded to the citizen.")
         if self.stage in BEFORE_RECEIPT or action in POSTAL_PICKUP_STEPS.values():
             return self._postal_pickup_refusal(action)
         if self.stage is Stage.NOT_RECEIVED:
@@ -1405,6 +1435,27 @@ class Dossier(Aggregate):
                        occurred_at=occurred_at, timestamp=now,
                        **self._payment(amount_vnd, PaymentMethod.ONLINE, number, order_ref,
                                        occurred_at, calendar))
+
+    def refund(self, *, amount_vnd: int, reason: str, receipt_number: str, actor: Actor,
+               occurred_at: datetime, recorded_at: datetime) -> None:
+        self._ensure(Action.REFUND, actor, occurred_at, recorded_at)
+        if check_amount(amount_vnd) > self.refundable_vnd:
+            raise DomainError(
+                f"Chỉ hoàn trả tối đa {self.refundable_vnd} đồng.",
+                f"At most {self.refundable_vnd} đồng can be refunded.")
+        self._fee_refunded(
+            **self._common(actor, occurred_at, recorded_at), amount_vnd=amount_vnd,
+            reason=clean_text(reason, label_vi="lý do hoàn trả", label_en="reason",
+                              max_length=500),
+            receipt_number=clean_text(receipt_number, label_vi="số phiếu chi",
+                                      label_en="refund voucher number", max_length=40))
+
+    @event(FeeRefunded)
+    def _fee_refunded(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                      timestamp: datetime, amount_vnd: int, reason: str,
+                      receipt_number: str) -> None:
+        self.amount_refunded_vnd += amount_vnd
+        self.last_occurred_at = occurred_at
 
     @event(FeePaid)
     def _fee_paid(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,

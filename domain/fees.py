@@ -117,10 +117,11 @@ def _grouped(text: str) -> bool:
     return True
 
 
-def amount_owed(due_vnd: int, paid_vnd: int) -> int:
-    """What is still owed when ``due_vnd`` was asked in all and ``paid_vnd`` paid: never
-    below zero (an overpayment is a red flag and a refund, not a credit)."""
-    return max(0, due_vnd - paid_vnd)
+def amount_owed(due_vnd: int, paid_vnd: int, *, ended_without_result: bool = False) -> int:
+    """What is still owed when ``due_vnd`` was asked in all and ``paid_vnd`` kept (paid less
+    refunded): never below zero (an overpayment is a red flag and a refund, not a credit),
+    and nothing once the dossier was refused, withdrawn or not received."""
+    return 0 if ended_without_result else max(0, due_vnd - paid_vnd)
 
 
 # ---- online payment orders ------------------------------------------------------------

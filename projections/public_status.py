@@ -67,7 +67,9 @@ class PublicStatus:
 
     @property
     def amount_owed_vnd(self) -> int:
-        return amount_owed(self.amount_due_vnd, self.amount_paid_vnd)
+        return amount_owed(self.amount_due_vnd, self.amount_paid_vnd, ended_without_result=(
+            self.stage in (Stage.WITHDRAWN, Stage.NOT_RECEIVED)
+            or any(s.kind == "Rejected" for s in self.steps)))
 
     def is_late(self, today: date) -> bool:
         return is_late(stage=self.stage, due_date=self.due_date,
@@ -257,6 +259,11 @@ def _(e: Dossier.PaymentRequested) -> dict[str, Any]:
 def _(e: Dossier.FeePaid) -> dict[str, Any]:
     paid = {"amount_paid_vnd": SqlExpression(f"amount_paid_vnd + {int(e.amount_vnd)}")}
     return paid | ({"citizen_notice": None} if e.resumed else {})
+
+
+@_public_changes.register
+def _(e: Dossier.FeeRefunded) -> dict[str, Any]:
+    return {"amount_paid_vnd": SqlExpression(f"amount_paid_vnd - {int(e.amount_vnd)}")}
 
 
 @_public_changes.register

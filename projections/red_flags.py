@@ -114,8 +114,14 @@ class Times:
     value: float
 
 
+@dataclass(frozen=True)
+class Money:
+    """An amount of whole đồng."""
+    vnd: int
+
+
 DetailValue = (OfficeTime | Moment | Day | UnitRef | PersonRef | EventRef | ProcedureRef | Times
-               | int)
+               | Money | int)
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,8 @@ def _plain(value: DetailValue) -> str:
         return value.kind
     if isinstance(value, Times):
         return f"{value.value:.1f}".replace(".", ",")
+    if isinstance(value, Money):
+        return f"{value.vnd:,} đồng".replace(",", ".")
     return str(value)
 
 
@@ -226,6 +234,7 @@ class ReviewData:
     events: list[Row]
     out_of_order: list[Row] = field(default_factory=list)
     readings_without_a_part: list[Row] = field(default_factory=list)
+    payments: list[Row] = field(default_factory=list)  # fees paid and refunded
 
     @classmethod
     def load(cls, view: ReviewView, period: Period, now: datetime,
@@ -248,7 +257,9 @@ class ReviewData:
         data = cls(now=now, dossiers=dossiers, steps=[], pauses=pauses, events=events,
                    out_of_order=view.out_of_order_events(of_dossiers, window),
                    readings_without_a_part=readings.readings_without_a_part(
-                       window["start"], window["end"]) if readings else [])
+                       window["start"], window["end"]) if readings else [],
+                   payments=view.rows("review_payment", of_dossiers, window,
+                                      order="dossier_id, version"))
         clock = OfficeClock(calendar)
         data.steps = [_step(r, data.pauses_of(r["dossier_id"]), now, clock) for r in step_rows]
         if period.unit_code:
@@ -318,6 +329,8 @@ def red_flags(data: ReviewData, thresholds: Thresholds = Thresholds(),
         brokers(data, t, suspicious={f.dossier_id for f in jumps.dossiers + favours.dossiers}),
         off_hours(data, t),
         bad_ratings(data),
+        fee_differs(data),
+        fee_after_result(data),
         reading_without_a_part(data),
     ]
 
@@ -717,6 +730,29 @@ def bad_ratings(data: ReviewData) -> RedFlag:
             continue
         flagged.append(_flagged(data, d["dossier_id"], _detail(text)))
     return RedFlag("bad_ratings", flagged)
+
+
+def fee_differs(data: ReviewData) -> RedFlag:
+    """A fee taken at the counter that is not what was owed: more (an unofficial charge?)
+    or less (an exemption nobody recorded?). Online payments are checked by the gateway."""
+    flagged = [
+        _flagged(data, p["dossier_id"], _detail(
+            N_("Thu %(paid)s tại quầy khi số phải nộp là %(owed)s"),
+            paid=Money(int(p["amount_vnd"])), owed=Money(int(p["owed_vnd"]))))
+        for p in data.payments
+        if p["kind"] == "payment" and p["method"] == "cash"
+        and p["owed_vnd"] is not None and int(p["amount_vnd"]) != int(p["owed_vnd"])]
+    return RedFlag("fee_differs", flagged)
+
+
+def fee_after_result(data: ReviewData) -> RedFlag:
+    """A fee recorded only once the decision was made: money taken for the result?"""
+    flagged = [
+        _flagged(data, p["dossier_id"], _detail(
+            N_("Ghi nhận nộp %(paid)s lúc %(at)s, sau khi hồ sơ đã có kết quả"),
+            paid=Money(int(p["amount_vnd"])), at=Moment(p["occurred_at"])))
+        for p in data.payments if p["kind"] == "payment" and p["after_result"]]
+    return RedFlag("fee_after_result", flagged)
 
 
 def with_thresholds(base: Thresholds, **overrides: Any) -> Thresholds:

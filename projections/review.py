@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import singledispatch
 from typing import Any
@@ -49,9 +50,23 @@ def is_off_hours(moment: datetime, calendar: WorkingCalendar = _CALENDAR) -> boo
     return True
 
 
+@dataclass(frozen=True)
+class FeeTotals:
+    receiving_unit: str
+    procedure_code: str
+    paid_vnd: int
+    online_vnd: int
+    refunded_vnd: int
+
+    @property
+    def online_share(self) -> float | None:
+        """The share of the amount paid that was paid online (None when nothing was)."""
+        return self.online_vnd / self.paid_vnd if self.paid_vnd else None
+
+
 class ReviewView(ReadModel, DigestsPhones):
     tracking_name = "review"
-    tables = ("review_event", "review_step", "review_pause", "review_dossier")
+    tables = ("review_event", "review_step", "review_pause", "review_dossier", "review_payment")
 
     def record(self, *, statements: list[Statement], tracking: Tracking) -> None:
         self._write(tracking, *statements)
@@ -131,6 +146,20 @@ class ReviewView(ReadModel, DigestsPhones):
             "SELECT procedure_code, receiving_unit, received_at, first_due_date, due_date, "
             "paused_working_days, supplement_requests, result_ready_at, withdrawn_at, "
             "satisfaction, rated_at FROM {p}review_dossier", {}, _DOSSIER_TIMES + ("rated_at",))
+
+    def fee_totals(self, since: datetime) -> list[FeeTotals]:
+        """Fees collected since ``since`` per receiving unit and procedure, whole đồng:
+        paid, paid online, refunded. Amounts only: no dossier, no payer."""
+        rows = self._select(
+            "SELECT receiving_unit, procedure_code, "
+            "SUM(CASE WHEN kind = 'payment' THEN amount_vnd ELSE 0 END) AS paid, "
+            "SUM(CASE WHEN kind = 'payment' AND method = 'online' THEN amount_vnd ELSE 0 END) "
+            "AS online, SUM(CASE WHEN kind = 'refund' THEN -amount_vnd ELSE 0 END) AS refunded "
+            "FROM {p}review_payment WHERE occurred_at >= %(since)s "
+            "GROUP BY receiving_unit, procedure_code ORDER BY receiving_unit, procedure_code",
+            {"since": since})
+        return [FeeTotals(r["receiving_unit"], r["procedure_code"], int(r["paid"]),
+                          int(r["online"]), int(r["refunded"])) for r in rows]
 
     def _stream(self, statement: str, params: dict[str, Any],
                 times: tuple[str, ...]) -> Iterator[Row]:
@@ -335,12 +364,31 @@ def _(e: Dossier.SupplementProvided) -> list[Statement]:
     ]
 
 
+def _payment_row(e: Dossier.Event, kind: str, amount_vnd: int, method: str | None,
+                 owed_vnd: int | None, after_result: bool) -> Statement:
+    params = {"dossier_id": str(e.originator_id), "version": e.originator_version,
+              "kind": kind, "amount_vnd": amount_vnd, "method": method, "owed_vnd": owed_vnd,
+              "after_result": int(after_result), "occurred_at": e.occurred_at}
+    return (
+        "INSERT INTO {p}review_payment (dossier_id, version, procedure_code, receiving_unit, "
+        "kind, amount_vnd, method, owed_vnd, after_result, occurred_at) SELECT "
+        "%(dossier_id)s, %(version)s, procedure_code, receiving_unit, %(kind)s, "
+        "%(amount_vnd)s, %(method)s, %(owed_vnd)s, %(after_result)s, %(occurred_at)s "
+        "FROM {p}review_dossier WHERE dossier_id = %(dossier_id)s", params)
+
+
+@_review_statements.register
+def _(e: Dossier.FeeRefunded) -> list[Statement]:
+    return [_payment_row(e, "refund", -e.amount_vnd, None, None, False)]
+
+
 @_review_statements.register
 def _(e: Dossier.FeePaid) -> list[Statement]:
+    paid = _payment_row(e, "payment", e.amount_vnd, e.method, e.owed_vnd, e.after_result)
     if not e.resumed:
-        return []
+        return [paid]
     # A financial obligation settled: the clock resumes as after a supplement.
-    return [
+    return [paid,
         ("UPDATE {p}review_step SET step_due_at = %(step_due_at)s "
          "WHERE dossier_id = %(dossier_id)s AND left_at IS NULL",
          {"step_due_at": e.step_due_at, "dossier_id": str(e.originator_id)}),

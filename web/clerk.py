@@ -371,6 +371,9 @@ def event_summary(kind: str, details: dict[str, Any], services: Services) -> Mar
             "tạm dừng %(num)s ngày làm việc, hẹn trả mới %(due)s",
             details["paused_working_days"]), num=details["paused_working_days"],
             due=local_date(details["due_date"])) if details["resumed"] else "")
+    if kind == "FeeRefunded":
+        return said(_("%(amount)s, phiếu chi số %(number)s — "), amount=vnd(details["amount_vnd"]),
+                    number=details["receipt_number"]) + typed(details["reason"])
     if kind == "Received":
         return said(_("Mã hồ sơ %(code)s, hẹn trả %(due)s"), code=details["code"],
                     due=local_date(details["due_date"]))
@@ -558,6 +561,9 @@ def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
             dossier_id, recipient_name=text("recipient_name"), **common),
         Action.REQUEST_PAYMENT: lambda app, dossier_id, **common: app.request_payment(
             dossier_id, amount_vnd=_amount(form), reason=text("reason"), **common),
+        Action.REFUND: lambda app, dossier_id, **common: app.refund(
+            dossier_id, amount_vnd=_amount(form), reason=text("reason"),
+            receipt_number=text("receipt_number"), **common),
         Action.RECORD_PAYMENT: lambda app, dossier_id, **common: app.record_payment(
             dossier_id, amount_vnd=_amount(form), method=text("method"),
             receipt_number=text("receipt_number"), **common),

@@ -62,6 +62,7 @@ EVENTS: dict[str, Label] = {
     "HandedToCounter": Label("Bưu điện giao hồ sơ cho bộ phận một cửa",
                              "Handed to the counter by the post"),
     "ReceivedFromPost": Label("Nhận hồ sơ từ bưu điện", "Received from the post"),
+    "FeeRefunded": Label("Hoàn trả phí, lệ phí", "Fee refunded"),
 }
 
 # How satisfied the citizen was with the service, 1 (worst) to 5 (best).
@@ -105,6 +106,7 @@ ACTIONS: dict[str, Label] = {
     "request_payment": Label("Yêu cầu nộp nghĩa vụ tài chính",
                              "Request a financial obligation"),
     "record_payment": Label("Ghi nhận đã nộp phí, lệ phí", "Record a payment"),
+    "refund": Label("Hoàn trả phí, lệ phí", "Refund a fee"),
 }
 
 PAYMENT_METHODS: dict[str, Label] = {
@@ -171,6 +173,7 @@ PUBLIC_EVENTS: dict[str, Label] = {
                              "Handed to the counter by the post"),
     "ReceivedFromPost": Label("Bộ phận một cửa đã tiếp nhận hồ sơ", "Received at the counter"),
     "ResultDownloaded": Label("Đã tải kết quả điện tử", "Electronic result downloaded"),
+    "FeeRefunded": Label("Đã hoàn trả phí, lệ phí", "Fee refunded"),
 }
 
 

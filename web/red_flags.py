@@ -17,6 +17,7 @@ from projections.red_flags import (
     DetailValue,
     EventRef,
     Moment,
+    Money,
     OfficerRate,
     OfficeTime,
     Period,
@@ -32,7 +33,7 @@ from projections.red_flags import (
 from web import figures
 from web.analytics import cached
 from web.clerk import refuse_access, services_of, staff_only
-from web.formatting import local_date, local_time, parse_day
+from web.formatting import local_date, local_time, parse_day, vnd
 from web.i18n import gettext as _
 from web.i18n import in_locale, pick, unit_name
 from web.labels import EVENTS, Label, label
@@ -154,6 +155,15 @@ def flag_texts(t: Thresholds) -> dict[str, tuple[Label, Label]]:
             "(không tính thanh tra khi kiểm tra).",
             "Staff opened a file their unit never held and they never acted on (inspectors "
             "auditing are not counted).")),
+        "fee_differs": (Label("Thu phí khác quy định", "Fees unlike the schedule"), Label(
+            "Số tiền thu tại quầy khác số phải nộp theo biểu phí hồ sơ được tiếp nhận "
+            "(thu thêm, hay miễn giảm không ghi lại?).",
+            "The amount taken at the counter differs from what the dossier's fee schedule "
+            "asked (an extra charge, or an exemption nobody recorded?).")),
+        "fee_after_result": (Label("Thu phí sau khi có kết quả", "Fees taken after the result"),
+                             Label(
+            "Khoản phí được ghi nhận sau khi hồ sơ đã được ký hoặc từ chối.",
+            "A fee recorded only after the decision was signed or refused.")),
         "bad_ratings": (Label("Công dân phản ánh", "Citizens' complaints"), Label(
             "Công dân đánh giá rằng phải đi lại nhiều lần hoặc bị đòi hỏi ngoài quy định.",
             "The citizen said they had to come back or were asked for something unofficial.")),
@@ -207,6 +217,8 @@ def _value(value: DetailValue, d: Directory) -> str:
         return in_locale(procedure.name_vi, procedure.name_en) if procedure else value.code
     if isinstance(value, Times):
         return figures.decimal(value.value)
+    if isinstance(value, Money):
+        return vnd(value.vnd)
     return str(value)
 
 

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from domain.organisation import Directory
 from domain.working_days import HCMC
 from projections.analytics import MonthlyFigures, PublicStatistics, public_statistics
+from projections.review import FeeTotals
 from web import figures
 from web.analytics import cached, csv_response, procedure_label, procedure_name
 from web.charts import Series, line_chart
@@ -89,8 +90,18 @@ def stats(request: Request) -> Response:
     page = stats_page(statistics_for(request), services.directory, services.today())
     since = datetime.combine(page.since, time(0), tzinfo=HCMC)
     lines = [FeedbackLine(_("Toàn thành phố"), feedback_totals(services, since))]
-    return render(request, "stats.html", {"page": page, "feedback_lines": lines},
-                  headers=PUBLIC_HEADERS)
+    fees = [FeeLine(unit_name(services.directory, t.receiving_unit),
+                    procedure_label(services.directory, t.procedure_code), t)
+            for t in services.read_models.review.fee_totals(since)]
+    return render(request, "stats.html", {"page": page, "feedback_lines": lines,
+                                          "fee_lines": fees}, headers=PUBLIC_HEADERS)
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    unit_name: str
+    procedure_name: str
+    totals: FeeTotals
 
 
 OPEN_DATA_HEADER = [
