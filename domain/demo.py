@@ -134,6 +134,10 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
     # A small demo keeps its dossiers for the scenarios, one each.
     fees = (FEE_DOSSIERS if dossiers >= len(SCENARIOS) + online + pickups + FEE_DOSSIERS
             else 0)
+    # A full demo also has a fee overpaid and refunded (a dossier withdrawn after paying)
+    # and a fee taken only after the decision was signed: both red flags.
+    if fees and dossiers >= 60:
+        fees += 2
     walks: list[tuple[_Walk, datetime]] = []
     stories: list[Story] = []
     for n in range((dossiers - CLUSTER if with_cluster else dossiers) - online - pickups
@@ -157,7 +161,7 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
         stories += postal_pickup_stories(app, now)
     stories += feedback_stories(app, now, walks)
     if fees:
-        stories += fee_stories(app, now)
+        stories += fee_stories(app, now, fees)
     _Timeline().tell(app, stories)
     return dossiers
 
@@ -254,10 +258,13 @@ def postal_pickup_stories(app: HosoApplication, now: datetime) -> list[Story]:
 FEE_DOSSIERS = 2
 
 
-def fee_stories(app: HosoApplication, now: datetime) -> list[Story]:
+def fee_stories(app: HosoApplication, now: datetime,
+                count: int = FEE_DOSSIERS) -> list[Story]:
     """Fees on the record: one paid in cash at the counter when received; one whose holder
     asked, days later, for an obligation fixed during processing and which waits for the
-    citizen to pay it (portal status 6)."""
+    citizen to pay it (portal status 6); with ``count`` 4, one paid more than owed,
+    withdrawn the next day and refunded, and one whose fee was taken only once it was
+    signed."""
     paying = [p for p in app.directory.procedures.values() if p.fee and p.fee.amount_vnd]
     if not paying:
         return []
@@ -282,6 +289,40 @@ def fee_stories(app: HosoApplication, now: datetime) -> list[Story]:
                 app.record_payment(outcome.dossier_id, expected_version=None, actor_id=clerk,
                                    amount_vnd=fee.due_at_reception, method="cash",
                                    receipt_number=f"BL-{received:%y%m%d}-{n + 1:04d}")
+            elif n == 3:
+                d, route = outcome.dossier_id, procedure.route
+                desk = next(s.user_id for s in app.directory.members_of(route[1].unit_code)
+                            if Role.SPECIALIST in s.roles)
+                lead = next(s.user_id for s in app.directory.members_of(route[2].unit_code)
+                            if Role.SIGNING_OFFICER in s.roles)
+                for day, (sender, to, receiver) in enumerate(
+                        ((clerk, route[1].unit_code, desk), (desk, route[2].unit_code, lead)),
+                        start=1):
+                    record_at.at(_within_office_hours(at + timedelta(days=day), app),
+                                 timedelta())
+                    app.transfer(d, expected_version=None, actor_id=sender, to_unit=to)
+                    app.accept_transfer(d, expected_version=None, actor_id=receiver)
+                record_at.at(_within_office_hours(at + timedelta(days=3), app), timedelta())
+                app.sign(d, expected_version=None, actor_id=lead, decision_number="88/DEMO",
+                         decision_title=procedure.name_vi,
+                         passphrase=DEMO_SIGNING_PASSPHRASE)
+                record_at.at(_within_office_hours(at + timedelta(days=3, hours=2), app),
+                             timedelta())
+                app.record_payment(d, expected_version=None, actor_id=clerk,
+                                   amount_vnd=fee.due_at_reception, method="cash",
+                                   receipt_number=f"BL-{received:%y%m%d}-{n + 1:04d}")
+            elif n == 2:
+                record_at.at(at + timedelta(minutes=5), timedelta())
+                app.record_payment(outcome.dossier_id, expected_version=None, actor_id=clerk,
+                                   amount_vnd=fee.due_at_reception + 50_000, method="cash",
+                                   receipt_number=f"BL-{received:%y%m%d}-{n + 1:04d}")
+                record_at.at(_within_office_hours(at + timedelta(days=1), app), timedelta())
+                app.withdraw(outcome.dossier_id, expected_version=None, actor_id=clerk,
+                             reason="Công dân xin rút hồ sơ để bổ sung thông tin.")
+                app.refund(outcome.dossier_id, expected_version=None, actor_id=clerk,
+                           amount_vnd=fee.due_at_reception + 50_000,
+                           reason="Rút hồ sơ trước khi giải quyết: hoàn lại lệ phí.",
+                           receipt_number=f"PC-{received:%y%m%d}-{n + 1:04d}")
             else:
                 record_at.at(_within_office_hours(at + timedelta(days=2), app), timedelta())
                 app.request_payment(
@@ -291,8 +332,8 @@ def fee_stories(app: HosoApplication, now: datetime) -> list[Story]:
                            "10/2022/NĐ-CP); nộp trước khi được giải quyết tiếp.")
         return told
 
-    names = ("Hà Thị Liên", "Quách Văn Tài")
-    return [story(n, name) for n, name in enumerate(names[:FEE_DOSSIERS])]
+    names = ("Hà Thị Liên", "Quách Văn Tài", "Mạc Thị Xuân", "Đinh Công Thành")
+    return [story(n, name) for n, name in enumerate(names[:count])]
 
 
 ONLINE_SUBMISSIONS = 3
