@@ -71,6 +71,7 @@ from domain.fees import (
     order_ref,
     parse_order_ref,
 )
+from domain.flag_case import FlagCase, FlagCaseNotFound, Subject
 from domain.keyring import OfficerKeyring
 from domain.organisation import Directory, MediaType, Procedure, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
@@ -121,6 +122,21 @@ class FeedbackOutcome:
 
     feedback_id: UUID
     notification_id: int
+
+
+@dataclass(frozen=True)
+class FlagCaseOutcome:
+    """What a command on a red flag's case did: the case, and the log position a page must
+    wait for."""
+
+    case_id: UUID
+    notification_id: int
+
+
+class FlagCaseChanged(DomainError):
+    def __init__(self) -> None:
+        super().__init__("Vụ việc này vừa được cập nhật. Vui lòng tải lại trang.",
+                         "This case was just changed. Please reload the page.")
 
 
 class FeedbackChanged(DomainError):
@@ -1019,6 +1035,54 @@ class HosoApplication(Application[UUID]):
             start=max(position - 999, 1), limit=1000, topics=_FEEDBACK_TOPICS)
         mine = [n.id for n in recent if n.originator_id == aggregate_id]
         return mine[-1] if mine else position
+
+    # ---- red flags taken up as cases (the inspector's desk) -----------------------------
+
+    def open_flag_case(self, *, actor_id: str, flag_kind: str, subject: Subject,
+                       subject_id: str, facts_fingerprint: str) -> FlagCaseOutcome:
+        """Take a flag up as a case: a new case, or the flag's closed case reopened on new
+        facts (the case refuses the same facts, and refuses to open twice)."""
+        staff = self.directory.member(actor_id)
+        case_id = FlagCase.create_id(flag_kind, subject, subject_id)
+        case = self._stored_flag_case(case_id)
+        if case is None:
+            case = FlagCase.open(flag_kind=flag_kind, subject=subject, subject_id=subject_id,
+                                 facts_fingerprint=facts_fingerprint, staff=staff,
+                                 now=self.clock())
+        else:
+            case.reopen(facts_fingerprint, staff, self.clock())
+        return self._save_flag_case(case)
+
+    def write_flag_case_note(self, case_id: UUID, *, actor_id: str,
+                             note: str) -> FlagCaseOutcome:
+        case = self.flag_case(case_id)
+        case.write_note(note, self.directory.member(actor_id), self.clock())
+        return self._save_flag_case(case)
+
+    def close_flag_case(self, case_id: UUID, *, actor_id: str, outcome: str) -> FlagCaseOutcome:
+        case = self.flag_case(case_id)
+        case.close(outcome, self.directory.member(actor_id), self.clock())
+        return self._save_flag_case(case)
+
+    def flag_case(self, case_id: UUID) -> FlagCase:
+        case = self._stored_flag_case(case_id)
+        if case is None:
+            raise FlagCaseNotFound()
+        return case
+
+    def _save_flag_case(self, case: FlagCase) -> FlagCaseOutcome:
+        try:
+            recordings = self.save(case)
+        except IntegrityError:  # another inspector saved this case a moment ago
+            raise FlagCaseChanged() from None
+        return FlagCaseOutcome(case.id, recordings[-1].notification.id)
+
+    def _stored_flag_case(self, case_id: UUID) -> FlagCase | None:
+        try:
+            case: object = self.unsnapshotted.get(case_id)
+        except AggregateNotFoundError:
+            return None
+        return case if isinstance(case, FlagCase) else None
 
     # ---- signing keys ------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from domain.flag_case import Subject, fingerprint
 from domain.office_time import OfficeClock
 from domain.working_days import HCMC, WorkingCalendar
 from projections.read_model import Row
@@ -773,3 +774,34 @@ def reading_without_a_part(data: ReviewData) -> RedFlag:
             at=Moment(r["opened_at"]))))
     return RedFlag("reading_without_a_part", flagged,
                    [OfficerRate(o, units[o], n, n, None) for o, n in counts.most_common()])
+
+
+# ---- flags taken up as cases (domain/flag_case.py) -----------------------------------------
+
+def dossier_facts(flag_key: str, dossier: FlaggedDossier) -> str:
+    """The facts a dossier's flag stands on: its explanation's discrete values (units,
+    people, events, dates, counts). Measures that grow with the clock (office time, ratios)
+    are left out, or a file closed as explained while still waiting would be raised again
+    on every visit."""
+    discrete = [f"{name}={_plain(value)}" for name, value in dossier.detail.values
+                if not isinstance(value, OfficeTime | Times)]
+    return fingerprint("|".join([flag_key, dossier.dossier_id, dossier.detail.text,
+                                 *discrete]))
+
+
+def officer_facts(flag_key: str, officer: OfficerRate) -> str:
+    """The facts an officer's flag stands on: their flagged files out of their sample."""
+    return fingerprint(f"{flag_key}|{officer.officer_id}|{officer.flagged}/{officer.sample}")
+
+
+def without_settled(flags: list[RedFlag], settled: set[tuple[str, str, str, str]]
+                    ) -> list[RedFlag]:
+    """The flags less those whose case was closed on the very same facts; a changed fact
+    (another fingerprint) raises the flag again."""
+    return [replace(
+        f,
+        dossiers=[x for x in f.dossiers if (f.key, Subject.DOSSIER.value, x.dossier_id,
+                                            dossier_facts(f.key, x)) not in settled],
+        officers=[o for o in f.officers if (f.key, Subject.OFFICER.value, o.officer_id,
+                                            officer_facts(f.key, o)) not in settled])
+        for f in flags]

@@ -56,6 +56,12 @@ from projections.feedback import (
     PostgresFeedbackView,
     SQLiteFeedbackView,
 )
+from projections.flag_cases import (
+    FlagCaseProjection,
+    FlagCaseView,
+    PostgresFlagCaseView,
+    SQLiteFlagCaseView,
+)
 from projections.follow_lock import FollowLock
 from projections.outbox import (
     OutboxProjection,
@@ -126,6 +132,9 @@ PROJECTIONS: tuple[ProjectionKind, ...] = (
     ProjectionKind(FeedbackProjection,
                    {Dialect.SQLITE: SQLiteFeedbackView,
                     Dialect.POSTGRESQL: PostgresFeedbackView}),
+    ProjectionKind(FlagCaseProjection,
+                   {Dialect.SQLITE: SQLiteFlagCaseView,
+                    Dialect.POSTGRESQL: PostgresFlagCaseView}),
     ProjectionKind(TransparencyLogProjection,
                    {Dialect.SQLITE: SQLiteTransparencyLogView,
                     Dialect.POSTGRESQL: PostgresTransparencyLogView},
@@ -419,6 +428,12 @@ class ReadModels:
         return view
 
     @property
+    def flag_cases(self) -> FlagCaseView:
+        view = self._read(FlagCaseProjection)
+        assert isinstance(view, FlagCaseView)
+        return view
+
+    @property
     def transparency_log(self) -> TransparencyLogView:
         view = self._read(TransparencyLogProjection)
         assert isinstance(view, TransparencyLogView)
@@ -526,6 +541,11 @@ class ReadModels:
     def wait_for_feedback(self, notification_id: int, timeout: float = 3.0) -> bool:
         """Like ``wait``, for a feedback event's position and the feedback read model."""
         return self._wait_for([self._view(_KINDS[FeedbackProjection.name], read=True)],
+                              notification_id, timeout)
+
+    def wait_for_flag_case(self, notification_id: int, timeout: float = 3.0) -> bool:
+        """Like ``wait``, for a red flag case's event and the cases' read model."""
+        return self._wait_for([self._view(_KINDS[FlagCaseProjection.name], read=True)],
                               notification_id, timeout)
 
     def _wait_for(self, pending: list[ReadModel], notification_id: int,

@@ -29,6 +29,7 @@ from projections.red_flags import (
     Times,
     UnitRef,
     red_flags,
+    without_settled,
 )
 from web import figures
 from web.analytics import cached
@@ -298,6 +299,9 @@ async def red_flag_page(request: Request, staff: Staff) -> Response:
     # A year of a city's files takes seconds: recent results are shared, like analytics'.
     flags, reviewed = await run_in_threadpool(
         cached, request, ("red_flags", period, thresholds), compute)
+    # A flag whose case was closed on these very facts is not raised again.
+    settled = await run_in_threadpool(lambda: services.read_models.flag_cases.settled())
+    flags = without_settled(flags, settled)
     page = RedFlagPage(period=period, units=units, sections=_sections(flags, d, thresholds),
                        dossiers_reviewed=reviewed)
     return render(request, "red_flags.html", {"page": page, "units": units, "error": None,

@@ -27,6 +27,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.dossier import Dossier, DossierCodeSequence
 from domain.feedback import Feedback
+from domain.flag_case import FlagCase
 from domain.keyring import OfficerKeyring
 from domain.reading import ReadingLog
 from domain.register import OrganisationRegister
@@ -85,6 +86,12 @@ STREAMS: Mapping[type[Aggregate], StreamKind] = {
         "procedure_code", "about_unofficial_payment", "received_at", "due_on", "unit_code",
         "handler", "assigned_at", "actor_id", "actor_unit", "answered_at", "closed_at",
         "from_unit", "escalated_at"})),
+    # A red flag's case: the flag, the outcome and when are public; which dossier or officer
+    # it is about, the facts' fingerprint, who worked on it and what they wrote stay in the
+    # private digest — a case must not tip anyone off, nor name an officer not yet heard.
+    FlagCase: StreamKind("flag_case", frozenset({
+        "flag_kind", "subject", "opened_at", "written_at", "outcome", "closed_at",
+        "reopened_at"})),
 }
 # Logged in the formats of their own (below).
 OWN_FORMATS: tuple[type[Aggregate], ...] = (Dossier, OfficerKeyring)
