@@ -21,6 +21,7 @@ from uuid import UUID
 from domain.application import Attachment, HosoApplication, Outcome
 from domain.documents import check_upload
 from domain.dossier import Dossier
+from domain.flag_case import Subject, fingerprint
 from domain.organisation import Directory, Procedure, Role
 from domain.sample_pdf import simple_pdf
 from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
@@ -160,6 +161,7 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
     if pickups:
         stories += postal_pickup_stories(app, now)
     stories += feedback_stories(app, now, walks)
+    stories += flag_case_stories(app, now, walks)
     if fees:
         stories += fee_stories(app, now, fees)
     _Timeline().tell(app, stories)
@@ -214,6 +216,29 @@ def feedback_stories(app: HosoApplication, now: datetime,
 
     return [case(n, walk, received, text)
             for n, ((walk, received), text) in enumerate(zip(old, texts, strict=False))]
+
+
+def flag_case_stories(app: HosoApplication, now: datetime,
+                      walks: list[tuple[_Walk, datetime]]) -> list[Story]:
+    """The inspector takes up a flag on an old dossier (a citizen's complaint) and writes a
+    first note; the case stays open on the desk."""
+    old = [(walk, received) for walk, received in walks
+           if received < now - timedelta(days=25)][:1]
+
+    def story_of(walk: _Walk, received: datetime) -> Story:
+        def story(record_at: _RecordingClock) -> None:
+            record_at.at(_within_office_hours(received + timedelta(days=5), app), timedelta())
+            inspector = next(s.user_id for s in app.directory.staff.values()
+                             if Role.INSPECTOR in s.roles)
+            case = app.open_flag_case(
+                actor_id=inspector, flag_kind="bad_ratings", subject=Subject.DOSSIER,
+                subject_id=str(walk.dossier_id_or_fail()),
+                facts_fingerprint=fingerprint(f"demo|{walk.dossier_id_or_fail()}"))
+            app.write_flag_case_note(case.case_id, actor_id=inspector, note=(
+                "Đã gọi công dân để xác minh; chờ đơn vị giải trình."))
+        return story
+
+    return [story_of(walk, received) for walk, received in old]
 
 
 POSTAL_PICKUPS = 4
