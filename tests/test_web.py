@@ -147,7 +147,8 @@ def test_public_page_shows_no_personal_data(web: TestClient) -> None:
     for private in [*APPLICANT.values(), "Nguyễn Thị Lan", "Lê Thị Hoa", "tiepnhan", "hctp"]:
         assert private not in response.text
     assert response.headers["x-robots-tag"] == "noindex"
-    assert response.headers["cache-control"] == "no-store"
+    # Kept by the citizen's browser only, and asked for again each time (ETag, 304).
+    assert response.headers["cache-control"] == "private, no-cache"
     assert 'name="robots" content="noindex' in response.text
 
 
