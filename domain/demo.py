@@ -20,7 +20,7 @@ from uuid import UUID
 
 from domain.application import Attachment, HosoApplication, Outcome
 from domain.documents import check_upload
-from domain.dossier import Dossier
+from domain.dossier import RESULT_DOCUMENT, Dossier
 from domain.flag_case import Subject, fingerprint
 from domain.organisation import Directory, Procedure, Role
 from domain.sample_pdf import simple_pdf
@@ -139,10 +139,11 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
     # and a fee taken only after the decision was signed: both red flags.
     if fees and dossiers >= 60:
         fees += 2
+    electronic = 1 if dossiers >= len(SCENARIOS) + online + pickups + fees + 1 else 0
     walks: list[tuple[_Walk, datetime]] = []
     stories: list[Story] = []
     for n in range((dossiers - CLUSTER if with_cluster else dossiers) - online - pickups
-                   - fees):
+                   - fees - electronic):
         # The first few dossiers take each scenario once, so a small demo has them all.
         scenario = names[n] if n < len(names) else rng.choices(names, weights)[0]
         procedure = rng.choice(procedures)
@@ -164,6 +165,12 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
     stories += flag_case_stories(app, now, walks)
     if fees:
         stories += fee_stories(app, now, fees)
+    if electronic:
+        # One result signed as a PDF, sent online and downloaded after a one-time code.
+        walk = _Walk(app, procedures[0], rng, now, _RecordingClock())
+        walk.electronic = True
+        stories.append(_walk_story(walk, "usual", _office_time(now - timedelta(days=12), rng),
+                                   progress))
     _Timeline().tell(app, stories)
     return dossiers
 
@@ -612,6 +619,9 @@ class _Walk:
         units = procedure.route_units
         self.reception, self.specialist, self.leader = units[0], units[1], units[2]
         self.dossier_id: UUID | None = None
+        # The result signed as a PDF, sent online and downloaded by the citizen (the small
+        # demo's one electronic result; the bulk demo's desk takes paper results only).
+        self.electronic = False
 
     def _attach_scan(self, app: HosoApplication, clerk: str, received: datetime) -> None:
         """The counter's scan of the first document, so the demo shows a file to open."""
@@ -714,8 +724,15 @@ class _Walk:
                             occurred_at=min(t, _end_of(due)))
 
         def sign(t: datetime) -> object:
-            return a.sign(d, expected_version=None, actor_id=lead,
-                          decision_number=f"{self.rng.randint(100, 9999)}/QĐ",
+            number = f"{self.rng.randint(100, 9999)}/QĐ"
+            if self.electronic and isinstance(a, HosoApplication):
+                pdf = simple_pdf(1, text=f"Quyet dinh {number}")
+                return a.sign(d, expected_version=None, actor_id=lead, decision_number=number,
+                              decision_title=self.procedure.name_vi,
+                              passphrase=DEMO_SIGNING_PASSPHRASE, occurred_at=t,
+                              result=Attachment(RESULT_DOCUMENT, check_upload(
+                                  io.BytesIO(pdf), "ket-qua.pdf")))
+            return a.sign(d, expected_version=None, actor_id=lead, decision_number=number,
                           decision_title=self.procedure.name_vi,
                           passphrase=DEMO_SIGNING_PASSPHRASE, occurred_at=t)
 
@@ -725,6 +742,9 @@ class _Walk:
                                     "giải quyết")
 
         def dispatch(t: datetime) -> object:
+            if self.electronic:
+                return a.dispatch(d, expected_version=None, actor_id=rid, method="online",
+                                  occurred_at=t)
             return a.dispatch(
                 d, expected_version=None, actor_id=rid,
                 method="post" if by_post else "counter_pickup",
@@ -732,6 +752,8 @@ class _Walk:
                 if by_post else None, occurred_at=t)
 
         def deliver(t: datetime) -> object:
+            if self.electronic and isinstance(a, HosoApplication):
+                return a.download_result(d)  # after a one-time code, at the look-up
             courier = self.member(a.directory.post_office().code) if by_post else rid
             return a.deliver(d, expected_version=None, actor_id=courier,
                              recipient_name="Người nộp hồ sơ", occurred_at=t)
