@@ -49,6 +49,10 @@ def test_a_repeat_lookup_is_304_until_an_event_of_the_dossier(web: TestClient,
     assert moved.status_code == 200 and moved.headers["etag"] != etag
     assert "Phòng Hành chính tư pháp" in moved.text
     assert "Phòng Hành chính tư pháp" not in first.text
+    # The language form's way back names the query: a page asked with another is its own.
+    other = web.get(f"{link}?from=qr", headers={"If-None-Match": moved.headers["etag"]})
+    assert other.status_code == 200 and f"{link}?from=qr" in other.text
+    assert f"{link}?from=qr" not in web.get(link).text
     web.cookies.set(COOKIE, "en")
     english = web.get(link, headers={"If-None-Match": moved.headers["etag"]})
     assert english.status_code == 200 and english.headers["etag"] != moved.headers["etag"]

@@ -257,12 +257,14 @@ def _page_version(request: Request, services: Services, token: str,
       edited behind hoso's back changes the verdict at once, as when it was checked on
       every view;
     - the minute (hours at the desk, late or not), the language, the session (a signed-in
-      officer's page carries their menu and token) and the payment-return notice.
+      officer's page carries their menu and token) and the query (the payment-return
+      notice; the language form's way back names it).
     """
     app, models = services.app, services.read_models
     session = request.scope.get("session") or {}
     parts: list[object] = [
-        token, locale_of(request), request.query_params.get("payment") == "returned",
+        # The whole query: the payment-return notice, and the language form's way back.
+        token, locale_of(request), request.url.query,
         session.get("user"), session.get("csrf"),
         app.clock().replace(second=0, microsecond=0).isoformat(),
         app.recorder.max_notification_id(),
