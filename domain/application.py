@@ -54,6 +54,7 @@ from domain.dossier import (
     Actor,
     Applicant,
     Channel,
+    DeliveryFailure,
     DispatchMethod,
     Dossier,
     DossierCodeSequence,
@@ -234,6 +235,9 @@ DOSSIER_EVENT_CLASSES: tuple[type[Dossier.Event], ...] = (
     Dossier.HandedToCounter,
     Dossier.ReceivedFromPost,
     Dossier.FeeRefunded,
+    Dossier.DeliveryAttemptFailed,
+    Dossier.DeliveryRedirected,
+    Dossier.ReturnedToCounter,
 )
 
 _DOSSIER_TOPICS = tuple(get_topic(c) for c in DOSSIER_EVENT_CLASSES)
@@ -841,6 +845,39 @@ class HosoApplication(Application[UUID]):
                 recipient_name=recipient_name, actor=actor, occurred_at=when, recorded_at=now,
             ),
         )
+
+    def record_failed_delivery(self, dossier_id: UUID, *, expected_version: int | None,
+                               actor_id: str, reason: str, occurred_at: datetime | None = None,
+                               request_key: str | None = None) -> Outcome:
+        request = self._request(request_key, actor_id, "record_failed_delivery", dossier_id,
+                                occurred_at, reason=reason)
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.record_failed_delivery(
+                reason=_delivery_failure(reason), actor=actor, occurred_at=when,
+                recorded_at=now))
+
+    def redirect_delivery(self, dossier_id: UUID, *, expected_version: int | None,
+                          actor_id: str, address: str | None,
+                          occurred_at: datetime | None = None,
+                          request_key: str | None = None) -> Outcome:
+        """A new delivery address, or (``address`` None) pick-up at the counter."""
+        request = self._request(request_key, actor_id, "redirect_delivery", dossier_id,
+                                occurred_at, address=address)
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.redirect_delivery(
+                address=address, actor=actor, occurred_at=when, recorded_at=now))
+
+    def return_to_counter(self, dossier_id: UUID, *, expected_version: int | None,
+                          actor_id: str, occurred_at: datetime | None = None,
+                          request_key: str | None = None) -> Outcome:
+        request = self._request(request_key, actor_id, "return_to_counter", dossier_id,
+                                occurred_at)
+        return self._act(
+            dossier_id, expected_version, actor_id, occurred_at, request,
+            lambda d, actor, when, now: d.return_to_counter(
+                actor=actor, occurred_at=when, recorded_at=now))
 
     def request_payment(
         self, dossier_id: UUID, *, expected_version: int | None, actor_id: str,
@@ -1521,3 +1558,11 @@ def _parse_enum(enum: type[_E], value: str, label_vi: str, label_en: str) -> _E:
             f"Giá trị “{value}” không hợp lệ cho {label_vi}.",
             f"“{value}” is not a valid {label_en}.",
         ) from None
+
+
+def _delivery_failure(reason: str) -> DeliveryFailure:
+    try:
+        return DeliveryFailure(reason)
+    except ValueError:
+        raise DomainError("Hãy chọn lý do phát không thành công.",
+                          "Choose why the delivery failed.") from None

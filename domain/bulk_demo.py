@@ -58,6 +58,7 @@ from domain.dossier import (
     Actor,
     Applicant,
     Channel,
+    DeliveryFailure,
     DispatchMethod,
     Dossier,
     DossierCodeSequence,
@@ -229,6 +230,27 @@ class MemoryDesk:
                          lambda d, actor, when, now: d.deliver(
                              recipient_name=recipient_name, actor=actor, occurred_at=when,
                              recorded_at=now))
+
+    def record_failed_delivery(self, dossier_id: UUID, *, expected_version: int | None,
+                               actor_id: str, reason: str,
+                               occurred_at: datetime | None = None) -> Outcome:
+        return self._act(dossier_id, actor_id, occurred_at,
+                         lambda d, actor, when, now: d.record_failed_delivery(
+                             reason=DeliveryFailure(reason), actor=actor, occurred_at=when,
+                             recorded_at=now))
+
+    def redirect_delivery(self, dossier_id: UUID, *, expected_version: int | None,
+                          actor_id: str, address: str | None,
+                          occurred_at: datetime | None = None) -> Outcome:
+        return self._act(dossier_id, actor_id, occurred_at,
+                         lambda d, actor, when, now: d.redirect_delivery(
+                             address=address, actor=actor, occurred_at=when, recorded_at=now))
+
+    def return_to_counter(self, dossier_id: UUID, *, expected_version: int | None,
+                          actor_id: str, occurred_at: datetime | None = None) -> Outcome:
+        return self._act(dossier_id, actor_id, occurred_at,
+                         lambda d, actor, when, now: d.return_to_counter(
+                             actor=actor, occurred_at=when, recorded_at=now))
 
     def rate(self, token: str, dossier_id: UUID, *, satisfaction: int, came_back: bool,
              unofficial_request: bool, comment: str,

@@ -48,6 +48,10 @@ SCENARIOS: tuple[tuple[str, int], ...] = (
     # next steps depend on it).
     ("just_received", 0),
 )
+# A result the post could not hand over at the first try, then did; one the citizen chose to
+# collect at the counter after a failed attempt, which the post took back. Once each, in the
+# demo told through the application (the bulk demo's year does without them).
+_POSTAL_FAILURES = ("failed_then_delivered", "returned_by_post")
 
 Step = Callable[[datetime], object]
 
@@ -110,6 +114,17 @@ class DemoDesk(Protocol):
              unofficial_request: bool, comment: str,
              occurred_at: datetime | None = None) -> Outcome: ...
 
+    def record_failed_delivery(self, dossier_id: UUID, *, expected_version: int | None,
+                               actor_id: str, reason: str,
+                               occurred_at: datetime | None = None) -> Outcome: ...
+
+    def redirect_delivery(self, dossier_id: UUID, *, expected_version: int | None,
+                          actor_id: str, address: str | None,
+                          occurred_at: datetime | None = None) -> Outcome: ...
+
+    def return_to_counter(self, dossier_id: UUID, *, expected_version: int | None,
+                          actor_id: str, occurred_at: datetime | None = None) -> Outcome: ...
+
 
 # One desk's month with enough files for the red flags' minimum samples.
 CLUSTER = 48
@@ -123,8 +138,8 @@ def load_demo(app: HosoApplication, *, dossiers: int = 120, seed: int = 2026,
     rng = random.Random(seed)
     now = app.clock()
     procedures = list(app.directory.procedures.values())
-    names = [name for name, _ in SCENARIOS]
-    weights = [weight for _, weight in SCENARIOS]
+    names = [name for name, _ in SCENARIOS] + list(_POSTAL_FAILURES)
+    weights = [weight for _, weight in SCENARIOS] + [0] * len(_POSTAL_FAILURES)
     with_cluster = dossiers >= CLUSTER + len(SCENARIOS)
     with _recording(app) as record_at:
         # Well before the oldest demo dossier, so every demo decision is signed in force.
@@ -466,8 +481,10 @@ _UNFINISHED = ("usual_in_progress", "not_yet_accepted", "waiting_for_supplement"
 # Patterns the red flags look for: told in full, well in the past.
 _PATTERNS = ("ping_pong", "back_dated", "night_work", "off_route")
 _LATE = ("late_with_apology", "late_without_apology", "extended_twice", "clock_gaming")
-# Rated ones: old enough for the whole walk, and the rating after it, to have happened.
-_RATED = ("rated_well", "rated_came_back", "rated_unofficial_request", "refusal_rated")
+# Rated ones: old enough for the whole walk, and the rating after it, to have happened
+# (the postal failures too, for their attempts after the dispatch).
+_RATED = ("rated_well", "rated_came_back", "rated_unofficial_request", "refusal_rated",
+          "failed_then_delivered", "returned_by_post")
 
 
 class _RecordingClock:
@@ -684,7 +701,7 @@ class _Walk:
         a, d = self.app, self.dossier_id
         assert d is not None
         spec, lead = self.member(self.specialist), self.member(self.leader, signer=True)
-        by_post = scenario == "in_the_post" or (
+        by_post = scenario in ("in_the_post", *_POSTAL_FAILURES) or (
             scenario != "ready_at_the_counter" and self.rng.random() < 0.4)
 
         def transfer(actor: str, unit: str, note: str = "") -> Step:
@@ -758,6 +775,25 @@ class _Walk:
             return a.deliver(d, expected_version=None, actor_id=courier,
                              recipient_name="Người nộp hồ sơ", occurred_at=t)
 
+        courier = self.member(a.directory.post_office().code)
+
+        def failed_attempt(reason: str) -> Step:
+            return lambda t: a.record_failed_delivery(d, expected_version=None,
+                                                      actor_id=courier, reason=reason,
+                                                      occurred_at=t)
+
+        def to_the_counter(t: datetime) -> object:
+            return a.redirect_delivery(d, expected_version=None, actor_id=rid, address=None,
+                                       occurred_at=t)
+
+        def taken_back(t: datetime) -> object:
+            return a.return_to_counter(d, expected_version=None, actor_id=courier,
+                                       occurred_at=t)
+
+        def handed_out(t: datetime) -> object:
+            return a.deliver(d, expected_version=None, actor_id=rid,
+                             recipient_name="Người nộp hồ sơ", occurred_at=t)
+
         def rate(satisfaction: int, *, came_back: bool = False,
                  unofficial_request: bool = False, comment: str = "") -> Step:
             return lambda t: a.rate(a.dossier(d).tracking_token, d, satisfaction=satisfaction,
@@ -775,6 +811,7 @@ class _Walk:
                         (0.3, accept(rid))]
         finish: Script = [(0.5, dispatch), (1.0, deliver)]
         to_result: Script = to_specialist + to_leader + [(0.5, sign)] + back + finish
+        to_dispatch: Script = to_specialist + to_leader + [(0.5, sign)] + back + finish[:1]
         stop = self.rng.randint(0, 12)
         scripts: dict[str, list[tuple[float, Step]]] = {
             "usual": to_specialist + to_leader + [(0.5, sign)] + back + finish,
@@ -821,6 +858,11 @@ class _Walk:
             "rated_unofficial_request": to_result + [
                 (0.5, rate(1, came_back=True, unofficial_request=True,
                            comment="Được gợi ý nộp thêm “phí làm nhanh” không có biên lai."))],
+            "failed_then_delivered": to_dispatch + [(0.6, failed_attempt("nobody_home")),
+                                                    (0.6, deliver)],
+            "returned_by_post": to_dispatch + [
+                (0.6, failed_attempt("wrong_address")), (0.3, to_the_counter),
+                (0.4, taken_back), (1.0, handed_out)],
             "refusal_rated": to_specialist + [
                 (1.0, reject), (0.5, transfer(spec, self.reception, "Trả hồ sơ")),
                 (0.3, accept(rid)), (0.5, rate(3, comment="Lý do từ chối được giải thích rõ."))],

@@ -60,6 +60,18 @@ class ResultDelivery(StrEnum):
     POST = "post"
 
 
+class DeliveryFailure(StrEnum):
+    """Why the post could not hand a result over at the address."""
+
+    NOBODY_HOME = "nobody_home"
+    WRONG_ADDRESS = "wrong_address"
+    REFUSED = "refused"
+
+
+# The post tries this many times; after the last failed attempt it takes the result back.
+MAX_DELIVERY_ATTEMPTS = 3
+
+
 class Channel(StrEnum):
     COUNTER = "counter"
     POST_OFFICE = "post_office"
@@ -152,6 +164,10 @@ class Action(StrEnum):
     HAND_OVER = "hand_over"
     RECEIVE_FROM_POST = "receive_from_post"
     REFUND = "refund"
+    # A result sent by post that could not be handed over, and what follows.
+    RECORD_FAILED_DELIVERY = "record_failed_delivery"
+    REDIRECT_DELIVERY = "redirect_delivery"
+    RETURN_TO_COUNTER = "return_to_counter"
 
 
 _DESK = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.SIGNING_OFFICER})
@@ -184,6 +200,10 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.HAND_OVER: frozenset({Role.POST_AGENT}),
     Action.RECEIVE_FROM_POST: frozenset({Role.RECEPTION}),
     Action.REFUND: frozenset({Role.RECEPTION}),
+    Action.RECORD_FAILED_DELIVERY: frozenset({Role.POST_AGENT}),
+    # The citizen tells the counter (or the look-up page) where the result should go now.
+    Action.REDIRECT_DELIVERY: frozenset({Role.RECEPTION}),
+    Action.RETURN_TO_COUNTER: frozenset({Role.POST_AGENT}),
 }
 
 # Who may ask the post to collect a dossier at an address: the citizen online, a counter
@@ -201,7 +221,8 @@ POSTAL_PICKUP_STEPS: dict[Stage, Action] = {
 # Actions the counter that received the dossier may record wherever the file is: the
 # citizen comes back to the counter to withdraw, to hand in what was missing, or to pay.
 _COUNTER_ACTIONS = frozenset({Action.WITHDRAW, Action.PROVIDE_SUPPLEMENT,
-                              Action.RECORD_PAYMENT, Action.REFUND})
+                              Action.RECORD_PAYMENT, Action.REFUND,
+                              Action.REDIRECT_DELIVERY})
 
 # A unit outside the procedure's route gets this long for its step.
 OFF_ROUTE_STEP = RouteStep("", 1, Allotment.WORKING_DAYS)
@@ -419,6 +440,25 @@ class Dossier(Aggregate):
 
     class Delivered(Event):
         recipient_name: str
+
+    class DeliveryAttemptFailed(Event):
+        """The post could not hand the result over at the address (attempt ``attempt``)."""
+
+        reason: str  # a DeliveryFailure
+        attempt: int
+
+    class DeliveryRedirected(Event):
+        """The citizen asked for the result at ``address`` (personal data) instead, or, with
+        no address, to collect it at the counter."""
+
+        address: str | None
+
+    class ReturnedToCounter(Event):
+        """The post brought an undelivered result back to the counter, which keeps it for
+        the citizen to collect."""
+
+        to_unit: str
+        failed_attempts: int
 
     class PickupRequested(Event):
         """The post office is asked to collect the dossier at ``address`` (personal data)."""
@@ -672,6 +712,10 @@ class Dossier(Aggregate):
         self.dispatch_method: DispatchMethod | None = None
         self.postal_tracking_number: str | None = None
         self.delivered_at: datetime | None = None
+        self.failed_attempts = 0
+        self.delivery_address: str | None = None  # a changed address, if the citizen gave one
+        self.counter_pickup_asked = False  # the citizen chose the counter after dispatch
+        self.returned_at: datetime | None = None
         self.recipient_name: str | None = None
         self.withdrawn_at: datetime | None = None
         self.rated_at: datetime | None = None
@@ -1018,9 +1062,64 @@ class Dossier(Aggregate):
                 "An online result is delivered when the citizen first downloads it."
                 if self.dispatch_method is DispatchMethod.ONLINE
                 else "The result has not been dispatched, so it cannot be delivered yet."),
+            **self._postal_delivery_refusals(),
         }
         refused, vi, en = refusals[action]
-        return DomainError(vi, en) if refused else None
+        if refused:
+            return DomainError(vi, en)
+        return self._delivery_by_post_refusal() if action is Action.DELIVER else None
+
+    def _postal_delivery_refusals(self) -> dict[Action, tuple[bool, str, str]]:
+        """The postal delivery's turns: attempts while the post holds the result, at most
+        MAX_DELIVERY_ATTEMPTS; the return after the last one or once the citizen chose the
+        counter; a new address or the counter asked for while the post still holds it."""
+        with_post = self.stage is Stage.IN_POSTAL_TRANSIT
+        last_done = self.failed_attempts >= MAX_DELIVERY_ATTEMPTS
+        not_with_post = ("Kết quả không ở bưu điện (chưa gửi hoặc đã trao/trả về).",
+                         "The post does not hold the result (not sent, delivered or back).")
+        return {
+            Action.RECORD_FAILED_DELIVERY: (
+                not with_post or last_done or self.counter_pickup_asked,
+                not_with_post[0] if not with_post else
+                "Công dân đã chọn nhận tại quầy; hãy chuyển trả kết quả về bộ phận một cửa."
+                if self.counter_pickup_asked else
+                f"Đã phát không thành công {MAX_DELIVERY_ATTEMPTS} lần; hãy chuyển trả kết quả "
+                "về bộ phận một cửa.",
+                not_with_post[1] if not with_post else
+                "The citizen chose the counter; return the result there."
+                if self.counter_pickup_asked else
+                f"Delivery failed {MAX_DELIVERY_ATTEMPTS} times; return the result to the "
+                "counter."),
+            Action.RETURN_TO_COUNTER: (
+                not with_post or not (last_done or self.counter_pickup_asked),
+                not_with_post[0] if not with_post else
+                f"Chỉ chuyển trả sau lần phát thứ {MAX_DELIVERY_ATTEMPTS} không thành công "
+                "hoặc khi công dân chọn nhận tại quầy.",
+                not_with_post[1] if not with_post else
+                f"The result goes back only after the {MAX_DELIVERY_ATTEMPTS}th failed attempt "
+                "or once the citizen chose the counter."),
+            Action.REDIRECT_DELIVERY: (
+                not with_post or self.counter_pickup_asked,
+                not_with_post[0] if not with_post else
+                "Công dân đã chọn nhận tại quầy.",
+                not_with_post[1] if not with_post else "The citizen already chose the counter."),
+        }
+
+    def _delivery_by_post_refusal(self) -> DomainError | None:
+        """The post hands the result over only while it may still try."""
+        if self.stage is not Stage.IN_POSTAL_TRANSIT:
+            return None
+        if self.counter_pickup_asked:
+            return DomainError("Công dân đã chọn nhận tại quầy; hãy chuyển trả kết quả về bộ "
+                               "phận một cửa.",
+                               "The citizen chose the counter; return the result there.")
+        if self.failed_attempts >= MAX_DELIVERY_ATTEMPTS:
+            return DomainError(
+                f"Đã phát không thành công {MAX_DELIVERY_ATTEMPTS} lần; hãy chuyển trả kết quả "
+                "về bộ phận một cửa.",
+                f"Delivery failed {MAX_DELIVERY_ATTEMPTS} times; return the result to the "
+                "counter.")
+        return None
 
     def _waiting_vi(self) -> str:
         return ("Hồ sơ đang chờ công dân nộp nghĩa vụ tài chính." if self.awaiting_payment
@@ -1689,6 +1788,58 @@ class Dossier(Aggregate):
         self.delivered_at = occurred_at
         self.last_occurred_at = occurred_at
         self.stage = Stage.DELIVERED
+
+    # ---- a postal delivery that fails ------------------------------------------------------
+
+    def record_failed_delivery(self, *, reason: DeliveryFailure, actor: Actor,
+                               occurred_at: datetime, recorded_at: datetime) -> None:
+        self._ensure(Action.RECORD_FAILED_DELIVERY, actor, occurred_at, recorded_at)
+        self._delivery_attempt_failed(**self._common(actor, occurred_at, recorded_at),
+                                      reason=DeliveryFailure(reason).value,
+                                      attempt=self.failed_attempts + 1)
+
+    @event(DeliveryAttemptFailed)
+    def _delivery_attempt_failed(self, *, actor_id: str, actor_unit: str,
+                                 occurred_at: datetime, timestamp: datetime, reason: str,
+                                 attempt: int) -> None:
+        self.failed_attempts = attempt
+        self.last_occurred_at = occurred_at
+
+    def redirect_delivery(self, *, address: str | None, actor: Actor, occurred_at: datetime,
+                          recorded_at: datetime) -> None:
+        """A new address for the next attempt, or (no address) pick-up at the counter."""
+        self._ensure(Action.REDIRECT_DELIVERY, actor, occurred_at, recorded_at)
+        cleaned = clean_text(address, label_vi="địa chỉ nhận kết quả",
+                             label_en="delivery address", max_length=300) \
+            if address and address.strip() else None
+        self._delivery_redirected(**self._common(actor, occurred_at, recorded_at),
+                                  address=cleaned)
+
+    @event(DeliveryRedirected)
+    def _delivery_redirected(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                             timestamp: datetime, address: str | None) -> None:
+        if address is None:
+            self.counter_pickup_asked = True
+        else:
+            self.delivery_address = address
+        self.last_occurred_at = occurred_at
+
+    def return_to_counter(self, *, actor: Actor, occurred_at: datetime,
+                          recorded_at: datetime) -> None:
+        self._ensure(Action.RETURN_TO_COUNTER, actor, occurred_at, recorded_at)
+        self._returned_to_counter(**self._common(actor, occurred_at, recorded_at),
+                                  to_unit=self.receiving_unit,
+                                  failed_attempts=self.failed_attempts)
+
+    @event(ReturnedToCounter)
+    def _returned_to_counter(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
+                             timestamp: datetime, to_unit: str, failed_attempts: int) -> None:
+        # The counter keeps it for the citizen: handed out there like any counter pick-up.
+        self.holder_unit = to_unit
+        self.holder_officer = None
+        self.returned_at = occurred_at
+        self.last_occurred_at = occurred_at
+        self.stage = Stage.AWAITING_PICKUP
 
     # ---- attached files ---------------------------------------------------------------
 

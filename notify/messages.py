@@ -34,7 +34,17 @@ _SUBJECTS: dict[Notice, tuple[str, str]] = {
     Notice.READY_ONLINE: ("kết quả điện tử đã sẵn sàng để tải về",
                           "your electronic result is ready to download"),
     Notice.DELIVERED: ("kết quả đã được trao", "your result was handed over"),
+    Notice.DELIVERY_FAILED: ("bưu điện chưa phát được kết quả",
+                             "the post could not deliver your result"),
+    Notice.DELIVERY_REDIRECTED: ("đã ghi nhận nơi nhận kết quả mới",
+                                 "your new choice of delivery is recorded"),
+    Notice.RETURNED_TO_COUNTER: ("kết quả đã chuyển về bộ phận một cửa",
+                                 "your result is back at the counter"),
 }
+
+_FAILURES = {"nobody_home": ("không có người nhận", "nobody was home"),
+             "wrong_address": ("sai địa chỉ", "the address was wrong"),
+             "refused": ("người nhận từ chối", "the delivery was refused")}
 
 
 def _day(value: str) -> str:
@@ -67,7 +77,32 @@ def _bodies(notice: Notice, facts: dict[str, object], directory: Directory) -> t
             f"The new date for your result is {after}. The apology letter is above, in "
             "Vietnamese.",
         ])
-    if notice is Notice.READY_FOR_PICKUP:
+    if notice is Notice.DELIVERY_FAILED:
+        vi, en = _FAILURES.get(str(facts["reason"]), (str(facts["reason"]),) * 2)
+        left = int(str(facts["attempts_left"]))
+        return ([
+            f"Bưu điện chưa phát được kết quả lần {facts['attempt']}: {vi}.",
+            f"Bưu điện sẽ phát lại (còn {left} lần)." if left else
+            "Kết quả sẽ được chuyển trả về bộ phận một cửa.",
+            "Ông/bà có thể báo bộ phận một cửa địa chỉ nhận mới hoặc chọn đến nhận tại quầy.",
+        ], [
+            f"The post could not deliver your result (attempt {facts['attempt']}): {en}.",
+            f"It will try again ({left} more)." if left else
+            "The result will be taken back to the one-stop counter.",
+            "You may give the counter a new address or choose to collect it there.",
+        ])
+    if notice is Notice.DELIVERY_REDIRECTED:
+        counter = bool(facts["to_counter"])
+        return ([
+            "Đã ghi nhận: ông/bà nhận kết quả tại bộ phận một cửa; bưu điện sẽ chuyển trả "
+            "kết quả về đó." if counter else
+            "Đã ghi nhận địa chỉ nhận kết quả mới; bưu điện sẽ phát đến địa chỉ này.",
+        ], [
+            "Recorded: you will collect the result at the one-stop counter; the post takes it "
+            "back there." if counter else
+            "Your new delivery address is recorded; the post will deliver there.",
+        ])
+    if notice in (Notice.READY_FOR_PICKUP, Notice.RETURNED_TO_COUNTER):
         unit = directory.units.get(str(facts["unit_code"]))
         return ([
             "Kết quả giải quyết hồ sơ của ông/bà đã sẵn sàng. Mời ông/bà đến nhận tại "

@@ -133,6 +133,11 @@ def _(e: Dossier.HandedToCounter) -> dict[str, Any]:
 
 
 @common_changes.register
+def _(e: Dossier.ReturnedToCounter) -> dict[str, Any]:
+    return {"stage": Stage.AWAITING_PICKUP.value, "holder_unit": e.to_unit}
+
+
+@common_changes.register
 def _(e: Dossier.ReceivedFromPost) -> dict[str, Any]:
     # The processing clock starts at the counter's receipt, not at the request.
     return {"stage": Stage.RECEIVED.value, "due_date": e.due_date,

@@ -253,6 +253,11 @@ def _(e: Dossier.HandedToCounter) -> dict[str, Any]:
 
 
 @_desk_changes.register
+def _(e: Dossier.ReturnedToCounter) -> dict[str, Any]:
+    return {"holder_officer": None}
+
+
+@_desk_changes.register
 def _(e: Dossier.ReceivedFromPost) -> dict[str, Any]:
     return {"holder_officer": e.actor_id, "pending_from_unit": None,
             "step_started_at": e.occurred_at, "step_due_at": e.step_due_at}

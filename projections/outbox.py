@@ -36,7 +36,7 @@ from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import Tracking
 from eventsourcing.utils import Environment
 
-from domain.dossier import DispatchMethod, Dossier
+from domain.dossier import MAX_DELIVERY_ATTEMPTS, DispatchMethod, Dossier
 from domain.webhooks import Subscription
 from projections.changes import common_changes
 from projections.dossier_projection import DossierProjection
@@ -72,6 +72,9 @@ class Notice(StrEnum):
     DISPATCHED = "dispatched"  # sent by post
     READY_ONLINE = "ready_online"  # the electronic result awaits the citizen's download
     DELIVERED = "delivered"
+    DELIVERY_FAILED = "delivery_failed"  # the post will try again, or take it back
+    DELIVERY_REDIRECTED = "delivery_redirected"  # the citizen's new choice, confirmed
+    RETURNED_TO_COUNTER = "returned_to_counter"  # the result waits at the counter
 
 
 _MESSAGE_NAMESPACE = uuid5(NAMESPACE_URL, "https://hoso.example/outbox-message")
@@ -467,6 +470,12 @@ def _notice(e: Dossier.Event) -> Notice | None:
                 else Notice.READY_FOR_PICKUP)
     if isinstance(e, Dossier.Delivered):
         return Notice.DELIVERED
+    if isinstance(e, Dossier.DeliveryAttemptFailed):
+        return Notice.DELIVERY_FAILED
+    if isinstance(e, Dossier.DeliveryRedirected):
+        return Notice.DELIVERY_REDIRECTED
+    if isinstance(e, Dossier.ReturnedToCounter):
+        return Notice.RETURNED_TO_COUNTER
     return None
 
 
@@ -489,3 +498,20 @@ def _(e: Dossier.Extended) -> dict[str, Any]:
 @_notice_facts.register
 def _(e: Dossier.Dispatched) -> dict[str, Any]:
     return {"unit_code": e.holder_unit, "postal_tracking_number": e.postal_tracking_number}
+
+
+@_notice_facts.register
+def _(e: Dossier.DeliveryAttemptFailed) -> dict[str, Any]:
+    return {"reason": e.reason, "attempt": e.attempt,
+            "attempts_left": MAX_DELIVERY_ATTEMPTS - e.attempt}
+
+
+@_notice_facts.register
+def _(e: Dossier.DeliveryRedirected) -> dict[str, Any]:
+    # Whether it goes to a new address, never the address itself: an email is not sealed.
+    return {"to_counter": e.address is None}
+
+
+@_notice_facts.register
+def _(e: Dossier.ReturnedToCounter) -> dict[str, Any]:
+    return {"unit_code": e.to_unit}

@@ -211,7 +211,7 @@ def _unit_shown(e: Dossier.Event) -> str:
         return e.holder_unit
     if isinstance(e, Dossier.PickupRequested):
         return e.post_office
-    if isinstance(e, Dossier.HandedToCounter):
+    if isinstance(e, Dossier.HandedToCounter | Dossier.ReturnedToCounter):
         return e.to_unit
     return e.actor_unit
 

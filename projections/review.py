@@ -447,6 +447,16 @@ def _(e: Dossier.Delivered) -> list[Statement]:
 
 
 @_review_statements.register
+def _(e: Dossier.DeliveryAttemptFailed) -> list[Statement]:
+    return [_dossier_update(e, {"failed_attempts": e.attempt})]
+
+
+@_review_statements.register
+def _(e: Dossier.ReturnedToCounter) -> list[Statement]:
+    return [_dossier_update(e, {"returned_at": e.occurred_at})]
+
+
+@_review_statements.register
 def _(e: Dossier.PickupRequested) -> list[Statement]:
     # Not received yet: the stay is the post office's, from the request; the collection is
     # its "acceptance", the hand-over at the counter its end.

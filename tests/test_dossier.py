@@ -188,7 +188,8 @@ def test_allowed_actions_follow_the_rules() -> None:
     assert dossier.allowed_actions(SPECIALIST) == []
     assert signed().allowed_actions(RECEPTION) == [Action.DISPATCH, Action.TRANSFER,
                                                    Action.RECORD_PAYMENT]
-    assert dispatched_by_post().allowed_actions(POSTMAN) == [Action.DELIVER]
+    assert dispatched_by_post().allowed_actions(POSTMAN) == [
+        Action.DELIVER, Action.RECORD_FAILED_DELIVERY]
     # The step's own next action first: the signing officer is offered the signature, not the
     # transfer that would send the file back unsigned.
     at_the_signer = transferred(transferred(received(), RECEPTION, "STP-HCTP", 1), SPECIALIST,

@@ -13,7 +13,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from domain.application import HosoApplication, Outcome
-from domain.dossier import Action, Actor, Applicant, Dossier, Stage
+from domain.dossier import (
+    MAX_DELIVERY_ATTEMPTS,
+    Action,
+    Actor,
+    Applicant,
+    DeliveryFailure,
+    Dossier,
+    Stage,
+)
 from domain.errors import AccessDenied
 from domain.working_days import WorkingCalendar
 from projections.desk_queue import QueueFilter
@@ -248,3 +256,76 @@ def test_a_parcel_never_received_and_a_result_never_delivered_are_red_flags(
     assert codes(found["lost_in_the_post"]) == {str(lost)}
     assert "ngày làm việc chưa có xác nhận đã trao" in (
         found["lost_in_the_post"].dossiers[0].detail.vi)
+
+
+# ---- a delivery that fails (issue 23.2) -----------------------------------------------------
+
+def test_failed_attempts_then_the_return_to_the_counter_each_in_its_turn() -> None:
+    from tests.test_dossier import dispatched_by_post
+
+    dossier = dispatched_by_post()
+    assert dossier.allowed_actions(POSTMAN) == [Action.DELIVER, Action.RECORD_FAILED_DELIVERY]
+    assert Action.REDIRECT_DELIVERY in dossier.allowed_actions(RECEPTION)
+    with refused("Chỉ chuyển trả sau lần phát thứ 3"):
+        dossier.return_to_counter(actor=POSTMAN, **at(6))
+    with pytest.raises(AccessDenied):  # the counter does not record the post's attempts
+        dossier.record_failed_delivery(reason=DeliveryFailure.NOBODY_HOME, actor=RECEPTION,
+                                       **at(6))
+    for hour, reason in enumerate(DeliveryFailure, start=6):
+        dossier.record_failed_delivery(reason=reason, actor=POSTMAN, **at(hour))
+    assert dossier.failed_attempts == MAX_DELIVERY_ATTEMPTS == 3
+    # After the last attempt the post may only take the result back.
+    assert dossier.allowed_actions(POSTMAN) == [Action.RETURN_TO_COUNTER]
+    with refused("Đã phát không thành công 3 lần"):
+        dossier.deliver(recipient_name="A", actor=POSTMAN, **at(10))
+    dossier.return_to_counter(actor=POSTMAN, **at(10))
+    assert (dossier.stage, dossier.holder_unit) == (Stage.AWAITING_PICKUP, "TTHCC")
+    assert dossier.allowed_actions(RECEPTION)[0] is Action.DELIVER
+    with refused("không ở bưu điện"):
+        dossier.redirect_delivery(address=None, actor=RECEPTION, **at(11))
+
+
+def test_the_citizen_chooses_the_counter_or_a_new_address() -> None:
+    from tests.test_dossier import dispatched_by_post
+
+    moved, to_counter = dispatched_by_post(), dispatched_by_post()
+    moved.record_failed_delivery(reason=DeliveryFailure.WRONG_ADDRESS, actor=POSTMAN, **at(6))
+    moved.redirect_delivery(address=" 7 Lê Duẩn, Q.1 ", actor=RECEPTION, **at(7))
+    assert moved.delivery_address == "7 Lê Duẩn, Q.1"
+    moved.deliver(recipient_name="Lê Văn Tám", actor=POSTMAN, **at(8))  # the second attempt
+    to_counter.redirect_delivery(address=None, actor=RECEPTION, **at(6))
+    with refused("chọn nhận tại quầy"):
+        to_counter.deliver(recipient_name="A", actor=POSTMAN, **at(7))
+    to_counter.return_to_counter(actor=POSTMAN, **at(7))  # no failed attempt needed
+    assert to_counter.stage is Stage.AWAITING_PICKUP
+
+
+def test_a_failed_delivery_on_the_store_tells_the_citizen_and_fills_the_review(
+        app: HosoApplication, clock: FakeClock, models: ReadModels) -> None:
+    dossier_id = app.receive(actor_id="tiepnhan", procedure_code="2.000488",
+                             documents=["Tờ khai"], applicant_name="Trần Thị Hoa",
+                             applicant_phone="0912345678", applicant_address="9 Pasteur, Q.1",
+                             applicant_email="dan@example.vn").dossier_id
+    walk_to_signed(app, dossier_id)
+    app.dispatch(dossier_id, expected_version=None, actor_id="tiepnhan", method="post",
+                 postal_tracking_number="EB77VN")
+    clock.advance(hours=20)
+    first, again = (app.record_failed_delivery(
+        dossier_id, expected_version=None, actor_id="buudien", reason="nobody_home",
+        request_key="attempt-1") for _ in range(2))
+    assert first == again and app.dossier(dossier_id).failed_attempts == 1
+    with refused("lý do phát không thành công"):
+        app.record_failed_delivery(dossier_id, expected_version=None, actor_id="buudien",
+                                   reason="dog")
+    app.redirect_delivery(dossier_id, expected_version=None, actor_id="tiepnhan", address=None)
+    clock.advance(hours=2)
+    app.return_to_counter(dossier_id, expected_version=None, actor_id="buudien")
+    models.catch_up()
+    [row] = models.review._select("SELECT * FROM {p}review_dossier")
+    assert row["failed_attempts"] == 1 and row["returned_at"] is not None
+    counter = models.desk_queue.page(QueueFilter(holder_unit="TTHCC"))
+    assert [(r.dossier_id, r.stage) for r in counter] == [(dossier_id, Stage.AWAITING_PICKUP)]
+    kinds = [m.kind for m in models.outbox.messages(dossier_id) if m.channel.value == "email"]
+    assert kinds[-3:] == ["delivery_failed", "delivery_redirected", "returned_to_counter"]
+    told = [m for m in models.outbox.messages(dossier_id) if m.kind == "delivery_failed"]
+    assert told[0].facts["attempts_left"] == 2

@@ -49,7 +49,15 @@ from web.formatting import (
 )
 from web.i18n import gettext as _
 from web.i18n import ngettext, pick, unit_name
-from web.labels import DISPATCH_METHODS, EVENTS, PAYMENT_METHODS, SATISFACTION, Label, label
+from web.labels import (
+    DELIVERY_FAILURES,
+    DISPATCH_METHODS,
+    EVENTS,
+    PAYMENT_METHODS,
+    SATISFACTION,
+    Label,
+    label,
+)
 from web.qr import qr_svg
 from web.services import Services
 from web.templating import render
@@ -304,8 +312,14 @@ def event_summary(kind: str, details: dict[str, Any], services: Services) -> Mar
     if kind == "CollectedByPost":
         return said(_("Mã bưu gửi %(number)s"), number=details["postal_tracking_number"]) + \
             said(": %(items)s", items=typed(", ".join(details["items"])))
-    if kind == "HandedToCounter":
+    if kind in ("HandedToCounter", "ReturnedToCounter"):
         return said("→ %(to)s", to=unit_name(d, details["to_unit"]))
+    if kind == "DeliveryRedirected":
+        return typed(details["address"]) if details["address"] else Markup(escape(
+            _("Nhận tại quầy")))
+    if kind == "DeliveryAttemptFailed":
+        return said(_("Lần %(attempt)s: %(reason)s"), attempt=details["attempt"],
+                    reason=pick(label(DELIVERY_FAILURES, details["reason"])))
     if kind == "ReceivedFromPost":
         giver = d.staff[details["handed_over_by"]].full_name \
             if details["handed_over_by"] in d.staff else details["handed_over_by"]
@@ -573,6 +587,12 @@ def _command(form: FormData, action: Action) -> Callable[..., Outcome]:
         Action.HAND_OVER: lambda app, dossier_id, **common: app.hand_over(
             dossier_id, **common),
         Action.RECEIVE_FROM_POST: lambda app, dossier_id, **common: app.receive_from_post(
+            dossier_id, **common),
+        Action.RECORD_FAILED_DELIVERY: lambda app, dossier_id, **common:
+        app.record_failed_delivery(dossier_id, reason=text("reason"), **common),
+        Action.REDIRECT_DELIVERY: lambda app, dossier_id, **common: app.redirect_delivery(
+            dossier_id, address=text("address").strip() or None, **common),
+        Action.RETURN_TO_COUNTER: lambda app, dossier_id, **common: app.return_to_counter(
             dossier_id, **common),
     }
     return commands[action]

@@ -63,6 +63,12 @@ EVENTS: dict[str, Label] = {
                              "Handed to the counter by the post"),
     "ReceivedFromPost": Label("Nhận hồ sơ từ bưu điện", "Received from the post"),
     "FeeRefunded": Label("Hoàn trả phí, lệ phí", "Fee refunded"),
+    "DeliveryAttemptFailed": Label("Bưu điện phát không thành công",
+                                   "Delivery attempt failed"),
+    "DeliveryRedirected": Label("Đổi địa chỉ hoặc chuyển sang nhận tại quầy",
+                                "New address or pick-up at the counter"),
+    "ReturnedToCounter": Label("Bưu điện chuyển trả kết quả về bộ phận một cửa",
+                               "Returned to the counter by the post"),
 }
 
 # How satisfied the citizen was with the service, 1 (worst) to 5 (best).
@@ -103,10 +109,21 @@ ACTIONS: dict[str, Label] = {
     "collect": Label("Đã lấy hồ sơ tại địa chỉ", "Record the collection"),
     "hand_over": Label("Giao hồ sơ cho bộ phận một cửa", "Hand over at the counter"),
     "receive_from_post": Label("Nhận hồ sơ từ bưu điện", "Receive from the post"),
+    "record_failed_delivery": Label("Phát không thành công", "Record a failed delivery"),
+    "redirect_delivery": Label("Đổi địa chỉ nhận hoặc nhận tại quầy",
+                               "Change the address or collect at the counter"),
+    "return_to_counter": Label("Chuyển trả kết quả về bộ phận một cửa",
+                               "Return the result to the counter"),
     "request_payment": Label("Yêu cầu nộp nghĩa vụ tài chính",
                              "Request a financial obligation"),
     "record_payment": Label("Ghi nhận đã nộp phí, lệ phí", "Record a payment"),
     "refund": Label("Hoàn trả phí, lệ phí", "Refund a fee"),
+}
+
+DELIVERY_FAILURES: dict[str, Label] = {
+    "nobody_home": Label("Không có người nhận", "Nobody home"),
+    "wrong_address": Label("Sai địa chỉ", "Wrong address"),
+    "refused": Label("Người nhận từ chối", "Refused"),
 }
 
 PAYMENT_METHODS: dict[str, Label] = {
@@ -172,6 +189,12 @@ PUBLIC_EVENTS: dict[str, Label] = {
     "HandedToCounter": Label("Bưu điện đã giao hồ sơ cho bộ phận một cửa",
                              "Handed to the counter by the post"),
     "ReceivedFromPost": Label("Bộ phận một cửa đã tiếp nhận hồ sơ", "Received at the counter"),
+    "DeliveryAttemptFailed": Label("Bưu điện chưa phát được kết quả, sẽ phát lại",
+                                   "The post could not deliver the result yet"),
+    "DeliveryRedirected": Label("Đã ghi nhận nơi nhận kết quả mới",
+                                "New place to receive the result recorded"),
+    "ReturnedToCounter": Label("Kết quả đã chuyển về bộ phận một cửa, mời đến nhận",
+                               "The result is back at the counter, ready to collect"),
     "ResultDownloaded": Label("Đã tải kết quả điện tử", "Electronic result downloaded"),
     "FeeRefunded": Label("Đã hoàn trả phí, lệ phí", "Fee refunded"),
 }

@@ -42,6 +42,7 @@ templates.env.globals["EVENTS"] = labels.EVENTS
 templates.env.globals["CHANNELS"] = labels.CHANNELS
 templates.env.globals["DISPATCH_METHODS"] = labels.DISPATCH_METHODS
 templates.env.globals["PAYMENT_METHODS"] = labels.PAYMENT_METHODS
+templates.env.globals["DELIVERY_FAILURES"] = labels.DELIVERY_FAILURES
 templates.env.globals["ACTIONS"] = labels.ACTIONS
 templates.env.globals["ROLES"] = labels.ROLES
 templates.env.globals["UNIT_KINDS"] = labels.UNIT_KINDS
