@@ -127,7 +127,9 @@ def test_the_openapi_document_is_served(api: Api) -> None:
         "/api/v1/dossiers", "/api/v1/dossiers/{dossier_id}/transfers",
         "/api/v1/dossiers/{dossier_id}/dispatch", "/api/v1/dossiers/{dossier_id}/delivery",
         "/api/v1/pickups", "/api/v1/dossiers/{dossier_id}/collection",
-        "/api/v1/dossiers/{dossier_id}/handover", "/api/v1/status/{token}",
+        "/api/v1/dossiers/{dossier_id}/handover",
+        "/api/v1/dossiers/{dossier_id}/failed-delivery", "/api/v1/dossiers/{dossier_id}/return",
+        "/api/v1/status/{token}",
         "/api/v1/dossiers/{dossier_id}/documents",
         "/api/v1/dossiers/{dossier_id}/documents/{sha256}"}
 

@@ -58,7 +58,7 @@ def api_schema(store: Store, app: HosoApplication, accounts: StaffAccounts,
 def test_every_operation_answers_as_its_document_says(api_schema: Any,
                                                       partner_key: str) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 10
+    assert len(operations) == 12
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 

@@ -329,3 +329,31 @@ def test_a_failed_delivery_on_the_store_tells_the_citizen_and_fills_the_review(
     assert kinds[-3:] == ["delivery_failed", "delivery_redirected", "returned_to_counter"]
     told = [m for m in models.outbox.messages(dossier_id) if m.kind == "delivery_failed"]
     assert told[0].facts["attempts_left"] == 2
+
+
+def test_the_post_offices_system_records_a_failed_attempt_and_the_return(
+        post_api: Api, app: HosoApplication, clock: FakeClock) -> None:
+    dossier_id = receive(app).dossier_id
+    walk_to_signed(app, dossier_id)
+    app.dispatch(dossier_id, expected_version=None, actor_id="tiepnhan", method="post",
+                 postal_tracking_number="EB88VN")
+    clock.advance(hours=4)
+    path = f"/dossiers/{dossier_id}/failed-delivery"
+    wrong = post_api.post(path, "vnpost", {"reason": "dog"})
+    assert wrong.status_code == 400  # not one of the reasons the schema offers
+    first, again = (post_api.post(path, "vnpost", {"reason": "refused"},
+                                  idempotency_key="vnpost-attempt-1") for _ in range(2))
+    assert first.json() == again.json() == {"dossier_id": str(dossier_id),
+                                            "action": "record_failed_delivery"}
+    early = post_api.post(f"/dossiers/{dossier_id}/return", "vnpost", {})
+    assert early.status_code == 422 and "lần phát thứ 3" in early.json()["error"]["message_vi"]
+    for _second_and_third in range(2):
+        clock.advance(hours=20)
+        assert post_api.post(path, "vnpost", {"reason": "nobody_home"}).status_code == 200
+    back = post_api.post(f"/dossiers/{dossier_id}/return", "vnpost", {})
+    assert back.status_code == 200, back.text
+    dossier = app.dossier(dossier_id)
+    assert (dossier.failed_attempts, dossier.stage) == (3, Stage.AWAITING_PICKUP)
+    events = [e for e in app.repository.event_store.get(dossier_id)
+              if isinstance(e, Dossier.DeliveryAttemptFailed | Dossier.ReturnedToCounter)]
+    assert [e.actor_id for e in events] == ["vnpost"] * 4

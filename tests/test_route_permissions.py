@@ -116,6 +116,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/pickups"): (401,) * 7,
     ("POST", "/api/v1/dossiers/{dossier_id}/collection"): (401,) * 7,
     ("POST", "/api/v1/dossiers/{dossier_id}/handover"): (401,) * 7,
+    ("POST", "/api/v1/dossiers/{dossier_id}/failed-delivery"): (401,) * 7,
+    ("POST", "/api/v1/dossiers/{dossier_id}/return"): (401,) * 7,
     ("GET", "/api/v1/status/{token}"): (200,) * 7,  # public, like /t/{token}
     ("GET", "/api/v1/dossiers/{dossier_id}/documents"): (401,) * 7,
     ("GET", "/api/v1/dossiers/{dossier_id}/documents/{sha256}"): (401,) * 7,

@@ -14,8 +14,10 @@ from web.api.payload import (
     COLLECTION,
     DELIVERY,
     DISPATCH,
+    FAILED_DELIVERY,
     HANDOVER,
     PICKUP,
+    RETURN,
     SUBMISSION,
     TRANSFER,
     Shape,
@@ -69,7 +71,9 @@ _ACTED = {
     "type": "object", "required": ["dossier_id", "action"],
     "properties": {"dossier_id": {"type": "string", "format": "uuid"},
                    "action": {"type": "string", "enum": ["transfer", "dispatch", "deliver",
-                                                      "collect", "hand_over"]}},
+                                                      "collect", "hand_over",
+                                                      "record_failed_delivery",
+                                                      "return_to_counter"]}},
 }
 
 _PUBLIC_STATUS = {
@@ -234,6 +238,12 @@ def openapi_document() -> dict[str, Any]:
                 _json(_ACTED, "Recorded")),
             f"{PREFIX}/dossiers/{{dossier_id}}/handover": _command(
                 "Record the post's hand-over at the counter", Scope.POST, HANDOVER,
+                _json(_ACTED, "Recorded")),
+            f"{PREFIX}/dossiers/{{dossier_id}}/failed-delivery": _command(
+                "Record a delivery attempt that failed", Scope.POST, FAILED_DELIVERY,
+                _json(_ACTED, "Recorded")),
+            f"{PREFIX}/dossiers/{{dossier_id}}/return": _command(
+                "Record the undelivered result's return to the counter", Scope.POST, RETURN,
                 _json(_ACTED, "Recorded")),
             f"{PREFIX}/dossiers/{{dossier_id}}/documents": {"get": {
                 "summary": "List a dossier's attached files (never their bytes)",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from domain.dossier import MAX_DELIVERY_ATTEMPTS, DeliveryFailure
 from web.api.errors import ApiError, malformed
 
 # Larger than any honest body (50 documents of 300 characters, a 1,000-character note).
@@ -260,6 +261,20 @@ COLLECTION = Shape(
     },
     required=frozenset({"postal_tracking_number", "items"}),
     description="The post collected the dossier at the address.",
+)
+
+FAILED_DELIVERY = Shape(
+    {"reason": Choice(tuple(f.value for f in DeliveryFailure),
+                      description="Why the result could not be handed over"),
+     "occurred_at": _WHEN},
+    required=frozenset({"reason"}),
+    description="The post could not hand the result over at the address (at most "
+                f"{MAX_DELIVERY_ATTEMPTS} attempts).",
+)
+
+RETURN = Shape(
+    {"occurred_at": _WHEN},
+    description="The post brought the undelivered result back to the counter.",
 )
 
 HANDOVER = Shape(

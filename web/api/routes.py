@@ -28,9 +28,11 @@ from web.api.payload import (
     COLLECTION,
     DELIVERY,
     DISPATCH,
+    FAILED_DELIVERY,
     HANDOVER,
     MAX_BODY_BYTES,
     PICKUP,
+    RETURN,
     SUBMISSION,
     TRANSFER,
     Shape,
@@ -216,6 +218,26 @@ async def hand_over(request: Request) -> Response:
     return _acted(outcome, "hand_over")
 
 
+async def record_failed_delivery(request: Request) -> Response:
+    key, idempotency, body = await _command(request, Scope.POST, FAILED_DELIVERY)
+    dossier_id, app = _dossier_id(request), _services(request).app
+    outcome = await _recorded(request, lambda: app.record_failed_delivery(
+        dossier_id, expected_version=None, actor_id=key.partner_id, reason=body["reason"],
+        occurred_at=body.get("occurred_at"), request_key=idempotency),
+        on=(dossier_id, Action.RECORD_FAILED_DELIVERY, key))
+    return _acted(outcome, "record_failed_delivery")
+
+
+async def return_to_counter(request: Request) -> Response:
+    key, idempotency, body = await _command(request, Scope.POST, RETURN)
+    dossier_id, app = _dossier_id(request), _services(request).app
+    outcome = await _recorded(request, lambda: app.return_to_counter(
+        dossier_id, expected_version=None, actor_id=key.partner_id,
+        occurred_at=body.get("occurred_at"), request_key=idempotency),
+        on=(dossier_id, Action.RETURN_TO_COUNTER, key))
+    return _acted(outcome, "return_to_counter")
+
+
 # ---- the public status -------------------------------------------------------------------
 
 def status(request: Request) -> Response:
@@ -325,6 +347,9 @@ def create_api(services: Services) -> Starlette:
             Route("/pickups", request_pickup, methods=["POST"]),
             Route("/dossiers/{dossier_id}/collection", collect, methods=["POST"]),
             Route("/dossiers/{dossier_id}/handover", hand_over, methods=["POST"]),
+            Route("/dossiers/{dossier_id}/failed-delivery", record_failed_delivery,
+                  methods=["POST"]),
+            Route("/dossiers/{dossier_id}/return", return_to_counter, methods=["POST"]),
             Route("/status/{token}", status, methods=["GET"]),
             Route("/dossiers/{dossier_id}/documents", documents, methods=["GET"]),
             Route("/dossiers/{dossier_id}/documents/{sha256}", document, methods=["GET"]),
