@@ -17,6 +17,7 @@ from typing import Any
 
 from config.settings import Settings, SettingsError
 from domain.application import HosoApplication
+from domain.result_signature import ResultTrust, TrustRootsError
 from notify.senders import smtp_sender
 from projections.document_store import document_store_for
 from projections.key_vault import SqlKeyVault, open_key_vault
@@ -48,6 +49,7 @@ def check(settings: Settings) -> Store:
         Store.read_replica(settings, store)
         check_phone_key_setting(settings.phone_key)
         smtp_sender(settings)
+        _result_trust(settings)
     except (StoreConfigError, PhoneKeyError, ValueError) as error:
         raise SettingsError(str(error)) from None
     return store
@@ -60,7 +62,14 @@ def application_for(store: Store, settings: Settings, *, key_vault: SqlKeyVault 
     (clock, …) pass through."""
     return HosoApplication(env=store.eventsourcing_env(), key_vault=key_vault,
                            document_store=document_store_for(store, settings.documents_dir),
-                           **options)
+                           result_trust=_result_trust(settings), **options)
+
+
+def _result_trust(settings: Settings) -> ResultTrust:
+    try:
+        return ResultTrust.from_file(settings.result_trust_roots)
+    except TrustRootsError as error:
+        raise SettingsError(f"HOSO_RESULT_TRUST_ROOTS {error}") from None
 
 
 @dataclass

@@ -93,6 +93,8 @@ class Settings:
         default=None, metadata=_env("HOSO_PHONE_KEY_FILE", _optional_path))
     documents_dir: Path | None = field(
         default=None, metadata=_env("HOSO_DOCUMENTS_DIR", _optional_path))
+    result_trust_roots: Path | None = field(
+        default=None, metadata=_env("HOSO_RESULT_TRUST_ROOTS", _optional_path))
     # The transparency log
     log_signing_key: str | None = field(
         default=None, metadata=_env("HOSO_LOG_SIGNING_KEY", _optional_text))

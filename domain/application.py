@@ -78,6 +78,7 @@ from domain.organisation import Directory, MediaType, Procedure, Staff
 from domain.reading import Page, ReadingLog, ReadingNotRecorded
 from domain.register import REGISTER_ID, OrganisationRegister
 from domain.requests import HandledRequest, Request, RequestKeyReused, check_key
+from domain.result_signature import ResultTrust
 from domain.signing import (
     DecisionSignature,
     KeyVault,
@@ -287,8 +288,11 @@ class HosoApplication(Application[UUID]):
         directory: Directory | None = None,
         key_vault: KeyVault | None = None,
         document_store: DocumentStore | None = None,
+        result_trust: ResultTrust | None = None,
     ) -> None:
         super().__init__(env)
+        # The roots an electronic result's signature must chain to (none: refused).
+        self.result_trust = result_trust or ResultTrust()
         self.documents: DocumentStore = document_store or MemoryDocumentStore()
         # The library's repository looks for a snapshot before every read; only the two
         # day aggregates have any, so everything else is read through a repository without
@@ -781,6 +785,8 @@ class HosoApplication(Application[UUID]):
                 unlock_key=lambda: self._unlocked_key(actor_id, passphrase),
                 document=document, actor=actor, occurred_at=when, recorded_at=now,
                 result=None if result is None else result.file.facts,
+                check_result=None if result is None
+                else lambda: self.result_trust.verify(result.file.source),
                 procedure=self.directory.procedure(d.procedure_code),
             ),
             files=() if result is None else (result,),

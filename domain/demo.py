@@ -24,6 +24,7 @@ from domain.dossier import RESULT_DOCUMENT, Dossier
 from domain.flag_case import Subject, fingerprint
 from domain.organisation import Directory, Procedure, Role
 from domain.sample_pdf import simple_pdf
+from domain.sample_signature import SampleAuthority
 from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
 
 _NAMES = ("Nguyễn Văn An", "Trần Thị Bích", "Lê Hoàng Long", "Phạm Thị Thu", "Huỳnh Minh Khoa",
@@ -743,12 +744,21 @@ class _Walk:
         def sign(t: datetime) -> object:
             number = f"{self.rng.randint(100, 9999)}/QĐ"
             if self.electronic and isinstance(a, HosoApplication):
-                pdf = simple_pdf(1, text=f"Quyet dinh {number}")
-                return a.sign(d, expected_version=None, actor_id=lead, decision_number=number,
-                              decision_title=self.procedure.name_vi,
-                              passphrase=DEMO_SIGNING_PASSPHRASE, occurred_at=t,
-                              result=Attachment(RESULT_DOCUMENT, check_upload(
-                                  io.BytesIO(pdf), "ket-qua.pdf")))
+                # Signed (PAdES) by the officer's certificate from a throwaway demo CA made
+                # now, which the application trusts for this one signature only.
+                authority = SampleAuthority()
+                officer = authority.officer(a.directory.member(lead).full_name[:64])
+                pdf = officer.sign(simple_pdf(1, text=f"Quyet dinh {number}"))
+                trust = a.result_trust
+                a.result_trust = trust.also_trusting(authority.root)
+                try:
+                    return a.sign(d, expected_version=None, actor_id=lead,
+                                  decision_number=number, decision_title=self.procedure.name_vi,
+                                  passphrase=DEMO_SIGNING_PASSPHRASE, occurred_at=t,
+                                  result=Attachment(RESULT_DOCUMENT, check_upload(
+                                      io.BytesIO(pdf), "ket-qua.pdf")))
+                finally:
+                    a.result_trust = trust
             return a.sign(d, expected_version=None, actor_id=lead, decision_number=number,
                           decision_title=self.procedure.name_vi,
                           passphrase=DEMO_SIGNING_PASSPHRASE, occurred_at=t)

@@ -40,6 +40,7 @@ from domain.organisation import (
     receive_refusal,
     sees_only_the_post,
 )
+from domain.result_signature import SignatureVerdict
 from domain.signing import DecisionStatement, UnlockedKey, document_digest, owner_of
 from domain.text import clean_email, clean_phone, clean_text
 from domain.working_days import HCMC, WorkingCalendar
@@ -421,11 +422,19 @@ class Dossier(Aggregate):
         document_sha256: str | None
         key_id: str | None
         signature: str | None
-        class_version = 2
+        # Since version 3, the verdict on the electronic result's PAdES signature (signer,
+        # signing time, certificate fingerprint, trust root: domain/result_signature.py),
+        # checked before it was accepted; None without an electronic result.
+        result_signature: dict[str, Any] | None
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.update(document_sha256=None, key_id=None, signature=None)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["result_signature"] = None
 
     class Rejected(Event):
         reasons: str
@@ -701,6 +710,7 @@ class Dossier(Aggregate):
         self.supplement_requests = 0
         self.extensions = 0
         self.decision_number: str | None = None
+        self.result_signature: dict[str, Any] | None = None
         self.decision_title: str | None = None
         self.signed_at: datetime | None = None
         self.rejection_reasons: str | None = None
@@ -1633,6 +1643,7 @@ class Dossier(Aggregate):
         unlock_key: Callable[[], UnlockedKey],
         document: bytes | None = None,
         result: FileFacts | None = None,
+        check_result: Callable[[], SignatureVerdict] | None = None,
         procedure: Procedure | None = None,
         actor: Actor,
         occurred_at: datetime,
@@ -1640,11 +1651,17 @@ class Dossier(Aggregate):
     ) -> None:
         """``unlock_key`` opens the officer's key (asking for the passphrase) once the
         rules say they may sign this dossier now. ``result``: the electronic result (a PDF)
-        kept with the dossier for the citizen to download; its digest is what is signed."""
+        kept with the dossier for the citizen to download; its digest is what is signed.
+        ``check_result`` checks its PAdES signature against the trust roots (refusing it
+        when it fails); the verdict is recorded."""
         self._ensure(Action.SIGN, actor, occurred_at, recorded_at)
-        if result is not None and result.media_type is not MediaType.PDF:
-            raise DomainError("Kết quả điện tử phải là tệp PDF.",
-                              "The electronic result must be a PDF file.")
+        verdict: SignatureVerdict | None = None
+        if result is not None:
+            if result.media_type is not MediaType.PDF:
+                raise DomainError("Kết quả điện tử phải là tệp PDF.",
+                                  "The electronic result must be a PDF file.")
+            assert check_result is not None, "an electronic result is checked before it is kept"
+            verdict = check_result()
         key = unlock_key()
         if owner_of(key.key_id) != actor.user_id:
             raise AccessDenied("Chỉ được ký bằng khóa ký của chính mình.",
@@ -1668,6 +1685,7 @@ class Dossier(Aggregate):
             document_sha256=statement.document_sha256,
             key_id=key.key_id,
             signature=base64.b64encode(key.sign(statement)).decode("ascii"),
+            result_signature=None if verdict is None else verdict.as_dict(),
         )
         if result is not None:
             assert procedure is not None, "the result is attached by the procedure's list"
@@ -1679,8 +1697,9 @@ class Dossier(Aggregate):
     def _signed(self, *, actor_id: str, actor_unit: str, occurred_at: datetime,
                 timestamp: datetime, decision_number: str, decision_title: str,
                 document_sha256: str | None, key_id: str | None,
-                signature: str | None) -> None:
+                signature: str | None, result_signature: dict[str, Any] | None) -> None:
         self.decision_number = decision_number
+        self.result_signature = result_signature
         self.decision_title = decision_title
         self.signed_at = occurred_at
         self.last_occurred_at = occurred_at

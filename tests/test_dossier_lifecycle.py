@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from domain.documents import FileFacts
 from domain.dossier import Action, DispatchMethod, Dossier, Stage
 from domain.organisation import MediaType
+from domain.result_signature import SignatureVerdict
 from domain.working_days import WorkingCalendar
 from tests.helpers import unlocked
 from tests.test_dossier import (
@@ -344,13 +345,16 @@ def test_a_step_started_during_the_pause_loses_only_its_part() -> None:
 # ---- the electronic result ---------------------------------------------------------------
 
 RESULT = FileFacts("phieu-lltp.pdf", MediaType.PDF, 2048, "ab" * 32)
+VERDICT = SignatureVerdict("valid", "Common Name: Trần Thị Ký, Country: VN", "Test CA",
+                           "cd" * 32, "2026-11-23T10:00:00+00:00")
 
 
 def signed_with_result(result: FileFacts = RESULT) -> Dossier:
     dossier = transferred(transferred(received(), RECEPTION, "STP-HCTP", 1), SPECIALIST,
                           "STP-BGD", 2)
     dossier.sign(decision_number="12/QĐ", decision_title="Phiếu LLTP", actor=SIGNER,
-                 unlock_key=unlocked(SIGNER.user_id), result=result, procedure=PROC, **at(3))
+                 unlock_key=unlocked(SIGNER.user_id), result=result,
+                 check_result=lambda: VERDICT, procedure=PROC, **at(3))
     return transferred(dossier, SIGNER, "TTHCC", 4)
 
 
@@ -360,6 +364,7 @@ def test_the_signed_result_is_attached_and_its_digest_signed() -> None:
                               if isinstance(e, Dossier.Signed | Dossier.DocumentAttached)]
     assert isinstance(signed_event, Dossier.Signed)
     assert signed_event.document_sha256 == RESULT.sha256
+    assert signed_event.result_signature == VERDICT.as_dict()
     assert isinstance(attached, Dossier.DocumentAttached)
     assert (attached.purpose, attached.sha256, attached.actor_id) == (
         "result", RESULT.sha256, SIGNER.user_id)

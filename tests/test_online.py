@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
 from domain.one_time_codes import MAX_ATTEMPTS
+from domain.result_signature import ResultTrust
+from domain.sample_signature import SampleAuthority
 from domain.signing import MemoryKeyVault
 from notify.codes import ContactCodeSender
 from notify.sms import SmppSender, SmppSettings
@@ -243,7 +245,9 @@ def test_the_electronic_result_is_downloaded_after_a_one_time_code(
     sign_in_as(web, "gd.stp", PASSWORD)
     page = web.get(f"/dossiers/{dossier_id}").text
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
-    result_pdf = pdf(text="Phieu ly lich tu phap so 15")
+    authority = SampleAuthority("Test CA")
+    app.result_trust = ResultTrust((authority.root,))
+    result_pdf = authority.officer("Trần Thị Ký").sign(pdf(text="Phieu ly lich tu phap so 15"))
     signed = web.post(f"/dossiers/{dossier_id}/sign", data={
         "version": version, "decision_number": "15/PLLTP", "decision_title": "Phiếu LLTP",
         "passphrase": SIGNING_PASSPHRASE},

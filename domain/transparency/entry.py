@@ -141,7 +141,7 @@ FREE_TEXT: Mapping[str, frozenset[str]] = {
 # Fields added to an event type after entries of it were logged: left out while null, so
 # those earlier entries recompute byte for byte.
 LATER_FIELDS: Mapping[str, frozenset[str]] = {
-    "Signed": frozenset({"document_sha256", "key_id", "signature"}),
+    "Signed": frozenset({"document_sha256", "key_id", "signature", "result_signature"}),
     "Received": frozenset({"fee"}),
     "SupplementRequested": frozenset({"outside_list"}),
 }
