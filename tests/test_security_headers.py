@@ -152,3 +152,14 @@ def test_a_request_past_its_deadline_gets_503_and_reports_get_longer() -> None:
     upload = client.post("/slow", files={"scan_0": ("a.pdf", b"%PDF-1.7", "application/pdf")})
     assert upload.status_code == 200 and upload.text == "late"
     assert asyncio.iscoroutinefunction(DeadlineMiddleware.__call__)
+
+
+def test_forms_may_lead_to_the_payment_gateway_and_nowhere_else(
+        serve: Callable[..., TestClient]) -> None:
+    # The citizen's "pay" form is redirected to the gateway, and browsers hold a form's
+    # redirects to form-action too (tests/browser/test_paying_online.py pays through it).
+    web = serve(**PUBLIC_URL, HOSO_VNPAY_TMN_CODE="HOSOTEST", HOSO_VNPAY_HASH_SECRET="k",
+                HOSO_VNPAY_PAYMENT_URL="https://sandbox.vnpayment.vn/paymentv2/vpcpay.html")
+    policy = web.get("/stats").headers["content-security-policy"]
+    assert policy.endswith("; form-action 'self' https://sandbox.vnpayment.vn")
+    assert policy.removesuffix(" https://sandbox.vnpayment.vn") == CONTENT_SECURITY_POLICY

@@ -285,7 +285,8 @@ def create_app(
             # Outermost: everything inside, the limits included, sees the client's address.
             *([Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)]
               if trusted_proxies else []),
-            Middleware(SecurityHeadersMiddleware),
+            Middleware(SecurityHeadersMiddleware,
+                       form_targets=(services.vnpay.origin,) if services.vnpay else ()),
             Middleware(DeadlineMiddleware, seconds=settings.request_deadline),
             Middleware(ServerSessionMiddleware, sessions=sessions),
             Middleware(CsrfMiddleware),

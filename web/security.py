@@ -27,13 +27,23 @@ log = logging.getLogger(__name__)
 
 # No inline script or style anywhere (htmx is configured for it in base.html: no eval, no
 # script tags, no indicator styles, requests to this origin only, no history cache).
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = tuple(
-    (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (
-        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
+    """The policy; ``form_targets`` are other origins a form may lead the browser to: the
+    payment gateway's, where the citizen's "pay" form is redirected (browsers apply
+    ``form-action`` to a form's redirects too)."""
+    sources = " ".join(("'self'", *form_targets))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action {sources}"
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def security_headers(form_targets: tuple[str, ...] = ()) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (
+        ("Content-Security-Policy", content_security_policy(form_targets)),
         ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
@@ -41,12 +51,15 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = tuple(
         ("Cross-Origin-Opener-Policy", "same-origin"),
         ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
     ))
-_NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
+
+
+_NAMES = frozenset(name for name, _ in security_headers())
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, form_targets: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.headers = list(security_headers(form_targets))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,7 +69,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k not in _NAMES]
-                message["headers"] = headers + list(SECURITY_HEADERS)
+                message["headers"] = headers + self.headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

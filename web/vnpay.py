@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 from config.settings import Settings
 from domain.fees import PaymentAlreadyConfirmed, PaymentAmountWrong, PaymentOrderUnknown
@@ -49,6 +49,13 @@ class VnpaySettings:
         tmn_code, secret = settings.vnpay_tmn_code, settings.vnpay_hash_secret
         url = settings.vnpay_payment_url
         return cls(tmn_code, secret, url) if tmn_code and secret and url else None
+
+    @property
+    def origin(self) -> str:
+        """The gateway's origin (``https://sandbox.vnpayment.vn``), where the citizen's
+        browser is sent to pay: the pages' Content-Security-Policy lets forms lead there."""
+        parts = urlsplit(self.payment_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
 
 def hash_data(params: Mapping[str, str]) -> str:
