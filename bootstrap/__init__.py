@@ -23,6 +23,7 @@ from projections.document_store import document_store_for
 from projections.key_vault import SqlKeyVault, open_key_vault
 from projections.outbox import OutboxView
 from projections.phone_digest import PhoneKeyError, check_phone_key_setting
+from projections.receipt_key import parse_receipt_key
 from projections.runners import ReadModels, open_outbox
 from projections.store import Store, StoreConfigError
 
@@ -48,6 +49,8 @@ def check(settings: Settings) -> Store:
     try:
         Store.read_replica(settings, store)
         check_phone_key_setting(settings.phone_key)
+        if settings.receipt_signing_key:
+            parse_receipt_key(settings.receipt_signing_key)
         smtp_sender(settings)
         _result_trust(settings)
     except (StoreConfigError, PhoneKeyError, ValueError) as error:

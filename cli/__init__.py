@@ -40,6 +40,7 @@ from projections.national import (
 )
 from projections.phone_digest import new_phone_key
 from projections.projector import Projector
+from projections.receipt_key import new_receipt_key
 from projections.roles import RoleError, grant_serving_role
 from projections.runners import ReadModels
 from projections.store import Dialect, Store
@@ -151,6 +152,10 @@ def cmd_cipher_key(args: argparse.Namespace) -> None:
 
 def cmd_phone_key(args: argparse.Namespace) -> None:
     print(new_phone_key())
+
+
+def cmd_receipt_key(args: argparse.Namespace) -> None:
+    print(new_receipt_key())
 
 
 def cmd_project(args: argparse.Namespace) -> None:
@@ -641,6 +646,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("phone-key", help="print a new key for HOSO_PHONE_KEY (the applicants' "
                         "phones in the read models, keyed digests)").set_defaults(
                             func=cmd_phone_key)
+    commands.add_parser("receipt-key", help="print a new key for HOSO_RECEIPT_SIGNING_KEY (the "
+                        "agency's signature on the promise in the receipt's QR code)").set_defaults(
+                            func=cmd_receipt_key)
 
     args = parser.parse_args(argv)
     args.func(args)

@@ -95,6 +95,8 @@ class Settings:
         default=None, metadata=_env("HOSO_DOCUMENTS_DIR", _optional_path))
     result_trust_roots: Path | None = field(
         default=None, metadata=_env("HOSO_RESULT_TRUST_ROOTS", _optional_path))
+    receipt_signing_key: str | None = field(
+        default=None, metadata=_env("HOSO_RECEIPT_SIGNING_KEY", _optional_text))
     # The transparency log
     log_signing_key: str | None = field(
         default=None, metadata=_env("HOSO_LOG_SIGNING_KEY", _optional_text))

@@ -83,6 +83,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/log"): (200,) * 7,
     ("GET", "/log/checkpoint"): (404,) * 7,  # none signed yet
     ("GET", "/log/key"): (200,) * 7,
+    ("GET", "/receipt-key"): (200,) * 7,  # the agency's key for the receipt's promise
     # Plain text and octet streams for outsiders' tools (c2sp.org/tlog-tiles).
     ("GET", "/log/checkpoints/{size:int}"): (404,) * 7,
     ("GET", "/log/tile/{path:path}"): (404,) * 7,

@@ -30,6 +30,7 @@ from projections.follow_lock import AlreadyFollowed
 from projections.key_vault import open_key_vault
 from projections.one_time_codes import code_book_on
 from projections.projector import Projector
+from projections.receipt_key import installation_receipt_key
 from projections.runners import ReadModels
 from projections.store import Store
 from web import (
@@ -175,6 +176,7 @@ def create_app(
         api_limit=api_limit(settings, limits_storage),
         settings=settings,
         vnpay=VnpaySettings.from_settings(settings),
+        receipt_key=installation_receipt_key(store.sqlite_path, settings.receipt_signing_key),
     )
     # Checkpoints within a few minutes of new events, so what outsiders copy is never far
     # behind, and at local midnight exactly, closing the day.
@@ -256,6 +258,7 @@ def create_app(
         Route("/log", transparency.log_page, methods=["GET"]),
         Route("/log/checkpoint", transparency.latest_checkpoint, methods=["GET"]),
         Route("/log/key", transparency.verifier_key, methods=["GET"]),
+        Route("/receipt-key", transparency.receipt_key, methods=["GET"]),
         Route("/log/checkpoints/{size:int}", transparency.checkpoint_of_size, methods=["GET"]),
         Route("/log/tile/{path:path}", transparency.tile, methods=["GET"]),
         Route("/online", online.procedures, methods=["GET"]),

@@ -28,6 +28,7 @@ from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.fees import FeeSchedule, parse_amount
 from domain.organisation import MediaType, Procedure, Staff
 from domain.portal import PortalReport, portal_report
+from domain.promise import Promise
 from domain.reading import Page, ReadingNotRecorded
 from web import figures
 from web.documents import (
@@ -699,6 +700,9 @@ class Receipt:
     qr_svg: str
     clerk_name: str
     fee_schedule: FeeSchedule | None
+    # Where the key checking the promise in the QR code is published (domain/promise.py);
+    # None when the code carries the link alone.
+    promise_key_url: str | None
 
 
 @staff_only
@@ -711,15 +715,17 @@ def receipt(request: Request, staff: Staff) -> Response:
     procedure = d.procedure(snapshot.procedure_code)
     link = services.public_link(snapshot.tracking_token)
     received = snapshot.history[0]
+    promise = services.promise_link(snapshot.tracking_token, Promise.printed(
+        snapshot, due_date=snapshot.due_date, extension=snapshot.extensions))
     return render(request, "receipt.html", {"receipt": Receipt(
         code=snapshot.code, procedure_vi=procedure.name_vi, procedure_en=procedure.name_en,
         receiving_unit_name=unit_name(d, snapshot.receiving_unit),
         received_at=snapshot.received_at, due_date=snapshot.due_date,
         documents=snapshot.documents, applicant_name=snapshot.applicant["name"],
-        channel=snapshot.channel.value, public_link=link, qr_svg=qr_svg(link),
+        channel=snapshot.channel.value, public_link=link, qr_svg=qr_svg(promise),
         clerk_name=d.staff[received.actor_id].full_name
         if received.actor_id in d.staff else received.actor_id,
-        fee_schedule=snapshot.fee_schedule,
+        fee_schedule=snapshot.fee_schedule, promise_key_url=services.receipt_key_url,
     ), "dossier_id": snapshot.id})
 
 
@@ -739,6 +745,9 @@ class ApologyLetter:
     issued_at: datetime
     officer_name: str
     extension_number: int
+    # The QR code of the new promise (the new due date, signed like the receipt's).
+    qr_svg: str
+    promise_key_url: str | None
 
 
 @staff_only
@@ -766,6 +775,10 @@ def apology(request: Request, staff: Staff) -> Response:
         officer_name=d.staff[extension.actor_id].full_name
         if extension.actor_id in d.staff else extension.actor_id,
         extension_number=extension.details["extension_number"],
+        qr_svg=qr_svg(services.promise_link(snapshot.tracking_token, Promise.printed(
+            snapshot, due_date=extension.details["due_date"],
+            extension=extension.details["extension_number"]))),
+        promise_key_url=services.receipt_key_url,
     ), "dossier_id": snapshot.id})
 
 

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from config.settings import Settings
 from domain.application import HosoApplication
 from domain.one_time_codes import CodeBook
 from domain.organisation import Directory
+from domain.promise import Promise, sign
 from domain.working_days import HCMC
 from notify.codes import CodeSender
 from projections.checkpoints import TransparencyLog
@@ -39,6 +42,9 @@ class Services:
     settings: Settings
     # The payment gateway (web/vnpay.py); None: online payment is not offered.
     vnpay: VnpaySettings | None
+    # The agency's key for the promise in the receipt's QR (domain/promise.py); None: the QR
+    # carries the link alone (PostgreSQL without HOSO_RECEIPT_SIGNING_KEY).
+    receipt_key: Ed25519PrivateKey | None = None
 
     @property
     def directory(self) -> Directory:
@@ -68,3 +74,14 @@ class Services:
 
     def public_link(self, token: str) -> str:
         return public_link(self.public_url, token)
+
+    @property
+    def receipt_key_url(self) -> str | None:
+        """Where the key checking the printed promises is published, if they are signed."""
+        return None if self.receipt_key is None else f"{self.public_url.rstrip('/')}/receipt-key"
+
+    def promise_link(self, token: str, promise: Promise) -> str:
+        """What a printed form's QR code carries: the public link, with the signed promise as
+        its fragment when the installation has a receipt key."""
+        link = self.public_link(token)
+        return link if self.receipt_key is None else f"{link}#{sign(promise, self.receipt_key)}"

@@ -13,6 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from domain.transparency.tiles import NoSuchTile, parse_tile_path
 from projections.checkpoints import LogUnreadable, StoredCheckpoint
+from projections.receipt_key import public_pem
 from web.clerk import services_of
 from web.templating import render
 
@@ -63,6 +64,15 @@ def verifier_key(request: Request) -> Response:
     if key is None:
         return PlainTextResponse("this installation signs no checkpoints\n", status_code=404)
     return PlainTextResponse(key + "\n")
+
+
+def receipt_key(request: Request) -> Response:
+    """The agency's public key, PEM: what checks the promise in a receipt's QR code offline
+    (domain/promise.py)."""
+    key = services_of(request).receipt_key
+    if key is None:
+        return PlainTextResponse("this installation signs no receipts\n", status_code=404)
+    return PlainTextResponse(public_pem(key), headers={"Cache-Control": "public, max-age=3600"})
 
 
 def checkpoint_of_size(request: Request) -> Response:

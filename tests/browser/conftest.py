@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from domain.application import HosoApplication
 from projections.key_vault import open_key_vault
 from projections.migrate import migrate
+from projections.receipt_key import new_receipt_key
 from projections.store import Store
 from tests.browser.support import (
     CHROMIUM_FLAGS,
@@ -83,7 +84,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             # The receipt's QR code must open this server, so the test can follow it.
             "HOSO_PUBLIC_URL": f"http://127.0.0.1:{port}",
             # Every test opens public pages from 127.0.0.1: no per-address limit here.
-            "HOSO_PUBLIC_RATE_LIMIT": "0"}
+            "HOSO_PUBLIC_RATE_LIMIT": "0",
+            # The agency's key for the promise in the receipt's QR code, on either store.
+            "HOSO_RECEIPT_SIGNING_KEY": new_receipt_key()}
     server = Server(env, port, tmp / "serve.log")
     server.start()
     try:

@@ -13,10 +13,12 @@ import random
 import re
 from collections.abc import Callable
 
+import httpx2
 from playwright.sync_api import Locator, Page, Request, expect
 
 from tests.browser.support import Site, decode_qr, save_screenshot
 from tests.helpers import PROCEDURE, SIGNING_PASSPHRASE
+from tests.test_receipt_promise import checked
 
 DOSSIER_PAGE = re.compile(r"/dossiers/[0-9a-f-]{36}$")
 RECEIPT_PAGE = re.compile(r"/dossiers/[0-9a-f-]{36}/receipt$")
@@ -94,9 +96,15 @@ def test_the_receipt_qr_code_opens_the_citizens_page(
     clerk.evaluate("document.body.style.padding = '38px'")
     receipt = save_screenshot(clerk, "receipt.png", docs=True)
 
-    links = decode_qr(receipt)
-    assert len(links) == 1, f"zbarimg found {links} in {receipt}"
-    assert re.fullmatch(rf"{re.escape(site.base)}/t/[A-Za-z0-9_-]{{20,}}", links[0])
+    scanned = decode_qr(receipt)
+    assert len(scanned) == 1, f"zbarimg found {scanned} in {receipt}"
+    # The link, and in its fragment the agency's promise, checked against the published key
+    # as tests/test_receipt_promise.py does.
+    link = scanned[0].split("#")[0]
+    assert re.fullmatch(rf"{re.escape(site.base)}/t/[A-Za-z0-9_-]{{20,}}", link)
+    published = httpx2.get(f"{site.base}/receipt-key", timeout=5).text
+    expect(clerk.locator(".receipt dd.code")).to_have_text(checked(scanned[0], published)["code"])
+    links = [link]
     # The link printed under the code is the one in it.
     expect(clerk.locator("figure.qr a")).to_have_text(links[0])
 
