@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from uuid import UUID
 
 import pytest
+from eventsourcing.utils import get_topic
 from starlette.testclient import TestClient
 
 from domain import audit as audit_domain
@@ -23,6 +24,7 @@ from domain import organisation, reading
 from domain.application import HosoApplication
 from domain.demo import load_demo
 from domain.dossier import Dossier
+from domain.flag_case import FLAG_CASE_EVENT_CLASSES
 from projections.store import Dialect, Store
 from tests.conftest import PUBLIC_URL
 from tests.test_i18n import _says, _ui_text
@@ -149,7 +151,7 @@ def _dossier_ids(app: HosoApplication) -> list[str]:
     return ids
 
 
-def _pages(user: str, unit: str, dossier_ids: list[str]) -> list[str]:
+def _pages(user: str, unit: str, dossier_ids: list[str], case_ids: list[str]) -> list[str]:
     pages = ["/queue", "/queue?scope=unit", "/incoming", "/counter", "/dossiers", "/feedback",
              "/tracking-book",
              "/dossiers/new", "/signing-key", "/account/two-factor", "/admin", "/red-flags",
@@ -159,12 +161,18 @@ def _pages(user: str, unit: str, dossier_ids: list[str]) -> list[str]:
                   f"/dossiers/{dossier_id}/apology/1", f"/dossiers/{dossier_id}/supplement/1"]
         if user in AUDITORS:
             pages += [f"/dossiers/{dossier_id}/audit", f"/dossiers/{dossier_id}/control-slip"]
+    if user in AUDITORS:  # the inspector's desk: a flag's files, the cases, their reports
+        pages += ["/red-flags/off_route", "/red-flags/bad_ratings", "/red-flags/stuck",
+                  "/red-flags/cases"]
+        for case_id in case_ids:
+            pages += [f"/red-flags/cases/{case_id}", f"/red-flags/cases/{case_id}/report"]
     return pages
 
 
 def _kind_of_page(path: str) -> str:
     path = re.sub(r"/dossiers/[0-9a-f-]{36}", "/dossiers/<id>", path.split("?")[0])
     path = re.sub(r"^/(officers|units)/.+", r"/\1/<id>", path)
+    path = re.sub(r"^/red-flags/cases/[0-9a-f-]{36}", "/red-flags/cases/<id>", path)
     return re.sub(r"^/t/.+", "/t/<token>", path)
 
 
@@ -180,6 +188,12 @@ def test_every_page_in_each_language_as_each_role(
     load_demo(app, dossiers=24)  # every scenario of the demo once
     web = serve(*ROLES, **PUBLIC_URL)
     dossier_ids = _dossier_ids(app)
+    models = web.app.state.services.read_models  # type: ignore[attr-defined]
+    case_events = app.recorder.select_notifications(
+        None, 100_000, topics=[get_topic(c) for c in FLAG_CASE_EVENT_CLASSES])
+    assert case_events, "the demo has a case on a flag"
+    assert models.wait_for_flag_case(case_events[-1].id, timeout=30)
+    case_ids = sorted({str(c.case_id) for c in models.flag_cases.cases_for("")})
     directory = app.directory
     user_ids = frozenset(directory.staff)
     unit_codes = frozenset(directory.units)
@@ -196,7 +210,7 @@ def test_every_page_in_each_language_as_each_role(
         for locale in ("vi", "en"):
             sign_in_as(web, user, PASSWORD)
             read_in(web, locale)
-            for path in _pages(user, unit, dossier_ids[::8]):
+            for path in _pages(user, unit, dossier_ids[::8], case_ids):
                 response = web.get(path)
                 assert response.status_code < 500, (user, path)
                 if "text/html" in response.headers.get("content-type", ""):

@@ -34,16 +34,17 @@ def test_an_inspector_sees_an_off_route_transfer_explained(
     sign_in(web, "thanhtra")
     page = web.get("/red-flags")
     assert page.status_code == 200
-    section = page.text.split('id="off_route"')[1].split("</section>")[0]
+    flag_page = web.get("/red-flags/off_route").text
+    section = flag_page.split('class="list flag-files"')[1]
     code = app.dossier(d.dossier_id).code
     assert f'<a href="/dossiers/{d.dossier_id}/audit">{code}</a>' in section
     # Units by name, in the reader's language (issue 20: not by their codes).
     assert ("Chuyển Trung tâm Phục vụ hành chính công TP.HCM → Phòng Đăng ký kinh doanh – Sở "
             "Tài chính ngoài quy trình lúc") in section
-    assert "không nằm trong quy trình của thủ tục" in section  # the explanation
-    assert "1 hồ sơ tiếp nhận trong kỳ" in page.text
+    assert "không nằm trong quy trình của thủ tục" in flag_page  # the explanation
+    assert "1 hồ sơ tiếp nhận trong kỳ" in page.text  # the summary
     read_in(web, "en")
-    english = web.get("/red-flags").text.split('id="off_route"')[1].split("</section>")[0]
+    english = web.get("/red-flags/off_route").text.split('class="list flag-files"')[1]
     assert re.search(r"Sent HCMC Public Administrative Service Centre → .+ off the route at "
                      r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", english)
 
@@ -56,11 +57,11 @@ def test_the_unit_filter_and_an_empty_period(web: TestClient, app: HosoApplicati
     settle(web, outcome.notification_id)
     sign_in(web, "quantri")
     code = app.dossier(d.dossier_id).code
-    assert code in web.get("/red-flags?unit=STC-DKKD").text
-    assert code not in web.get("/red-flags?unit=STP-HCTP").text
+    assert code in web.get("/red-flags/off_route?unit=STC-DKKD").text
+    assert code not in web.get("/red-flags/off_route?unit=STP-HCTP").text
     empty = web.get("/red-flags?from=2020-01-01&to=2020-02-01")
     assert "0 hồ sơ tiếp nhận trong kỳ" in empty.text
-    assert code not in empty.text
+    assert code not in web.get("/red-flags/off_route?from=2020-01-01&to=2020-02-01").text
 
 
 def test_bad_dates_are_refused_in_words(web: TestClient) -> None:

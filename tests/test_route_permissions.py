@@ -73,6 +73,16 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     # Only the counter that holds the new file may send it on.
     ("POST", "/dossiers/{dossier_id}/{action}"): (STAFF_ONLY, 303, 403, 403, 403, 403, 403),
     ("GET", "/red-flags"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    ("GET", "/red-flags/{flag}"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    ("GET", "/red-flags/{flag}.csv"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    # The inspector's cases: no file named, no such case.
+    ("POST", "/red-flags/{flag}/cases"): (STAFF_ONLY, 403, 403, 403, 403, 422, 422),
+    ("GET", "/red-flags/cases"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    ("GET", "/red-flags/cases.csv"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
+    ("GET", "/red-flags/cases/{case_id}"): (STAFF_ONLY, 403, 403, 403, 403, 404, 404),
+    ("GET", "/red-flags/cases/{case_id}/report"): (STAFF_ONLY, 403, 403, 403, 403, 404, 404),
+    ("POST", "/red-flags/cases/{case_id}/note"): (STAFF_ONLY, 403, 403, 403, 403, 404, 404),
+    ("POST", "/red-flags/cases/{case_id}/close"): (STAFF_ONLY, 403, 403, 403, 403, 404, 404),
     ("GET", "/officers/{user_id}"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
     ("GET", "/units/{unit_code}"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
     ("GET", "/analytics"): (STAFF_ONLY, 403, 403, 403, 403, 200, 200),
@@ -161,7 +171,8 @@ def walk(web: TestClient, app: HosoApplication) -> dict[tuple[str, str], list[in
     values = {"dossier_id": str(dossier), "token": app.dossier(dossier).tracking_token,
               "number": "1", "user_id": "hctp", "unit_code": "STP-HCTP", "table": "procedures",
               "code": "2.000488", "sha256": "0" * 64, "size:int": "1",
-              "path:path": "0/000"}
+              "path:path": "0/000", "flag": "off_route",
+              "case_id": "00000000-0000-0000-0000-000000000000"}
     found: dict[tuple[str, str], list[int]] = {}
     for user in USERS:
         web.cookies.clear()

@@ -325,7 +325,7 @@ def _diff(changes: list[FieldChange], d: Directory) -> list[DiffRow]:
                     _value(c.name, c.after, d)) for c in changes]
 
 
-def _event_row(e: AuditEvent, services: Services, position: int) -> EventRow:
+def event_row(e: AuditEvent, services: Services, position: int) -> EventRow:
     d = services.directory
     return EventRow(
         position=e.position, event=label(EVENTS, e.kind), actor_name=_person(d, e.actor_id),
@@ -350,7 +350,7 @@ def _audit_page(trail: AuditTrail, services: Services, inputs: dict[str, str]) -
         dossier_id=trail.dossier_id, code=trail.code,
         procedure_vi=procedure.name_vi if procedure else trail.procedure_code,
         procedure_en=procedure.name_en if procedure else trail.procedure_code,
-        events=[_event_row(e, services, position) for e in trail.events],
+        events=[event_row(e, services, position) for e in trail.events],
         as_of=_moment_view(trail.as_of, d),
         compare_to=_moment_view(trail.compare_to, d) if trail.compare_to else None,
         diff=_diff(trail.diff, d) if trail.diff is not None else None,

@@ -133,3 +133,32 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, y
     parts += _x_labels(size, labels, centres)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def hbar_chart(bars: Sequence[Bar], *, title: str, fmt: str = "count",
+               colour: str = COLOURS[0], width: int = WIDE[0]) -> Markup:
+    """Horizontal bars, one row per label (long names read on the left): counts, or shares
+    (0 to 1) when ``fmt`` is "percent". Each bar's value is written at its end."""
+    row, label_w, top = 22, min(260, width // 2), 28
+    height = top + row * max(1, len(bars)) + 8
+    peak = 1.0 if fmt == "percent" else max((b.value for b in bars), default=0) or 1.0
+    plot_w = width - label_w - 60
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="4" y="16" font-size="13" font-weight="600">{escape(title)}</text>',
+    ]
+    for i, bar in enumerate(bars):
+        y = top + i * row
+        length = plot_w * bar.value / peak
+        text = f"{bar.value * 100:.0f} %" if fmt == "percent" else _number(bar.value)
+        name = bar.label if len(bar.label) <= 38 else bar.label[:37] + "…"
+        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" font-size="11" '
+                     f'text-anchor="end">{escape(name)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{length:.1f}" height="{row - 6}" '
+                     f'fill="{colour}"><title>{escape(bar.tooltip)}</title></rect>')
+        parts.append(f'<text x="{label_w + length + 4:.1f}" y="{y + 14}" '
+                     f'font-size="11">{escape(text)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

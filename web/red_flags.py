@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
-from domain.errors import AccessDenied, DomainError
+from domain.errors import AccessDenied, DomainError, NotFound
+from domain.flag_case import Outcome, Subject, may_work_on
 from domain.organisation import Directory, Staff
+from projections.flag_cases import CaseRow, FalseAlarms
+from projections.flag_desk import (
+    DeskData,
+    FileFilter,
+    Rate,
+    files_of,
+    flag_count,
+    load_desk,
+    rankings,
+)
 from projections.red_flags import (
     Day,
     Detail,
     DetailValue,
     EventRef,
+    FlaggedDossier,
     Moment,
     Money,
     OfficerRate,
@@ -24,20 +37,19 @@ from projections.red_flags import (
     PersonRef,
     ProcedureRef,
     RedFlag,
-    ReviewData,
     Thresholds,
     Times,
     UnitRef,
-    red_flags,
     without_settled,
 )
-from web import figures
-from web.analytics import cached
+from web import charts, figures
+from web.analytics import cached, csv_response
 from web.clerk import refuse_access, services_of, staff_only
 from web.formatting import local_date, local_time, parse_day, vnd
 from web.i18n import gettext as _
 from web.i18n import in_locale, pick, unit_name
 from web.labels import EVENTS, Label, label
+from web.services import Services
 from web.templating import render
 
 NOT_A_REVIEWER = AccessDenied(
@@ -171,30 +183,6 @@ def flag_texts(t: Thresholds) -> dict[str, tuple[Label, Label]]:
     }
 
 
-@dataclass(frozen=True)
-class OfficerLine:
-    rate: OfficerRate
-    name: str
-    unit_name: str
-
-
-@dataclass(frozen=True)
-class DossierLine:
-    dossier_id: str
-    code: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class FlagSection:
-    key: str
-    title: Label
-    explanation: Label
-    dossiers: list[DossierLine]
-    more: int
-    officers: list[OfficerLine]
-
-
 def _value(value: DetailValue, d: Directory) -> str:
     """One value of a flag's explanation, as the reader's language writes it."""
     if isinstance(value, OfficeTime):
@@ -228,30 +216,6 @@ def detail_text(detail: Detail, d: Directory) -> str:
     return _(detail.text) % {name: _value(value, d) for name, value in detail.values}
 
 
-@dataclass(frozen=True)
-class RedFlagPage:
-    period: Period
-    units: list[tuple[str, str]]
-    sections: list[FlagSection]
-    dossiers_reviewed: int
-
-
-def _sections(flags: list[RedFlag], d: Directory, t: Thresholds) -> list[FlagSection]:
-    texts = flag_texts(t)
-    return [
-        FlagSection(
-            key=f.key, title=texts[f.key][0], explanation=texts[f.key][1],
-            dossiers=[DossierLine(x.dossier_id, x.code, detail_text(x.detail, d))
-                      for x in f.dossiers[:SHOWN_PER_FLAG]],
-            more=max(0, len(f.dossiers) - SHOWN_PER_FLAG),
-            officers=[OfficerLine(o, d.staff[o.officer_id].full_name
-                                  if o.officer_id in d.staff else o.officer_id,
-                                  unit_name(d, o.unit_code)) for o in f.officers],
-        )
-        for f in flags
-    ]
-
-
 def _date(value: str | None, default: date, name: Label) -> date:
     if not value:
         return default
@@ -275,34 +239,355 @@ def parse_period(request: Request, today: date) -> Period:
     return Period(start, last + timedelta(days=1), request.query_params.get("unit") or None)
 
 
+
+
+# ---- the desk: the summary, a flag's files ---------------------------------------------------
+
+PER_PAGE = 50
+CASE_OUTCOMES: dict[str, Label] = {
+    Outcome.EXPLAINED.value: Label("Đã giải trình", "Explained"),
+    Outcome.WARNING.value: Label("Nhắc nhở, cảnh cáo", "Warning"),
+    Outcome.REFERRED.value: Label("Chuyển xử lý kỷ luật hoặc cơ quan chức năng",
+                                  "Referred for discipline or to the authorities"),
+    Outcome.FALSE_ALARM.value: Label("Cảnh báo nhầm", "False alarm"),
+}
+
+
+def thresholds_of(services: Services) -> Thresholds:
+    # The same minimum sample as the analytics pages (HOSO_MIN_SAMPLE), so a rate ranked
+    # there is judged here on the same evidence.
+    return Thresholds(min_sample=services.settings.min_sample)
+
+
+def desk_data(request: Request, period: Period, thresholds: Thresholds) -> DeskData:
+    """Both periods' flags, shared for a few minutes like the analytics (a year of a city's
+    files takes seconds)."""
+    services = services_of(request)
+
+    def compute(now: datetime) -> DeskData:
+        return load_desk(services.read_models.review, period, now, thresholds,
+                         services.app.calendar, services.read_models.readings)
+
+    return cached(request, ("flag_desk", period, thresholds), compute)
+
+
+@dataclass(frozen=True)
+class Desk:
+    """The period's flags and the previous period's, less the flags closed as cases on the
+    same facts."""
+
+    data: DeskData
+    flags: list[RedFlag]
+    previous: list[RedFlag]
+
+
+def open_desk(request: Request, period: Period, thresholds: Thresholds) -> Desk:
+    services = services_of(request)
+    data = desk_data(request, period, thresholds)
+    settled = services.read_models.flag_cases.settled()
+    return Desk(data, without_settled(data.flags, settled),
+                without_settled(data.previous, settled))
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    key: str
+    title: Label
+    explanation: Label
+    count: int
+    previous: int
+    on_officers: bool  # counted in officers, not files
+    alarms: FalseAlarms | None
+
+    @property
+    def change(self) -> int:
+        return self.count - self.previous
+
+
+@dataclass(frozen=True)
+class RateLine:
+    name: str
+    unit_name: str
+    href: str
+    rate: Rate
+
+
+@dataclass(frozen=True)
+class DeskPage:
+    period: Period
+    previous: Period
+    rows: list[FlagRow]
+    units: list[RateLine]
+    officers: list[RateLine]
+    reviewed: int
+    min_sample: int
+    flag_chart: Markup
+    unit_chart: Markup | None
+    open_cases: int
+    closed_cases: int
+    query: str
+
+    @property
+    def last_day(self) -> date:
+        return self.period.end - timedelta(days=1)
+
+    @property
+    def previous_last_day(self) -> date:
+        return self.previous.end - timedelta(days=1)
+
+
+def period_query(period: Period, **more: str | None) -> str:
+    """The period (and filters) as links carry them."""
+    values = {"from": period.start.isoformat(),
+              "to": (period.end - timedelta(days=1)).isoformat(),
+              "unit": period.unit_code or "", **{k: v or "" for k, v in more.items()}}
+    return urlencode({k: v for k, v in values.items() if v})
+
+
+def _person_name(d: Directory, user_id: str) -> str:
+    member = d.staff.get(user_id)
+    return member.full_name if member else _("(cán bộ không còn trong danh bạ)")
+
+
+def _desk_page(request: Request, staff: Staff, period: Period) -> DeskPage:
+    services = services_of(request)
+    d = services.directory
+    thresholds = thresholds_of(services)
+    desk = open_desk(request, period, thresholds)
+    texts = flag_texts(thresholds)
+    alarms = services.read_models.flag_cases.false_alarms()
+    unit = period.unit_code
+    previous = {f.key: flag_count(f, desk.data.previous_files, unit) for f in desk.previous}
+    rows = [FlagRow(f.key, texts[f.key][0], texts[f.key][1],
+                    flag_count(f, desk.data.files, unit), previous.get(f.key, 0),
+                    not f.dossiers and bool(f.officers), alarms.get(f.key)) for f in desk.flags]
+    units, officers = rankings(desk.flags, desk.data.files, thresholds.min_sample)
+    unit_lines = [RateLine(unit_name(d, r.key), "", f"/units/{r.key}?{period_query(period)}", r)
+                  for r in units]
+    officer_lines = [RateLine(_person_name(d, r.key),
+                              unit_name(d, d.staff[r.key].unit_code) if r.key in d.staff else "",
+                              f"/officers/{r.key}?{period_query(period)}", r)
+                     for r in officers if r.key != staff.user_id]
+    shown = [r for r in rows if r.count]
+    flag_chart = charts.hbar_chart(
+        [charts.Bar(pick(r.title), r.count, _("%(flag)s: %(n)s (kỳ trước %(before)s)") % {
+            "flag": pick(r.title), "n": r.count, "before": r.previous})
+         for r in sorted(shown, key=lambda r: -r.count)],
+        title=_("Số cảnh báo theo loại trong kỳ"))
+    ranked_units = [line for line in unit_lines if line.rate.rate is not None][:10]
+    unit_chart = charts.hbar_chart(
+        [charts.Bar(line.name, line.rate.rate or 0.0,
+                    _("%(unit)s: %(flagged)s trên %(n)s hồ sơ") % {
+                        "unit": line.name, "flagged": line.rate.flagged, "n": line.rate.sample})
+         for line in ranked_units],
+        title=_("Tỷ lệ hồ sơ bị cảnh báo theo đơn vị (n ≥ %(n)s)") % {
+            "n": thresholds.min_sample}, fmt="percent", colour=charts.COLOURS[3]
+    ) if ranked_units else None
+    cases = services.read_models.flag_cases.cases_for(staff.user_id)
+    return DeskPage(
+        period=period, previous=desk.data.previous_period, rows=rows, units=unit_lines,
+        officers=officer_lines, reviewed=desk.data.reviewed, min_sample=thresholds.min_sample,
+        flag_chart=flag_chart, unit_chart=unit_chart,
+        open_cases=sum(1 for c in cases if c.outcome is None),
+        closed_cases=sum(1 for c in cases if c.outcome is not None),
+        query=period_query(period))
+
+
+def _units(d: Directory) -> list[tuple[str, str]]:
+    return [(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()]
+
+
 @staff_only
-async def red_flag_page(request: Request, staff: Staff) -> Response:
+def red_flag_page(request: Request, staff: Staff) -> Response:
+    """The desk's summary: one screen, every flag's count against the previous period."""
     if not staff.may_review:
         return refuse_access(request, staff, NOT_A_REVIEWER)
     services = services_of(request)
-    d = await run_in_threadpool(lambda: services.directory)  # may read the store
-    units = [(u.code, in_locale(u.name_vi, u.name_en)) for u in d.units.values()]
+    units = _units(services.directory)
     try:
         period = parse_period(request, services.today())
     except DomainError as error:
         return render(request, "red_flags.html", {"page": None, "units": units, "error": error},
                       status_code=400)
-    # The same minimum sample as the analytics pages (HOSO_MIN_SAMPLE), so a rate ranked
-    # there is judged here on the same evidence.
-    thresholds = Thresholds(min_sample=services.settings.min_sample)
+    return render(request, "red_flags.html", {
+        "page": _desk_page(request, staff, period), "units": units, "error": None})
 
-    def compute(now: datetime) -> tuple[list[RedFlag], int]:
-        data = ReviewData.load(services.read_models.review, period, now,
-                               services.app.calendar, services.read_models.readings)
-        return red_flags(data, thresholds, services.app.calendar), len(data.dossiers)
 
-    # A year of a city's files takes seconds: recent results are shared, like analytics'.
-    flags, reviewed = await run_in_threadpool(
-        cached, request, ("red_flags", period, thresholds), compute)
-    # A flag whose case was closed on these very facts is not raised again.
-    settled = await run_in_threadpool(lambda: services.read_models.flag_cases.settled())
-    flags = without_settled(flags, settled)
-    page = RedFlagPage(period=period, units=units, sections=_sections(flags, d, thresholds),
-                       dossiers_reviewed=reviewed)
-    return render(request, "red_flags.html", {"page": page, "units": units, "error": None,
-                                              "last_day": period.end - timedelta(days=1)})
+# ---- one flag's files ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileLine:
+    dossier_id: str
+    code: str
+    detail: str
+    procedure: str
+    units: str
+    case: CaseRow | None
+
+
+@dataclass(frozen=True)
+class OfficerLine:
+    officer_id: str
+    name: str
+    unit_name: str
+    rate: OfficerRate
+    case: CaseRow | None
+    may_open: bool
+
+
+@dataclass(frozen=True)
+class FlagPage:
+    key: str
+    title: Label
+    explanation: Label
+    alarms: FalseAlarms | None
+    period: Period
+    chosen: FileFilter
+    files: list[FileLine]
+    total: int
+    page: int
+    pages: int
+    officers: list[OfficerLine]
+    procedures: list[tuple[str, str]]
+    staff: list[tuple[str, str]]
+    query: str
+
+    def link(self, page: int) -> str:
+        return f"/red-flags/{self.key}?{self.query}&page={page}"
+
+    @property
+    def last_day(self) -> date:
+        return self.period.end - timedelta(days=1)
+
+
+def _chosen(request: Request, period: Period) -> FileFilter:
+    params = request.query_params
+    return FileFilter(unit_code=period.unit_code,
+                      procedure_code=params.get("procedure") or None,
+                      officer_id=params.get("officer") or None)
+
+
+def _procedure_name(d: Directory, code: str) -> str:
+    procedure = d.procedures.get(code)
+    return in_locale(procedure.name_vi, procedure.name_en) if procedure else code
+
+
+class NoSuchFlag(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Không có loại cảnh báo này.", "There is no such red flag.")
+
+
+def _flag_of(desk: Desk, key: str) -> RedFlag:
+    flag = next((f for f in desk.flags if f.key == key), None)
+    if flag is None:
+        raise NoSuchFlag()
+    return flag
+
+
+def case_index(cases: list[CaseRow]) -> dict[tuple[str, str], CaseRow]:
+    return {(c.subject.value, c.subject_id): c for c in cases}
+
+
+def flag_files(request: Request, staff: Staff, key: str, period: Period,
+               chosen: FileFilter) -> tuple[RedFlag, list[FlaggedDossier], Desk]:
+    desk = open_desk(request, period, thresholds_of(services_of(request)))
+    flag = _flag_of(desk, key)
+    return flag, files_of(flag, desk.data.files, chosen), desk
+
+
+def _file_line(f: FlaggedDossier, desk: Desk, d: Directory,
+               cases: dict[tuple[str, str], CaseRow], key: str) -> FileLine:
+    facts = desk.data.files.get(f.dossier_id)
+    return FileLine(
+        f.dossier_id, f.code, detail_text(f.detail, d),
+        _procedure_name(d, facts.procedure_code) if facts else "",
+        ", ".join(sorted(unit_name(d, u) for u in facts.units)) if facts else "",
+        cases.get((Subject.DOSSIER.value, f.dossier_id)))
+
+
+def _flag_page(request: Request, staff: Staff, key: str, period: Period) -> FlagPage:
+    services = services_of(request)
+    d = services.directory
+    chosen = _chosen(request, period)
+    flag, files, desk = flag_files(request, staff, key, period, chosen)
+    try:
+        page = max(1, int(request.query_params.get("page") or 1))
+    except ValueError:
+        page = 1
+    pages = max(1, -(-len(files) // PER_PAGE))
+    page = min(page, pages)
+    cases = case_index(services.read_models.flag_cases.cases_for(staff.user_id, key))
+    thresholds = thresholds_of(services)
+    title, explanation = flag_texts(thresholds)[key]
+    officers = [
+        OfficerLine(o.officer_id, _person_name(d, o.officer_id), unit_name(d, o.unit_code), o,
+                    cases.get((Subject.OFFICER.value, o.officer_id)),
+                    may_work_on(staff, Subject.OFFICER, o.officer_id))
+        for o in flag.officers
+        if o.officer_id != staff.user_id and (not chosen.unit_code
+                                              or o.unit_code == chosen.unit_code)]
+    in_period = {p for facts in desk.data.files.values() for p in [facts.procedure_code]}
+    people = {o for facts in desk.data.files.values() for o in facts.officers}
+    return FlagPage(
+        key=key, title=title, explanation=explanation,
+        alarms=services.read_models.flag_cases.false_alarms().get(key), period=period,
+        chosen=chosen,
+        files=[_file_line(f, desk, d, cases, key)
+               for f in files[(page - 1) * PER_PAGE:page * PER_PAGE]],
+        total=len(files), page=page, pages=pages, officers=officers,
+        procedures=sorted(((c, _procedure_name(d, c)) for c in in_period), key=lambda p: p[1]),
+        staff=sorted(((o, _person_name(d, o)) for o in people if o in d.staff),
+                     key=lambda p: p[1]),
+        query=period_query(period, procedure=chosen.procedure_code,
+                           officer=chosen.officer_id))
+
+
+@staff_only
+def flag_page(request: Request, staff: Staff) -> Response:
+    """A flag's files, filtered and paginated; each opens its audit trail or a case."""
+    if not staff.may_review:
+        return refuse_access(request, staff, NOT_A_REVIEWER)
+    services = services_of(request)
+    units = _units(services.directory)
+    key = request.path_params["flag"]
+    if key not in flag_texts(Thresholds()):
+        return render(request, "error.html", {"error": NoSuchFlag()}, status_code=404)
+    try:
+        period = parse_period(request, services.today())
+    except DomainError as error:
+        return render(request, "red_flag.html", {"page": None, "units": units, "error": error,
+                                                 "key": key}, status_code=400)
+    return render(request, "red_flag.html", {
+        "page": _flag_page(request, staff, key, period), "units": units, "error": None,
+        "key": key, "outcomes": CASE_OUTCOMES})
+
+
+@staff_only
+def flag_csv(request: Request, staff: Staff) -> Response:
+    """A flag's files (the filters of its page, every page) as CSV."""
+    if not staff.may_review:
+        return refuse_access(request, staff, NOT_A_REVIEWER)
+    services = services_of(request)
+    d = services.directory
+    key = request.path_params["flag"]
+    if key not in flag_texts(Thresholds()):
+        return render(request, "error.html", {"error": NoSuchFlag()}, status_code=404)
+    try:
+        period = parse_period(request, services.today())
+    except DomainError as error:
+        return render(request, "error.html", {"error": error}, status_code=400)
+    chosen = _chosen(request, period)
+    _flag, files, desk = flag_files(request, staff, key, period, chosen)
+    cases = case_index(services.read_models.flag_cases.cases_for(staff.user_id, key))
+    rows = []
+    for f in files:
+        line = _file_line(f, desk, d, cases, key)
+        case = line.case
+        rows.append([line.code, line.procedure, line.units, line.detail,
+                     "" if case is None else pick(CASE_OUTCOMES[case.outcome.value])
+                     if case.outcome else _("Đang xem xét"),
+                     f"/dossiers/{line.dossier_id}/audit"])
+    header = ["Mã hồ sơ / Code", "Thủ tục / Procedure", "Đơn vị / Units",
+              "Cảnh báo / Flag", "Vụ việc / Case", "Nhật ký / Audit trail"]
+    last = period.end - timedelta(days=1)
+    return csv_response(header, rows, f"hoso-red-flag-{key}-{period.start}-{last}.csv")
