@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -14,8 +15,8 @@ from starlette.testclient import TestClient
 
 from domain.application import HosoApplication
 from domain.dossier import Dossier
-from tests.conftest import PUBLIC_URL
-from tests.helpers import receive
+from tests.conftest import PUBLIC_URL, FakeClock
+from tests.helpers import hand_over, receive
 from tests.vnpay_simulator import HASH_SECRET, TMN_CODE, VnpaySimulator
 from web.vnpay import VnpaySettings, answer_notice, hash_data, signature
 
@@ -155,3 +156,35 @@ def test_each_refused_notice_changes_nothing(
     assert events() == before + 1
     assert app.dossier(outcome.dossier_id).amount_paid_vnd == 200_000
     assert web.post(f"/t/{token}/pay", follow_redirects=False).status_code == 422
+
+
+def test_an_obligation_paid_online_moves_the_due_date_by_exactly_the_working_days_waited(
+        citizen_and_gateway: tuple[TestClient, VnpaySimulator], app: HosoApplication,
+        clock: FakeClock) -> None:
+    web, gateway = citizen_and_gateway
+    # Received on Monday 23 Nov 2026 at 09:00: 10 working days, due Tuesday 8 Dec.
+    outcome = receive(app)
+    dossier_id = outcome.dossier_id
+    token = app.tracking_token(dossier_id)
+    app.record_payment(dossier_id, expected_version=None, actor_id="tiepnhan",
+                       amount_vnd=200_000, method="cash", receipt_number="BL-1")
+    hand_over(app, dossier_id, "tiepnhan", "STP-HCTP", "hctp")
+    assert app.dossier(dossier_id).due_date == date(2026, 12, 8)
+    clock.advance(hours=1)
+    requested = app.request_payment(dossier_id, expected_version=None, actor_id="hctp",
+                                    amount_vnd=1_250_000,
+                                    reason="Lệ phí trước bạ theo thông báo thuế")
+    assert web.app.state.services.read_models.wait(requested.notification_id)  # type: ignore
+    # Paid through the gateway on Wednesday 2 Dec: the wait holds 25, 26, 27 and 30 Nov,
+    # 1 and 2 Dec — six working days (24 Nov is a holiday, 28–29 Nov a weekend).
+    clock.advance(days=9)
+    _paid_through(_order(web, token))
+    assert gateway.answers[-1]["RspCode"] == "00"
+    [paid] = [e for e in app.repository.event_store.get(dossier_id)
+              if isinstance(e, Dossier.FeePaid) and e.method == "online"]
+    assert (paid.resumed, paid.paused_working_days, paid.due_date) == (
+        True, 6, date(2026, 12, 16))
+    assert app.dossier(dossier_id).due_date == date(2026, 12, 16)
+    page = web.get(f"/t/{token}").text
+    assert "16/12/2026" in page and "Đang giải quyết" in page
+    assert "tạm dừng cho đến khi bạn nộp đủ" not in page
