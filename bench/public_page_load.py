@@ -270,9 +270,9 @@ def endpoint_breakdown(store: Store, open_tokens: list[str], signed_tokens: list
             "endpoint_cpu": per_call(tokens, lambda t: public.status_page(request(t)),
                                      time.process_time),
             "find_read_model": per_call(tokens, find),
-            # The ETag: what a cached page or a 304 costs beyond the lookup.
+            # The ETag: a digest of the page's view (built first: "page_model_…" below).
             "page_version": per_call(few, lambda t: public._page_version(
-                request(t), services, t, statuses[t])),
+                request(t), services, t, pages[t])),
             "directory": per_call(few, lambda t: services.directory),
             "decision_signatures": per_call(few, lambda t: app.decision_signatures(
                 statuses[t].dossier_id)) if signed else 0.0,
