@@ -359,6 +359,11 @@ def load_bulk_demo(app: HosoApplication, *, dossiers: int, seed: int = 2026,
                     saving.result()
                 with _recording(app) as record_at:
                     story(record_at)
+                if record_at.moment != moment:
+                    # Told at ``moment``: recorded later, it would land after events the
+                    # walk records between the two, back-dated in the store's order.
+                    raise ValueError(f"a story told at {moment} was recorded at "
+                                     f"{record_at.moment}")
                 desk.reread_directory()  # the newcomer may act from now on
 
         def walk_file(received: datetime, story: Callable[[_RecordingClock], object]) -> int:

@@ -946,7 +946,10 @@ def _favours_and_a_broker(app: HosoApplication, rng: random.Random, now: datetim
     appointed = start - timedelta(days=1)
 
     def newcomer_arrives(record_at: _RecordingClock) -> None:
-        record_at.at(appointed)
+        # Recorded at the moment it is told (no typing delay): the bulk demo tells it when
+        # the walk reaches that moment, and a later recording time would put it after
+        # events recorded before it.
+        record_at.at(appointed, timedelta())
         app.appoint_staff(admin_id="quantri", user_id="hctp2", full_name="Lê Văn Tín",
                           unit_code=specialist, roles=["specialist"])
 
