@@ -58,3 +58,10 @@ def test_the_published_vector_and_a_log_entry_shaped_value() -> None:
              "recorded_at": datetime(2026, 12, 3, 9, 30, tzinfo=UTC) + timedelta(microseconds=5),
              "note": "Nguyễn Văn Ánh"}
     assert jcs(entry) == rfc8785.dumps(_plain(entry))
+
+
+def test_names_beyond_the_basic_plane_sort_by_their_utf16_code_units() -> None:
+    # U+1F600 is written D83D DE00 in UTF-16, before U+FB01: code point order says the reverse.
+    value = {"\ufb01": 1, "\U0001f600": 2, "a": {"\ue000": 3, "\U00010000": 4}}
+    assert jcs(value) == rfc8785.dumps(value)
+    assert jcs(value).decode() == '{"a":{"\U00010000":4,"\ue000":3},"\U0001f600":2,"\ufb01":1}'
