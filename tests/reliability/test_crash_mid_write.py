@@ -236,22 +236,45 @@ def server(store: Store, accounts: StaffAccounts, tmp_path: Path) -> Iterator[Se
         running.stop()
 
 
+# However busy the machine, a run ends by this many seconds past its planned length: slower,
+# not failed, up to here; then check() fails on what it could not do.
+OVERTIME = 240.0
+
+
 def load(base: str, disturb: Any, pause: tuple[float, float] = (0.5, 2.5),
-         seconds: float = SECONDS, clients_count: int = CLIENTS) -> tuple[Run, float]:
+         seconds: float = SECONDS, clients_count: int = CLIENTS,
+         minimum_disturbances: int = 3) -> tuple[Run, float]:
     """``clients_count`` clerks at work while ``disturb()`` runs after each ``pause`` (a
-    random number of seconds in that range), for ``seconds``."""
+    random number of seconds in that range), for ``seconds`` — and on, until there were
+    ``minimum_disturbances`` disturbances and ``3 * clients_count`` acknowledged actions.
+
+    After each disturbance it waits for the clerks to get one more action acknowledged
+    before pausing for the next: on a busy machine a restarted server takes longer to answer,
+    and disturbing it again before it has served anyone would test nothing (the counts, not
+    the wall time, say whether the run did what it is for)."""
     run, stop = Run(), threading.Event()
     # Daemon threads: a failed run must not leave the test process waiting on them.
     clients = [threading.Thread(target=work, args=(base, run, stop, n), daemon=True)
                for n in range(clients_count)]
     started = time.monotonic()
+    give_up = started + seconds + OVERTIME
     for client in clients:
         client.start()
     rng = random.Random(7)
+    disturbances = 0
     try:
-        while time.monotonic() - started < seconds:
+        while time.monotonic() < give_up:
+            if (time.monotonic() - started >= seconds
+                    and disturbances >= minimum_disturbances
+                    and len(run.acknowledged) >= 3 * clients_count):
+                break
             time.sleep(rng.uniform(*pause))
+            served_before = len(run.acknowledged)
             disturb()
+            disturbances += 1
+            while len(run.acknowledged) == served_before and time.monotonic() < give_up \
+                    and not run.failures:
+                time.sleep(0.1)
     finally:
         stop.set()
     for client in clients:

@@ -108,7 +108,8 @@ def test_outages_get_503_and_the_server_recovers_by_itself(
         cluster.start()
 
     # Outages a few seconds apart: the clerks get work done between them.
-    run, seconds = load(server.base, outage, pause=(2.0, 4.0), seconds=max(SECONDS, 30))
+    run, seconds = load(server.base, outage, pause=(2.0, 4.0), seconds=max(SECONDS, 30),
+                        minimum_disturbances=2)
     # Recovered by itself: the log follower too (healthz checks it), within a few seconds.
     deadline = time.monotonic() + 30
     while httpx2.get(f"{server.base}/healthz", timeout=5).status_code != 200:
@@ -142,7 +143,8 @@ def test_kills_and_outages_in_one_run(cluster: Cluster, served: tuple[Store, Ser
         if what in ("kill", "both"):
             server.start()  # waits for healthz: the store and the log follower answer
 
-    run, seconds = load(server.base, disturb, pause=(1.0, 3.0), seconds=max(SECONDS, 30))
+    run, seconds = load(server.base, disturb, pause=(1.0, 3.0), seconds=max(SECONDS, 30),
+                        minimum_disturbances=4)
     server.stop()
     figures = check(run, store, seconds, server.kills + cluster.outages,
                     minimum_disturbances=4)

@@ -214,7 +214,7 @@ def test_failover_under_load_loses_and_duplicates_nothing(
     try:
         # One disturbance, 0.1 s in, which fails over FAILOVERS times at random moments.
         run, seconds = load(server.base, fail_over_at_random_moments, pause=(0.1, 0.1),
-                            seconds=1.0, clients_count=CLIENTS)
+                            seconds=1.0, clients_count=CLIENTS, minimum_disturbances=1)
         # The follower in `hoso serve` resumed from its tracked position on each new primary
         # and caught up by itself (nothing here applies events before this check).
         app = HosoApplication(env=store.eventsourcing_env())
