@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts" / "browser"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "mat-khau-thu-nghiem"
-STAFF = ("tiepnhan", "hctp", "gd.stp", "buudien")
+STAFF = ("tiepnhan", "hctp", "gd.stp", "buudien", "thanhtra")
 # From the machine notes: without the networking flags Chromium keeps trying to reach Google's
 # hosts, which this closed network refuses; --no-sandbox because the tests run as root.
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -126,4 +126,5 @@ def official_forms(app: HosoApplication, received_id: UUID) -> tuple[tuple[str, 
             ("03", f"/dossiers/{online.dossier_id}/refusal"),
             ("04", f"/dossiers/{extended}/apology/1"),
             ("05", f"/dossiers/{stopped}/stop-notice"),
+            ("06", f"/dossiers/{extended}/control-slip"),
             ("07", "/tracking-book"))

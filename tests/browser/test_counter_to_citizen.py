@@ -46,6 +46,17 @@ def printed_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
 
 
+# Sheet sizes in PDF points (1/72 inch), as Chromium writes each page's MediaBox.
+_SIZES = {(420, 595): "A5", (595, 842): "A4", (842, 595): "A4 landscape"}
+# The forms' sheets: the receipt on A5, the tracking book on A4 across, the others on A4.
+SHEETS = {"01": "A5", "07": "A4 landscape"}
+
+
+def sheet_sizes(pdf: bytes) -> set[str]:
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    return {_SIZES.get((round(float(w)), round(float(h))), f"{w!r}×{h!r}") for w, h in boxes}
+
+
 def a_phone() -> str:
     # Each test's own applicant, so a search by phone finds only this test's dossier.
     return "0912" + "".join(random.choices("0123456789", k=6))
@@ -199,17 +210,22 @@ def test_the_counter_search_answers_in_place_without_a_page_load(
 
 def test_each_official_form_prints_on_one_page(site: Site,
                                                signed_in: Callable[[str], Page]) -> None:
-    """Forms 01–05 and 07 of Circular 03/2025/TT-VPCP: the national header, the form number,
-    signature blocks, one sheet of the form's size (form 06 is the inspectors' control slip)."""
+    """Forms 01–07 of Circular 03/2025/TT-VPCP: the national header, the form number,
+    signature blocks, one sheet of the form's size (form 06, the control slip, is printed by
+    the inspector: its handoffs are signed by the events they record)."""
     clerk = signed_in("hctp")
     counter = signed_in("tiepnhan")
-    assert [number for number, _ in site.forms] == ["01", "02", "03", "04", "05", "07"]
+    inspector = signed_in("thanhtra")
+    assert [number for number, _ in site.forms] == ["01", "02", "03", "04", "05", "06", "07"]
     for number, path in site.forms:
-        page = counter if number in ("01", "03", "07") else clerk
+        page = (counter if number in ("01", "03", "07")
+                else inspector if number == "06" else clerk)
         page.goto(site.base + path)
         expect(page.locator(".form-number")).to_contain_text(f"Mẫu số {number}")
         expect(page.locator(".national-name")).to_have_text(
             "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-        if number != "07":
+        if number not in ("06", "07"):
             expect(page.locator(".signatures")).to_contain_text("(Ký và ghi rõ họ tên)")
-        assert printed_pages(page.pdf(prefer_css_page_size=True)) == 1, number
+        pdf = page.pdf(prefer_css_page_size=True)
+        assert printed_pages(pdf) == 1, number
+        assert sheet_sizes(pdf) == {SHEETS.get(number, "A4")}, number
