@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.office_time import OfficeClock
+from domain.office_time import OfficeClock, office_clock
 from domain.working_days import WorkingCalendar
 from projections.review import ReviewView
 
@@ -72,7 +72,7 @@ def place_in_line(view: ReviewView, dossier_id: str, now: datetime,
         "WHERE received_at > %(r)s)", desk)
     recent = view.rows("review_step", "unit_code = %(u)s AND procedure_code = %(p)s "
                        "AND left_at IS NOT NULL", desk, order=f"left_at DESC LIMIT {RECENT_STAYS}")
-    clock = OfficeClock(calendar)
+    clock = office_clock(calendar)
     return PlaceInLine(
         unit_code=step["unit_code"], position=ahead + 1, waiting=len(open_here),
         overtaken=len({s["dossier_id"] for s in overtaken}),

@@ -59,6 +59,33 @@ def test_a_repeat_lookup_is_304_until_an_event_of_the_dossier(web: TestClient,
     assert "Judicial Administration" in english.text
 
 
+def test_a_page_stays_cached_while_other_dossiers_move(web: TestClient,
+                                                      app: HosoApplication) -> None:
+    """Keyed on what the page shows, not on the store's head: at a city's rate of events a
+    copy keyed on the head would be stale before the citizen asked again."""
+    mine = receive(app).dossier_id
+    hand_over(app, mine, "tiepnhan", "STP-HCTP", "hctp")
+    _caught_up(web, app)
+    link = f"/t/{app.dossier(mine).tracking_token}"
+    first = web.get(link)
+    etag = first.headers["etag"]
+    # Another dossier received and read at the counter: nothing on this page changes.
+    other = receive(app).dossier_id
+    _caught_up(web, app)
+    assert web.get(f"/t/{app.dossier(other).tracking_token}").status_code == 200
+    still = web.get(link, headers={"If-None-Match": etag})
+    assert still.status_code == 304 and still.headers["etag"] == etag
+    hits = web.app.state.rendered_pages.hits
+    assert web.get(link).headers["etag"] == etag
+    assert web.app.state.rendered_pages.hits == hits + 1
+    # The other file joins this one's desk: its place in line changes, and so does the page.
+    hand_over(app, other, "tiepnhan", "STP-HCTP", "hctp")
+    _caught_up(web, app)
+    moved = web.get(link, headers={"If-None-Match": etag})
+    assert moved.status_code == 200 and moved.headers["etag"] != etag
+    assert moved.text != first.text
+
+
 def test_a_key_revocation_and_an_edited_event_change_the_signed_page(
         web: TestClient, app: HosoApplication, clock: FakeClock, store: Store) -> None:
     d = receive(app).dossier_id
