@@ -357,3 +357,71 @@ def test_the_post_offices_system_records_a_failed_attempt_and_the_return(
     events = [e for e in app.repository.event_store.get(dossier_id)
               if isinstance(e, Dossier.DeliveryAttemptFailed | Dossier.ReturnedToCounter)]
     assert [e.actor_id for e in events] == ["vnpost"] * 4
+
+
+# ---- the whole postal path through the post office's key (issue 23: done when) ----------
+
+def test_the_post_offices_key_walks_the_whole_postal_path(
+        post_api: Api, app: HosoApplication, clock: FakeClock) -> None:
+    """Pick-up → the counter's receipt → processing → dispatch by post → a failed attempt →
+    the second attempt delivered: every postal leg through the post office's key, the rest by
+    the clerks, each leg named on its event and shown on the status the API serves."""
+    body = {"procedure_code": "2.000488",
+            "applicant": {"name": "Đỗ Văn Hùng", "phone": "0977000111",
+                          "address": "12 Lê Lợi, Q.1"},
+            "pickup_address": ADDRESS, "documents": ["Tờ khai"]}
+    asked = post_api.post("/pickups", "vnpost", body, idempotency_key="walk-pickup")
+    assert asked.status_code == 201, asked.text
+    dossier_id = UUID(asked.json()["dossier_id"])
+    clock.advance(hours=1)
+    steps = [("/collection", {"postal_tracking_number": "EP100VN", "items": ["Tờ khai"]}),
+             ("/handover", {})]
+    for path, sent in steps:
+        answer = post_api.post(f"/dossiers/{dossier_id}{path}", "vnpost", sent,
+                               idempotency_key=f"walk{path}")
+        assert answer.status_code == 200, answer.text
+        clock.advance(hours=2)
+    app.receive_from_post(dossier_id, expected_version=None, actor_id="tiepnhan")
+    walk_to_signed(app, dossier_id)
+    app.dispatch(dossier_id, expected_version=None, actor_id="tiepnhan", method="post",
+                 postal_tracking_number="EB200VN")
+    clock.advance(hours=20)
+    failed = post_api.post(f"/dossiers/{dossier_id}/failed-delivery", "vnpost",
+                           {"reason": "nobody_home"}, idempotency_key="walk-attempt-1")
+    assert failed.status_code == 200, failed.text
+    # The same attempt sent again (a lost answer) is the same attempt, not a second one.
+    assert post_api.post(f"/dossiers/{dossier_id}/failed-delivery", "vnpost",
+                         {"reason": "nobody_home"},
+                         idempotency_key="walk-attempt-1").json() == failed.json()
+    clock.advance(hours=20)
+    delivered = post_api.post(f"/dossiers/{dossier_id}/delivery", "vnpost",
+                              {"recipient_name": "Đỗ Văn Hùng"},
+                              idempotency_key="walk-attempt-2")
+    assert delivered.status_code == 200, delivered.text
+
+    def status() -> Any:
+        return post_api.client.get(asked.json()["api_status_url"]).json()
+
+    assert wait_for(lambda: status()["stage"]["code"] == "delivered")
+    shown = status()
+    assert [s["event"] for s in shown["steps"]] == [
+        "PickupRequested", "CollectedByPost", "HandedToCounter", "ReceivedFromPost",
+        "Transferred", "TransferAccepted", "Transferred", "TransferAccepted", "Signed",
+        "Transferred", "TransferAccepted", "Dispatched", "DeliveryAttemptFailed",
+        "Delivered"]
+    assert shown["postal_transit_minutes"] == 240  # collected at +1 h, received at +5 h
+    dossier = app.dossier(dossier_id)
+    assert (dossier.stage, dossier.failed_attempts) == (Stage.DELIVERED, 1)
+    # The processing clock runs from the counter's receipt, not from the request.
+    assert dossier.collected_at is not None and dossier.accepted_at is not None
+    assert dossier.accepted_at - dossier.collected_at == timedelta(hours=4)
+    assert dossier.due_date == calendar.due_date(
+        dossier.accepted_at, d.procedure("2.000488").processing_days,
+        d.procedure("2.000488").rules.cutoff).due
+    events = [e for e in app.repository.event_store.get(dossier_id)
+              if isinstance(e, Dossier.Event)]
+    by_post = [type(e).__name__ for e in events if e.actor_id == "vnpost"]
+    assert by_post == ["Received", "PickupRequested", "CollectedByPost", "HandedToCounter",
+                       "DeliveryAttemptFailed", "Delivered"]
+    [receipt] = [e for e in events if isinstance(e, Dossier.ReceivedFromPost)]
+    assert (receipt.handed_over_by, receipt.actor_id) == ("vnpost", "tiepnhan")
