@@ -63,6 +63,12 @@ class FeeTotals:
         """The share of the amount paid that was paid online (None when nothing was)."""
         return self.online_vnd / self.paid_vnd if self.paid_vnd else None
 
+    @classmethod
+    def summed(cls, lines: list[FeeTotals]) -> FeeTotals:
+        """Every line's amounts added (the unit and procedure left empty)."""
+        return cls("", "", sum(t.paid_vnd for t in lines), sum(t.online_vnd for t in lines),
+                   sum(t.refunded_vnd for t in lines))
+
 
 class ReviewView(ReadModel, DigestsPhones):
     tracking_name = "review"
@@ -147,17 +153,21 @@ class ReviewView(ReadModel, DigestsPhones):
             "paused_working_days, supplement_requests, result_ready_at, withdrawn_at, "
             "satisfaction, rated_at FROM {p}review_dossier", {}, _DOSSIER_TIMES + ("rated_at",))
 
-    def fee_totals(self, since: datetime) -> list[FeeTotals]:
-        """Fees collected since ``since`` per receiving unit and procedure, whole đồng:
-        paid, paid online, refunded. Amounts only: no dossier, no payer."""
+    def fee_totals(self, since: datetime, until: datetime | None = None,
+                   unit: str | None = None) -> list[FeeTotals]:
+        """Fees collected in [since, until) per receiving unit and procedure, whole đồng:
+        paid, paid online, refunded; of one receiving unit when ``unit`` is given. Amounts
+        only: no dossier, no payer."""
         rows = self._select(
             "SELECT receiving_unit, procedure_code, "
             "SUM(CASE WHEN kind = 'payment' THEN amount_vnd ELSE 0 END) AS paid, "
             "SUM(CASE WHEN kind = 'payment' AND method = 'online' THEN amount_vnd ELSE 0 END) "
             "AS online, SUM(CASE WHEN kind = 'refund' THEN -amount_vnd ELSE 0 END) AS refunded "
-            "FROM {p}review_payment WHERE occurred_at >= %(since)s "
-            "GROUP BY receiving_unit, procedure_code ORDER BY receiving_unit, procedure_code",
-            {"since": since})
+            "FROM {p}review_payment WHERE occurred_at >= %(since)s"
+            + (" AND occurred_at < %(until)s" if until is not None else "")
+            + (" AND receiving_unit = %(unit)s" if unit else "")
+            + " GROUP BY receiving_unit, procedure_code ORDER BY receiving_unit, procedure_code",
+            {"since": since, "until": until, "unit": unit})
         return [FeeTotals(r["receiving_unit"], r["procedure_code"], int(r["paid"]),
                           int(r["online"]), int(r["refunded"])) for r in rows]
 

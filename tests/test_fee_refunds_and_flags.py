@@ -4,6 +4,7 @@ fee recorded after the result), each seen and not seen, on both stores."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,8 @@ from projections.red_flags import Period, RedFlag, ReviewData, red_flags
 from projections.runners import ReadModels
 from projections.store import Store
 from tests.conftest import FakeClock
-from tests.helpers import receive, walk_to_signed
+from tests.helpers import APPLICANT, hand_over, receive, walk_to_signed
+from tests.web_helpers import PASSWORD, read_in, sign_in_as
 
 Flags = Callable[[], dict[str, RedFlag]]
 
@@ -28,7 +30,6 @@ def flags(store: Store, app: HosoApplication, clock: FakeClock) -> Iterator[Flag
     def compute() -> dict[str, RedFlag]:
         models.catch_up()
         today = clock().astimezone(HCMC).date()
-        from datetime import timedelta
         data = ReviewData.load(models.review, Period(today - timedelta(days=30),
                                                      today + timedelta(days=1), None),
                                clock(), None, models.readings)
@@ -87,9 +88,15 @@ def test_a_fee_recorded_after_the_result_is_flagged(app: HosoApplication,
     assert after.dossiers[0].detail.vi.startswith("Ghi nhận nộp 200.000 đồng lúc ")
 
 
-def test_public_statistics_show_fees_collected_and_the_share_paid_online(
-        serve: Callable[..., Any], app: HosoApplication) -> None:
-    web = serve()
+LAND = "1.004227"  # its obligation is fixed during processing (portal status 6)
+PASSPORT = "2.002206"  # received at the immigration office, not the city's centre
+NBSP = "\u00a0"
+
+
+def _fees_collected(app: HosoApplication) -> Any:
+    """At the city's centre: criminal records paid in cash, online, and one refunded after
+    withdrawal; a land registration's obligation of 123.456.789 đồng paid online. At the
+    immigration office: a passport paid in cash. Returns the last outcome."""
     cash, online, refunded = (receive(app).dossier_id for _ in range(3))
     pay(app, cash, 200_000)
     order = app.online_payment_order(online)
@@ -97,11 +104,80 @@ def test_public_statistics_show_fees_collected_and_the_share_paid_online(
     app.confirm_online_payment(order_ref=order.ref, amount_vnd=200_000, transaction_no="1")
     pay(app, refunded, 200_000)
     app.withdraw(refunded, expected_version=None, actor_id="tiepnhan", reason="Rút")
-    last = app.refund(refunded, expected_version=None, actor_id="tiepnhan",
-                      amount_vnd=200_000, reason="Rút hồ sơ", receipt_number="PC-1")
+    app.refund(refunded, expected_version=None, actor_id="tiepnhan", amount_vnd=200_000,
+               reason="Rút hồ sơ", receipt_number="PC-1")
+    land = app.receive(actor_id="tiepnhan", procedure_code=LAND, documents=[
+        "Đơn đăng ký đất đai", "Giấy tờ về quyền sử dụng đất"], **APPLICANT).dossier_id
+    hand_over(app, land, "tiepnhan", "VPDKDD", "vpdk")
+    app.request_payment(land, expected_version=None, actor_id="vpdk", amount_vnd=123_456_789,
+                        reason="Tiền sử dụng đất theo thông báo thuế")
+    order = app.online_payment_order(land)
+    assert order is not None and order.amount_vnd == 123_456_789
+    app.confirm_online_payment(order_ref=order.ref, amount_vnd=123_456_789,
+                               transaction_no="2")
+    passport = app.receive(actor_id="xnc", procedure_code=PASSPORT, documents=[
+        "Tờ khai đề nghị cấp hộ chiếu (mẫu TK01)", "Ảnh chân dung 4x6", "CCCD"],
+        **APPLICANT).dossier_id
+    return app.record_payment(passport, expected_version=None, actor_id="xnc",
+                              amount_vnd=200_000, method="cash", receipt_number="BL-9")
+
+
+def _fee_rows(page: str) -> list[str]:
+    """The fee table's rows as text: cells joined by " | ", the total last."""
+    import re
+    table = page.split('id="fees"')[1].split("</table>")[0]
+    return [" | ".join(re.sub(r"<[^>]+>", "", cell).strip()
+                       for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S))
+            for row in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1], re.S)]
+
+
+def test_public_statistics_show_fees_collected_per_unit_and_procedure_in_both_languages(
+        serve: Callable[..., Any], app: HosoApplication) -> None:
+    web = serve()
+    last = _fees_collected(app)
     assert web.app.state.services.read_models.wait(last.notification_id)
     page = web.get("/stats").text
-    row = page.split('id="fees"')[1].split("</table>")[0]
-    nbsp = "\u00a0"
-    assert f"600.000{nbsp}₫" in row and f"200.000{nbsp}₫" in row and "33%" in row
-    assert "0912345678" not in page and "PC-1" not in page and "BL-1" not in page
+    # Collected, paid online, refunded, the share paid online; the total below.
+    assert _fee_rows(page) == [
+        f"Phòng Quản lý xuất nhập cảnh – Công an TP.HCM | Cấp hộ chiếu phổ thông ở trong nước"
+        f" | 200.000{NBSP}₫ | 0{NBSP}₫ | 0{NBSP}₫ | 0,0 %",
+        f"Trung tâm Phục vụ hành chính công TP.HCM | Đăng ký, cấp Giấy chứng nhận quyền sử "
+        f"dụng đất lần đầu | 123.456.789{NBSP}₫ | 123.456.789{NBSP}₫ | 0{NBSP}₫ | 100,0 %",
+        f"Trung tâm Phục vụ hành chính công TP.HCM | Cấp Phiếu lý lịch tư pháp cho công dân "
+        f"Việt Nam | 600.000{NBSP}₫ | 200.000{NBSP}₫ | 200.000{NBSP}₫ | 33,3 %",
+        f"Tổng cộng | 124.256.789{NBSP}₫ | 123.656.789{NBSP}₫ | 200.000{NBSP}₫ | 99,5 %",
+    ]
+    assert "0912345678" not in page and "PC-1" not in page and "BL-" not in page
+    read_in(web, "en")
+    rows = _fee_rows(web.get("/stats").text)
+    assert rows[0].endswith(f"| VND{NBSP}200,000 | VND{NBSP}0 | VND{NBSP}0 | 0.0%")
+    assert rows[1].endswith(
+        f"| VND{NBSP}123,456,789 | VND{NBSP}123,456,789 | VND{NBSP}0 | 100.0%")
+    assert rows[2] == (
+        "HCMC Public Administrative Service Centre | Issuing a criminal record certificate to a "
+        f"Vietnamese citizen | VND{NBSP}600,000 | VND{NBSP}200,000 | VND{NBSP}200,000 | 33.3%")
+    assert rows[-1] == (f"Total | VND{NBSP}124,256,789 | VND{NBSP}123,656,789 | VND{NBSP}200,000"
+                        " | 99.5%")
+
+
+def test_analytics_show_fees_collected_for_the_period_and_unit_chosen(
+        serve: Callable[..., Any], app: HosoApplication, clock: FakeClock) -> None:
+    web = serve("thanhtra")
+    last = _fees_collected(app)
+    assert web.app.state.services.read_models.wait(last.notification_id)
+    sign_in_as(web, "thanhtra", PASSWORD)
+    today = clock().astimezone(HCMC).date()
+    rows = _fee_rows(web.get("/analytics").text)
+    assert len(rows) == 4 and rows[-1].startswith(f"Tổng cộng | 124.256.789{NBSP}₫")
+    of_passports = web.get("/analytics?unit=PA08").text
+    assert _fee_rows(of_passports) == [
+        f"Phòng Quản lý xuất nhập cảnh – Công an TP.HCM | Cấp hộ chiếu phổ thông ở trong nước"
+        f" | 200.000{NBSP}₫ | 0{NBSP}₫ | 0{NBSP}₫ | 0,0 %",
+        f"Tổng cộng | 200.000{NBSP}₫ | 0{NBSP}₫ | 0{NBSP}₫ | 0,0 %"]
+    before = f"from={today - timedelta(days=30)}&to={today - timedelta(days=1)}"
+    assert "Chưa có khoản thu nào." in web.get(f"/analytics?{before}").text
+    read_in(web, "en")
+    rows = _fee_rows(web.get("/analytics?unit=TTHCC").text)
+    assert rows[-1] == (f"Total | VND{NBSP}124,056,789 | VND{NBSP}123,656,789 | VND{NBSP}200,000"
+                        " | 99.7%")
+    assert "No fees collected yet." in web.get(f"/analytics?{before}").text

@@ -41,10 +41,11 @@ from projections.analytics import (
 from web import figures
 from web.charts import SMALL, Bar, Series, bar_chart, line_chart
 from web.clerk import refuse_access, services_of, staff_only
+from web.fee_figures import fee_figures
 from web.feedback import feedback_by_unit
 from web.formatting import parse_day
 from web.i18n import gettext as _
-from web.i18n import in_locale, unit_name
+from web.i18n import in_locale, procedure_label, unit_name
 from web.labels import Label
 from web.services import Services
 from web.templating import render
@@ -207,12 +208,6 @@ def procedure_name(d: Directory, code: str | None) -> str:
     language (open data stays comparable from one download to the next)."""
     procedure = d.procedures.get(code or "")
     return procedure.name_vi if procedure else (code or "—")
-
-
-def procedure_label(d: Directory, code: str | None) -> str:
-    """The procedure's name on a page, in the page's language."""
-    procedure = d.procedures.get(code or "")
-    return in_locale(procedure.name_vi, procedure.name_en) if procedure else (code or "—")
 
 
 def step_name(d: Directory, row: HandlingRow | Any) -> str:
@@ -461,8 +456,10 @@ def analytics(request: Request, staff: Staff) -> Response:
         }, status_code=400)
     page = analytics_page(analytics_for(request, query), query, d)
     feedback_lines = feedback_by_unit(services, query.period.start_at, query.period.end_at)
+    fees = fee_figures(services, query.period.start_at, query.period.end_at, query.unit)
     return render(request, "analytics.html", {"page": page, "error": None, "units": page.units,
-                                              "feedback_lines": feedback_lines})
+                                              "feedback_lines": feedback_lines,
+                                              "fee_figures": fees})
 
 
 @staff_only

@@ -120,3 +120,9 @@ def unit_name(directory: Directory, code: str | None) -> str:
     """A unit's name in the current locale (its English name is kept with it)."""
     unit = directory.units.get(code or "")
     return in_locale(unit.name_vi, unit.name_en) if unit else (code or "")
+
+
+def procedure_label(directory: Directory, code: str | None) -> str:
+    """The procedure's name on a page, in the page's language."""
+    procedure = directory.procedures.get(code or "")
+    return in_locale(procedure.name_vi, procedure.name_en) if procedure else (code or "—")

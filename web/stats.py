@@ -17,14 +17,14 @@ from starlette.responses import Response
 from domain.organisation import Directory
 from domain.working_days import HCMC
 from projections.analytics import MonthlyFigures, PublicStatistics, public_statistics
-from projections.review import FeeTotals
 from web import figures
-from web.analytics import cached, csv_response, procedure_label, procedure_name
+from web.analytics import cached, csv_response, procedure_name
 from web.charts import Series, line_chart
 from web.clerk import services_of
+from web.fee_figures import fee_figures
 from web.feedback import FeedbackLine, feedback_totals
 from web.i18n import gettext as _
-from web.i18n import unit_name
+from web.i18n import procedure_label, unit_name
 from web.services import Services
 from web.templating import render
 
@@ -90,18 +90,9 @@ def stats(request: Request) -> Response:
     page = stats_page(statistics_for(request), services.directory, services.today())
     since = datetime.combine(page.since, time(0), tzinfo=HCMC)
     lines = [FeedbackLine(_("Toàn thành phố"), feedback_totals(services, since))]
-    fees = [FeeLine(unit_name(services.directory, t.receiving_unit),
-                    procedure_label(services.directory, t.procedure_code), t)
-            for t in services.read_models.review.fee_totals(since)]
     return render(request, "stats.html", {"page": page, "feedback_lines": lines,
-                                          "fee_lines": fees}, headers=PUBLIC_HEADERS)
-
-
-@dataclass(frozen=True)
-class FeeLine:
-    unit_name: str
-    procedure_name: str
-    totals: FeeTotals
+                                          "fee_figures": fee_figures(services, since)},
+                  headers=PUBLIC_HEADERS)
 
 
 OPEN_DATA_HEADER = [
