@@ -55,6 +55,15 @@ def test_only_the_assigned_unit_answers_and_only_an_overdue_case_escalates() -> 
     assert "once it has been answered" in unanswered.value.en
 
 
+def feedback_rows(html: str) -> list[list[str]]:
+    """The cells of the feedback figures' table, as a reader sees them."""
+    section = html.split('id="feedback-figures"', 1)[1].split("</section>", 1)[0]
+    body = section.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [[" ".join(re.sub(r"<[^>]+>", " ", cell).split())
+             for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
 def _case_id(html: str) -> str:
     match = re.search(r'/feedback/([0-9a-f-]{36})/answer', html)
     assert match, "the answering unit's page has an answer form"
@@ -88,10 +97,18 @@ def test_a_complaint_s_whole_life(serve: Callable[..., TestClient], app: HosoApp
                      str(dossier.id)):
         assert personal not in desk
     case_id = _case_id(desk)
+    # The clerk who received the file (the official concerned) reads neither the case nor, on
+    # the dossier's own pages, that a complaint was made.
     sign_in_as(web, "tiepnhan", PASSWORD)
     assert web.get("/feedback").status_code == 403
+    for path in ("", "/receipt"):
+        staff_page = web.get(f"/dossiers/{dossier.id}{path}")
+        assert staff_page.status_code == 200
+        assert "Đã quá hẹn mà chưa có kết quả." not in staff_page.text
+        assert "phản ánh" not in staff_page.text.lower()
     assert web.post(f"/feedback/{case_id}/answer", data={"answer": "x"}).status_code == 403
     sign_in_as(web, "gd.stp", PASSWORD)
+    clock.advance(days=2)  # answered on Wednesday 25/11: one working day (24/11 is a day off)
     answered = web.post(f"/feedback/{case_id}/answer",
                         data={"answer": "Xin lỗi ông/bà; kết quả trả ngày 25/11."},
                         follow_redirects=False)
@@ -122,9 +139,16 @@ def test_a_complaint_s_whole_life(serve: Callable[..., TestClient], app: HosoApp
     assert "Vẫn chưa có." in desk and "Chuyển lên do quá hạn" in desk
     assert dossier.code not in desk
 
-    # Handling times: one answered on time, one escalated.
-    stats = web.get("/stats").text
-    assert "Phản ánh, kiến nghị" in stats
+    # Handling times: one answered on time in one working day, one escalated — counted as
+    # the figures say, and shown in the inspectors' analytics and the public statistics
+    # (received, answered, on time, median and 90% in working days, escalated, overdue).
     figures = feedback_totals(web.app.state.services, NOW)  # type: ignore[attr-defined]
-    assert (figures.received, figures.answered, figures.answered_on_time,
-            figures.escalated) == (2, 1, 1, 1)
+    assert (figures.received, figures.answered, figures.answered_on_time, figures.escalated,
+            figures.median_days, figures.p90_days) == (2, 1, 1, 1, 1.0, 1.0)
+    analytics = web.get("/analytics?from=2026-11-01&to=2026-12-31").text
+    assert feedback_rows(analytics) == [
+        ["Ban Giám đốc Sở Tư pháp", "1", "1", "1", "1,0", "1,0", "0", "0"],
+        ["Thanh tra Thành phố", "1", "0", "0", "—", "—", "1", "0"]]
+    web.cookies.clear()
+    assert feedback_rows(web.get("/stats").text) == [
+        ["Toàn thành phố", "2", "1", "1", "1,0", "1,0", "1", "0"]]
