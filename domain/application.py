@@ -1328,6 +1328,14 @@ class HosoApplication(Application[UUID]):
         except NotFound:
             return False
 
+    def may_attach_to(self, dossier_id: UUID, *, actor_id: str) -> bool:
+        """Whether the dossier exists and the actor is one who attaches its files (the
+        counter that received it, the unit holding it), whatever its state now."""
+        try:
+            return self._dossier(dossier_id).attaches_as(self._actor(actor_id))
+        except NotFound:
+            return False
+
     def open_dossier(self, dossier_id: UUID, *, viewer_id: str,
                      page: Page = Page.DOSSIER) -> DossierSnapshot:
         """The snapshot a page shows, once the reading is recorded (who, which, when)."""

@@ -172,6 +172,8 @@ class Action(StrEnum):
 
 
 _DESK = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.SIGNING_OFFICER})
+# Who may attach files at all (Dossier.attach decides which dossiers and when).
+ATTACHING_ROLES = _DESK
 # Who may open a dossier's files at all (Dossier.may_open_documents decides which dossiers).
 DOCUMENT_READERS = _DESK | {Role.INSPECTOR, Role.ADMINISTRATOR}
 
@@ -1913,6 +1915,10 @@ class Dossier(Aggregate):
     def may_attach(self, actor: Actor) -> bool:
         return self.stage not in (Stage.DELIVERED, Stage.WITHDRAWN, Stage.NOT_RECEIVED) \
             and self._may_attach_as(actor)
+
+    def attaches_as(self, actor: Actor) -> bool:
+        """Whether the actor is one who attaches files to this dossier, whatever its state."""
+        return self._may_attach_as(actor)
 
     @property
     def electronic_result(self) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from starlette.testclient import TestClient
@@ -28,6 +28,8 @@ from tests.conftest import PUBLIC_URL, FakeClock
 from tests.document_samples import hostile_files, jpeg, pdf, png
 from tests.helpers import APPLICANT, PROCEDURE
 from tests.web_helpers import PASSWORD, sign_in_as
+from web.accounts import StaffAccounts
+from web.api.keys import Scope, partner_keys_on
 
 HOSTILE = hostile_files()
 
@@ -250,3 +252,78 @@ def test_an_upload_without_a_declared_length_or_too_large_is_refused_unread(
         "content-length": str(500 * 1024 * 1024)})
     assert huge.status_code == 413
     assert "quá lớn" in huge.text
+
+
+# ---- through the partner API -----------------------------------------------------------
+
+@pytest.fixture
+def partner(web: TestClient, app: HosoApplication,
+            accounts: StaffAccounts) -> dict[str, str]:
+    """The one-stop centre's reception system, allowed to attach files."""
+    app.appoint_staff(admin_id="quantri", user_id="tthcc.scan", full_name="Máy quét TTHCC",
+                      unit_code="TTHCC", roles=["reception"])
+    secret = partner_keys_on(accounts.datastore).create(
+        partner_id="tthcc.scan", name="Máy quét TTHCC", scopes=[Scope.ATTACH],
+        now=app.clock()).secret_key
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def received_at_counter(app: HosoApplication) -> UUID:
+    return app.receive(actor_id="tiepnhan", procedure_code=PROCEDURE,
+                       documents=["Bản chụp CCCD"], **APPLICANT).dossier_id
+
+
+def test_a_partner_attaches_files_checked_as_the_counters(
+        web: TestClient, partner: dict[str, str], app: HosoApplication,
+        documents_dir: Path) -> None:
+    dossier = received_at_counter(app)
+    scan = pdf(2, text="cccd")
+    sent = web.post(f"/api/v1/dossiers/{dossier}/documents",
+                    headers=partner | {"Idempotency-Key": "scan-0001"},
+                    data={"document_type": "Bản chụp CCCD"},
+                    files=[("file", ("cccd.pdf", scan, "application/pdf"))])
+    assert sent.status_code == 201, sent.text
+    [entry] = sent.json()["documents"]
+    assert entry["sha256"] == hashlib.sha256(scan).hexdigest()
+    attached = app.dossier(dossier).attachments
+    assert [(a["document_type"], a["file_name"], a["attached_by"]) for a in attached] == [
+        ("Bản chụp CCCD", "cccd.pdf", "tthcc.scan")]
+    # The same call again records nothing new and answers as the first time.
+    again = web.post(f"/api/v1/dossiers/{dossier}/documents",
+                     headers=partner | {"Idempotency-Key": "scan-0001"},
+                     data={"document_type": "Bản chụp CCCD"},
+                     files=[("file", ("cccd.pdf", scan, "application/pdf"))])
+    assert again.status_code == 201 and again.json() == sent.json()
+    assert len(app.dossier(dossier).attachments) == 1
+    assert len(kept_files(documents_dir)) == 1
+    # Not multipart; no such dossier.
+    json_body = web.post(f"/api/v1/dossiers/{dossier}/documents",
+                         headers=partner | {"Idempotency-Key": "scan-0002"}, json={})
+    assert json_body.status_code == 415
+    unknown = web.post(f"/api/v1/dossiers/{uuid4()}/documents",
+                       headers=partner | {"Idempotency-Key": "scan-0003"},
+                       data={"document_type": "Bản chụp CCCD"},
+                       files=[("file", ("x.pdf", pdf(text="x"), "application/pdf"))])
+    assert unknown.status_code == 404 and unknown.json()["error"]["message_en"]
+    assert len(kept_files(documents_dir)) == 1
+
+
+def test_every_hostile_upload_through_the_api_leaves_no_event_and_no_file(
+        web: TestClient, partner: dict[str, str], app: HosoApplication,
+        documents_dir: Path) -> None:
+    dossier = received_at_counter(app)
+    before = app.recorder.max_notification_id()
+    for number, hostile in enumerate(HOSTILE):
+        response = web.post(
+            f"/api/v1/dossiers/{dossier}/documents",
+            headers=partner | {"Idempotency-Key": f"hostile-{number:04d}"},
+            data={"document_type": "Bản chụp CCCD"},
+            files=[("file", ("to-khai.pdf", pdf(text="to khai"), "application/pdf")),
+                   ("file", (hostile.file_name, hostile.content,
+                             hostile.content_type or "application/octet-stream"))])
+        assert response.status_code == 422, (hostile.kind, response.text[:300])
+        error = response.json()["error"]
+        assert "không được nhận" in error["message_vi"], hostile.kind
+        assert error["message_en"], hostile.kind
+        assert app.recorder.max_notification_id() == before, hostile.kind
+        assert kept_files(documents_dir) == [], hostile.kind

@@ -79,6 +79,15 @@ def typed_files(form: FormData, procedure: Procedure) -> list[Attachment]:
         for f in uploads(form, "file")]
 
 
+def files_of(form: FormData) -> list[Attachment]:
+    """The partner API's upload: ``file`` parts, all of the type named in ``document_type``
+    (checked by content as the counter's; the dossier's procedure then decides whether that
+    type takes the file's media type)."""
+    document_type = str(form.get("document_type", ""))
+    return [Attachment(document_type, check_upload(f.file, f.filename or "", f.content_type))
+            for f in uploads(form, "file")]
+
+
 def document_response(opened: OpenedDocument) -> Response:
     """The file as a download (never shown as a page of this site; the site's strict
     Content-Security-Policy and ``nosniff`` come with every answer)."""

@@ -21,7 +21,13 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from domain.dossier import ACTION_ROLES, DOCUMENT_READERS, PICKUP_REQUEST_ROLES, Action
+from domain.dossier import (
+    ACTION_ROLES,
+    ATTACHING_ROLES,
+    DOCUMENT_READERS,
+    PICKUP_REQUEST_ROLES,
+    Action,
+)
 from domain.organisation import RECEIVING_ROLES, Role, Staff
 from projections.read_model import PostgresAccess, SqlAccess, SQLiteAccess, as_datetime
 
@@ -39,6 +45,7 @@ class Scope(StrEnum):
     PICKUP = "pickup"  # ask the post to collect a dossier at the citizen's address
     POST = "post"  # the post's own steps: collection, hand-over at the counter
     DOCUMENTS = "documents"  # list and download a dossier's attached files
+    ATTACH = "attach"  # upload files to a dossier, checked as the counter's scans
 
 
 # The roles that may take each scope's action at all (the dossier's rules decide the rest).
@@ -52,6 +59,7 @@ SCOPE_ROLES: dict[Scope, frozenset[Role]] = {
                  | ACTION_ROLES[Action.RECORD_FAILED_DELIVERY]
                  | ACTION_ROLES[Action.RETURN_TO_COUNTER]),
     Scope.DOCUMENTS: DOCUMENT_READERS,
+    Scope.ATTACH: ATTACHING_ROLES,
 }
 
 

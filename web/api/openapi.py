@@ -170,6 +170,23 @@ _DOCUMENTS: dict[str, Any] = {
     },
 }
 
+_ATTACHED: dict[str, Any] = {
+    "type": "object", "required": ["dossier_id", "documents"],
+    "properties": {
+        "dossier_id": {"type": "string", "format": "uuid"},
+        "documents": {"type": "array", "items": {
+            "type": "object",
+            "required": ["document_type", "file_name", "media_type", "size", "sha256"],
+            "properties": {
+                "document_type": {"type": "string"},
+                "file_name": {"type": "string"},
+                "media_type": {"type": "string"},
+                "size": {"type": "integer"},
+                "sha256": {"type": "string"},
+            }}},
+    },
+}
+
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": True,
     "description": "A key of the caller's choosing for this request (e.g. a UUID). Sent "
@@ -252,6 +269,29 @@ def openapi_document() -> dict[str, Any]:
                 "security": [{"partnerKey": []}],
                 "parameters": [_DOSSIER_ID],
                 "responses": {"200": _json(_DOCUMENTS, "The files"), **_READ_ERRORS},
+            }, "post": {
+                "summary": "Attach files to a dossier",
+                "description": "Scope: `attach`. Recorded in the partner's name, one "
+                               "DocumentAttached event a file, all or none. Each file is "
+                               "checked by its bytes as the counter's scans are: PDF, JPEG or "
+                               "PNG, at most 20 MB and 20 files; a refused file leaves no "
+                               "event and no file.",
+                "security": [{"partnerKey": []}],
+                "parameters": [_IDEMPOTENCY_KEY, _DOSSIER_ID],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {
+                    "schema": {"type": "object", "required": ["document_type", "file"],
+                               "properties": {
+                                   "document_type": {
+                                       "type": "string", "description": "A line of the "
+                                       "procedure's document list, or typed (kept outside "
+                                       "the list)"},
+                                   "file": {"type": "array", "items": {
+                                       "type": "string", "format": "binary"}}}}}}},
+                "responses": {"201": _json(_ATTACHED, "Attached"), **_COMMAND_ERRORS,
+                              "413": _error("Larger than 20 files of 20 MB"),
+                              "415": _error("Not multipart/form-data"),
+                              "404": _error("No such dossier, or one this key may not "
+                                            "attach to: one answer whatever the reason")},
             }},
             f"{PREFIX}/dossiers/{{dossier_id}}/documents/{{sha256}}": {"get": {
                 "summary": "Download one attached file by its SHA-256",

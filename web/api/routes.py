@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from domain.application import Outcome
+from domain.application import Attachment, Outcome
 from domain.dossier import Action, Dossier
 from domain.errors import AccessDenied, DomainError, DossierNotFound, NoDossierToActOn, NotFound
 from domain.requests import InvalidRequestKey, RequestKeyReused
@@ -38,7 +38,7 @@ from web.api.payload import (
     Shape,
     parse_json,
 )
-from web.documents import document_response
+from web.documents import document_response, files_of, read_form, upload_size_refusal
 from web.labels import PUBLIC_EVENTS, STAGES, label
 from web.public import find_status
 from web.security import STORE_UNAVAILABLE
@@ -309,11 +309,8 @@ def documents(request: Request) -> Response:
         attached = services.app.documents_of(dossier_id, viewer_id=key.partner_id)
     except (AccessDenied, NotFound):
         raise NoDossierToActOn() from None
-    return JSONResponse({"dossier_id": str(dossier_id), "documents": [{
-        "document_type": a["document_type"], "outside_list": a["outside_list"],
-        "purpose": a["purpose"], "file_name": a["file_name"], "media_type": a["media_type"],
-        "size": a["size"], "sha256": a["sha256"], "attached_at": a["attached_at"].isoformat(),
-    } for a in attached]}, headers={"Cache-Control": "private, no-store"})
+    return JSONResponse({"dossier_id": str(dossier_id), "documents": [
+        _document_entry(a) for a in attached]}, headers={"Cache-Control": "private, no-store"})
 
 
 def document(request: Request) -> Response:
@@ -330,6 +327,54 @@ def document(request: Request) -> Response:
     except NotFound as missing:  # no such file on this dossier
         raise ApiError(404, "not_found", missing.vi, missing.en) from None
     return document_response(opened)
+
+
+async def attach(request: Request) -> Response:
+    """Files for a dossier (multipart/form-data: ``document_type`` and ``file`` parts), each
+    checked by its bytes exactly as the counter's scans; all kept or none, in the partner's
+    name. A dossier the key may not attach to gets the one 404."""
+    services = _services(request)
+    key = await run_in_threadpool(authenticate, services, request, Scope.ATTACH)
+    idempotency = request_key(request, key)
+    dossier_id = _dossier_id(request)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ApiError(415, "unsupported_media_type",
+                       "Hãy gửi tệp dạng multipart/form-data (trường document_type và file).",
+                       "Send the files as multipart/form-data (fields document_type and "
+                       "file).")
+    if (too_large := upload_size_refusal(request)) is not None:
+        raise ApiError(413, "too_large", too_large.vi, too_large.en)
+    form = await read_form(request)
+
+    checked: list[Attachment] = []
+
+    def attach_files() -> Outcome:
+        try:
+            checked.extend(files_of(form))
+            return services.app.attach_documents(
+                dossier_id, expected_version=None, actor_id=key.partner_id,
+                attachments=checked, request_key=idempotency)
+        except (RequestKeyReused, InvalidRequestKey):
+            raise
+        except DomainError:
+            if not services.app.may_attach_to(dossier_id, actor_id=key.partner_id):
+                raise NoDossierToActOn() from None
+            raise
+
+    outcome = await run_in_threadpool(attach_files)
+    await run_in_threadpool(services.read_models.wait, outcome.notification_id)
+    return JSONResponse({"dossier_id": str(dossier_id), "documents": [
+        {"document_type": a.document_type, "file_name": a.file.facts.file_name,
+         "media_type": a.file.facts.media_type.value, "size": a.file.facts.size,
+         "sha256": a.file.facts.sha256} for a in checked]}, status_code=201,
+        headers={"Cache-Control": "no-store"})
+
+
+def _document_entry(a: dict[str, Any]) -> dict[str, Any]:
+    return {"document_type": a["document_type"], "outside_list": a["outside_list"],
+            "purpose": a["purpose"], "file_name": a["file_name"],
+            "media_type": a["media_type"], "size": a["size"], "sha256": a["sha256"],
+            "attached_at": a["attached_at"].isoformat()}
 
 
 def openapi(request: Request) -> Response:
@@ -352,6 +397,7 @@ def create_api(services: Services) -> Starlette:
             Route("/dossiers/{dossier_id}/return", return_to_counter, methods=["POST"]),
             Route("/status/{token}", status, methods=["GET"]),
             Route("/dossiers/{dossier_id}/documents", documents, methods=["GET"]),
+            Route("/dossiers/{dossier_id}/documents", attach, methods=["POST"]),
             Route("/dossiers/{dossier_id}/documents/{sha256}", document, methods=["GET"]),
         ],
         exception_handlers={
