@@ -25,6 +25,10 @@ class Email:
 
 
 _SUBJECTS: dict[Notice, tuple[str, str]] = {
+    Notice.RECEIVED_ONLINE: ("giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+                             "receipt and the date of your result"),
+    Notice.NOT_RECEIVED: ("hồ sơ trực tuyến không được tiếp nhận",
+                          "your online submission was not received"),
     Notice.SUPPLEMENT_REQUESTED: ("cần bổ sung giấy tờ", "more documents needed"),
     Notice.EXTENDED: ("thư xin lỗi và hẹn lại ngày trả kết quả",
                       "apology and new date for your result"),
@@ -57,6 +61,34 @@ def _moment(value: str) -> str:
 
 def _bodies(notice: Notice, facts: dict[str, object], directory: Directory) -> tuple[
         list[str], list[str]]:
+    if notice is Notice.RECEIVED_ONLINE:
+        unit = directory.units.get(str(facts["unit_code"]))
+        received, due = _moment(str(facts["occurred_at"])), _day(str(facts["due_date"]))
+        days = int(str(facts["processing_days"]))
+        return ([
+            f"Hồ sơ ông/bà nộp trực tuyến lúc {_moment(str(facts['submitted_at']))} đã được "
+            f"{unit.name_vi if unit else facts['unit_code']} tiếp nhận lúc {received}.",
+            f"Thời hạn giải quyết: {days} ngày làm việc, tính từ lúc tiếp nhận.",
+            f"Ngày hẹn trả kết quả: {due}.",
+            "Thư này thay giấy tiếp nhận hồ sơ và hẹn trả kết quả (mẫu 01); hãy giữ lại mã hồ sơ.",
+        ], [
+            f"Your online submission was received by "
+            f"{unit.name_en if unit else facts['unit_code']} at {received}.",
+            f"Processing takes {days} working days from that moment; your result is due on "
+            f"{due}.",
+            "This message is your receipt (form 01); keep the dossier code.",
+        ])
+    if notice is Notice.NOT_RECEIVED:
+        unit = directory.units.get(str(facts["unit_code"]))
+        return ([
+            f"{unit.name_vi if unit else facts['unit_code']} không tiếp nhận hồ sơ ông/bà nộp "
+            "trực tuyến, vì:", str(facts["reasons"]),
+            "Ông/bà có thể nộp lại hồ sơ sau khi khắc phục.",
+        ], [
+            f"{unit.name_en if unit else facts['unit_code']} did not receive your online "
+            "submission; the reasons are above, in Vietnamese.",
+            "You may submit again once they are put right.",
+        ])
     if notice is Notice.SUPPLEMENT_REQUESTED:
         items = [f"  - {item}" for item in facts["missing_items"]]  # type: ignore[attr-defined]
         return ([

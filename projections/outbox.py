@@ -66,6 +66,8 @@ class Status(StrEnum):
 class Notice(StrEnum):
     """What the applicant is told by email."""
 
+    RECEIVED_ONLINE = "received_online"  # the counter received an online submission: receipt
+    NOT_RECEIVED = "not_received"  # the counter refused to receive it, with reasons (form 03)
     SUPPLEMENT_REQUESTED = "supplement_requested"
     EXTENDED = "extended"  # the due date moved, with the apology
     READY_FOR_PICKUP = "ready_for_pickup"  # the result (or refusal letter) is at the counter
@@ -460,6 +462,10 @@ def _units_reached(e: Dossier.Event) -> set[str]:
 
 
 def _notice(e: Dossier.Event) -> Notice | None:
+    if isinstance(e, Dossier.AcceptedOnline):
+        return Notice.RECEIVED_ONLINE
+    if isinstance(e, Dossier.RefusedToReceive):
+        return Notice.NOT_RECEIVED
     if isinstance(e, Dossier.SupplementRequested):
         return Notice.SUPPLEMENT_REQUESTED
     if isinstance(e, Dossier.Extended):
@@ -482,6 +488,18 @@ def _notice(e: Dossier.Event) -> Notice | None:
 @singledispatch
 def _notice_facts(e: Dossier.Event) -> dict[str, Any]:
     return {}
+
+
+@_notice_facts.register
+def _(e: Dossier.AcceptedOnline) -> dict[str, Any]:
+    # The receipt (form 01) as text: where and when it was received, the day of the result.
+    return {"unit_code": e.actor_unit, "due_date": e.due_date.isoformat(),
+            "processing_days": e.processing_days, "submitted_at": e.submitted_at.isoformat()}
+
+
+@_notice_facts.register
+def _(e: Dossier.RefusedToReceive) -> dict[str, Any]:
+    return {"unit_code": e.actor_unit, "reasons": e.reasons}
 
 
 @_notice_facts.register

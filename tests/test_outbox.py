@@ -3,6 +3,7 @@ retried with backoff, given up; never refilled nor resent by a rebuild or a rest
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,17 +11,19 @@ from uuid import UUID
 
 import pytest
 
-from domain.application import HosoApplication
+from domain.application import Attachment, HosoApplication
+from domain.documents import check_upload
 from domain.dossier import Applicant
 from domain.errors import DomainError
+from domain.sample_pdf import simple_pdf
 from domain.webhooks import Subscription, new_secret
 from notify.deliverer import RetryPolicy
-from notify.messages import Email
+from notify.messages import Email, compose_email
 from projections.outbox import Channel, Status
 from projections.runners import ReadModels, following
 from projections.store import Store
 from tests.conftest import FakeClock
-from tests.helpers import APPLICANT, receive, wait_for, walk_to_delivered_by_post
+from tests.helpers import APPLICANT, PROCEDURE, receive, wait_for, walk_to_delivered_by_post
 from tests.notify_helpers import (
     EMAIL,
     NOTICES,
@@ -352,3 +355,43 @@ def test_a_subscription_is_checked_before_it_is_kept(app: HosoApplication) -> No
                 {"unit_code": None, "procedure_code": "9.999"}):
         with pytest.raises(DomainError):
             cleaned(**bad)
+
+
+def submitted_online(app: HosoApplication, key: str) -> UUID:
+    procedure = app.directory.procedure(PROCEDURE)
+    return app.submit_online(
+        procedure_code=PROCEDURE, applicant_name="Lâm Văn Phúc", applicant_phone="0971234561",
+        applicant_address="TP.HCM", applicant_email=EMAIL, result_delivery="online",
+        attachments=[Attachment(d.name_vi, check_upload(
+            io.BytesIO(simple_pdf(1, text=f"{key} {n}")), f"{n}.pdf"))
+            for n, d in enumerate(procedure.document_list) if d.required],
+        confirm_contact=lambda _: None, idempotency_key=key).dossier_id
+
+
+def test_the_counters_answer_to_an_online_submission_is_emailed(
+        app: HosoApplication, models: ReadModels, clock: FakeClock) -> None:
+    accepted = submitted_online(app, "online-accepted")
+    refused = submitted_online(app, "online-refused")
+    models.catch_up()
+    assert emails_of(models, accepted) == []  # nothing while the counter has not answered
+    clock.advance(days=1)  # Tuesday 24 Nov: the due date counts from the acceptance
+    app.accept_online(accepted, expected_version=None, actor_id="tiepnhan")
+    app.refuse_to_receive(refused, expected_version=None, actor_id="tiepnhan",
+                          reasons="Ảnh chụp CCCD bị mờ.")
+    models.catch_up()
+    assert emails_of(models, accepted) == [("received_online", EMAIL, "pending")]
+    assert emails_of(models, refused) == [("not_received", EMAIL, "pending")]
+    code = app.dossier(accepted).code
+    [receipt] = models.outbox.messages(accepted)
+    email = compose_email(receipt, link="https://hoso.example.vn/t/x", directory=app.directory)
+    assert email.subject == (f"Hồ sơ {code}: giấy tiếp nhận hồ sơ và hẹn trả kết quả / "
+                             "receipt and the date of your result")
+    due = f"{app.dossier(accepted).due_date:%d/%m/%Y}"  # the domain's date, written out
+    assert f"Ngày hẹn trả kết quả: {due}." in email.text
+    assert "tiếp nhận lúc 09:00 24/11/2026" in email.text
+    assert f"your result is due on {due}" in email.text
+    [refusal] = models.outbox.messages(refused)
+    text = compose_email(refusal, link="https://hoso.example.vn/t/y",
+                         directory=app.directory).text
+    assert "Ảnh chụp CCCD bị mờ." in text and "did not receive your online submission" in text
+    assert "Lâm Văn Phúc" not in text and "0971234561" not in text
