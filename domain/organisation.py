@@ -73,6 +73,11 @@ class Staff:
         return sees_only_the_post(self.roles)
 
     @property
+    def carries_the_post(self) -> bool:
+        """Post office agents collect, carry and deliver: the post's work list is theirs."""
+        return Role.POST_AGENT in self.roles
+
+    @property
     def may_manage_signing_keys(self) -> bool:
         """Signing officers register their own key; administrators revoke anyone's."""
         return self.may_sign or self.administers

@@ -15,8 +15,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
-from domain.dossier import CITIZEN, Dossier, Stage, is_late
+from domain.dossier import CITIZEN, DispatchMethod, Dossier, Stage, is_late
 from domain.office_time import OfficeClock
+from domain.postal import POSTAL_STAGES
 from projections.changes import common_changes
 from projections.dossier_projection import DossierProjection
 from projections.phone_digest import DigestsPhones
@@ -51,6 +52,12 @@ class QueueRow:
     extensions: int
     result_ready_at: datetime | None
     paused_at: datetime | None
+    # The post's side (issue 23): when the current postal leg began, failed delivery
+    # attempts, the citizen's choice of the counter, the postal tracking number.
+    postal_since: datetime | None = None
+    failed_attempts: int = 0
+    counter_chosen: bool = False
+    postal_tracking_number: str | None = None
 
     def is_late(self, today: date) -> bool:
         return is_late(stage=self.stage, due_date=self.due_date,
@@ -85,7 +92,8 @@ class QueueFilter:
 
 _COLUMNS = ("dossier_id, version, code, procedure_code, stage, holder_unit, holder_officer, "
             "pending_from_unit, arrived_at, step_started_at, step_due_at, due_date, "
-            "received_at, extensions, result_ready_at, paused_at")
+            "received_at, extensions, result_ready_at, paused_at, postal_since, "
+            "failed_attempts, counter_chosen, postal_tracking_number")
 
 
 class DeskQueueView(ReadModel, DigestsPhones):
@@ -140,6 +148,45 @@ class DeskQueueView(ReadModel, DigestsPhones):
         )
         return [_queue_row(r) for r in rows]
 
+    # ---- the post office's work list (issue 23) ------------------------------------------
+
+    def postal_counts(self, unit: str, overdue_before: datetime) -> list[PostalCount]:
+        """What the post at ``unit`` holds, counted by stage, attempts, the citizen's choice
+        and whether its leg began before ``overdue_before`` — a few groups, which the domain
+        sorts into its piles."""
+        stages = ", ".join(f"'{s.value}'" for s in POSTAL_STAGES)  # fixed names, never input
+        rows = self._select(
+            "SELECT stage, failed_attempts, counter_chosen, "
+            "CASE WHEN COALESCE(postal_since, arrived_at) < %(before)s THEN 1 ELSE 0 END "
+            "AS overdue, COUNT(*) AS n FROM {p}desk_queue "
+            f"WHERE holder_unit = %(unit)s AND stage IN ({stages}) "
+            "GROUP BY stage, failed_attempts, counter_chosen, "
+            "CASE WHEN COALESCE(postal_since, arrived_at) < %(before)s THEN 1 ELSE 0 END",
+            {"unit": unit, "before": overdue_before})
+        return [PostalCount(Stage(r["stage"]), int(r["failed_attempts"]),
+                            bool(r["counter_chosen"]), bool(r["overdue"]), int(r["n"]))
+                for r in rows]
+
+    def postal_rows(self, unit: str, stage: Stage, limit: int) -> list[QueueRow]:
+        """The dossiers the post at ``unit`` holds at ``stage``, the longest waiting first."""
+        if "\x00" in unit:
+            return []
+        rows = self._select(
+            f"SELECT {_COLUMNS} FROM {{p}}desk_queue "
+            "WHERE holder_unit = %(unit)s AND stage = %(stage)s "
+            "ORDER BY COALESCE(postal_since, arrived_at), dossier_id LIMIT %(limit)s",
+            {"unit": unit, "stage": stage.value, "limit": limit})
+        return [_queue_row(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PostalCount:
+    stage: Stage
+    failed_attempts: int
+    counter_chosen: bool
+    overdue: bool
+    count: int
+
 
 def _queue_row(r: dict[str, Any]) -> QueueRow:
     return QueueRow(
@@ -159,6 +206,10 @@ def _queue_row(r: dict[str, Any]) -> QueueRow:
         extensions=int(r["extensions"]),
         result_ready_at=as_datetime(r["result_ready_at"]),
         paused_at=as_datetime(r["paused_at"]),
+        postal_since=as_datetime(r["postal_since"]),
+        failed_attempts=int(r["failed_attempts"]),
+        counter_chosen=bool(r["counter_chosen"]),
+        postal_tracking_number=r["postal_tracking_number"],
     )
 
 
@@ -237,12 +288,27 @@ def _(e: Dossier.SupplementProvided) -> dict[str, Any]:
 def _(e: Dossier.PickupRequested) -> dict[str, Any]:
     # On the post office's list: to collect, at the time it was asked.
     return {"holder_officer": None, "arrived_at": e.occurred_at, "step_started_at": None,
-            "step_due_at": None}
+            "step_due_at": None, "postal_since": e.occurred_at}
 
 
 @_desk_changes.register
 def _(e: Dossier.CollectedByPost) -> dict[str, Any]:
-    return {"holder_officer": e.actor_id}
+    return {"holder_officer": e.actor_id, "postal_since": e.occurred_at,
+            "postal_tracking_number": e.postal_tracking_number}
+
+
+@_desk_changes.register
+def _(e: Dossier.DeliveryAttemptFailed) -> dict[str, Any]:
+    # The next attempt's leg begins.
+    return {"failed_attempts": e.attempt, "postal_since": e.occurred_at}
+
+
+@_desk_changes.register
+def _(e: Dossier.DeliveryRedirected) -> dict[str, Any]:
+    changes: dict[str, Any] = {"postal_since": e.occurred_at}
+    if e.address is None:
+        changes["counter_chosen"] = 1  # to take back to the counter
+    return changes
 
 
 @_desk_changes.register
@@ -265,5 +331,9 @@ def _(e: Dossier.ReceivedFromPost) -> dict[str, Any]:
 
 @_desk_changes.register
 def _(e: Dossier.Dispatched) -> dict[str, Any]:
-    return {"holder_officer": None, "arrived_at": e.occurred_at,
-            "step_started_at": None, "step_due_at": None}
+    changes: dict[str, Any] = {"holder_officer": None, "arrived_at": e.occurred_at,
+                               "step_started_at": None, "step_due_at": None}
+    if e.method == DispatchMethod.POST.value:
+        changes |= {"postal_since": e.occurred_at, "failed_attempts": 0, "counter_chosen": 0,
+                    "postal_tracking_number": e.postal_tracking_number}
+    return changes

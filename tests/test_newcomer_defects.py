@@ -28,8 +28,9 @@ def web(serve: Callable[..., TestClient]) -> TestClient:
 
 def test_the_post_office_agent_lands_on_the_results_waiting_for_delivery(
         web: TestClient, app: HosoApplication) -> None:
-    """Results handed to the post are held by the post office, by no one in person: the agent's
-    "My work" is the unit's list, where they wait (it was an empty desk)."""
+    """Results handed to the post are held by the post office, by no one in person: the agent
+    lands on the post's own work list, where they wait to be delivered (it was an empty desk;
+    then the unit's list; since issue 23 the post's piles)."""
     codes = []
     for _ in range(3):
         dossier_id = receive(app).dossier_id
@@ -42,7 +43,7 @@ def test_the_post_office_agent_lands_on_the_results_waiting_for_delivery(
     assert landing.status_code == 200
     for code in codes:
         assert code in landing.text
-    assert "Hồ sơ của đơn vị" in landing.text
+    assert "Cần phát kết quả (3)" in landing.text
 
 
 def test_the_thanks_for_a_rating_is_said_once_in_english(web: TestClient,

@@ -152,7 +152,8 @@ def _dossier_ids(app: HosoApplication) -> list[str]:
 
 
 def _pages(user: str, unit: str, dossier_ids: list[str], case_ids: list[str]) -> list[str]:
-    pages = ["/queue", "/queue?scope=unit", "/incoming", "/counter", "/dossiers", "/feedback",
+    pages = ["/queue", "/queue?scope=unit", "/incoming", "/post", "/counter", "/dossiers",
+             "/feedback",
              "/tracking-book",
              "/dossiers/new", "/signing-key", "/account/two-factor", "/admin", "/red-flags",
              "/analytics", "/stats", "/log", f"/officers/{user}", f"/units/{unit}"]

@@ -4,6 +4,7 @@ models on both stores."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -425,3 +426,93 @@ def test_the_post_offices_key_walks_the_whole_postal_path(
                        "DeliveryAttemptFailed", "Delivered"]
     [receipt] = [e for e in events if isinstance(e, Dossier.ReceivedFromPost)]
     assert (receipt.handed_over_by, receipt.actor_id) == ("vnpost", "tiepnhan")
+
+
+# ---- the post office's own work list (issue 23.3) -----------------------------------------
+
+def test_a_postal_leg_is_overdue_after_the_next_working_day_and_the_cut_off_says_the_same(
+) -> None:
+    from datetime import date, datetime
+
+    from domain.postal import PostalTask, is_overdue, leg_due, overdue_before, postal_task
+    from domain.working_days import HCMC
+
+    before_tet = datetime(2027, 2, 3, 16, 0, tzinfo=HCMC)  # the last working day before Tết
+    assert leg_due(before_tet, calendar) == date(2027, 2, 11)  # Tết 2027: 4–10 Feb off
+    assert not is_overdue(before_tet, date(2027, 2, 11), calendar)
+    assert is_overdue(before_tet, date(2027, 2, 12), calendar)
+    # The one moment the work list's SQL compares with agrees with the rule, every day.
+    for day in range(60):
+        today = date(2027, 1, 20) + timedelta(days=day)
+        cut = overdue_before(today, calendar)
+        for hours in range(0, 24 * 20, 7):
+            since = datetime(2027, 1, 10, tzinfo=HCMC) + timedelta(hours=hours)
+            assert is_overdue(since, today, calendar) == (since < cut), (since, today)
+    assert [postal_task(s, n, chosen) for s, n, chosen in [
+        (Stage.AWAITING_COLLECTION, 0, False), (Stage.COLLECTED, 0, False),
+        (Stage.HANDED_TO_COUNTER, 0, False), (Stage.IN_POSTAL_TRANSIT, 0, False),
+        (Stage.IN_POSTAL_TRANSIT, 2, False), (Stage.IN_POSTAL_TRANSIT, 3, False),
+        (Stage.IN_POSTAL_TRANSIT, 0, True)]] == [
+        PostalTask.TO_COLLECT, PostalTask.IN_TRANSIT, None, PostalTask.TO_DELIVER,
+        PostalTask.FAILED, PostalTask.TO_RETURN, PostalTask.TO_RETURN]
+
+
+def _posted(app: HosoApplication, number: str) -> UUID:
+    dossier_id = receive(app).dossier_id
+    walk_to_signed(app, dossier_id)
+    app.dispatch(dossier_id, expected_version=None, actor_id="tiepnhan", method="post",
+                 postal_tracking_number=number)
+    return dossier_id
+
+
+def test_the_post_office_sees_its_work_in_piles_with_counts_the_overdue_first(
+        serve: Any, app: HosoApplication, clock: FakeClock) -> None:
+    from tests.web_helpers import PASSWORD, sign_in_as
+
+    web = serve("buudien", "tiepnhan")
+    # Asked on Monday 23 November: due by the end of the next working day, Wednesday 25 (the
+    # 24th is a day off), so overdue on Thursday.
+    old = ask(app, "pickup-old").dossier_id
+    clock.advance(days=3)
+    new = ask(app, "pickup-new").dossier_id
+    carried = ask(app, "pickup-carried").dossier_id
+    app.collect(carried, expected_version=None, actor_id="buudien",
+                postal_tracking_number="EP31VN", items=["Tờ khai"])
+    left = ask(app, "pickup-left").dossier_id  # handed over: the counter's now, not the post's
+    app.collect(left, expected_version=None, actor_id="buudien",
+                postal_tracking_number="EP32VN", items=["Tờ khai"])
+    app.hand_over(left, expected_version=None, actor_id="buudien")
+    to_deliver, failed, to_return = (_posted(app, n) for n in ("EB1VN", "EB2VN", "EB3VN"))
+    app.record_failed_delivery(failed, expected_version=None, actor_id="buudien",
+                               reason="wrong_address")
+    last = app.redirect_delivery(to_return, expected_version=None, actor_id="tiepnhan",
+                                 address=None)
+    assert web.app.state.services.read_models.wait(last.notification_id, timeout=10)  # type: ignore[attr-defined]
+    sign_in_as(web, "buudien", PASSWORD)
+    page = web.get("/", follow_redirects=True)
+    assert page.status_code == 200 and page.url.path == "/post"
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+    assert "6 hồ sơ, 1 quá hạn" in text, text
+    for pile in ("Cần đến lấy hồ sơ: 2 1 quá hạn", "Đang chuyển đến bộ phận một cửa: 1",
+                 "Cần phát kết quả: 1", "Phát không thành công, phát lại: 1",
+                 "Cần chuyển trả bộ phận một cửa: 1"):
+        assert pile in text
+    code = {i: app.dossier(i).code for i in (old, new, carried, left, to_deliver, failed,
+                                             to_return)}
+    assert code[left] not in page.text
+    # Overdue first in its pile, each pile under its own heading.
+    sections = {m.group(1): m.group(2) for m in re.finditer(
+        r'<section id="(\w+)">(.*?)</section>', page.text, re.S)}
+    assert sections["to_collect"].index(code[old]) < sections["to_collect"].index(code[new])
+    assert 'class="late"' in sections["to_collect"].split(code[new])[0]
+    assert code[carried] in sections["in_transit"] and "EP31VN" in sections["in_transit"]
+    assert code[to_deliver] in sections["to_deliver"]
+    assert "đã phát không thành công 1 lần" in sections["failed"]
+    assert "công dân chọn nhận tại quầy" in sections["to_return"]
+    # In English, the same counts.
+    web.post("/language", data={"lang": "en"})
+    english = web.get("/post").text
+    assert "To collect: <span class=\"count\">2</span>" in english
+    # The counter's clerk has no such list.
+    sign_in_as(web, "tiepnhan", PASSWORD)
+    assert web.get("/post").status_code == 403

@@ -39,6 +39,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/account/two-factor/{step}"): (STAFF_ONLY, 422, 422, 422, 422, 422, 422),
     ("GET", "/queue"): (STAFF_ONLY, 200, 200, 200, 200, 200, 200),
     ("GET", "/incoming"): (STAFF_ONLY, 200, 200, 200, 200, 200, 200),
+    # The post's own work list: its agents'.
+    ("GET", "/post"): (STAFF_ONLY, 403, 403, 403, 200, 403, 403),
     ("GET", "/counter"): (STAFF_ONLY, 200, 403, 403, 403, 403, 403),
     ("GET", "/admin"): (STAFF_ONLY, 403, 403, 403, 403, 403, 200),
     ("POST", "/admin/{action}"): (STAFF_ONLY, 403, 403, 403, 403, 403, 422),

@@ -47,6 +47,7 @@ from web import (
     lookup,
     online,
     payments,
+    post,
     public,
     queue,
     red_flags,
@@ -121,6 +122,9 @@ def home(request: Request) -> Response:
     # Inspectors hold no dossiers: their desk is the red-flag page.
     if user.get("reviews") and not user.get("administers"):
         return RedirectResponse("/red-flags", status_code=303)
+    # The post's agents: their own work list, in piles (collect, carry, deliver, return).
+    if user.get("carries_the_post"):
+        return RedirectResponse("/post", status_code=303)
     return RedirectResponse("/queue", status_code=303)
 
 
@@ -225,6 +229,7 @@ def create_app(
               methods=["POST"]),
         Route("/queue", queue.queue, methods=["GET"]),
         Route("/incoming", queue.incoming, methods=["GET"]),
+        Route("/post", post.work_list, methods=["GET"]),
         Route("/counter", counter.counter, methods=["GET"]),
         Route("/admin", admin.admin_page, methods=["GET"]),
         Route("/signing-key", signing_keys.signing_key_page, methods=["GET"]),

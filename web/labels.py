@@ -216,3 +216,12 @@ FEEDBACK_HANDLERS: dict[str, Label] = {
     "head": Label("Lãnh đạo cơ quan giải quyết", "The head of the handling agency"),
     "inspectorate": Label("Thanh tra", "The inspectorate"),
 }
+
+# The post office's piles on its work list (domain/postal.py).
+POSTAL_TASKS: dict[str, Label] = {
+    "to_collect": Label("Cần đến lấy hồ sơ", "To collect"),
+    "in_transit": Label("Đang chuyển đến bộ phận một cửa", "In transit to the counter"),
+    "to_deliver": Label("Cần phát kết quả", "To deliver"),
+    "failed": Label("Phát không thành công, phát lại", "Failed, to try again"),
+    "to_return": Label("Cần chuyển trả bộ phận một cửa", "To return to the counter"),
+}

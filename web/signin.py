@@ -152,6 +152,7 @@ def _begin_session(request: Request, signed_in: SignedIn) -> None:
             "administers": staff.administers,
             "reviews": staff.may_review,
             "signs": staff.may_sign,
+            "carries_the_post": staff.carries_the_post,
         },
     })
 
