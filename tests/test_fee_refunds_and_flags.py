@@ -181,3 +181,35 @@ def test_analytics_show_fees_collected_for_the_period_and_unit_chosen(
     assert rows[-1] == (f"Total | VND{NBSP}124,056,789 | VND{NBSP}123,656,789 | VND{NBSP}200,000"
                         " | 99.7%")
     assert "No fees collected yet." in web.get(f"/analytics?{before}").text
+
+
+def test_analytics_download_the_fees_collected_as_csv(
+        serve: Callable[..., Any], app: HosoApplication, clock: FakeClock) -> None:
+    import csv
+    import io
+    web = serve("thanhtra")
+    last = _fees_collected(app)
+    assert web.app.state.services.read_models.wait(last.notification_id)
+    sign_in_as(web, "thanhtra", PASSWORD)
+    today = clock().astimezone(HCMC).date()
+    page = web.get("/analytics?unit=TTHCC").text
+    link = f"/analytics/fees.csv?from={today - timedelta(days=90)}&amp;to={today}&amp;unit=TTHCC"
+    assert f'href="{link}"' in page
+    response = web.get(link.replace("&amp;", "&"))
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.text.startswith("\ufeff")
+    header, *rows = csv.reader(io.StringIO(response.text[1:]))
+    assert header[4:] == ["Đã thu (đồng) / Collected (VND)",
+                          "Nộp trực tuyến (đồng) / Paid online (VND)",
+                          "Đã hoàn trả (đồng) / Refunded (VND)",
+                          "Tỷ lệ nộp trực tuyến / Share paid online"]
+    assert rows == [
+        ["TTHCC", "Trung tâm Phục vụ hành chính công TP.HCM", LAND,
+         "Đăng ký, cấp Giấy chứng nhận quyền sử dụng đất lần đầu", "123456789", "123456789",
+         "0", "1.0000"],
+        ["TTHCC", "Trung tâm Phục vụ hành chính công TP.HCM", "2.000488",
+         "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam", "600000", "200000", "200000",
+         "0.3333"]]
+    assert "fees.csv" not in web.get("/stats").text  # the public page has no such link
+    web.cookies.clear()
+    assert web.get(link.replace("&amp;", "&"), follow_redirects=False).status_code == 303

@@ -18,7 +18,7 @@ from domain.dossier import Dossier
 from tests.conftest import PUBLIC_URL, FakeClock
 from tests.helpers import hand_over, receive
 from tests.vnpay_simulator import HASH_SECRET, TMN_CODE, VnpaySimulator
-from web.vnpay import VnpaySettings, answer_notice, hash_data, signature
+from web.vnpay import VnpaySettings, answer_notice, hash_data, signature, signed
 
 NBSP = "\u00a0"
 SETTINGS = VnpaySettings(TMN_CODE, HASH_SECRET, "http://gateway.invalid/pay")
@@ -137,6 +137,8 @@ def test_each_refused_notice_changes_nothing(
     forged = {**good, "vnp_Amount": "100"}  # altered after signing
     assert ipn(forged) == "97"
     assert ipn({**good, "vnp_SecureHash": "0" * 128}) == "97"
+    assert ipn(signed({**good, "vnp_TmnCode": "OTHER"}, HASH_SECRET)) == "97"  # not ours
+    assert ipn(signed(good, "another merchant's secret")) == "97"
     assert ipn(gateway.result(order, vnp_Amount="10000000")) == "04"  # half the fee
     assert ipn(gateway.result(order, vnp_Amount="20000050")) == "04"  # not whole đồng
     assert ipn(gateway.result(order, vnp_TxnRef="f" * 32 + "V1Nabc")) == "01"

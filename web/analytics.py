@@ -41,7 +41,7 @@ from projections.analytics import (
 from web import figures
 from web.charts import SMALL, Bar, Series, bar_chart, line_chart
 from web.clerk import refuse_access, services_of, staff_only
-from web.fee_figures import fee_figures
+from web.fee_figures import FEES_CSV_HEADER, fee_figures, fees_csv_rows
 from web.feedback import feedback_by_unit
 from web.formatting import parse_day
 from web.i18n import gettext as _
@@ -459,7 +459,8 @@ def analytics(request: Request, staff: Staff) -> Response:
     fees = fee_figures(services, query.period.start_at, query.period.end_at, query.unit)
     return render(request, "analytics.html", {"page": page, "error": None, "units": page.units,
                                               "feedback_lines": feedback_lines,
-                                              "fee_figures": fees})
+                                              "fee_figures": fees,
+                                              "fee_csv_query": query})
 
 
 @staff_only
@@ -469,6 +470,11 @@ def analytics_csv(request: Request, staff: Staff) -> Response:
     services = services_of(request)
     d = services.directory
     name = request.path_params["table"]
+    if name == "fees":
+        query = parse_query(request.query_params, services.today(), d)
+        return csv_response(FEES_CSV_HEADER, fees_csv_rows(
+            services, query.period.start_at, query.period.end_at, query.unit),
+            f"hoso-fees-{query.period.start}-{query.period.last_day}.csv")
     if name not in CSV_TABLES:
         return render(request, "error.html", {"error": Label(
             "Không có bảng này.", "There is no such table.")}, status_code=404)

@@ -34,3 +34,27 @@ def fee_figures(services: Services, since: datetime, until: datetime | None = No
              for t in rows]
     total = FeeLine(_("Tổng cộng"), "", FeeTotals.summed(rows)) if rows else None
     return FeeFigures(lines, total)
+
+
+FEES_CSV_HEADER = [
+    "Mã đơn vị tiếp nhận / Receiving unit code", "Đơn vị / Unit",
+    "Mã thủ tục / Procedure code", "Thủ tục / Procedure", "Đã thu (đồng) / Collected (VND)",
+    "Nộp trực tuyến (đồng) / Paid online (VND)", "Đã hoàn trả (đồng) / Refunded (VND)",
+    "Tỷ lệ nộp trực tuyến / Share paid online",
+]
+
+
+def fees_csv_rows(services: Services, since: datetime, until: datetime,
+                  unit: str | None) -> list[list[str]]:
+    """The same figures in machine-readable cells: codes and Vietnamese names (as the other
+    CSV downloads), whole đồng without grouping, the share to four decimals."""
+    d = services.directory
+
+    def procedure(code: str) -> str:
+        found = d.procedures.get(code)
+        return found.name_vi if found else code
+
+    return [[t.receiving_unit, d.unit_name(t.receiving_unit), t.procedure_code,
+             procedure(t.procedure_code), str(t.paid_vnd), str(t.online_vnd),
+             str(t.refunded_vnd), "" if t.online_share is None else f"{t.online_share:.4f}"]
+            for t in services.read_models.review.fee_totals(since, until, unit)]
