@@ -134,6 +134,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/status/{token}"): (200,) * 7,  # public, like /t/{token}
     ("GET", "/api/v1/dossiers/{dossier_id}/documents"): (401,) * 7,
     ("GET", "/api/v1/dossiers/{dossier_id}/documents/{sha256}"): (401,) * 7,
+    ("POST", "/api/v1/dossiers/{dossier_id}/documents"): (401,) * 7,
 }
 NOT_WALKED = {("POST", "/signin")}  # its limits and records: tests/test_sessions_and_csrf.py
 HTMX_PARTIALS = ("/queue", "/incoming", "/counter", "/dossiers")
