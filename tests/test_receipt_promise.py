@@ -9,6 +9,7 @@ describe."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import re
@@ -25,11 +26,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from starlette.testclient import TestClient
 
+from domain import check_promise
 from domain.application import HosoApplication
 from domain.fees import FeeSchedule
 from domain.promise import BrokenPromise, Promise, read_signed, sign
 from domain.working_days import HCMC
-from projections.receipt_key import new_receipt_key
+from projections.receipt_key import new_receipt_key, public_pem
 from projections.store import Dialect, Store
 from tests.conftest import PUBLIC_URL
 from tests.helpers import hand_over, receive
@@ -67,6 +69,26 @@ def test_a_changed_statement_or_another_key_does_not_verify() -> None:
         read_signed(f"{later}.{signature}", key.public_key())
     with pytest.raises(BrokenPromise):
         read_signed(signed, Ed25519PrivateKey.generate().public_key())
+
+
+def test_the_offline_checker_says_what_was_promised(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    pem = tmp_path / "receipt-key.pem"
+    pem.write_text(public_pem(key))
+    scanned = "https://hoso.example.vn/t/abc#" + sign(PROMISE, key)
+    out = io.StringIO()
+    assert check_promise.main([scanned, str(pem)], out) == check_promise.VALID
+    said = out.getvalue()
+    assert said.startswith("HỢP LỆ / VALID")
+    assert "Hẹn trả / Due on: 2026-12-08" in said
+    assert "Giấy tờ đã nộp / Documents handed in: Tờ khai; Bản chụp CCCD" in said
+    assert "Lệ phí (đồng) / Fee (VND): 200000" in said
+    other = tmp_path / "other.pem"  # another agency's key, or one an impostor published
+    other.write_text(public_pem(Ed25519PrivateKey.generate()))
+    out = io.StringIO()
+    assert check_promise.main([scanned, str(other)], out) == check_promise.INVALID
+    assert out.getvalue().startswith("KHÔNG HỢP LỆ / NOT VALID")
+    assert check_promise.main([scanned, str(tmp_path / "none.pem")]) == check_promise.UNREADABLE
 
 
 # ---- as the citizen's phone reads it ---------------------------------------------------
