@@ -2,26 +2,34 @@
 
 The client below uses none of hoso's Merkle or checkpoint code: it reads the checkpoint's
 three lines and Ed25519 signature (c2sp.org/signed-note, tlog-checkpoint), fetches hash tiles
-over HTTP (c2sp.org/tlog-tiles), computes the RFC 6962 consistency proof between two
-checkpoints from them (§2.1.2) and checks it (RFC 9162 §2.1.4.2).
+over HTTP from the app served on a real socket (c2sp.org/tlog-tiles), computes the RFC 6962
+consistency proof between two checkpoints from them (§2.1.2) and checks it (RFC 9162
+§2.1.4.2).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from uuid import uuid4
 
 import pytest
+import uvicorn
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from starlette.testclient import TestClient
+from starlette.types import ASGIApp
 
 from domain.application import HosoApplication
 from domain.transparency.tiles import NoSuchTile, TileRef, encode_index, parse_tile_path
 from projections.runners import ReadModels
 from projections.store import Dialect, Store
+from tests.conftest import _free_port
 from tests.helpers import receive
 from tests.test_checkpoints_log import SIGNER, checkpoint, signed  # noqa: F401 (fixture)
 from web.app import create_app
@@ -194,6 +202,34 @@ def _rewrite_leaf(store: Store, app: HosoApplication, leaf: int) -> None:
     models.close()
 
 
+@contextmanager
+def _served(asgi: ASGIApp) -> Iterator[str]:
+    """The app on a real socket (uvicorn in a thread), as an outside client reaches it."""
+    server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=_free_port(),
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of a plain HTTP GET."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return (response.status, {k.lower(): v for k, v in response.headers.items()},
+                    response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
 def test_a_client_proves_consistency_from_tiles_and_rejects_a_fork(
         signed: None, store: Store, app: HosoApplication,  # noqa: F811
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -203,33 +239,34 @@ def test_a_client_proves_consistency_from_tiles_and_rejects_a_fork(
     old_note = checkpoint(capsys)
     _append_leaves(store, app, 90)
     new_note = checkpoint(capsys)
-    with TestClient(create_app(store, app, follow=False)) as web:
+    with _served(create_app(store, app, follow=False)) as base:
         def fetch(path: str) -> bytes:
-            response = web.get(f"/log/{path}")
-            assert response.status_code == 200, (path, response.text)
-            assert response.headers["content-type"] == "application/octet-stream"
-            return response.content
+            status, headers, body = _get(f"{base}/log/{path}")
+            assert status == 200, (path, body[:200])
+            assert headers["content-type"] == "application/octet-stream"
+            return body
 
         client = SpecClient(fetch, SIGNER.verifier.vkey)
         old_size, _ = client.open(old_note)
         assert old_size > 512  # level 0 full and partial tiles, a partial level 1 tile
-        assert web.get(f"/log/checkpoints/{old_size}").text == old_note
-        assert web.get("/log/checkpoint").text == new_note
+        assert _get(f"{base}/log/checkpoints/{old_size}")[2].decode() == old_note
+        assert _get(f"{base}/log/checkpoint")[2].decode() == new_note
         assert client.consistent(old_note, new_note)
         # Full tiles are immutable; beyond the signed checkpoint nothing is served.
-        full = web.get("/log/tile/0/000")
-        assert len(full.content) == 8192 and "immutable" in full.headers["cache-control"]
-        assert "immutable" not in web.get("/log/tile/1/000.p/3").headers["cache-control"]
-        assert web.get("/log/tile/0/004").status_code == 404
-        assert web.get("/log/tile/entries/000").status_code == 404
+        status, headers, full = _get(f"{base}/log/tile/0/000")
+        assert status == 200
+        assert len(full) == 8192 and "immutable" in headers["cache-control"]
+        assert "immutable" not in _get(f"{base}/log/tile/1/000.p/3")[1]["cache-control"]
+        assert _get(f"{base}/log/tile/0/004")[0] == 404
+        assert _get(f"{base}/log/tile/entries/000")[0] == 404
 
     # History rewritten (one early leaf), the log grown and signed again with the same key:
     # the new checkpoint is well signed, but no consistency proof leads to it.
     _rewrite_leaf(store, app, 3)
     _append_leaves(store, app, 5)
     forked_note = checkpoint(capsys)
-    with TestClient(create_app(store, app, follow=False)) as web:
-        client = SpecClient(lambda path: web.get(f"/log/{path}").content, SIGNER.verifier.vkey)
+    with _served(create_app(store, app, follow=False)) as base:
+        client = SpecClient(lambda path: _get(f"{base}/log/{path}")[2], SIGNER.verifier.vkey)
         assert client.open(forked_note)[0] == client.open(new_note)[0] + 5
         assert not client.consistent(old_note, forked_note)
         assert not client.consistent(new_note, forked_note)
