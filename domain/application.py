@@ -157,6 +157,22 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class SignedResult:
+    """An electronic result, as anyone handed a copy may check it (no personal data)."""
+
+    dossier_id: UUID
+    code: str
+    procedure_code: str
+    sha256: str
+    size: int
+    unit_code: str
+    decision_number: str
+    signed_at: datetime
+    recorded_at: datetime
+    signature: dict[str, Any] | None  # the PAdES verdict recorded in Signed (version 3)
+
+
+@dataclass(frozen=True)
 class PaymentOrder:
     """What a payment gateway is asked to collect: the order reference, the amount owed
     now (whole đồng) and the dossier's code for the citizen's bank statement."""
@@ -1172,6 +1188,26 @@ class HosoApplication(Application[UUID]):
     def registered_key(self, key_id: str) -> RegisteredKey | None:
         keyring = self._keyring(owner_of(key_id))
         return keyring.keys.get(key_id) if keyring else None
+
+    def signed_result(self, dossier_id: UUID) -> SignedResult | None:
+        """The electronic result of the dossier as the verification page shows it to anyone
+        holding a copy: its digest, the decision it was signed with, by which unit and when,
+        and the PAdES verdict recorded then. No personal data; None when there is none."""
+        try:
+            events = self._dossier_events(dossier_id)
+        except NotFound:
+            return None
+        result = next((e for e in reversed(events) if isinstance(e, Dossier.DocumentAttached)
+                       and e.purpose == AttachmentPurpose.RESULT.value), None)
+        signed = next((e for e in reversed(events) if isinstance(e, Dossier.Signed)), None)
+        if result is None or signed is None or not isinstance(events[0], Dossier.Received):
+            return None
+        return SignedResult(
+            dossier_id=dossier_id, code=events[0].code,
+            procedure_code=events[0].procedure_code, sha256=result.sha256,
+            size=result.size, unit_code=signed.actor_unit,
+            decision_number=signed.decision_number, signed_at=signed.occurred_at,
+            recorded_at=signed.timestamp, signature=signed.result_signature)
 
     def decision_signatures(self, dossier_id: UUID) -> list[DecisionSignature]:
         """Each recorded decision of the dossier with its signature checked now, against

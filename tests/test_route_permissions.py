@@ -100,6 +100,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/log/checkpoints/{size:int}"): (404,) * 7,
     ("GET", "/log/tile/{path:path}"): (404,) * 7,
     ("GET", "/t/{token}"): (200,) * 7,
+    # The electronic result's verification page: public; this dossier has no result.
+    ("GET", "/verify/{dossier_id}"): (404,) * 7,
     ("POST", "/t/{token}/rating"): (400,) * 7,  # nothing to rate before the result
     # A citizen's feedback: an empty form is refused in words; no such case to close.
     ("POST", "/t/{token}/feedback"): (422,) * 7,

@@ -56,6 +56,7 @@ from web import (
     stats,
     tracking_book,
     transparency,
+    verify,
 )
 from web.accounts import StaffAccounts, open_accounts
 from web.api import PREFIX as API_PREFIX
@@ -284,6 +285,7 @@ def create_app(
         Route("/lookup", lookup.lookup, methods=["POST"]),
         Route("/lookup/confirm", lookup.confirm, methods=["POST"]),
         Route("/lookup/result", lookup.download_result, methods=["POST"]),
+        Route("/verify/{dossier_id}", verify.verification_page, methods=["GET"]),
         Route("/t/{token}", public.status_page, methods=["GET"]),
         Route("/t/{token}/rating", public.rate, methods=["POST"]),
         Route("/t/{token}/feedback", public.give_feedback, methods=["POST"]),

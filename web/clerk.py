@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from domain.application import Attachment, DossierSnapshot, HistoryEntry, Outcome
 from domain.documents import check_upload
-from domain.dossier import CITIZEN, RESULT_DOCUMENT, Action
+from domain.dossier import CITIZEN, RESULT_DOCUMENT, Action, AttachmentPurpose
 from domain.errors import AccessDenied, ConcurrentChange, DomainError, NotFound
 from domain.fees import FeeSchedule, parse_amount
 from domain.organisation import MediaType, Procedure, Staff
@@ -281,6 +281,10 @@ class DossierPage:
     officers: list[tuple[str, str]]
     public_link: str
     document_list: tuple[Any, ...] = ()
+    # The result's verification page, for the QR printed on it: offered to the officer who
+    # signs (to put on the result before signing it) and once a result is attached.
+    verify_link: str | None = None
+    verify_qr: str | None = None
 
 
 def event_summary(kind: str, details: dict[str, Any], services: Services) -> Markup:
@@ -458,7 +462,16 @@ def _dossier_page(services: Services, snapshot: DossierSnapshot) -> DossierPage:
                   for s in d.staff.values()],
         public_link=services.public_link(snapshot.tracking_token),
         document_list=procedure.document_list,
+        **_verification(services, snapshot),
     )
+
+
+def _verification(services: Services, snapshot: DossierSnapshot) -> dict[str, str]:
+    if Action.SIGN not in snapshot.allowed_actions and not any(
+            a["purpose"] == AttachmentPurpose.RESULT.value for a in snapshot.attachments):
+        return {}
+    link = f"{services.public_url.rstrip('/')}/verify/{snapshot.id}"
+    return {"verify_link": link, "verify_qr": qr_svg(link)}
 
 
 def dossier_id_of(request: Request) -> UUID:
