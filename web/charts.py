@@ -136,13 +136,13 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, y
 
 
 def hbar_chart(bars: Sequence[Bar], *, title: str, fmt: str = "count",
-               colour: str = COLOURS[0], width: int = WIDE[0]) -> Markup:
+               colour: str = COLOURS[0], width: int = 440) -> Markup:
     """Horizontal bars, one row per label (long names read on the left): counts, or shares
     (0 to 1) when ``fmt`` is "percent". Each bar's value is written at its end."""
-    row, label_w, top = 22, min(260, width // 2), 28
+    row, label_w, top = 22, int(width * 0.45), 28
     height = top + row * max(1, len(bars)) + 8
     peak = 1.0 if fmt == "percent" else max((b.value for b in bars), default=0) or 1.0
-    plot_w = width - label_w - 60
+    plot_w = width - label_w - 44
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">',
@@ -153,7 +153,8 @@ def hbar_chart(bars: Sequence[Bar], *, title: str, fmt: str = "count",
         y = top + i * row
         length = plot_w * bar.value / peak
         text = f"{bar.value * 100:.0f} %" if fmt == "percent" else _number(bar.value)
-        name = bar.label if len(bar.label) <= 38 else bar.label[:37] + "…"
+        most = label_w // 6  # characters of about 6 units at this size
+        name = bar.label if len(bar.label) <= most else bar.label[:most - 1] + "…"
         parts.append(f'<text x="{label_w - 6}" y="{y + 14}" font-size="11" '
                      f'text-anchor="end">{escape(name)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{length:.1f}" height="{row - 6}" '

@@ -361,6 +361,8 @@ def _desk_page(request: Request, staff: Staff, period: Period) -> DeskPage:
     rows = [FlagRow(f.key, texts[f.key][0], texts[f.key][1],
                     flag_count(f, desk.data.files, unit), previous.get(f.key, 0),
                     not f.dossiers and bool(f.officers), alarms.get(f.key)) for f in desk.flags]
+    # What was raised first, most first; the quiet flags after, in their usual order.
+    rows.sort(key=lambda r: (not (r.count or r.previous), -r.count, -r.previous))
     units, officers = rankings(desk.flags, desk.data.files, thresholds.min_sample)
     unit_lines = [RateLine(unit_name(d, r.key), "", f"/units/{r.key}?{period_query(period)}", r)
                   for r in units]
