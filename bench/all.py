@@ -35,6 +35,8 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rebuild_projections", ()),
     ("analytics_pages", ("--schema", "hoso_bench_rebuild", "--reuse")),
     ("verify_log", ("--schema", "hoso_bench_rebuild", "--reuse")),
+    # After verify_log: it opens two cases (events) in that store.
+    ("desk_pages", ("--schema", "hoso_bench_rebuild", "--reuse")),
     ("audit_replay", ()),
 )
 

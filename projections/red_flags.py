@@ -797,11 +797,20 @@ def officer_facts(flag_key: str, officer: OfficerRate) -> str:
 def without_settled(flags: list[RedFlag], settled: set[tuple[str, str, str, str]]
                     ) -> list[RedFlag]:
     """The flags less those whose case was closed on the very same facts; a changed fact
-    (another fingerprint) raises the flag again."""
+    (another fingerprint) raises the flag again. Only the lines of a subject with a closed
+    case have their facts computed."""
+    closed: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for flag_key, subject, subject_id, facts in settled:
+        closed[(flag_key, subject, subject_id)].add(facts)
+    if not closed:
+        return flags
+    dossier, officer = Subject.DOSSIER.value, Subject.OFFICER.value
     return [replace(
         f,
-        dossiers=[x for x in f.dossiers if (f.key, Subject.DOSSIER.value, x.dossier_id,
-                                            dossier_facts(f.key, x)) not in settled],
-        officers=[o for o in f.officers if (f.key, Subject.OFFICER.value, o.officer_id,
-                                            officer_facts(f.key, o)) not in settled])
+        dossiers=[x for x in f.dossiers
+                  if (f.key, dossier, x.dossier_id) not in closed
+                  or dossier_facts(f.key, x) not in closed[(f.key, dossier, x.dossier_id)]],
+        officers=[o for o in f.officers
+                  if (f.key, officer, o.officer_id) not in closed
+                  or officer_facts(f.key, o) not in closed[(f.key, officer, o.officer_id)]])
         for f in flags]

@@ -244,6 +244,7 @@ def parse_period(request: Request, today: date) -> Period:
 # ---- the desk: the summary, a flag's files ---------------------------------------------------
 
 PER_PAGE = 50
+SHOWN_RANKED = 10
 CASE_OUTCOMES: dict[str, Label] = {
     Outcome.EXPLAINED.value: Label("Đã giải trình", "Explained"),
     Outcome.WARNING.value: Label("Nhắc nhở, cảnh cáo", "Warning"),
@@ -273,20 +274,38 @@ def desk_data(request: Request, period: Period, thresholds: Thresholds) -> DeskD
 
 @dataclass(frozen=True)
 class Desk:
-    """The period's flags and the previous period's, less the flags closed as cases on the
-    same facts."""
+    """The period's flags less those closed as cases on the same facts, and what the pages
+    show of them: each flag's count in both periods, the rankings, the procedures and
+    officers to filter by. In no language yet, so every reader shares it."""
 
     data: DeskData
     flags: list[RedFlag]
-    previous: list[RedFlag]
+    counts: dict[str, int]
+    previous: dict[str, int]
+    units: list[Rate]
+    officers: list[Rate]
+    procedures: frozenset[str]
+    people: frozenset[str]
 
 
 def open_desk(request: Request, period: Period, thresholds: Thresholds) -> Desk:
     services = services_of(request)
     data = desk_data(request, period, thresholds)
-    settled = services.read_models.flag_cases.settled()
-    return Desk(data, without_settled(data.flags, settled),
-                without_settled(data.previous, settled))
+    settled = frozenset(services.read_models.flag_cases.settled())
+
+    def compute(now: datetime) -> Desk:
+        unit = period.unit_code
+        flags = without_settled(data.flags, set(settled))
+        previous = without_settled(data.previous, set(settled))
+        units, officers = rankings(flags, data.files, thresholds.min_sample)
+        return Desk(
+            data, flags, {f.key: flag_count(f, data.files, unit) for f in flags},
+            {f.key: flag_count(f, data.previous_files, unit) for f in previous},
+            units, officers, frozenset(f.procedure_code for f in data.files.values()),
+            frozenset(o for f in data.files.values() for o in f.officers))
+
+    # Shared like the flags themselves; a case closed (another settled set) is another key.
+    return cached(request, ("flag_desk_figures", period, thresholds, settled), compute)
 
 
 @dataclass(frozen=True)
@@ -356,20 +375,18 @@ def _desk_page(request: Request, staff: Staff, period: Period) -> DeskPage:
     desk = open_desk(request, period, thresholds)
     texts = flag_texts(thresholds)
     alarms = services.read_models.flag_cases.false_alarms()
-    unit = period.unit_code
-    previous = {f.key: flag_count(f, desk.data.previous_files, unit) for f in desk.previous}
-    rows = [FlagRow(f.key, texts[f.key][0], texts[f.key][1],
-                    flag_count(f, desk.data.files, unit), previous.get(f.key, 0),
-                    not f.dossiers and bool(f.officers), alarms.get(f.key)) for f in desk.flags]
+    rows = [FlagRow(f.key, texts[f.key][0], texts[f.key][1], desk.counts[f.key],
+                    desk.previous.get(f.key, 0), not f.dossiers and bool(f.officers),
+                    alarms.get(f.key)) for f in desk.flags]
     # What was raised first, most first; the quiet flags after, in their usual order.
     rows.sort(key=lambda r: (not (r.count or r.previous), -r.count, -r.previous))
-    units, officers = rankings(desk.flags, desk.data.files, thresholds.min_sample)
+    # The ten first of each (named in the reader's language: only those shown).
     unit_lines = [RateLine(unit_name(d, r.key), "", f"/units/{r.key}?{period_query(period)}", r)
-                  for r in units]
+                  for r in desk.units[:SHOWN_RANKED]]
     officer_lines = [RateLine(_person_name(d, r.key),
                               unit_name(d, d.staff[r.key].unit_code) if r.key in d.staff else "",
                               f"/officers/{r.key}?{period_query(period)}", r)
-                     for r in officers if r.key != staff.user_id]
+                     for r in [o for o in desk.officers if o.key != staff.user_id][:SHOWN_RANKED]]
     shown = [r for r in rows if r.count]
     flag_chart = charts.hbar_chart(
         [charts.Bar(pick(r.title), r.count, _("%(flag)s: %(n)s (kỳ trước %(before)s)") % {
@@ -528,8 +545,7 @@ def _flag_page(request: Request, staff: Staff, key: str, period: Period) -> Flag
         for o in flag.officers
         if o.officer_id != staff.user_id and (not chosen.unit_code
                                               or o.unit_code == chosen.unit_code)]
-    in_period = {p for facts in desk.data.files.values() for p in [facts.procedure_code]}
-    people = {o for facts in desk.data.files.values() for o in facts.officers}
+    in_period, people = desk.procedures, desk.people
     return FlagPage(
         key=key, title=title, explanation=explanation,
         alarms=services.read_models.flag_cases.false_alarms().get(key), period=period,
