@@ -315,6 +315,8 @@ class OutboxView(ReadModel):
                             "due_date": due if isinstance(due, str) else due.isoformat(),
                             "version": e.originator_version},
             }
+            if facts := _webhook_facts(e):
+                body["facts"] = facts
             # Serialised once, here: every retry sends the same bytes under the same id.
             rows.append(base | {"kind": body["type"], "payload": json.dumps(
                 body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))})
@@ -458,7 +460,25 @@ def _units_reached(e: Dossier.Event) -> set[str]:
         return {e.to_unit}
     if isinstance(e, Dossier.Dispatched):
         return {e.holder_unit}  # the post office, for a result sent by post
+    if isinstance(e, Dossier.PickupRequested):
+        return {e.post_office}  # the post office collects it: it hears of every leg
     return set()
+
+
+def _webhook_facts(e: Dossier.Event) -> dict[str, Any]:
+    """What a partner needs of a postal event beyond the dossier's stage: never the address,
+    never the applicant."""
+    if isinstance(e, Dossier.DeliveryAttemptFailed):
+        return {"attempt": e.attempt, "reason": e.reason}
+    if isinstance(e, Dossier.DeliveryRedirected):
+        return {"to_counter": e.address is None}
+    if isinstance(e, Dossier.ReturnedToCounter):
+        return {"failed_attempts": e.failed_attempts, "to_unit": e.to_unit}
+    if isinstance(e, Dossier.HandedToCounter):
+        return {"to_unit": e.to_unit}
+    if isinstance(e, Dossier.ReceivedFromPost):
+        return {"from_unit": e.from_unit}
+    return {}
 
 
 def _notice(e: Dossier.Event) -> Notice | None:

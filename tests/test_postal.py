@@ -4,6 +4,7 @@ models on both stores."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -30,9 +31,11 @@ from projections.runners import ReadModels
 from projections.store import Store
 from tests.conftest import FakeClock
 from tests.helpers import receive, wait_for, walk_to_delivered_by_post, walk_to_signed
+from tests.notify_helpers import RecordingSender, deliverer
 from tests.test_api import Api
 from tests.test_dossier import NOW, POSTMAN, RECEPTION, SPECIALIST, at, d, new_events, refused
 from tests.test_red_flags import Flags, codes, flags  # noqa: F401 (the fixture)
+from tests.test_webhooks import Partner, partner, subscribe  # noqa: F401 (the fixture)
 from web.accounts import StaffAccounts
 from web.api.keys import Scope, partner_keys_on
 from web.app import create_app
@@ -516,3 +519,37 @@ def test_the_post_office_sees_its_work_in_piles_with_counts_the_overdue_first(
     # The counter's clerk has no such list.
     sign_in_as(web, "tiepnhan", PASSWORD)
     assert web.get("/post").status_code == 403
+
+
+# ---- webhooks: the post office's system hears of every postal leg -------------------------
+
+def test_a_partner_following_the_post_hears_of_every_leg_from_pick_up_to_delivery(
+        app: HosoApplication, clock: FakeClock, models: ReadModels,
+        partner: Partner) -> None:  # noqa: F811
+    subscribe(models, app, partner, unit="BUUDIEN")
+    dossier_id = ask(app, "pickup-heard").dossier_id
+    walk_to_receipt(app, clock, dossier_id)
+    walk_to_signed(app, dossier_id)
+    app.dispatch(dossier_id, expected_version=None, actor_id="tiepnhan", method="post",
+                 postal_tracking_number="EB300VN")
+    app.record_failed_delivery(dossier_id, expected_version=None, actor_id="buudien",
+                               reason="refused")
+    app.deliver(dossier_id, expected_version=None, actor_id="buudien",
+                recipient_name="Trần Thị Hoa")
+    models.catch_up()
+    deliverer(models, app, RecordingSender()).run_once()
+    bodies = [d.body for d in partner.deliveries if d.verified and d.answered == 200]
+    assert [b["type"] for b in bodies] == [
+        "dossier.pickup_requested", "dossier.collected_by_post", "dossier.handed_to_counter",
+        "dossier.received_from_post", "dossier.transferred", "dossier.transfer_accepted",
+        "dossier.transferred", "dossier.transfer_accepted", "dossier.signed",
+        "dossier.transferred", "dossier.transfer_accepted", "dossier.dispatched",
+        "dossier.delivery_attempt_failed", "dossier.delivered"]
+    by_type = {b["type"]: b for b in bodies}
+    assert by_type["dossier.delivery_attempt_failed"]["facts"] == {"attempt": 1,
+                                                                   "reason": "refused"}
+    assert by_type["dossier.received_from_post"]["facts"] == {"from_unit": "BUUDIEN"}
+    assert by_type["dossier.pickup_requested"]["dossier"]["stage"] == "awaiting_collection"
+    sent = json.dumps(bodies, ensure_ascii=False)
+    for private in ("Nguyễn Huệ", "Trần Thị Hoa", "0912345678", "9 Pasteur"):
+        assert private not in sent
