@@ -148,6 +148,22 @@ def test_public_statistics_show_fees_collected_per_unit_and_procedure_in_both_la
         f"Tổng cộng | 124.256.789{NBSP}₫ | 123.656.789{NBSP}₫ | 200.000{NBSP}₫ | 99,5 %",
     ]
     assert "0912345678" not in page and "PC-1" not in page and "BL-" not in page
+    # The same as open data, linked from the table: machine-readable, whole đồng.
+    assert 'href="/open-data/fees.csv"' in page
+    import csv
+    import io
+    data = web.get("/open-data/fees.csv")
+    assert data.headers["cache-control"] == "public, max-age=300"
+    header, *rows = csv.reader(io.StringIO(data.text.removeprefix("\ufeff")))
+    assert header == ["since", "receiving_unit_code", "receiving_unit_name", "procedure_code",
+                      "procedure_name", "collected_vnd", "paid_online_vnd", "refunded_vnd",
+                      "online_share"]
+    assert [r[1:2] + r[3:4] + r[5:] for r in rows] == [
+        ["PA08", PASSPORT, "200000", "0", "0", "0.0000"],
+        ["TTHCC", LAND, "123456789", "123456789", "0", "1.0000"],
+        ["TTHCC", "2.000488", "600000", "200000", "200000", "0.3333"]]
+    assert {r[0] for r in rows} == {"2025-12-01"}  # the first day of the 12 months shown
+    assert "0912345678" not in data.text and "PC-1" not in data.text
     read_in(web, "en")
     rows = _fee_rows(web.get("/stats").text)
     assert rows[0].endswith(f"| VND{NBSP}200,000 | VND{NBSP}0 | VND{NBSP}0 | 0.0%")
@@ -210,6 +226,5 @@ def test_analytics_download_the_fees_collected_as_csv(
         ["TTHCC", "Trung tâm Phục vụ hành chính công TP.HCM", "2.000488",
          "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam", "600000", "200000", "200000",
          "0.3333"]]
-    assert "fees.csv" not in web.get("/stats").text  # the public page has no such link
     web.cookies.clear()
     assert web.get(link.replace("&amp;", "&"), follow_redirects=False).status_code == 303

@@ -92,6 +92,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     # Public pages.
     ("GET", "/stats"): (200,) * 7,
     ("GET", "/open-data/summary.csv"): (200,) * 7,
+    ("GET", "/open-data/fees.csv"): (200,) * 7,
     ("GET", "/log"): (200,) * 7,
     ("GET", "/log/checkpoint"): (404,) * 7,  # none signed yet
     ("GET", "/log/key"): (200,) * 7,

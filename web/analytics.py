@@ -460,7 +460,8 @@ def analytics(request: Request, staff: Staff) -> Response:
     return render(request, "analytics.html", {"page": page, "error": None, "units": page.units,
                                               "feedback_lines": feedback_lines,
                                               "fee_figures": fees,
-                                              "fee_csv_query": query})
+                                              "fee_csv_url": "/analytics/fees.csv?"
+                                              + query.query_string})
 
 
 @staff_only

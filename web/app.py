@@ -271,6 +271,7 @@ def create_app(
         Route("/analytics/{table}.csv", analytics.analytics_csv, methods=["GET"]),
         Route("/stats", stats.stats, methods=["GET"]),
         Route("/open-data/summary.csv", stats.open_data_summary, methods=["GET"]),
+        Route("/open-data/fees.csv", stats.open_data_fees, methods=["GET"]),
         Route("/log", transparency.log_page, methods=["GET"]),
         Route("/log/checkpoint", transparency.latest_checkpoint, methods=["GET"]),
         Route("/log/key", transparency.verifier_key, methods=["GET"]),

@@ -44,8 +44,8 @@ FEES_CSV_HEADER = [
 ]
 
 
-def fees_csv_rows(services: Services, since: datetime, until: datetime,
-                  unit: str | None) -> list[list[str]]:
+def fees_csv_rows(services: Services, since: datetime, until: datetime | None = None,
+                  unit: str | None = None) -> list[list[str]]:
     """The same figures in machine-readable cells: codes and Vietnamese names (as the other
     CSV downloads), whole đồng without grouping, the share to four decimals."""
     d = services.directory

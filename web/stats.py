@@ -21,7 +21,7 @@ from web import figures
 from web.analytics import cached, csv_response, procedure_name
 from web.charts import Series, line_chart
 from web.clerk import services_of
-from web.fee_figures import fee_figures
+from web.fee_figures import fee_figures, fees_csv_rows
 from web.feedback import FeedbackLine, feedback_totals
 from web.i18n import gettext as _
 from web.i18n import procedure_label, unit_name
@@ -91,7 +91,8 @@ def stats(request: Request) -> Response:
     since = datetime.combine(page.since, time(0), tzinfo=HCMC)
     lines = [FeedbackLine(_("Toàn thành phố"), feedback_totals(services, since))]
     return render(request, "stats.html", {"page": page, "feedback_lines": lines,
-                                          "fee_figures": fee_figures(services, since)},
+                                          "fee_figures": fee_figures(services, since),
+                                          "fee_csv_url": "/open-data/fees.csv"},
                   headers=PUBLIC_HEADERS)
 
 
@@ -121,3 +122,19 @@ def open_data_summary(request: Request) -> Response:
     services = services_of(request)
     rows = open_data_rows(statistics_for(request), services.directory)
     return csv_response(OPEN_DATA_HEADER, rows, "hoso-summary.csv", PUBLIC_HEADERS)
+
+
+OPEN_DATA_FEES_HEADER = [
+    "since", "receiving_unit_code", "receiving_unit_name", "procedure_code", "procedure_name",
+    "collected_vnd", "paid_online_vnd", "refunded_vnd", "online_share",
+]
+
+
+def open_data_fees(request: Request) -> Response:
+    """The fees collected that /stats shows (the last 12 months, from the first day of the
+    first), in stable machine-readable columns: whole đồng, no payer, no dossier."""
+    services = services_of(request)
+    since = _months_back(services.today(), SHOWN_MONTHS)
+    rows = fees_csv_rows(services, datetime.combine(since, time(0), tzinfo=HCMC))
+    return csv_response(OPEN_DATA_FEES_HEADER, [[since.isoformat(), *row] for row in rows],
+                        "hoso-fees.csv", PUBLIC_HEADERS)
