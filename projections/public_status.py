@@ -16,7 +16,15 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
-from domain.dossier import CITIZEN, DispatchMethod, Dossier, Stage, is_late, is_rateable
+from domain.dossier import (
+    CITIZEN,
+    DispatchMethod,
+    Dossier,
+    PaymentMethod,
+    Stage,
+    is_late,
+    is_rateable,
+)
 from domain.fees import FeeSchedule, amount_owed
 from projections.changes import common_changes
 from projections.dossier_projection import DossierProjection
@@ -198,6 +206,8 @@ def _public_kind(e: Dossier.Event) -> str:
     """The step as the citizen reads it: their own online submission is not yet a receipt."""
     if isinstance(e, Dossier.Received) and e.actor_id == CITIZEN:
         return "SubmittedOnline"
+    if isinstance(e, Dossier.FeePaid) and e.method == PaymentMethod.ONLINE.value:
+        return "PaidOnline"  # the gateway's confirmed notice, not a clerk's entry
     return type(e).__name__
 
 

@@ -18,6 +18,7 @@ from domain.dossier import Dossier
 from tests.conftest import PUBLIC_URL, FakeClock
 from tests.helpers import hand_over, receive
 from tests.vnpay_simulator import HASH_SECRET, TMN_CODE, VnpaySimulator
+from tests.web_helpers import read_in
 from web.vnpay import VnpaySettings, answer_notice, hash_data, signature, signed
 
 NBSP = "\u00a0"
@@ -111,6 +112,11 @@ def test_paying_online_records_the_payment_from_the_notice_only(
     assert gateway.answers == [{"RspCode": "00", "Message": "Confirm Success"}]
     page = web.get(back.replace("https://hoso.example.vn", "")).text
     assert "Đã nhận đủ tiền" in page and "Thanh toán trực tuyến (VNPay)" not in page
+    # The history names the gateway's confirmation, not a clerk's entry.
+    assert "Cổng thanh toán đã xác nhận khoản nộp trực tuyến" in page
+    assert "Đã ghi nhận khoản đã nộp" not in page
+    read_in(web, "en")
+    assert "Online payment confirmed by the payment gateway" in web.get(f"/t/{token}").text
     [paid] = [e for e in app.repository.event_store.get(outcome.dossier_id)
               if isinstance(e, Dossier.FeePaid)]
     assert (paid.amount_vnd, paid.method, paid.order_ref) == (

@@ -182,6 +182,8 @@ PUBLIC_EVENTS: dict[str, Label] = {
     "PaymentRequested": Label("Cần thực hiện nghĩa vụ tài chính",
                               "Financial obligation to pay"),
     "FeePaid": Label("Đã ghi nhận khoản đã nộp", "Payment recorded"),
+    "PaidOnline": Label("Cổng thanh toán đã xác nhận khoản nộp trực tuyến",
+                        "Online payment confirmed by the payment gateway"),
     "PickupRequested": Label("Đã đăng ký, chờ bưu điện đến lấy hồ sơ",
                              "Registered; the post will collect it"),
     "CollectedByPost": Label("Bưu điện đã lấy hồ sơ tại địa chỉ của bạn",

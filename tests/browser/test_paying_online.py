@@ -120,6 +120,7 @@ def test_the_citizen_pays_the_levy_online_and_sees_the_page_change(
     expect(page.locator("#owed")).to_have_text("Đã nhận đủ tiền. Cảm ơn bạn!")
     expect(page.get_by_role("button", name="Thanh toán trực tuyến (VNPay)")).to_have_count(0)
     expect(page.get_by_text("tạm dừng cho đến khi bạn nộp đủ")).to_have_count(0)
+    expect(page.get_by_text("Cổng thanh toán đã xác nhận khoản nộp trực tuyến")).to_be_visible()
     save_screenshot(page, "public-status-paid-online.png")
     assert payable.events() == [*before, "FeePaid"]
     paid = payable.app.dossier(payable.dossier_id)
