@@ -185,10 +185,11 @@ def test_the_receipt_and_each_extension_carry_a_signed_promise(
 
 def test_without_a_key_the_qr_carries_the_link_alone(
         serve: Callable[..., TestClient], store: Store, app: HosoApplication,
-        tmp_path: Path) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     if store.dialect is not Dialect.POSTGRESQL:
         pytest.skip("a SQLite store makes its key file beside it")
     web = serve("tiepnhan", **PUBLIC_URL)
+    assert "HOSO_RECEIPT_SIGNING_KEY is not set" in caplog.text  # said once, at start
     assert web.get("/receipt-key").status_code == 404
     dossier_id = receive(app).dossier_id
     sign_in_as(web, "tiepnhan", PASSWORD)

@@ -184,6 +184,9 @@ def create_app(
         vnpay=VnpaySettings.from_settings(settings),
         receipt_key=installation_receipt_key(store.sqlite_path, settings.receipt_signing_key),
     )
+    if services.receipt_key is None:
+        log.warning("HOSO_RECEIPT_SIGNING_KEY is not set: receipts' QR codes carry the link "
+                    "without the agency's signed promise")
     # Checkpoints within a few minutes of new events, so what outsiders copy is never far
     # behind, and at local midnight exactly, closing the day.
     # The process that follows the log also sends what the outbox owes (hoso deliver can
