@@ -11,8 +11,10 @@ it opens a case on the first file of the "stuck" flag and one on the first offic
 "off-hours" flag through the pages (as an inspector would), and times, in-process through the
 ASGI app, every page of the desk over the last 90 days and over the whole year:
 
-- the summary ``/red-flags`` — computed afresh (the shared cache emptied: both periods' flags
-  computed) and as served again within the cache's life (``HOSO_ANALYTICS_MAX_AGE``);
+- the summary ``/red-flags`` — computed afresh (the caches emptied: both periods' flags
+  computed, what the first visit for a period after a start waits for) and as served again
+  (later visits: once the read model moves, the last result is served while the next is
+  computed in the background, ``web.red_flags.DeskCache``);
 - a flag's files ``/red-flags/stuck`` (first page, and filtered by a procedure) and its CSV,
   over the year, served from the same shared computation;
 - the case list, its CSV, a case's page and its printable report.
@@ -103,8 +105,9 @@ def main() -> None:
 
         def afresh(path: str) -> Callable[[], None]:
             def get() -> None:
-                if hasattr(state, "analytics_cache"):
-                    del state.analytics_cache
+                for cache in ("analytics_cache", "desk_cache"):
+                    if hasattr(state, cache):
+                        delattr(state, cache)
                 response = client.get(path)
                 assert response.status_code == 200, response.text[:500]
             return get

@@ -63,3 +63,42 @@ def test_a_flags_files_are_filtered_by_unit_procedure_and_officer() -> None:
     assert ids(FileFilter(procedure_code="P2")) == ["d10"]
     assert ids(FileFilter(officer_id="lan")) == ["d0", "d10"]
     assert ids(FileFilter(unit_code="B", officer_id="minh")) == ["d6"]
+
+
+def test_the_desk_serves_its_last_result_while_the_next_is_computed() -> None:
+    import threading
+    from datetime import UTC, datetime
+    from typing import Any
+
+    from web.red_flags import DeskCache
+
+    minute = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    results: list[Any] = []
+    release = threading.Event()
+
+    def compute(n: int, wait: bool = False) -> Any:
+        def run() -> Any:
+            if wait:
+                assert release.wait(10)
+            results.append(n)
+            return n
+        return run
+
+    cache = DeskCache()
+    first = cache.get("k", 1, minute, compute(1), max_age=0.0)
+    assert first.data == 1  # nothing yet: computed on the request
+    assert cache.get("k", 1, minute, compute(99), max_age=60).data == 1  # nothing moved
+    # The read model moved and the result is old (max_age 0 here: old at once) …
+    assert cache.get("k", 2, minute, compute(2), max_age=0.0).data == 2  # … computed at once
+    # With a max_age, an old result is served while one thread computes the next.
+    cache._items["k"] = type(first)(2, minute, 0.0, 2)  # computed long ago
+    served = cache.get("k", 3, minute, compute(3, wait=True), max_age=60)
+    assert served.data == 2
+    assert cache.get("k", 3, minute, compute(4), max_age=60).data == 2  # one refresh at a time
+    release.set()
+    for _ in range(100):
+        if cache._items["k"].data == 3:
+            break
+        threading.Event().wait(0.05)
+    assert cache.get("k", 3, minute, compute(5), max_age=60).data == 3
+    assert results == [1, 2, 3]

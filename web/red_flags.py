@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
@@ -52,6 +57,7 @@ from web.labels import EVENTS, Label, label
 from web.services import Services
 from web.templating import render
 
+log = logging.getLogger(__name__)
 NOT_A_REVIEWER = AccessDenied(
     "Trang này dành cho thanh tra và quản trị viên.",
     "This page is for inspectors and administrators.",
@@ -260,16 +266,85 @@ def thresholds_of(services: Services) -> Thresholds:
     return Thresholds(min_sample=services.settings.min_sample)
 
 
-def desk_data(request: Request, period: Period, thresholds: Thresholds) -> DeskData:
-    """Both periods' flags, shared for a few minutes like the analytics (a year of a city's
-    files takes seconds)."""
-    services = services_of(request)
+@dataclass(frozen=True)
+class _Computed:
+    position: int | None
+    minute: datetime
+    computed: float  # time.monotonic()
+    data: DeskData
 
-    def compute(now: datetime) -> DeskData:
-        return load_desk(services.read_models.review, period, now, thresholds,
+
+class DeskCache:
+    """The desk's flags per period and thresholds, served while a newer result is computed.
+
+    Computing a year's flags for two periods takes seconds (docs/benchmarks.md); the first
+    visit for a period waits for it, later ones never do: once the read model has moved (or
+    the 5-minute ``minute`` changed) and the result is older than ``max_age`` seconds
+    (HOSO_ANALYTICS_MAX_AGE), the last result is served and one thread computes the next.
+    With ``max_age`` 0 every change is computed at once, on the request."""
+
+    SIZE = 16
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[Hashable, _Computed] = OrderedDict()
+        self._running: set[Hashable] = set()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, position: int | None, minute: datetime,
+            compute: Callable[[], DeskData], max_age: float) -> _Computed:
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is not None:
+                self._items.move_to_end(key)
+                if ((entry.position, entry.minute) == (position, minute)
+                        or time.monotonic() - entry.computed < max_age):
+                    return entry
+                if max_age > 0:
+                    if key not in self._running:
+                        self._running.add(key)
+                        threading.Thread(target=self._refresh, name="desk-flags", daemon=True,
+                                         args=(key, position, minute, compute)).start()
+                    return entry
+        return self._store(key, position, minute, compute())
+
+    def _store(self, key: Hashable, position: int | None, minute: datetime,
+               data: DeskData) -> _Computed:
+        entry = _Computed(position, minute, time.monotonic(), data)
+        with self._lock:
+            self._items[key] = entry
+            self._items.move_to_end(key)
+            while len(self._items) > self.SIZE:
+                self._items.popitem(last=False)
+        return entry
+
+    def _refresh(self, key: Hashable, position: int | None, minute: datetime,
+                 compute: Callable[[], DeskData]) -> None:
+        try:
+            self._store(key, position, minute, compute())
+        except Exception:  # the last result stays; the next visit tries again
+            log.exception("the desk's red flags could not be computed")
+        finally:
+            with self._lock:
+                self._running.discard(key)
+
+
+def desk_data(request: Request, period: Period, thresholds: Thresholds) -> _Computed:
+    """Both periods' flags: the last result computed (see :class:`DeskCache`)."""
+    services = services_of(request)
+    state = request.app.state
+    if not hasattr(state, "desk_cache"):
+        state.desk_cache = DeskCache()
+    cache: DeskCache = state.desk_cache
+    now = services.now()
+    position = services.read_models.review.max_tracking_id(services.app.name)
+    minute = now.replace(second=0, microsecond=0, minute=now.minute - now.minute % 5)
+
+    def compute() -> DeskData:
+        return load_desk(services.read_models.review, period, services.now(), thresholds,
                          services.app.calendar, services.read_models.readings)
 
-    return cached(request, ("flag_desk", period, thresholds), compute)
+    return cache.get(("flag_desk", period, thresholds), position, minute, compute,
+                     services.settings.analytics_max_age)
 
 
 @dataclass(frozen=True)
@@ -290,7 +365,8 @@ class Desk:
 
 def open_desk(request: Request, period: Period, thresholds: Thresholds) -> Desk:
     services = services_of(request)
-    data = desk_data(request, period, thresholds)
+    computed = desk_data(request, period, thresholds)
+    data = computed.data
     settled = frozenset(services.read_models.flag_cases.settled())
 
     def compute(now: datetime) -> Desk:
@@ -304,8 +380,10 @@ def open_desk(request: Request, period: Period, thresholds: Thresholds) -> Desk:
             units, officers, frozenset(f.procedure_code for f in data.files.values()),
             frozenset(o for f in data.files.values() for o in f.officers))
 
-    # Shared like the flags themselves; a case closed (another settled set) is another key.
-    return cached(request, ("flag_desk_figures", period, thresholds, settled), compute)
+    # Shared like the flags themselves; a case closed (another settled set) or the flags
+    # computed again is another key.
+    return cached(request, ("flag_desk_figures", period, thresholds, settled,
+                            computed.computed), compute)
 
 
 @dataclass(frozen=True)
