@@ -17,9 +17,9 @@ from uuid import uuid4
 
 from eventsourcing.persistence import Tracking
 
-from domain.dossier import DispatchMethod, Dossier
+from domain.dossier import Channel, DispatchMethod, Dossier
 from domain.working_days import HCMC, OFFICE_HOURS, WorkingCalendar
-from projections.analytics import ReviewRows
+from projections.analytics import ReviewRows, median, nearest_rank
 from projections.dossier_projection import DossierProjection
 from projections.phone_digest import DigestsPhones
 from projections.read_model import (
@@ -68,6 +68,87 @@ class FeeTotals:
         """Every line's amounts added (the unit and procedure left empty)."""
         return cls("", "", sum(t.paid_vnd for t in lines), sum(t.online_vnd for t in lines),
                    sum(t.refunded_vnd for t in lines))
+
+
+@dataclass(frozen=True)
+class PostalTotals:
+    """The postal channel's figures for one receiving unit (or all, ``receiving_unit`` "")."""
+
+    receiving_unit: str
+    received: int
+    received_by_post: int
+    transit_in_hours: tuple[float, ...]  # collection → the counter's receipt, sorted
+    posted: int
+    delivery_hours: tuple[float, ...]  # sent by post → delivered, sorted
+    failed_first: int
+    returned: int
+
+    @property
+    def postal_share(self) -> float | None:
+        return self.received_by_post / self.received if self.received else None
+
+    @property
+    def failed_first_share(self) -> float | None:
+        return self.failed_first / self.posted if self.posted else None
+
+    @property
+    def returned_share(self) -> float | None:
+        return self.returned / self.posted if self.posted else None
+
+    @staticmethod
+    def _spread(hours: tuple[float, ...]) -> tuple[float | None, float | None]:
+        return median(hours), nearest_rank(hours, 0.9)
+
+    @property
+    def transit_in(self) -> tuple[float | None, float | None]:
+        """Median and 90th percentile, hours."""
+        return self._spread(self.transit_in_hours)
+
+    @property
+    def delivery(self) -> tuple[float | None, float | None]:
+        return self._spread(self.delivery_hours)
+
+    @classmethod
+    def summed(cls, lines: list[PostalTotals]) -> PostalTotals:
+        return cls("", sum(t.received for t in lines), sum(t.received_by_post for t in lines),
+                   tuple(sorted(h for t in lines for h in t.transit_in_hours)),
+                   sum(t.posted for t in lines),
+                   tuple(sorted(h for t in lines for h in t.delivery_hours)),
+                   sum(t.failed_first for t in lines), sum(t.returned for t in lines))
+
+
+class _PostalTally:
+    def __init__(self) -> None:
+        self.received = self.by_post = self.posted = self.failed_first = self.returned = 0
+        self.transit_in: list[float] = []
+        self.delivery: list[float] = []
+
+    def add(self, r: Row, since: datetime, until: datetime | None) -> None:
+        def within(moment: datetime | None) -> bool:
+            return moment is not None and moment >= since and (until is None or moment < until)
+
+        if within(r["received_at"]):
+            self.received += 1
+            # Collected at an address, or handed in at the post office for the counter.
+            if r["collected_at"] is not None or r["channel"] == Channel.POST_OFFICE.value:
+                self.by_post += 1
+            if r["collected_at"] is not None:
+                self.transit_in.append(_hours(r["received_at"] - r["collected_at"]))
+        if within(r["posted_at"]):
+            self.posted += 1
+            self.failed_first += int(r["failed_attempts"] or 0) > 0
+            self.returned += r["returned_at"] is not None
+            if r["delivered_at"] is not None:
+                self.delivery.append(_hours(r["delivered_at"] - r["posted_at"]))
+
+    def totals(self, unit_code: str) -> PostalTotals:
+        return PostalTotals(unit_code, self.received, self.by_post,
+                            tuple(sorted(self.transit_in)), self.posted,
+                            tuple(sorted(self.delivery)), self.failed_first, self.returned)
+
+
+def _hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
 
 
 class ReviewView(ReadModel, DigestsPhones):
@@ -170,6 +251,29 @@ class ReviewView(ReadModel, DigestsPhones):
             {"since": since, "until": until, "unit": unit})
         return [FeeTotals(r["receiving_unit"], r["procedure_code"], int(r["paid"]),
                           int(r["online"]), int(r["refunded"])) for r in rows]
+
+    def postal_totals(self, since: datetime, until: datetime | None = None,
+                      unit: str | None = None) -> list[PostalTotals]:
+        """The postal channel in [since, until) per receiving unit (issue 23): dossiers
+        received, and of them through the post, with the transit from the post's collection to
+        the counter's receipt; results sent by post, the time to their delivery, how many
+        failed at the first attempt and how many came back to the counter. Counts and hours
+        only: no dossier, no applicant."""
+        in_range = ("{t} >= %(since)s" + (" AND {t} < %(until)s" if until is not None else ""))
+        rows = self._select(
+            "SELECT receiving_unit, channel, collected_at, received_at, posted_at, "
+            "delivered_at, failed_attempts, returned_at FROM {p}review_dossier WHERE (("
+            + in_range.format(t="received_at") + ") OR (" + in_range.format(t="posted_at")
+            + "))" + (" AND receiving_unit = %(unit)s" if unit else "")
+            + " ORDER BY receiving_unit",
+            {"since": since, "until": until, "unit": unit})
+        times = ("collected_at", "received_at", "posted_at", "delivered_at", "returned_at")
+        by_unit: dict[str, _PostalTally] = {}
+        for raw in rows:
+            r = _normalised_times(raw, times)
+            tally = by_unit.setdefault(r["receiving_unit"], _PostalTally())
+            tally.add(r, since, until)
+        return [tally.totals(unit_code) for unit_code, tally in by_unit.items()]
 
     def _stream(self, statement: str, params: dict[str, Any],
                 times: tuple[str, ...]) -> Iterator[Row]:

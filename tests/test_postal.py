@@ -553,3 +553,43 @@ def test_a_partner_following_the_post_hears_of_every_leg_from_pick_up_to_deliver
     sent = json.dumps(bodies, ensure_ascii=False)
     for private in ("Nguyễn Huệ", "Trần Thị Hoa", "0912345678", "9 Pasteur"):
         assert private not in sent
+
+
+# ---- analytics and public statistics (issue 23) -------------------------------------------
+
+def test_postal_share_transit_times_failed_first_attempts_and_returns_are_published(
+        serve: Any, app: HosoApplication, clock: FakeClock) -> None:
+    from datetime import datetime
+
+    from tests.web_helpers import PASSWORD, sign_in_as
+
+    web = serve("thanhtra")
+    walk_to_receipt(app, clock, ask(app, "pickup-counted").dossier_id)  # 3 h 30 in transit
+    failed_then_delivered, delivered, returned = (
+        _posted(app, n) for n in ("EB41VN", "EB42VN", "EB43VN"))
+    app.record_failed_delivery(failed_then_delivered, expected_version=None,
+                               actor_id="buudien", reason="nobody_home")
+    app.redirect_delivery(returned, expected_version=None, actor_id="tiepnhan", address=None)
+    app.return_to_counter(returned, expected_version=None, actor_id="buudien")
+    clock.advance(hours=6)
+    app.deliver(delivered, expected_version=None, actor_id="buudien", recipient_name="A")
+    clock.advance(hours=20)
+    last = app.deliver(failed_then_delivered, expected_version=None, actor_id="buudien",
+                       recipient_name="B")
+    models = web.app.state.services.read_models  # type: ignore[attr-defined]
+    assert models.wait(last.notification_id, timeout=10)
+    since = datetime(2026, 11, 1, tzinfo=clock().tzinfo)
+    [tthcc] = models.review.postal_totals(since)
+    assert (tthcc.received, tthcc.received_by_post, tthcc.posted, tthcc.failed_first,
+            tthcc.returned) == (4, 1, 3, 1, 1)
+    assert tthcc.transit_in == (3.5, 3.5)
+    assert tthcc.delivery == (16.0, 26.0)  # 6 h and 26 h: the median between, 90th the longer
+    public = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", web.get("/stats").text))
+    assert "Dịch vụ bưu chính công ích" in public
+    for shown in ("1 / 4", "3,5 giờ", "16 giờ", "26 giờ", "1 (33"):
+        assert shown in public, shown
+    sign_in_as(web, "thanhtra", PASSWORD)
+    web.post("/language", data={"lang": "en"})
+    analytics = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", web.get("/analytics").text))
+    for shown in ("The public postal service", "1 / 4", "3.5 h", "26 h"):
+        assert shown in analytics, shown

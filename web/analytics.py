@@ -47,6 +47,7 @@ from web.formatting import parse_day
 from web.i18n import gettext as _
 from web.i18n import in_locale, procedure_label, unit_name
 from web.labels import Label
+from web.postal_figures import postal_figures
 from web.services import Services
 from web.templating import render
 
@@ -461,7 +462,10 @@ def analytics(request: Request, staff: Staff) -> Response:
                                               "feedback_lines": feedback_lines,
                                               "fee_figures": fees,
                                               "fee_csv_url": "/analytics/fees.csv?"
-                                              + query.query_string})
+                                              + query.query_string,
+                                              "postal_figures": postal_figures(
+                                                  services, query.period.start_at,
+                                                  query.period.end_at, query.unit)})
 
 
 @staff_only

@@ -25,6 +25,7 @@ from web.fee_figures import fee_figures, fees_csv_rows
 from web.feedback import FeedbackLine, feedback_totals
 from web.i18n import gettext as _
 from web.i18n import procedure_label, unit_name
+from web.postal_figures import postal_figures
 from web.services import Services
 from web.templating import render
 
@@ -92,7 +93,8 @@ def stats(request: Request) -> Response:
     lines = [FeedbackLine(_("Toàn thành phố"), feedback_totals(services, since))]
     return render(request, "stats.html", {"page": page, "feedback_lines": lines,
                                           "fee_figures": fee_figures(services, since),
-                                          "fee_csv_url": "/open-data/fees.csv"},
+                                          "fee_csv_url": "/open-data/fees.csv",
+                                          "postal_figures": postal_figures(services, since)},
                   headers=PUBLIC_HEADERS)
 
 
