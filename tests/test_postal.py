@@ -593,3 +593,27 @@ def test_postal_share_transit_times_failed_first_attempts_and_returns_are_publis
     analytics = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", web.get("/analytics").text))
     for shown in ("The public postal service", "1 / 4", "3.5 h", "26 h"):
         assert shown in analytics, shown
+
+
+def test_the_counter_receives_what_the_post_handed_over_from_its_incoming_list(
+        serve: Any, app: HosoApplication, clock: FakeClock) -> None:
+    """The incoming list's button records the counter's receipt of a parcel from the post (it
+    asked to accept a transfer, which such a dossier never had)."""
+    from tests.web_helpers import PASSWORD, sign_in_as
+
+    web = serve("tiepnhan")
+    dossier_id = ask(app, "pickup-incoming").dossier_id
+    app.collect(dossier_id, expected_version=None, actor_id="buudien",
+                postal_tracking_number="EP51VN", items=["Tờ khai"])
+    clock.advance(hours=1)
+    last = app.hand_over(dossier_id, expected_version=None, actor_id="buudien")
+    assert web.app.state.services.read_models.wait(last.notification_id, timeout=10)  # type: ignore[attr-defined]
+    sign_in_as(web, "tiepnhan", PASSWORD)
+    incoming = web.get("/incoming").text
+    action = f"/dossiers/{dossier_id}/receive_from_post"
+    assert f'action="{action}"' in incoming
+    form = incoming.split(f'action="{action}"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+    answer = web.post(action, data=fields)
+    assert answer.status_code in (200, 303), answer.text
+    assert app.dossier(dossier_id).stage is Stage.RECEIVED
