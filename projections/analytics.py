@@ -638,3 +638,51 @@ def public_statistics(dossiers: Iterable[Row], *, calendar: WorkingCalendar,
     return PublicStatistics(
         rows, tuple(totals[m].figures(m, None, None, min_sample) for m in sorted(totals)),
         min_sample)
+
+
+# ---- online submissions at the counter (issue 16) ------------------------------------------
+
+@dataclass(frozen=True)
+class OnlineReception:
+    """How long one counter took to answer citizens' online submissions: office hours from
+    the submission to receiving it or refusing to receive it; those still unanswered by the
+    age they have reached now."""
+
+    unit_code: str
+    submitted: int
+    accepted: int
+    refused: int
+    waiting: int
+    median_hours: float | None
+    p90_hours: float | None
+    oldest_waiting_hours: float | None
+
+
+def online_reception(rows: Iterable[Row], clock: OfficeClock, now: datetime,
+                     unit: str | None = None) -> list[OnlineReception]:
+    """Per receiving unit, from ``review_dossier`` rows (the online ones are picked here)."""
+    answered: dict[str, list[float]] = defaultdict(list)
+    waiting: dict[str, list[float]] = defaultdict(list)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"accepted": 0, "refused": 0})
+    for r in rows:
+        if r["channel"] != "online" or (unit and r["receiving_unit"] != unit):
+            continue
+        code = r["receiving_unit"]
+        decided = r.get("reception_decided_at")
+        hours = clock.seconds_between(r["received_at"].timestamp(),
+                                      (decided or now).timestamp()) / 3600
+        if decided is None:
+            waiting[code].append(hours)
+            continue
+        answered[code].append(hours)
+        counts[code][str(r["reception_decision"])] += 1
+    lines = []
+    for code in sorted(set(answered) | set(waiting)):
+        done = sorted(answered[code])
+        lines.append(OnlineReception(
+            unit_code=code, submitted=len(done) + len(waiting[code]),
+            accepted=counts[code]["accepted"], refused=counts[code]["refused"],
+            waiting=len(waiting[code]), median_hours=median(done),
+            p90_hours=nearest_rank(done, 0.9),
+            oldest_waiting_hours=max(waiting[code]) if waiting[code] else None))
+    return lines

@@ -55,6 +55,9 @@ class Thresholds:
     # Lost in the post: a result sent by post with no delivery (or return) after this many
     # working days.
     postal_delivery_working_days: int = 5
+    # Online submissions: the counter answers (receives or refuses to receive) within this
+    # much office time of the citizen's submission.
+    online_reception: timedelta = timedelta(hours=8)  # office hours: one working day
     # Brokers: one phone behind this many dossiers, of which this many were fast or jumped.
     broker_dossiers: int = 4
     broker_suspicious: int = 2
@@ -324,6 +327,7 @@ def red_flags(data: ReviewData, thresholds: Thresholds = Thresholds(),
         ping_pong(data, t),
         long_transit(data, t),
         lost_in_the_post(data, t, calendar),
+        online_waiting(data, t, calendar),
         backdated(data, t),
         out_of_order(data),
         clock_gaming(data, t, calendar),
@@ -636,6 +640,28 @@ def lost_in_the_post(data: ReviewData, t: Thresholds, calendar: WorkingCalendar)
                    "nhận đã trao hay trả lại"),
                 posted=Day(posted.astimezone(HCMC).date()), waited=waited)))
     return RedFlag("lost_in_the_post", flagged)
+
+
+def online_waiting(data: ReviewData, t: Thresholds, calendar: WorkingCalendar) -> RedFlag:
+    """A counter sitting on online files: a submission answered (received or refused to
+    receive) more than the allowance of office time after the citizen sent it, or still
+    unanswered past it."""
+    clock = OfficeClock(calendar)
+    flagged = []
+    for d in data.dossiers.values():
+        if d["channel"] != "online":
+            continue
+        decided = d.get("reception_decided_at")
+        waited = timedelta(seconds=clock.seconds_between(
+            d["received_at"].timestamp(), (decided or data.now).timestamp()))
+        if waited <= t.online_reception:
+            continue
+        flagged.append(_flagged(data, d["dossier_id"], _detail(
+            N_("Nộp trực tuyến lúc %(submitted)s; bộ phận một cửa trả lời sau %(waited)s")
+            if decided else
+            N_("Nộp trực tuyến lúc %(submitted)s; bộ phận một cửa chưa trả lời sau %(waited)s"),
+            submitted=Moment(d["received_at"]), waited=OfficeTime(waited))))
+    return RedFlag("online_waiting", flagged)
 
 
 def backdated(data: ReviewData, t: Thresholds) -> RedFlag:

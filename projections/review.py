@@ -176,6 +176,13 @@ class ReviewView(ReadModel, DigestsPhones):
             return rows
         return [_normalised(r) for r in rows]
 
+    def online_submissions(self, start: datetime, end: datetime | None = None) -> list[Row]:
+        """Dossiers the citizen submitted online in [start, end), with the counter's answer."""
+        where = "channel = 'online' AND received_at >= %(start)s"
+        if end is not None:
+            where += " AND received_at < %(end)s"
+        return self.rows("review_dossier", where, {"start": start, "end": end})
+
     def actions(self, *, officer: str | None = None, unit: str | None = None,
                 start: datetime, end: datetime, limit: int = 1000) -> list[Row]:
         """What an officer (or everyone in a unit) did in [start, end), newest first."""
@@ -431,6 +438,18 @@ def _(e: Dossier.Transferred) -> list[Statement]:
                    step_due_at=None, from_unit=e.from_unit, route_position=e.route_position,
                    off_route=e.off_route),
     ]
+
+
+@_review_statements.register
+def _(e: Dossier.AcceptedOnline) -> list[Statement]:
+    return [_dossier_update(e, {"reception_decided_at": e.occurred_at,
+                                "reception_decision": "accepted"})]
+
+
+@_review_statements.register
+def _(e: Dossier.RefusedToReceive) -> list[Statement]:
+    return [_dossier_update(e, {"reception_decided_at": e.occurred_at,
+                                "reception_decision": "refused"})]
 
 
 @_review_statements.register

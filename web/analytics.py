@@ -33,10 +33,12 @@ from projections.analytics import (
     HandlingRow,
     OfficeClock,
     OfficialRow,
+    OnlineReception,
     Period,
     Rate,
     WeekPoint,
     analyse,
+    online_reception,
 )
 from web import figures
 from web.charts import SMALL, Bar, Series, bar_chart, line_chart
@@ -440,6 +442,12 @@ def csv_response(header: list[str], rows: Iterable[list[str]], filename: str,
         headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})})
 
 
+@dataclass(frozen=True)
+class OnlineLine:
+    unit_name: str
+    figures: OnlineReception
+
+
 # ---- handlers ------------------------------------------------------------------------------
 
 @staff_only
@@ -458,8 +466,13 @@ def analytics(request: Request, staff: Staff) -> Response:
     page = analytics_page(analytics_for(request, query), query, d)
     feedback_lines = feedback_by_unit(services, query.period.start_at, query.period.end_at)
     fees = fee_figures(services, query.period.start_at, query.period.end_at, query.unit)
+    online_lines = [OnlineLine(unit_name(d, f.unit_code), f) for f in online_reception(
+        services.read_models.review.online_submissions(query.period.start_at,
+                                                       query.period.end_at),
+        OfficeClock(services.app.calendar), services.now(), query.unit)]
     return render(request, "analytics.html", {"page": page, "error": None, "units": page.units,
                                               "feedback_lines": feedback_lines,
+                                              "online_lines": online_lines,
                                               "fee_figures": fees,
                                               "fee_csv_url": "/analytics/fees.csv?"
                                               + query.query_string,

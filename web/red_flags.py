@@ -141,6 +141,14 @@ def flag_texts(t: Thresholds) -> dict[str, tuple[Label, Label]]:
             "chưa có xác nhận đã trao hay trả lại bộ phận một cửa.",
             f"A result sent by post more than {t.postal_delivery_working_days} working days "
             "ago, with neither a delivery nor a return to the counter recorded.")),
+        "online_waiting": (Label("Hồ sơ trực tuyến chờ lâu", "Online files kept waiting"),
+                           Label(
+            f"Hồ sơ công dân nộp trực tuyến mà bộ phận một cửa hơn "
+            f"{hours(t.online_reception)} giờ hành chính mới tiếp nhận hoặc từ chối tiếp nhận "
+            "(hoặc vẫn chưa trả lời).",
+            f"An online submission the counter received or refused to receive more than "
+            f"{hours(t.online_reception)} office hours after the citizen sent it (or has not "
+            "answered yet).")),
         "backdated": (Label("Ghi lùi ngày", "Back-dating"), Label(
             f"Thao tác được nhập vào hệ thống sau khi xảy ra hơn {hours(t.backdating)} giờ (bưu "
             f"điện báo phát: hơn {t.backdating_delivery.days} ngày).",
