@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -285,10 +286,15 @@ def _show_case(request: Request, staff: Staff, error: DomainError | None, status
 
 
 async def _act(request: Request, staff: Staff, what: str) -> Response:
-    services = services_of(request)
     if not staff.may_review:
         return refuse_access(request, staff, NOT_A_REVIEWER)
     form = await request.form()
+    # Everything after the body in the thread pool: the read model and the store block.
+    return await run_in_threadpool(_record, request, staff, what, form)
+
+
+def _record(request: Request, staff: Staff, what: str, form: FormData) -> Response:
+    services = services_of(request)
     typed = str(form.get("note", ""))
     try:
         case_id = _case_id(request)
@@ -296,18 +302,18 @@ async def _act(request: Request, staff: Staff, what: str) -> Response:
         if services.read_models.flag_cases.case(case_id, staff.user_id) is None:
             raise FlagCaseNotFound()
         if what == "note":
-            outcome = await run_in_threadpool(lambda: services.app.write_flag_case_note(
-                case_id, actor_id=staff.user_id, note=typed))
+            outcome = services.app.write_flag_case_note(case_id, actor_id=staff.user_id,
+                                                        note=typed)
         else:
-            outcome = await run_in_threadpool(lambda: services.app.close_flag_case(
-                case_id, actor_id=staff.user_id, outcome=str(form.get("outcome", ""))))
+            outcome = services.app.close_flag_case(
+                case_id, actor_id=staff.user_id, outcome=str(form.get("outcome", "")))
     except AccessDenied as denied:
         return refuse_access(request, staff, denied)
     except NotFound as missing:
         return render(request, "error.html", {"error": missing}, status_code=404)
     except DomainError as refusal:
-        return await run_in_threadpool(_show_case, request, staff, refusal, 422, typed)
-    await run_in_threadpool(services.read_models.wait_for_flag_case, outcome.notification_id)
+        return _show_case(request, staff, refusal, 422, typed)
+    services.read_models.wait_for_flag_case(outcome.notification_id)
     return RedirectResponse(f"/red-flags/cases/{case_id}", status_code=303)
 
 
