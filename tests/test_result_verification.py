@@ -89,6 +89,8 @@ def test_the_qr_on_the_result_opens_a_page_anyone_can_check_it_with(
     page = web.get(f"/dossiers/{dossier}").text
     link = f"https://hoso.example.vn/verify/{dossier}"
     assert "Mã QR xác minh kết quả điện tử" in page and link in page and "<svg" in page
+    # The result is no document the citizen hands in: never "outside the published list".
+    assert "phieu.pdf" in page and "ngoài danh mục công bố" not in page
 
     anyone = TestClient(web.app)
     services(web).read_models.catch_up()

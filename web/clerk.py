@@ -376,7 +376,8 @@ def event_summary(kind: str, details: dict[str, Any], services: Services) -> Mar
         text = typed(f"{details['document_type']}: {details['file_name']}") + said(
             " (%(size)s)", size=filesize(details["size"]))
         return text + (said(" [%(outside)s]", outside=_("ngoài danh mục công bố"))
-                       if details["outside_list"] else "")
+                       if details["outside_list"]
+                       and details.get("purpose") != AttachmentPurpose.RESULT.value else "")
     if kind == "PaymentRequested":
         return said("%(amount)s — ", amount=vnd(details["amount_vnd"])) + typed(
             details["reason"])
