@@ -617,3 +617,22 @@ def test_the_counter_receives_what_the_post_handed_over_from_its_incoming_list(
     answer = web.post(action, data=fields)
     assert answer.status_code in (200, 303), answer.text
     assert app.dossier(dossier_id).stage is Stage.RECEIVED
+
+
+def test_a_clerk_asks_the_post_to_collect_for_a_citizen_on_the_phone(
+        serve: Any, app: HosoApplication) -> None:
+    from tests.test_web import receive_form
+    from tests.web_helpers import PASSWORD, sign_in_as
+
+    web = serve("tiepnhan", "buudien")
+    sign_in_as(web, "tiepnhan", PASSWORD)
+    form = receive_form(pickup_address=ADDRESS, request_id="phone-pickup-1")
+    asked = web.post("/dossiers", data=form)
+    assert asked.status_code == 200 and asked.url.path.startswith("/dossiers/"), asked.text
+    assert web.post("/dossiers", data=form).url.path == asked.url.path  # a double click
+    dossier = app.dossier(UUID(asked.url.path.split("/")[-1]))
+    assert (dossier.stage, dossier.holder_unit, dossier.pickup_address, dossier.received_by) == (
+        Stage.AWAITING_COLLECTION, "BUUDIEN", ADDRESS, "tiepnhan")
+    assert "Chờ bưu điện đến lấy hồ sơ" in asked.text
+    sign_in_as(web, "buudien", PASSWORD)
+    assert dossier.code in web.get("/post").text.split('id="to_collect"')[1].split("</section>")[0]

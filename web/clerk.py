@@ -208,8 +208,22 @@ def _receive(request: Request, staff: Staff, form: FormData) -> Response:
     if not _procedures_for(services, staff):
         return refuse_access(request, staff, _NOT_RECEPTION)
     documents = form.getlist("documents") + str(form.get("other_documents", "")).splitlines()
+    pickup_address = str(form.get("pickup_address", "")).strip()
     try:
         procedure = services.directory.procedure(str(form.get("procedure_code", "")))
+        if pickup_address:
+            # A citizen on the phone: the post collects the dossier; the counter receives it
+            # when the post hands it over (the receipt is printed then).
+            asked = services.app.request_pickup(
+                actor_id=staff.user_id, procedure_code=procedure.code,
+                applicant_name=str(form.get("applicant_name", "")),
+                applicant_phone=str(form.get("applicant_phone", "")),
+                applicant_address=str(form.get("applicant_address", "")),
+                applicant_email=str(form.get("applicant_email", "")),
+                pickup_address=pickup_address, documents=[str(d) for d in documents],
+                idempotency_key=str(form.get("request_id", "")) or None)
+            services.read_models.wait(asked.notification_id)
+            return RedirectResponse(f"/dossiers/{asked.dossier_id}", status_code=303)
         outcome = services.app.receive(
             attachments=scans_of(form, procedure),
             actor_id=staff.user_id,
