@@ -442,8 +442,16 @@ def _(e: Dossier.Transferred) -> list[Statement]:
 
 @_review_statements.register
 def _(e: Dossier.AcceptedOnline) -> list[Statement]:
-    return [_dossier_update(e, {"reception_decided_at": e.occurred_at,
-                                "reception_decision": "accepted"})]
+    # The clock starts at acceptance: the due date and the counter's step deadline are the
+    # ones acceptance set, not the submission's (analytics judge lateness by them).
+    return [
+        _dossier_update(e, {"reception_decided_at": e.occurred_at,
+                            "reception_decision": "accepted",
+                            "first_due_date": e.due_date, "due_date": e.due_date}),
+        ("UPDATE {p}review_step SET step_due_at = %(step_due_at)s "
+         "WHERE dossier_id = %(dossier_id)s AND left_at IS NULL",
+         {"step_due_at": e.step_due_at, "dossier_id": str(e.originator_id)}),
+    ]
 
 
 @_review_statements.register

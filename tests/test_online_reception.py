@@ -76,3 +76,23 @@ def test_the_counters_answer_time_is_measured_and_a_late_one_flagged(
     assert "Trung tâm Phục vụ hành chính công TP.HCM" in table
     red = web.get("/red-flags").text
     assert "Hồ sơ trực tuyến chờ lâu" in red
+
+
+def test_acceptance_sets_the_due_dates_the_analytics_judge_by(
+        store: Store, app: HosoApplication, clock: FakeClock) -> None:
+    """The review model keeps the due date and the counter's step deadline acceptance set
+    (the clock starts then), not the ones computed at submission."""
+    dossier = submitted_online(app, "online-late-accept")
+    clock.advance(days=2, hours=4)  # accepted two days later: a later due date
+    app.accept_online(dossier, expected_version=None, actor_id="tiepnhan")
+    accepted = app.dossier(dossier)
+    models = ReadModels(store, app)
+    try:
+        models.catch_up()
+        [row] = models.review.rows("review_dossier", "dossier_id = %(d)s", {"d": str(dossier)})
+        [step] = models.review.rows("review_step", "dossier_id = %(d)s AND left_at IS NULL",
+                                    {"d": str(dossier)})
+    finally:
+        models.close()
+    assert row["due_date"] == accepted.due_date and row["first_due_date"] == accepted.due_date
+    assert step["step_due_at"] == accepted.step_due_at
